@@ -1,0 +1,1 @@
+"""The HR side: employees, applications, approvals, OpenID4VCI issuance, credential lifecycle."""

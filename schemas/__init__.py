@@ -1,0 +1,1 @@
+"""The contract: credential type (vct), type metadata, claim JSON Schema, API models. No logic."""

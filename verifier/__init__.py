@@ -1,0 +1,1 @@
+"""The relying side: verification pipeline and policies, gates, logins, trust and status cache."""

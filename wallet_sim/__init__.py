@@ -1,0 +1,1 @@
+"""A phone in software: device key, PIN-locked store, OpenID4VCI and OpenID4VP holder."""
