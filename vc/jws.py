@@ -33,6 +33,7 @@ __all__ = [
     "json_dumps",
     "json_loads_object",
     "sign_compact",
+    "sign_compact_bytes",
     "verify_compact",
 ]
 
@@ -122,16 +123,28 @@ def sign_compact(
     headers: Mapping[str, Any] | None = None,
 ) -> str:
     """Sign `payload` as a compact JWS; `alg` defaults to the key's own (`EdDSA` or `ES256`)."""
+    return sign_compact_bytes(json_dumps(payload), key, typ=typ, alg=alg, headers=headers)
+
+
+def sign_compact_bytes(
+    payload: bytes,
+    key: PrivateKey,
+    *,
+    typ: str | None = None,
+    alg: str | None = None,
+    headers: Mapping[str, Any] | None = None,
+) -> str:
+    """Sign exact payload octets (needed when several signers must cover the same bytes)."""
     alg = alg or key.default_alg
     hdr: dict[str, Any] = dict(headers or {})
     hdr["typ"] = typ  # None removes PyJWT's default "JWT"
-    token: str = _SIGNER.encode(json_dumps(payload), key, algorithm=alg, headers=hdr)
+    token: str = _SIGNER.encode(payload, key, algorithm=alg, headers=hdr)  # type: ignore[arg-type]
     return token
 
 
-def decode_unverified(token: str, *, max_bytes: int = MAX_JWS_BYTES) -> tuple[
-    dict[str, Any], dict[str, Any], bytes, bytes
-]:
+def decode_unverified(
+    token: str, *, max_bytes: int = MAX_JWS_BYTES
+) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
     """Split a compact JWS into (header, payload, signing input, signature) without verifying."""
     if not isinstance(token, str):
         raise FormatError(Code.malformed, "JWS must be a string")

@@ -48,7 +48,11 @@ ALG_ED25519 = "Ed25519"  # RFC 9864 fully specified name; accepted on verificati
 ALG_ES256 = "ES256"
 
 _P256_COORD = 32
-_THUMBPRINT_MEMBERS = {"OKP": ("crv", "kty", "x"), "EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n")}
+_THUMBPRINT_MEMBERS = {
+    "OKP": ("crv", "kty", "x"),
+    "EC": ("crv", "kty", "x", "y"),
+    "RSA": ("e", "kty", "n"),
+}
 _MAX_JWK_MEMBER = 4096
 
 
@@ -307,7 +311,9 @@ def private_key_from_jwk(jwk: Any) -> PrivateKey:
         except ValueError as exc:
             raise KeyMaterialError(Code.invalid_key, "invalid P-256 private scalar") from exc
     else:
-        raise KeyMaterialError(Code.unsupported_key_type, f"unsupported JWK kty/crv {kty!r}/{crv!r}")
+        raise KeyMaterialError(
+            Code.unsupported_key_type, f"unsupported JWK kty/crv {kty!r}/{crv!r}"
+        )
     public = {k: jwk[k] for k in ("x", "y") if k in jwk}
     if public and any(key.public_key.to_jwk().get(k) != v for k, v in public.items()):
         raise KeyMaterialError(Code.invalid_key, "JWK public part does not match its private key")
