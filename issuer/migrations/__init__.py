@@ -1,0 +1,1 @@
+"""Alembic migrations of the issuer's tables (version table `alembic_version_issuer`)."""

@@ -1,0 +1,284 @@
+"""The issuer's tables (SQLAlchemy 2). Own `MetaData`, own Alembic version table.
+
+Secrets never rest in plaintext: API tokens, pre-authorized codes, offer references, tx_codes and
+access tokens are stored as hashes (`issuer.secrets`). Invariants the service relies on are also
+database constraints, so a race cannot break them: one open application per employee, one offer
+per application, one live credential per employee, unique (status list, index).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "ACTIVE_APPLICATION_STATES",
+    "LIVE_CREDENTIAL_STATES",
+    "AccessToken",
+    "ApiToken",
+    "Application",
+    "AuditEntry",
+    "AuditHead",
+    "Base",
+    "Credential",
+    "Employee",
+    "Nonce",
+    "Offer",
+    "OutboxMessage",
+    "StatusListRecord",
+    "UTCDateTime",
+    "metadata",
+]
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+ACTIVE_APPLICATION_STATES = ("pending", "approved")
+LIVE_CREDENTIAL_STATES = ("active", "suspended")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class Employee(Base):
+    """An employee as HR knows them (central e-사람 or local 인사랑)."""
+
+    __tablename__ = "issuer_employees"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    employee_number: Mapped[str] = mapped_column(String(20), unique=True)
+    hr_source: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(50))
+    name_en: Mapped[str | None] = mapped_column(String(100))
+    agency: Mapped[str] = mapped_column(String(100))
+    agency_code: Mapped[str] = mapped_column(String(7), index=True)
+    department: Mapped[str] = mapped_column(String(100))
+    department_code: Mapped[str] = mapped_column(String(20), index=True)
+    position: Mapped[str] = mapped_column(String(50))
+    grade: Mapped[str] = mapped_column(String(50))
+    employment_type: Mapped[str] = mapped_column(String(20))
+    employment_status: Mapped[str] = mapped_column(String(16))
+    retirement_date: Mapped[date | None] = mapped_column(Date)
+    dispatched_to_agency_code: Mapped[str | None] = mapped_column(String(7), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    photo: Mapped[str | None] = mapped_column(Text)
+    opaque_id: Mapped[str] = mapped_column(String(43), unique=True)
+    record_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ApiToken(Base):
+    """A bearer token for the HR API, bound to a role and its scope."""
+
+    __tablename__ = "issuer_api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    department_code: Mapped[str | None] = mapped_column(String(20))
+    agency_code: Mapped[str | None] = mapped_column(String(7))
+    employee_number: Mapped[str | None] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Application(Base):
+    """An application for a credential: pending -> approved -> issued | rejected | lapsed."""
+
+    __tablename__ = "issuer_applications"
+    __table_args__ = (
+        Index(
+            "uq_issuer_applications_one_open",
+            "employee_id",
+            unique=True,
+            sqlite_where=text("state IN ('pending', 'approved')"),
+            postgresql_where=text("state IN ('pending', 'approved')"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("issuer_employees.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(10))
+    phone: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(12))
+    filed_by: Mapped[str] = mapped_column(String(100))
+    filed_by_role: Mapped[str] = mapped_column(String(20))
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decision_comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Offer(Base):
+    """A single-use pre-authorized credential offer (OpenID4VCI §4.1.1)."""
+
+    __tablename__ = "issuer_offers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("issuer_applications.id"), unique=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("issuer_employees.id"), index=True)
+    ref_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    tx_code_hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(8))
+    tx_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AccessToken(Base):
+    """An access token from the token endpoint; good for one credential and notifications."""
+
+    __tablename__ = "issuer_access_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("issuer_offers.id"), index=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("issuer_employees.id"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    credential_issued: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Nonce(Base):
+    """A `c_nonce` from the nonce endpoint; deleted when used (single use)."""
+
+    __tablename__ = "issuer_nonces"
+
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class StatusListRecord(Base):
+    """A Token Status List the issuer publishes; credentials hold random indexes into it."""
+
+    __tablename__ = "issuer_status_lists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uri: Mapped[str] = mapped_column(String(300), unique=True)
+    bits: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    full: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Credential(Base):
+    """An issued credential (never the credential itself): holder key, kid, status slot, state."""
+
+    __tablename__ = "issuer_credentials"
+    __table_args__ = (
+        UniqueConstraint("status_list_id", "status_idx", name="uq_issuer_credentials_status_slot"),
+        Index(
+            "uq_issuer_credentials_one_live",
+            "employee_id",
+            unique=True,
+            sqlite_where=text("state IN ('active', 'suspended')"),
+            postgresql_where=text("state IN ('active', 'suspended')"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("issuer_employees.id"), index=True)
+    application_id: Mapped[str | None] = mapped_column(ForeignKey("issuer_applications.id"))
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("issuer_offers.id"))
+    holder_jkt: Mapped[str] = mapped_column(String(43), index=True)
+    kid: Mapped[str] = mapped_column(String(100))
+    status_list_id: Mapped[int] = mapped_column(ForeignKey("issuer_status_lists.id"))
+    status_idx: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(12))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revocation_reason: Mapped[str | None] = mapped_column(String(30))
+    notification_id: Mapped[str] = mapped_column(String(43), unique=True)
+    notification_event: Mapped[str | None] = mapped_column(String(30))
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OutboxMessage(Base):
+    """A message waiting for (or past) delivery; sent at least once, never dropped."""
+
+    __tablename__ = "issuer_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    recipient: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """One audit record; `hash` chains it to the previous one (`issuer.audit`)."""
+
+    __tablename__ = "issuer_audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(50))
+    subject: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The single row holding the chain's head; locking it serializes appends."""
+
+    __tablename__ = "issuer_audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,85 @@
+"""Settings from the environment (prefix `MOBILEID_`), built by a factory, never at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["PLACEHOLDER_SECRET", "Settings", "SettingsError", "get_settings"]
+
+PLACEHOLDER_SECRET = "dev-only-insecure-secret-change-me"
+_KNOWN_PLACEHOLDERS = frozenset({PLACEHOLDER_SECRET, "change-me", "changeme", "secret", "dev"})
+_MIN_SECRET_CHARS = 32
+
+
+class SettingsError(ValueError):
+    """The configuration cannot be used (e.g. a placeholder secret in production)."""
+
+
+class Settings(BaseSettings):
+    """Everything configurable; see `mobileid --help` and the README for the variables."""
+
+    model_config = SettingsConfigDict(env_prefix="MOBILEID_", extra="ignore", frozen=True)
+
+    env: Literal["dev", "prod"] = "dev"
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    """SQLAlchemy URL; default a SQLite file `mobileid.sqlite3` in `data_dir`."""
+    issuer_base_url: str = "http://127.0.0.1:8000"
+    """The Credential Issuer Identifier: it appears in `iss`, `vct`, offers and metadata."""
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    """Keys the HMACs that protect pre-authorized codes and tx_codes at rest."""
+    signing_alg: Literal["EdDSA", "ES256"] = "EdDSA"
+    credential_lifetime_days: int = Field(default=3 * 365, ge=1, le=10 * 366)
+    offer_lifetime_hours: int = Field(default=72, ge=1, le=24 * 30)
+    access_token_lifetime_s: int = Field(default=300, ge=30, le=3600)
+    c_nonce_lifetime_s: int = Field(default=300, ge=30, le=3600)
+    tx_code_max_attempts: int = Field(default=5, ge=1, le=20)
+    status_list_size: int = Field(default=2**20, ge=2**4, le=2**24)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    outbox_poll_s: float = Field(default=1.0, gt=0, le=3600)
+    outbox_console: bool = True
+    docs: bool = True
+
+    @field_validator("issuer_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("issuer_base_url must be an http(s) URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        secret = self.secret_key.get_secret_value()
+        if self.env != "dev" and (secret in _KNOWN_PLACEHOLDERS or len(secret) < _MIN_SECRET_CHARS):
+            raise SettingsError(
+                "MOBILEID_SECRET_KEY is a placeholder or shorter than 32 characters; "
+                "set a random secret outside dev"
+            )
+        if self.env != "dev" and not self.issuer_base_url.startswith("https://"):
+            raise SettingsError("MOBILEID_ISSUER_BASE_URL must be https outside dev")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'mobileid.sqlite3').resolve()}"
+
+    @property
+    def outbox_log_path(self) -> Path:
+        return self.data_dir / "outbox.log"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "issuer_keys"
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Read the environment (and explicit overrides) into a `Settings`."""
+    return Settings(**overrides)  # type: ignore[arg-type]
