@@ -13,7 +13,9 @@ import json
 import secrets
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 from vc.base64url import b64url_decode, b64url_encode
 from vc.errors import ClaimsError, Code, FormatError, KeyBindingError, VCError
@@ -66,6 +68,7 @@ MAX_DISCLOSURES = 512
 MAX_DEPTH = 32
 _SALT_BYTES = 16  # 128 bits, RFC 9901 §9.3
 _RESERVED_NAMES = frozenset({SD_KEY, ARRAY_DIGEST_KEY})
+_CONTAINERS = (dict, list)
 
 ClaimPath = tuple[str | int, ...]
 Random = Callable[[int], bytes]
@@ -90,11 +93,11 @@ class Disclosable:
 
 
 def _digest(encoded: str, hash_alg: str) -> str:
+    """b64url(H(ASCII(encoded))), §4.2.3; `encoded` is always ASCII once it has parsed."""
     return b64url_encode(HASH_ALGORITHMS[hash_alg](encoded.encode("ascii")).digest())
 
 
-@dataclass(frozen=True, slots=True)
-class Disclosure:
+class Disclosure(NamedTuple):
     """One disclosure: `[salt, name, value]` for a property, `[salt, value]` for an element."""
 
     encoded: str
@@ -111,8 +114,8 @@ class Disclosure:
     def parse(cls, encoded: str) -> Disclosure:
         """Decode and check the shape (§4.2); raises `FormatError(invalid_disclosure)`."""
         try:
-            items = json.loads(b64url_decode(encoded))
-        except (VCError, ValueError, RecursionError) as exc:
+            items = orjson.loads(b64url_decode(encoded))
+        except (VCError, orjson.JSONDecodeError, RecursionError) as exc:
             raise FormatError(Code.invalid_disclosure, "disclosure is not base64url JSON") from exc
         if type(items) is not list or not 2 <= len(items) <= 3 or type(items[0]) is not str:
             raise FormatError(Code.invalid_disclosure, "disclosure must be [salt, (name,) value]")
@@ -207,8 +210,7 @@ def issue_sd_jwt(
 # --- parsing (§4, §8) ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class SdJwt:
+class SdJwt(NamedTuple):
     """A parsed, unverified SD-JWT or SD-JWT+KB.
 
     `sd_hash_input` is what the KB-JWT's `sd_hash` covers: the compact form up to and including
@@ -450,8 +452,7 @@ def present(
 # --- verification (§7) -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class VerifiedSdJwt:
+class VerifiedSdJwt(NamedTuple):
     """The result of a successful verification: processed claims and what vouched for them."""
 
     header: dict[str, Any]
@@ -497,7 +498,11 @@ class _Processor:
         if depth > MAX_DEPTH:
             raise FormatError(Code.malformed, "SD-JWT nests too deeply")
         if type(node) is dict:
-            out = {k: self.process(v, depth + 1) for k, v in node.items() if k != SD_KEY}
+            out = {
+                k: self.process(v, depth + 1) if type(v) in _CONTAINERS else v
+                for k, v in node.items()
+                if k != SD_KEY
+            }
             digests = node.get(SD_KEY)
             if digests is not None:
                 if type(digests) is not list:
@@ -511,7 +516,10 @@ class _Processor:
                         raise FormatError(Code.invalid_disclosure, "array disclosure used in _sd")
                     if name in out:
                         raise FormatError(Code.invalid_disclosure, f"claim {name!r} already exists")
-                    out[name] = self.process(disclosure.value, depth + 1)
+                    value = disclosure.value
+                    out[name] = (
+                        self.process(value, depth + 1) if type(value) in _CONTAINERS else value
+                    )
             return out
         if type(node) is list:
             items = []
@@ -646,9 +654,13 @@ def verify_sd_jwt(
     hash_alg = payload.pop(SD_ALG_KEY, DEFAULT_HASH_ALG)
     if hash_alg not in HASH_ALGORITHMS:
         raise FormatError(Code.unsupported_hash_algorithm, f"unsupported _sd_alg {hash_alg!r}")
-    disclosures = tuple(Disclosure.parse(d) for d in parsed.disclosures)
-    by_digest = {d.digest(hash_alg): d for d in disclosures}
-    if len(by_digest) != len(disclosures):
+    hasher = HASH_ALGORITHMS[hash_alg]
+    by_digest = {
+        b64url_encode(hasher(encoded.encode()).digest()): Disclosure.parse(encoded)
+        for encoded in parsed.disclosures
+    }
+    disclosures = tuple(by_digest.values())
+    if len(by_digest) != len(parsed.disclosures):
         raise FormatError(Code.duplicate_disclosure, "the same disclosure is presented twice")
     processor = _Processor(by_digest)
     claims = processor.process(payload, 0)
