@@ -166,7 +166,8 @@ def decode_unverified(
         raise FormatError(Code.input_too_large, "JWS header too large")
     header = json_loads_object(b64url_decode(h64), "JWS header")
     payload = json_loads_object(b64url_decode(p64), "JWS payload")
-    return header, payload, f"{h64}.{p64}".encode("ascii"), b64url_decode(s64)
+    signing_input = token[: len(h64) + len(p64) + 1].encode("ascii")
+    return header, payload, signing_input, b64url_decode(s64)
 
 
 def check_algorithm(header: Mapping[str, Any], key: PublicKey, algorithms: Collection[str]) -> str:

@@ -120,11 +120,11 @@ class Disclosure(NamedTuple):
         if type(items) is not list or not 2 <= len(items) <= 3 or type(items[0]) is not str:
             raise FormatError(Code.invalid_disclosure, "disclosure must be [salt, (name,) value]")
         if len(items) == 2:
-            return cls(encoded, items[0], None, items[1])
+            return tuple.__new__(cls, (encoded, items[0], None, items[1]))
         name = items[1]
         if type(name) is not str or name in _RESERVED_NAMES:
             raise FormatError(Code.invalid_disclosure, "disclosure claim name is not allowed")
-        return cls(encoded, items[0], name, items[2])
+        return tuple.__new__(cls, (encoded, items[0], name, items[2]))
 
     def digest(self, hash_alg: str = DEFAULT_HASH_ALG) -> str:
         return _digest(self.encoded, hash_alg)
