@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["PLACEHOLDER_SECRET", "Settings", "SettingsError", "get_settings"]
 
-PLACEHOLDER_SECRET = "dev-only-insecure-secret-change-me"
+PLACEHOLDER_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused outside dev
 _KNOWN_PLACEHOLDERS = frozenset({PLACEHOLDER_SECRET, "change-me", "changeme", "secret", "dev"})
 _MIN_SECRET_CHARS = 32
 

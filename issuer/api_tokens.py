@@ -1,0 +1,119 @@
+"""HR API bearer tokens bound to a role and its scope, and the principal they authenticate.
+
+Roles (issue 3): `hr_admin` (everything), `department_head` (decides applications of one
+department), `agency_officer` (applies for employees dispatched to one agency), `employee` (applies
+for and sees their own). Tokens are shown once and stored as SHA-256.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuer.audit import append_audit
+from issuer.errors import AuthError, HrError, IssuerCode
+from issuer.hashing import new_secret, sha256_hex
+from issuer.models import ApiToken, Employee
+
+__all__ = ["Principal", "Role", "authenticate", "create_api_token", "list_api_tokens",
+           "revoke_api_token"]
+
+TOKEN_PREFIX = "mid_"  # noqa: S105 - a prefix, not a secret
+_MAX_TOKEN_CHARS = 200
+
+
+class Role(StrEnum):
+    hr_admin = "hr_admin"
+    department_head = "department_head"
+    agency_officer = "agency_officer"
+    employee = "employee"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the token's id, role and scope."""
+
+    token_id: int
+    role: Role
+    department_code: str | None = None
+    agency_code: str | None = None
+    employee_number: str | None = None
+
+    @property
+    def actor(self) -> str:
+        scope = self.department_code or self.agency_code or self.employee_number
+        return f"token:{self.token_id}" + (f"({scope})" if scope else "")
+
+
+def create_api_token(
+    session: Session,
+    *,
+    role: Role,
+    now: datetime,
+    department_code: str | None = None,
+    agency_code: str | None = None,
+    employee_number: str | None = None,
+    label: str = "",
+    created_by: str = "cli",
+) -> tuple[str, ApiToken]:
+    """Create a token; returns (the token, shown once; its row). The scope must fit the role."""
+    needs = {
+        Role.hr_admin: (),
+        Role.department_head: ("department",),
+        Role.agency_officer: ("agency",),
+        Role.employee: ("employee",),
+    }[role]
+    given = {k for k, v in (("department", department_code), ("agency", agency_code),
+                            ("employee", employee_number)) if v}
+    if given != set(needs):
+        wanted = ", ".join(f"--{n}" for n in needs) or "no scope option"
+        raise HrError(IssuerCode.invalid_token_binding, f"role {role} takes {wanted}")
+    if employee_number is not None and session.scalar(
+        select(Employee.id).where(Employee.employee_number == employee_number)
+    ) is None:
+        raise HrError(IssuerCode.employee_not_found, "no such employee")
+    token = TOKEN_PREFIX + new_secret(32)
+    row = ApiToken(token_hash=sha256_hex(token), role=role.value, department_code=department_code,
+                   agency_code=agency_code, employee_number=employee_number,
+                   label=label[:100], created_at=now)
+    session.add(row)
+    session.flush()
+    append_audit(session, actor=created_by, role="admin", action="token.create",
+                 subject=f"token:{row.id}", now=now,
+                 detail={"role": role.value, "department": department_code,
+                         "agency": agency_code, "employee": employee_number})
+    return token, row
+
+
+def authenticate(session: Session, authorization: str | None) -> Principal:
+    """Resolve an `Authorization: Bearer` header to a principal, or raise `unauthorized`."""
+    if not authorization:
+        raise AuthError(IssuerCode.unauthorized, "bearer token required")
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > _MAX_TOKEN_CHARS:
+        raise AuthError(IssuerCode.unauthorized, "bearer token required")
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == sha256_hex(token)))
+    if row is None or row.revoked_at is not None:
+        raise AuthError(IssuerCode.unauthorized, "unknown or revoked token")
+    return Principal(token_id=row.id, role=Role(row.role), department_code=row.department_code,
+                     agency_code=row.agency_code, employee_number=row.employee_number)
+
+
+def list_api_tokens(session: Session) -> Sequence[ApiToken]:
+    return session.scalars(select(ApiToken).order_by(ApiToken.id)).all()
+
+
+def revoke_api_token(session: Session, token_id: int, now: datetime, actor: str = "cli") -> None:
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise HrError(IssuerCode.not_found, "no such token")
+    if row.revoked_at is None:
+        row.revoked_at = now
+        append_audit(session, actor=actor, role="admin", action="token.revoke",
+                     subject=f"token:{token_id}", now=now)

@@ -1,0 +1,214 @@
+"""Applications for a credential: file, approve or reject, list and view (issue 3, the flow).
+
+Who may do what (`Principal` roles): an employee files for themself, an agency officer for
+employees dispatched to their agency, the department head of the employee's department decides,
+`hr_admin` may do everything. Approval creates the offer and queues both SMS in the same
+transaction; a conditional UPDATE makes concurrent approvals yield exactly one offer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from issuer.api_tokens import Principal, Role
+from issuer.audit import append_audit
+from issuer.config import IssuerConfig
+from issuer.errors import AuthError, HrError, IssuerCode
+from issuer.models import Application, Employee, Offer
+from issuer.offers import OfferSecrets, create_offer
+from issuer.outbox import enqueue_message
+from schemas.hr_record import normalize_phone
+
+__all__ = [
+    "ApplicationRecord",
+    "decide_application",
+    "file_application",
+    "get_application",
+    "get_employee",
+    "list_applications",
+]
+
+REASONS = ("new", "reissue")
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationRecord:
+    application: Application
+    employee: Employee
+    offer: Offer | None
+
+
+def _may_see(principal: Principal, employee: Employee) -> bool:
+    match principal.role:
+        case Role.hr_admin:
+            return True
+        case Role.department_head:
+            return employee.department_code == principal.department_code
+        case Role.agency_officer:
+            return employee.dispatched_to_agency_code == principal.agency_code
+        case Role.employee:
+            return employee.employee_number == principal.employee_number
+    return False  # pragma: no cover
+
+
+def get_employee(session: Session, principal: Principal, employee_number: str) -> Employee:
+    employee = session.scalar(select(Employee).where(Employee.employee_number == employee_number))
+    if employee is None:
+        raise HrError(IssuerCode.employee_not_found, "no such employee")
+    if not _may_see(principal, employee):
+        raise AuthError(IssuerCode.forbidden_scope, "this employee is outside your scope")
+    return employee
+
+
+def _lapse_dead_approvals(session: Session, employee_id: int, now: datetime) -> None:
+    """An approved application whose offer can no longer be redeemed no longer counts as open."""
+    rows = session.execute(
+        select(Application, Offer).join(Offer, Offer.application_id == Application.id)
+        .where(Application.employee_id == employee_id, Application.state == "approved")
+    ).all()
+    for application, offer in rows:
+        if offer.state != "active" or offer.expires_at <= now:
+            application.state = "lapsed"
+
+
+def file_application(
+    session: Session, principal: Principal, *, employee_number: str | None, phone: str,
+    reason: str, now: datetime,
+) -> ApplicationRecord:
+    """File an application; one open application per employee."""
+    if principal.role is Role.department_head:
+        raise AuthError(IssuerCode.forbidden_role, "department heads decide, they do not apply")
+    if principal.role is Role.employee:
+        if employee_number not in (None, principal.employee_number):
+            raise AuthError(IssuerCode.forbidden_scope, "employees apply for themselves only")
+        employee_number = principal.employee_number
+    if not employee_number:
+        raise HrError(IssuerCode.invalid_request, "employee_number is required")
+    if reason not in REASONS:
+        raise HrError(IssuerCode.invalid_request, "reason must be new or reissue")
+    try:
+        phone = normalize_phone(phone)
+    except ValueError:
+        raise HrError(IssuerCode.invalid_request, "phone is not a Korean mobile number") from None
+    employee = get_employee(session, principal, employee_number)
+    if employee.employment_status != "active":
+        raise HrError(IssuerCode.employee_not_active, "employee is not in active service")
+    _lapse_dead_approvals(session, employee.id, now)
+    application = Application(
+        id=uuid.uuid4().hex, employee_id=employee.id,
+        reason=reason, phone=phone, state="pending", filed_by=principal.actor,
+        filed_by_role=principal.role.value, created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(application)
+    except IntegrityError:
+        raise HrError(
+            IssuerCode.application_open, "employee already has an open application"
+        ) from None
+    append_audit(session, actor=principal.actor, role=principal.role.value,
+                 action="application.file", subject=f"employee:{employee.employee_number}",
+                 now=now, detail={"application": application.id, "reason": reason})
+    return ApplicationRecord(application, employee, None)
+
+
+def _load(session: Session, application_id: str) -> tuple[Application, Employee]:
+    row = session.execute(
+        select(Application, Employee).join(Employee, Employee.id == Application.employee_id)
+        .where(Application.id == application_id)
+    ).first() if 0 < len(application_id) <= 32 else None
+    if row is None:
+        raise HrError(IssuerCode.application_not_found, "no such application")
+    return row[0], row[1]
+
+
+def _sms_bodies(secrets: OfferSecrets) -> tuple[str, str]:
+    expires = secrets.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    link = (f"[모바일 공무원증] 발급 링크 / Issuance link: {secrets.link} "
+            f"(유효기한 / valid until {expires})")
+    code = (f"[모바일 공무원증] 인증번호 / Transaction code: {secrets.tx_code} "
+            "(링크와 함께 타인에게 알리지 마세요 / never share it)")
+    return link, code
+
+
+def decide_application(
+    session: Session, principal: Principal, application_id: str, *, approve: bool,
+    comment: str, config: IssuerConfig, now: datetime,
+) -> ApplicationRecord:
+    """Approve (creating the offer and queuing both SMS) or reject, with a comment."""
+    if principal.role not in (Role.department_head, Role.hr_admin):
+        raise AuthError(IssuerCode.forbidden_role, "only department heads decide applications")
+    application, employee = _load(session, application_id)
+    if principal.role is Role.department_head and (
+        employee.department_code != principal.department_code
+    ):
+        raise AuthError(IssuerCode.forbidden_scope, "application is of another department")
+    if not approve and not comment.strip():
+        raise HrError(IssuerCode.invalid_request, "a rejection needs a comment")
+    if approve and employee.employment_status != "active":
+        raise HrError(IssuerCode.employee_not_active, "employee is not in active service")
+    decided = session.execute(
+        update(Application)
+        .where(Application.id == application.id, Application.state == "pending")
+        .values(state="approved" if approve else "rejected", decided_by=principal.actor,
+                decision_comment=comment, decided_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if decided.rowcount != 1:  # type: ignore[attr-defined]
+        raise HrError(IssuerCode.application_not_pending, "application was already decided")
+    session.refresh(application)
+    offer = None
+    if approve:
+        secrets = create_offer(session, application, config=config, now=now)
+        link_body, code_body = _sms_bodies(secrets)
+        subject = f"employee:{employee.employee_number}"
+        enqueue_message(session, channel="sms", recipient=application.phone, kind="offer_link",
+                        subject=subject, body=link_body, now=now)
+        enqueue_message(session, channel="sms", recipient=application.phone, kind="tx_code",
+                        subject=subject, body=code_body, now=now)
+        offer = session.scalar(select(Offer).where(Offer.application_id == application.id))
+    append_audit(session, actor=principal.actor, role=principal.role.value,
+                 action="application.approve" if approve else "application.reject",
+                 subject=f"employee:{employee.employee_number}", now=now,
+                 detail={"application": application.id})
+    return ApplicationRecord(application, employee, offer)
+
+
+def get_application(
+    session: Session, principal: Principal, application_id: str
+) -> ApplicationRecord:
+    application, employee = _load(session, application_id)
+    if not _may_see(principal, employee):
+        raise AuthError(IssuerCode.forbidden_scope, "this application is outside your scope")
+    offer = session.scalar(select(Offer).where(Offer.application_id == application.id))
+    return ApplicationRecord(application, employee, offer)
+
+
+def list_applications(
+    session: Session, principal: Principal, *, state: str | None = None, limit: int = 100
+) -> Sequence[ApplicationRecord]:
+    """Applications the principal may see, newest first."""
+    query = (
+        select(Application, Employee, Offer)
+        .join(Employee, Employee.id == Application.employee_id)
+        .outerjoin(Offer, Offer.application_id == Application.id)
+        .order_by(Application.created_at.desc(), Application.id).limit(limit)
+    )
+    match principal.role:
+        case Role.department_head:
+            query = query.where(Employee.department_code == principal.department_code)
+        case Role.agency_officer:
+            query = query.where(Employee.dispatched_to_agency_code == principal.agency_code)
+        case Role.employee:
+            query = query.where(Employee.employee_number == principal.employee_number)
+    if state is not None:
+        query = query.where(Application.state == state)
+    return [ApplicationRecord(a, e, o) for a, e, o in session.execute(query).all()]
+

@@ -1,0 +1,124 @@
+"""The append-only, hash-chained audit log of HR actions and issuance events.
+
+Each entry's `hash` is SHA-256 over the previous entry's hash and the entry's canonical JSON, so
+changing, removing or reordering any entry breaks every later link (`verify_audit_chain`). The
+chain head lives in a single row that each append locks, which serializes appends across
+processes. Secrets (tx_codes, pre-authorized codes, tokens, credentials) are never recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuer.errors import AuditChainBroken
+from issuer.models import AuditEntry, AuditHead
+
+__all__ = [
+    "GENESIS_HASH",
+    "AuditSummary",
+    "append_audit",
+    "entry_hash",
+    "iter_audit",
+    "verify_audit_chain",
+]
+
+GENESIS_HASH = "0" * 64
+_FORBIDDEN_DETAIL_KEYS = frozenset(
+    {"tx_code", "pre-authorized_code", "pre_authorized_code", "code", "token", "access_token",
+     "credential", "secret", "offer_ref", "c_nonce"}
+)
+DetailValue = str | int | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSummary:
+    entries: int
+    head_hash: str
+
+
+def _canonical_time(at: datetime) -> str:
+    return at.isoformat(timespec="microseconds")
+
+
+def entry_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, role: str, action: str,
+               subject: str, detail: str) -> str:
+    """The chained hash of one entry."""
+    body = json.dumps(
+        [prev_hash, seq, _canonical_time(at), actor, role, action, subject, detail],
+        ensure_ascii=False, separators=(",", ":"),
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def append_audit(
+    session: Session,
+    *,
+    actor: str,
+    role: str,
+    action: str,
+    subject: str,
+    now: datetime,
+    detail: Mapping[str, DetailValue] | None = None,
+) -> AuditEntry:
+    """Append one entry; call last in a transaction (it holds the chain head lock to commit)."""
+    leaked = _FORBIDDEN_DETAIL_KEYS.intersection(detail or {})
+    if leaked:
+        raise ValueError(f"audit detail must not carry secrets: {sorted(leaked)}")
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one()
+    seq = head.seq + 1
+    at = now.astimezone(UTC)
+    detail_json = json.dumps(dict(detail or {}), sort_keys=True, ensure_ascii=False,
+                             separators=(",", ":"))
+    digest = entry_hash(head.hash, seq=seq, at=at, actor=actor, role=role, action=action,
+                        subject=subject, detail=detail_json)
+    entry = AuditEntry(seq=seq, at=at, actor=actor[:100], role=role[:20], action=action[:50],
+                       subject=subject[:100], detail=detail_json, prev_hash=head.hash, hash=digest)
+    if (actor, role, action, subject) != (entry.actor, entry.role, entry.action, entry.subject):
+        raise ValueError("audit fields exceed their column sizes")
+    session.add(entry)
+    head.seq = seq
+    head.hash = digest
+    session.flush()
+    return entry
+
+
+def iter_audit(session: Session, *, after: int = 0, batch: int = 1000) -> Iterator[AuditEntry]:
+    """Entries in chain order, read in batches."""
+    last = after
+    while True:
+        rows = session.scalars(
+            select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+
+
+def verify_audit_chain(session: Session) -> AuditSummary:
+    """Recompute every link; raise `AuditChainBroken` at the first entry that does not verify."""
+    prev, expected_seq, count = GENESIS_HASH, 1, 0
+    for entry in iter_audit(session):
+        if entry.seq != expected_seq:
+            raise AuditChainBroken(expected_seq, "entry missing")
+        if entry.prev_hash != prev:
+            raise AuditChainBroken(entry.seq, "previous-hash link broken")
+        recomputed = entry_hash(prev, seq=entry.seq, at=entry.at, actor=entry.actor,
+                                role=entry.role, action=entry.action, subject=entry.subject,
+                                detail=entry.detail)
+        if recomputed != entry.hash:
+            raise AuditChainBroken(entry.seq, "entry content changed")
+        prev, expected_seq, count = entry.hash, expected_seq + 1, count + 1
+    head = session.get(AuditHead, 1)
+    if head is None or head.seq != count or head.hash != prev:
+        raise AuditChainBroken(count + 1, "chain head does not match the last entry (truncated?)")
+    return AuditSummary(entries=count, head_hash=prev)

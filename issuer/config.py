@@ -1,0 +1,41 @@
+"""What the issuer's services need to know, without depending on how it is configured."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.employee_id import employee_vct
+
+__all__ = ["IssuerConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerConfig:
+    """Built by the assembly (`mobileid`) from its settings; plain values only."""
+
+    base_url: str
+    """The Credential Issuer Identifier (OpenID4VCI §2), without a trailing slash."""
+    secret_key: bytes
+    credential_lifetime_s: int = 3 * 365 * 86400
+    offer_lifetime_s: int = 72 * 3600
+    access_token_lifetime_s: int = 300
+    c_nonce_lifetime_s: int = 300
+    tx_code_max_attempts: int = 5
+    tx_code_length: int = 6
+    status_list_size: int = 2**20
+    status_list_bits: int = 2
+    proof_algorithms: tuple[str, ...] = ("EdDSA", "ES256")
+    proof_max_age_s: int = 300
+
+    @property
+    def vct(self) -> str:
+        return employee_vct(self.base_url)
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def offer_uri(self, offer_ref: str) -> str:
+        return self.url(f"/credential-offer/{offer_ref}")
+
+    def status_list_uri(self, list_id: int) -> str:
+        return self.url(f"/status-lists/{list_id}")

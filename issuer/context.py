@@ -1,0 +1,39 @@
+"""Everything a request handler of the issuer needs, handed over by the assembly."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from issuer.config import IssuerConfig
+from issuer.signing_keys import IssuerKeyring
+
+__all__ = ["IssuerContext", "issuer_context"]
+
+
+def _no_wakeup() -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerContext:
+    """Config, keys and the edge's unit of work (one transaction per request), clock, randomness."""
+
+    config: IssuerConfig
+    keyring: IssuerKeyring
+    unit_of_work: Callable[[], AbstractContextManager[Session]]
+    clock: Callable[[], datetime]
+    wake_outbox: Callable[[], None] = _no_wakeup
+    rng: Callable[[int], bytes] = field(default=secrets.token_bytes)
+
+
+def issuer_context(request: Request) -> IssuerContext:
+    """FastAPI dependency: the context the assembly stored on `app.state.issuer`."""
+    ctx: IssuerContext = request.app.state.issuer
+    return ctx

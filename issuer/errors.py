@@ -1,0 +1,121 @@
+"""The issuer's domain errors, each with a stable snake_case code.
+
+Codes are the contract; HTTP statuses and response bodies are chosen at the web edge
+(`mobileid.http_errors`), in one table. `detail` is for logs and humans and never holds a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+
+__all__ = [
+    "AuditChainBroken",
+    "AuthError",
+    "HrError",
+    "HrImportRejected",
+    "IssuerCode",
+    "IssuerError",
+    "KeyStoreError",
+    "ProtocolError",
+    "RowProblem",
+]
+
+
+class IssuerCode(StrEnum):
+    # OAuth 2.0 (RFC 6749 §5.2, RFC 6750 §3.1) and OpenID4VCI 1.0 (§6.3, §8.3.1.2, §11.3)
+    invalid_request = "invalid_request"
+    invalid_grant = "invalid_grant"
+    unsupported_grant_type = "unsupported_grant_type"
+    invalid_token = "invalid_token"  # noqa: S105 - an error code
+    invalid_proof = "invalid_proof"
+    invalid_nonce = "invalid_nonce"
+    unknown_credential_configuration = "unknown_credential_configuration"
+    unknown_credential_identifier = "unknown_credential_identifier"
+    invalid_credential_request = "invalid_credential_request"
+    credential_request_denied = "credential_request_denied"
+    invalid_notification_id = "invalid_notification_id"
+    invalid_notification_request = "invalid_notification_request"
+    invalid_encryption_parameters = "invalid_encryption_parameters"
+    offer_not_found = "offer_not_found"
+    # HR API
+    unauthorized = "unauthorized"
+    forbidden_role = "forbidden_role"
+    forbidden_scope = "forbidden_scope"
+    employee_not_found = "employee_not_found"
+    employee_not_active = "employee_not_active"
+    application_not_found = "application_not_found"
+    application_open = "application_open"
+    application_not_pending = "application_not_pending"
+    invalid_token_binding = "invalid_token_binding"  # noqa: S105 - an error code
+    # operations
+    invalid_hr_file = "invalid_hr_file"
+    audit_chain_broken = "audit_chain_broken"
+    key_store_unusable = "key_store_unusable"
+    request_too_large = "request_too_large"
+    not_found = "not_found"
+
+
+class IssuerError(Exception):
+    """Base of the issuer's errors. `keep_changes` asks the edge to commit before answering."""
+
+    keep_changes: bool = False
+
+    def __init__(self, code: IssuerCode, detail: str = "", *, keep_changes: bool = False) -> None:
+        self.code = code
+        self.detail = detail
+        self.keep_changes = keep_changes
+        super().__init__(f"{code}: {detail}" if detail else str(code))
+
+
+class ProtocolError(IssuerError):
+    """An OAuth 2.0 / OpenID4VCI error, answered with the spec's `error` code."""
+
+
+class AuthError(IssuerError):
+    """No, unknown or revoked bearer token, or a role/scope that does not allow the action."""
+
+
+class HrError(IssuerError):
+    """An HR workflow rule refused the action (unknown employee, application state, ...)."""
+
+
+class KeyStoreError(IssuerError):
+    """The signing key directory cannot be used safely."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(IssuerCode.key_store_unusable, detail)
+
+
+class RowProblem(tuple[int, str, str]):
+    """(row number, field, message) for one invalid HR record; rows count from 1."""
+
+    __slots__ = ()
+
+    @property
+    def row(self) -> int:
+        return self[0]
+
+    @property
+    def field(self) -> str:
+        return self[1]
+
+    @property
+    def message(self) -> str:
+        return self[2]
+
+
+class HrImportRejected(IssuerError):
+    """The HR file has invalid rows; every one is listed and nothing was written."""
+
+    def __init__(self, problems: Sequence[RowProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(IssuerCode.invalid_hr_file, f"{len(self.problems)} invalid row(s)")
+
+
+class AuditChainBroken(IssuerError):
+    """The audit log's hash chain does not verify at `seq`."""
+
+    def __init__(self, seq: int, detail: str) -> None:
+        self.seq = seq
+        super().__init__(IssuerCode.audit_chain_broken, f"at seq {seq}: {detail}")

@@ -1,0 +1,132 @@
+"""HTTP routes of the HR API (`/hr/...`): file, decide, list and view applications.
+
+Bearer tokens from `mobileid admin create-token`; a missing or unknown token is 401
+`unauthorized`, a role or scope that does not allow the action is 403 `forbidden_role` /
+`forbidden_scope`. Handlers are synchronous (FastAPI runs them in its thread pool).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query
+
+from issuer.api_tokens import Principal, authenticate
+from issuer.applications import (
+    ApplicationRecord,
+    decide_application,
+    file_application,
+    get_application,
+    get_employee,
+    list_applications,
+)
+from issuer.context import IssuerContext, issuer_context
+from schemas.hr_api import (
+    ApplicationView,
+    ApplyRequest,
+    DecisionRequest,
+    EmployeeView,
+    ErrorBody,
+    OfferView,
+    PrincipalView,
+)
+
+__all__ = ["hr_router"]
+
+_ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413)
+}
+hr_router = APIRouter(prefix="/hr", tags=["HR API (인사)"], responses=_ERRORS)
+Ctx = Annotated[IssuerContext, Depends(issuer_context)]
+Authorization = Annotated[str | None, Header(description="Bearer <token>")]
+
+
+def _mask(phone: str) -> str:
+    return f"{phone[:3]}-****-{phone[-4:]}" if len(phone) >= 10 else "***"
+
+
+def _view(record: ApplicationRecord) -> ApplicationView:
+    a, e, o = record.application, record.employee, record.offer
+    return ApplicationView(
+        id=a.id, employee_number=e.employee_number, employee_name=e.name, department=e.department,
+        reason=a.reason, phone=_mask(a.phone), state=a.state, filed_by=a.filed_by,
+        created_at=a.created_at, decided_by=a.decided_by, decision_comment=a.decision_comment,
+        decided_at=a.decided_at,
+        offer=OfferView(state=o.state, expires_at=o.expires_at, tx_attempts=o.tx_attempts)
+        if o is not None else None,
+    )
+
+
+@hr_router.get("/me")
+def whoami(ctx: Ctx, authorization: Authorization = None) -> PrincipalView:
+    """The role and scope of the calling token."""
+    with ctx.unit_of_work() as session:
+        p: Principal = authenticate(session, authorization)
+    return PrincipalView(role=p.role.value, department_code=p.department_code,
+                         agency_code=p.agency_code, employee_number=p.employee_number)
+
+
+@hr_router.post("/applications", status_code=201)
+def apply(body: ApplyRequest, ctx: Ctx, authorization: Authorization = None) -> ApplicationView:
+    """File an application (employee for self, agency officer for dispatched employees)."""
+    with ctx.unit_of_work() as session:
+        principal = authenticate(session, authorization)
+        record = file_application(session, principal, employee_number=body.employee_number,
+                                  phone=body.phone, reason=body.reason, now=ctx.clock())
+        return _view(record)
+
+
+@hr_router.get("/applications")
+def applications(
+    ctx: Ctx, authorization: Authorization = None,
+    state: Annotated[str | None, Query(max_length=12)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ApplicationView]:
+    """Applications visible to the caller, newest first."""
+    with ctx.unit_of_work() as session:
+        principal = authenticate(session, authorization)
+        return [_view(r) for r in list_applications(session, principal, state=state, limit=limit)]
+
+
+@hr_router.get("/applications/{application_id}")
+def application(application_id: str, ctx: Ctx, authorization: Authorization = None
+                ) -> ApplicationView:
+    with ctx.unit_of_work() as session:
+        principal = authenticate(session, authorization)
+        return _view(get_application(session, principal, application_id))
+
+
+def _decide(application_id: str, body: DecisionRequest, ctx: IssuerContext,
+            authorization: str | None, approve: bool) -> ApplicationView:
+    with ctx.unit_of_work() as session:
+        principal = authenticate(session, authorization)
+        record = decide_application(session, principal, application_id, approve=approve,
+                                    comment=body.comment, config=ctx.config, now=ctx.clock())
+        view = _view(record)
+    if approve:
+        ctx.wake_outbox()  # committed: the SMS may go now
+    return view
+
+
+@hr_router.post("/applications/{application_id}/approve")
+def approve(application_id: str, body: DecisionRequest, ctx: Ctx,
+            authorization: Authorization = None) -> ApplicationView:
+    """Approve (department head of the employee's department): creates the offer, sends SMS."""
+    return _decide(application_id, body, ctx, authorization, approve=True)
+
+
+@hr_router.post("/applications/{application_id}/reject")
+def reject(application_id: str, body: DecisionRequest, ctx: Ctx,
+           authorization: Authorization = None) -> ApplicationView:
+    """Reject with a comment."""
+    return _decide(application_id, body, ctx, authorization, approve=False)
+
+
+@hr_router.get("/employees/{employee_number}")
+def employee(employee_number: str, ctx: Ctx, authorization: Authorization = None
+             ) -> EmployeeView:
+    """An employee's HR record, within the caller's scope."""
+    with ctx.unit_of_work() as session:
+        principal = authenticate(session, authorization)
+        e = get_employee(session, principal, employee_number)
+        return EmployeeView.model_validate(e, from_attributes=True)

@@ -1,0 +1,185 @@
+"""Pre-authorized credential offers (OpenID4VCI 1.0 §4.1) and the token endpoint (§6).
+
+An offer is identified by a random reference that appears only in its `credential_offer_uri`; the
+pre-authorized code is derived from it with the issuer's secret key, so the offer endpoint can
+hand the code to the wallet while the database holds only keyed hashes of reference, code and
+tx_code. Codes are single use, expire, and die after `tx_code_max_attempts` wrong tx_codes.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuer.audit import append_audit
+from issuer.config import IssuerConfig
+from issuer.errors import IssuerCode, ProtocolError
+from issuer.hashing import (
+    derive_pre_authorized_code,
+    keyed_hash,
+    new_numeric_code,
+    new_secret,
+    sha256_hex,
+)
+from issuer.models import AccessToken, Application, Employee, Offer
+from schemas.employee_id import CONFIGURATION_ID
+from vc.openid4vci import PRE_AUTHORIZED_GRANT, credential_offer_uri_link
+
+__all__ = [
+    "OfferSecrets",
+    "create_offer",
+    "credential_offer_document",
+    "exchange_pre_authorized_code",
+]
+
+TX_CODE_DESCRIPTION = "문자로 받은 6자리 인증번호를 입력하세요 (Enter the 6-digit code sent by SMS)"
+_MAX_PARAM_CHARS = 512
+
+
+@dataclass(frozen=True, slots=True)
+class OfferSecrets:
+    """What must reach the employee: the link (SMS 1) and the tx_code (SMS 2). Never stored."""
+
+    offer_uri: str
+    link: str
+    tx_code: str
+    expires_at: datetime
+
+
+def _tx_code_hash(key: bytes, code: str, tx_code: str) -> str:
+    return keyed_hash(key, "tx_code", f"{code}\x00{tx_code}")
+
+
+def create_offer(
+    session: Session, application: Application, *, config: IssuerConfig, now: datetime
+) -> OfferSecrets:
+    """Create the single offer of an approved application (unique per application)."""
+    ref = new_secret(32)
+    code = derive_pre_authorized_code(config.secret_key, ref)
+    tx_code = new_numeric_code(config.tx_code_length)
+    expires_at = now + timedelta(seconds=config.offer_lifetime_s)
+    session.add(Offer(
+        application_id=application.id, employee_id=application.employee_id,
+        ref_hash=keyed_hash(config.secret_key, "offer_ref", ref),
+        code_hash=keyed_hash(config.secret_key, "pre-authorized_code", code),
+        tx_code_hash=_tx_code_hash(config.secret_key, code, tx_code),
+        state="active", tx_attempts=0, created_at=now, expires_at=expires_at,
+    ))
+    session.flush()
+    offer_uri = config.offer_uri(ref)
+    return OfferSecrets(offer_uri, credential_offer_uri_link(offer_uri), tx_code, expires_at)
+
+
+def _live(offer: Offer, now: datetime) -> bool:
+    return offer.state == "active" and offer.expires_at > now
+
+
+def credential_offer_document(
+    session: Session, ref: str, *, config: IssuerConfig, now: datetime
+) -> dict[str, Any]:
+    """The Credential Offer object served at `credential_offer_uri` (§4.1.1)."""
+    offer = None
+    if 0 < len(ref) <= _MAX_PARAM_CHARS:
+        offer = session.scalar(
+            select(Offer).where(Offer.ref_hash == keyed_hash(config.secret_key, "offer_ref", ref))
+        )
+    if offer is None or not _live(offer, now):
+        raise ProtocolError(IssuerCode.offer_not_found, "no live offer at this URI")
+    return {
+        "credential_issuer": config.base_url,
+        "credential_configuration_ids": [CONFIGURATION_ID],
+        "grants": {
+            PRE_AUTHORIZED_GRANT: {
+                "pre-authorized_code": derive_pre_authorized_code(config.secret_key, ref),
+                "tx_code": {"input_mode": "numeric", "length": config.tx_code_length,
+                            "description": TX_CODE_DESCRIPTION},
+            }
+        },
+    }
+
+
+def _single(form: Mapping[str, list[str]], name: str) -> str | None:
+    values = form.get(name)
+    if values is None:
+        return None
+    if len(values) != 1 or len(values[0]) > _MAX_PARAM_CHARS:
+        raise ProtocolError(IssuerCode.invalid_request, f"{name} must appear once")
+    return values[0]
+
+
+def _check_authorization_details(raw: str | None) -> None:
+    if raw is None:
+        return
+    try:
+        details = json.loads(raw)
+    except ValueError:
+        raise ProtocolError(
+            IssuerCode.invalid_request, "authorization_details is not JSON"
+        ) from None
+    if not isinstance(details, list) or not all(
+        isinstance(d, dict) and d.get("type") == "openid_credential"
+        and d.get("credential_configuration_id") == CONFIGURATION_ID
+        for d in details
+    ):
+        raise ProtocolError(IssuerCode.invalid_request, "unsupported authorization_details")
+
+
+def exchange_pre_authorized_code(
+    session: Session, form: Mapping[str, list[str]], *, config: IssuerConfig, now: datetime
+) -> dict[str, Any]:
+    """Token endpoint, pre-authorized code grant; returns the token response (§6.2)."""
+    grant_type = _single(form, "grant_type")
+    if grant_type is None:
+        raise ProtocolError(IssuerCode.invalid_request, "grant_type is required")
+    if grant_type != PRE_AUTHORIZED_GRANT:
+        raise ProtocolError(IssuerCode.unsupported_grant_type, "only the pre-authorized code grant")
+    code = _single(form, "pre-authorized_code")
+    if not code:
+        raise ProtocolError(IssuerCode.invalid_request, "pre-authorized_code is required")
+    tx_code = _single(form, "tx_code")
+    _check_authorization_details(_single(form, "authorization_details"))
+    offer = session.scalar(
+        select(Offer)
+        .where(Offer.code_hash == keyed_hash(config.secret_key, "pre-authorized_code", code))
+        .with_for_update()
+    )
+    if offer is None:
+        raise ProtocolError(IssuerCode.invalid_grant, "unknown pre-authorized code")
+    if offer.state != "active":
+        raise ProtocolError(IssuerCode.invalid_grant, f"pre-authorized code is {offer.state}")
+    if offer.expires_at <= now:
+        raise ProtocolError(IssuerCode.invalid_grant, "pre-authorized code expired")
+    if not tx_code:
+        raise ProtocolError(IssuerCode.invalid_request, "tx_code is required for this offer")
+    expected = offer.tx_code_hash
+    if not hmac.compare_digest(expected, _tx_code_hash(config.secret_key, code, tx_code)):
+        offer.tx_attempts += 1
+        dead = offer.tx_attempts >= config.tx_code_max_attempts
+        if dead:
+            offer.state = "dead"
+        append_audit(session, actor="wallet", role="holder", action="offer.tx_code_wrong",
+                     subject=f"offer:{offer.id}", now=now,
+                     detail={"attempts": offer.tx_attempts, "dead": dead})
+        raise ProtocolError(IssuerCode.invalid_grant, "wrong tx_code", keep_changes=True)
+    offer.state = "used"
+    offer.used_at = now
+    access_token = new_secret(32)
+    session.add(AccessToken(
+        token_hash=sha256_hex(access_token), offer_id=offer.id, employee_id=offer.employee_id,
+        expires_at=now + timedelta(seconds=config.access_token_lifetime_s),
+        credential_issued=False,
+    ))
+    employee_number = session.scalar(
+        select(Employee.employee_number).where(Employee.id == offer.employee_id)
+    )
+    append_audit(session, actor="wallet", role="holder", action="offer.redeem",
+                 subject=f"employee:{employee_number}", now=now, detail={"offer": offer.id})
+    return {"access_token": access_token, "token_type": "Bearer",
+            "expires_in": config.access_token_lifetime_s}

@@ -1,0 +1,73 @@
+"""The ASGI application: mounts the parties' routers on one FastAPI app.
+
+`create_app(settings)` does the start-up work (migrations, keys) when called, never at import.
+Errors of every party are mapped to HTTP in `mobileid.http_errors`, the body cap is
+`mobileid.middleware.BodySizeLimit`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI
+
+from issuer.context import IssuerContext
+from issuer.hr_api import hr_router
+from issuer.oid4vci_api import oid4vci_router
+from issuer.outbox import MessageSender
+from mobileid import __version__
+from mobileid.http_errors import install_error_handlers
+from mobileid.middleware import BodySizeLimit
+from mobileid.outbox_worker import OutboxWorker
+from mobileid.runtime import IssuerRuntime, open_issuer_runtime, utc_now
+from mobileid.settings import Settings, get_settings
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("mobileid")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    sender: MessageSender | None = None,
+    run_outbox: bool = True,
+) -> FastAPI:
+    """Build the app: issuer (OpenID4VCI + HR API); verifier and others mount here later."""
+    settings = settings or get_settings()
+    runtime: IssuerRuntime = open_issuer_runtime(settings, clock=clock, sender=sender)
+    worker = OutboxWorker(runtime, settings.outbox_poll_s)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if run_outbox:
+            worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+            runtime.close()
+
+    app = FastAPI(
+        title="mobileid: 모바일 공무원증 (Mobile Civil Servant ID)",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs" if settings.docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs else None,
+    )
+    app.state.runtime = runtime
+    app.state.issuer = IssuerContext(
+        config=runtime.config, keyring=runtime.keyring, unit_of_work=runtime.unit_of_work,
+        clock=clock, wake_outbox=worker.wake,
+    )
+    app.include_router(oid4vci_router(runtime.config))
+    app.include_router(hr_router)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    log.info("issuer %s ready (kid %s)", runtime.config.base_url, runtime.keyring.active.kid)
+    return app

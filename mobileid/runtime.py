@@ -1,0 +1,87 @@
+"""Open the issuer's runtime from settings: data directory, database (migrated), signing keys.
+
+Shared by `create_app` and the CLI so both start the same way; nothing happens at import.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from issuer.config import IssuerConfig
+from issuer.migrate import upgrade_database
+from issuer.outbox import LogFileSender, MessageSender
+from issuer.signing_keys import IssuerKeyring, load_or_create_keyring
+from mobileid.db import SessionFactory, create_db_engine, make_session_factory, transaction
+from mobileid.settings import Settings
+
+__all__ = ["IssuerRuntime", "issuer_config", "open_issuer_runtime", "utc_now"]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def issuer_config(settings: Settings) -> IssuerConfig:
+    return IssuerConfig(
+        base_url=settings.issuer_base_url,
+        secret_key=settings.secret_key.get_secret_value().encode("utf-8"),
+        credential_lifetime_s=settings.credential_lifetime_days * 86400,
+        offer_lifetime_s=settings.offer_lifetime_hours * 3600,
+        access_token_lifetime_s=settings.access_token_lifetime_s,
+        c_nonce_lifetime_s=settings.c_nonce_lifetime_s,
+        tx_code_max_attempts=settings.tx_code_max_attempts,
+        status_list_size=settings.status_list_size,
+    )
+
+
+@dataclass(slots=True)
+class IssuerRuntime:
+    settings: Settings
+    config: IssuerConfig
+    engine: Engine
+    sessions: SessionFactory
+    keyring: IssuerKeyring
+    sender: MessageSender
+    clock: Callable[[], datetime]
+
+    def unit_of_work(self) -> AbstractContextManager[Session]:
+        return transaction(self.sessions)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _console_echo(console: Console) -> Callable[[str], None]:
+    def echo(line: str) -> None:
+        console.print(line, markup=False, highlight=False)
+
+    return echo
+
+
+def open_issuer_runtime(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    sender: MessageSender | None = None,
+    migrate: bool = True,
+) -> IssuerRuntime:
+    """Create the data directory, migrate the database, load or create the signing key."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(settings.resolved_database_url)
+    if migrate:
+        upgrade_database(engine)
+    keyring = load_or_create_keyring(settings.keys_dir, settings.signing_alg, int(time.time()))
+    if sender is None:
+        console = _console_echo(Console(stderr=True)) if settings.outbox_console else None
+        sender = LogFileSender(settings.outbox_log_path, console)
+    return IssuerRuntime(settings, issuer_config(settings), engine, make_session_factory(engine),
+                         keyring, sender, clock)
+
