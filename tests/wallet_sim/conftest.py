@@ -1,0 +1,41 @@
+"""Shared set-up for the wallet simulator tests (fake issuer, opened wallets)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+for _path in (Path(__file__).resolve().parent, Path(__file__).resolve().parents[1]):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from wallet_fakes import FakeIssuer  # noqa: E402
+
+from wallet_sim.holder import Holder  # noqa: E402
+from wallet_sim.http import new_client  # noqa: E402
+from wallet_sim.store import INTERACTIVE, UnlockedWallet, WalletStore  # noqa: E402
+
+PIN = "135790"
+
+
+@pytest.fixture
+def fake_issuer() -> FakeIssuer:
+    return FakeIssuer()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> WalletStore:
+    return WalletStore(tmp_path / "phone", kdf_limits=INTERACTIVE)
+
+
+@pytest.fixture
+def onboarded(store: WalletStore, fake_issuer: FakeIssuer) -> UnlockedWallet:
+    """A wallet holding one credential from the fake issuer."""
+    wallet = store.create(PIN)
+    with new_client(fake_issuer.transport()) as client:
+        holder = Holder(client)
+        preview = holder.resolve_offer(fake_issuer.link_by_value())
+        holder.accept(preview, tx_code=fake_issuer.tx_code, wallet=wallet)
+    return wallet

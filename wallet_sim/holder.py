@@ -1,0 +1,456 @@
+"""OpenID4VCI 1.0 holder: read an offer, run the pre-authorized code flow, check what arrives.
+
+Steps (§4, §6, §7, §8, §11 of OpenID4VCI 1.0): offer by value or `credential_offer_uri` ->
+Credential Issuer Metadata (`/.well-known/openid-credential-issuer`) and Authorization Server
+Metadata (`/.well-known/oauth-authorization-server`) -> token (pre-authorized code + tx_code) ->
+`c_nonce` from the Nonce Endpoint -> proof JWT (`openid4vci-proof+jwt`) -> credential -> verify
+(issuer key from `/.well-known/jwt-vc-issuer` of `iss`, `cnf.jwk` is our device key, `vct` as
+offered) -> store -> `credential_accepted` notification. One retry with a fresh nonce when the
+issuer says `invalid_nonce`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from schemas.employee_id import VCT_PATH
+from schemas.employee_id import type_metadata as local_type_metadata
+from vc.errors import VCError
+from vc.jws import SUPPORTED_ALGORITHMS, decode_unverified
+from vc.keys import PrivateKey, PublicKey, public_key_from_jwk
+from vc.openid4vci import PRE_AUTHORIZED_GRANT, create_proof_jwt, parse_credential_offer_link
+from vc.sd_jwt import parse_sd_jwt
+from vc.sd_jwt_vc import (
+    jwks_key_resolver,
+    jwt_vc_issuer_metadata_url,
+    parse_jwt_vc_issuer_metadata,
+    verify_sd_jwt_vc,
+)
+from vc.status_list import INVALID, SUSPENDED, VALID, verify_status_list_token
+from wallet_sim.errors import IssuerError, WalletError
+from wallet_sim.http import check_url, json_body
+from wallet_sim.store import UnlockedWallet
+
+__all__ = ["CredentialRejected", "Holder", "OfferPreview", "localized", "status_name"]
+
+ISSUER_WELL_KNOWN = "/.well-known/openid-credential-issuer"
+AS_WELL_KNOWN = "/.well-known/oauth-authorization-server"
+STATUS_NAMES = {VALID: "valid", INVALID: "revoked", SUSPENDED: "suspended"}
+
+
+class CredentialRejected(WalletError):
+    """What the issuer sent is not a credential we may keep (signature, key, type...)."""
+
+    code = "credential_rejected"
+    message_ko = "받은 공무원증을 검증할 수 없어 저장하지 않았습니다."
+    message_en = "The credential received could not be verified and was not stored."
+
+
+def status_name(value: int) -> str:
+    return STATUS_NAMES.get(value, f"status_0x{value:02x}")
+
+
+def localized(entries: Any, field_name: str = "name") -> dict[str, str]:
+    """`{"ko": .., "en": ..}` from a display array with `locale` (ko-KR, en-US, ...)."""
+    out: dict[str, str] = {}
+    for entry in entries if isinstance(entries, list) else ():
+        if not isinstance(entry, Mapping) or not isinstance(entry.get(field_name), str):
+            continue
+        lang = str(entry.get("locale", "en")).split("-")[0].lower()
+        out.setdefault(lang, entry[field_name])
+    if "en" not in out and out:
+        out["en"] = next(iter(out.values()))
+    if "ko" not in out and "en" in out:
+        out["ko"] = out["en"]
+    return out
+
+
+def _well_known(base: str, suffix: str) -> str:
+    """RFC 8414 §3.1 style: the well-known segment goes between host and path."""
+    parts = urlsplit(base)
+    return urlunsplit((parts.scheme, parts.netloc, suffix + parts.path.rstrip("/"), "", ""))
+
+
+@dataclass(frozen=True)
+class OfferPreview:
+    """Everything shown to the employee before consent, and what the flow needs next."""
+
+    credential_issuer: str
+    configuration_id: str
+    configuration: Mapping[str, Any]
+    issuer_metadata: Mapping[str, Any]
+    token_endpoint: str
+    pre_authorized_code: str
+    tx_code: Mapping[str, Any] | None
+    issuer_name: dict[str, str]
+    credential_name: dict[str, str]
+    claim_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    type_metadata: Mapping[str, Any] | None = None
+
+    @property
+    def vct(self) -> str:
+        return str(self.configuration.get("vct"))
+
+
+class Holder:
+    """The OpenID4VCI client side of the phone; HTTP through the given `httpx.Client`."""
+
+    def __init__(self, client: httpx.Client, *, clock: Callable[[], float] = time.time) -> None:
+        self.client = client
+        self.clock = clock
+
+    # --- HTTP --------------------------------------------------------------------------------
+
+    def _send(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
+        check_url(url, what, IssuerError)
+        try:
+            return self.client.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise IssuerError(
+                "발급기관에 연결할 수 없습니다.",
+                "Cannot reach the issuer",
+                detail=f"{what}: {type(exc).__name__}",
+            ) from exc
+
+    def _json(self, response: httpx.Response, what: str) -> Any:
+        if response.status_code >= 400:
+            body: Any = None
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            error = body.get("error") if isinstance(body, dict) else None
+            description = body.get("error_description", "") if isinstance(body, dict) else ""
+            raise IssuerError.from_response(
+                error if isinstance(error, str) else None,
+                f"{what}: {description}"[:300],
+                status=response.status_code,
+            )
+        return json_body(response, what, IssuerError)
+
+    def _get_json(self, url: str, what: str) -> Any:
+        return self._json(
+            self._send("GET", url, what, headers={"Accept": "application/json"}), what
+        )
+
+    # --- offer and metadata (§4, §12) --------------------------------------------------------
+
+    def resolve_offer(self, link: str) -> OfferPreview:
+        """Read the offer link, fetch issuer and AS metadata, and describe what will be stored."""
+        try:
+            kind, value = parse_credential_offer_link(link)
+        except VCError as exc:
+            raise IssuerError(
+                "발급 링크 형식이 올바르지 않습니다.",
+                "The offer link is malformed",
+                detail=str(exc),
+            ) from exc
+        offer = self._get_json(value, "credential offer") if kind == "uri" else value
+        if not isinstance(offer, dict):
+            raise IssuerError("발급 제안이 올바르지 않습니다.", "The credential offer is malformed")
+        issuer = offer.get("credential_issuer")
+        config_ids = offer.get("credential_configuration_ids")
+        grant = (offer.get("grants") or {}).get(PRE_AUTHORIZED_GRANT)
+        if not isinstance(config_ids, list) or not config_ids or not isinstance(grant, dict):
+            raise IssuerError(
+                "사전 인가 코드 방식의 발급 제안이 아닙니다.",
+                "The offer has no pre-authorized code grant or no credential configuration",
+            )
+        issuer = check_url(issuer, "credential issuer", IssuerError)
+        metadata = self._get_json(_well_known(issuer, ISSUER_WELL_KNOWN), "issuer metadata")
+        if not isinstance(metadata, dict) or metadata.get("credential_issuer") != issuer:
+            raise IssuerError(
+                "발급기관 정보가 제안과 일치하지 않습니다.",
+                "Issuer metadata does not name the offering issuer",
+            )
+        configuration_id = config_ids[0]
+        configuration = (metadata.get("credential_configurations_supported") or {}).get(
+            configuration_id
+        )
+        if not isinstance(configuration, dict) or configuration.get("format") != "dc+sd-jwt":
+            raise IssuerError(
+                "지원하지 않는 공무원증 형식입니다.", "Unsupported credential configuration"
+            )
+        servers = metadata.get("authorization_servers") or [issuer]
+        server = grant.get("authorization_server") or servers[0]
+        if server not in servers:
+            raise IssuerError("인가 서버가 올바르지 않습니다.", "Unknown authorization server")
+        as_metadata = self._get_json(_well_known(server, AS_WELL_KNOWN), "authorization server")
+        token_endpoint = (
+            as_metadata.get("token_endpoint") if isinstance(as_metadata, dict) else None
+        )
+        code = grant.get("pre-authorized_code")
+        if not isinstance(code, str) or not code:
+            raise IssuerError("발급 코드가 없습니다.", "The offer has no pre-authorized code")
+        credential_metadata = configuration.get("credential_metadata") or {}
+        type_meta = self._type_metadata(configuration.get("vct"))
+        return OfferPreview(
+            credential_issuer=issuer,
+            configuration_id=configuration_id,
+            configuration=configuration,
+            issuer_metadata=metadata,
+            token_endpoint=check_url(token_endpoint, "token endpoint", IssuerError),
+            pre_authorized_code=code,
+            tx_code=grant.get("tx_code") if isinstance(grant.get("tx_code"), dict) else None,
+            issuer_name=localized(metadata.get("display")) or {"ko": issuer, "en": issuer},
+            credential_name=localized(credential_metadata.get("display"))
+            or localized((type_meta or {}).get("display"))
+            or {"ko": configuration_id, "en": configuration_id},
+            claim_labels=_claim_labels(type_meta, credential_metadata.get("claims")),
+            type_metadata=type_meta,
+        )
+
+    def _type_metadata(self, vct: Any) -> dict[str, Any] | None:
+        """SD-JWT VC Type Metadata from the `vct` URL; else our own copy in `schemas/`."""
+        if not isinstance(vct, str):
+            return None
+        try:
+            document = self._get_json(check_url(vct, "type metadata", IssuerError), "type metadata")
+            if isinstance(document, dict) and document.get("vct") == vct:
+                return document
+        except WalletError:
+            pass
+        if vct.endswith(VCT_PATH):
+            return local_type_metadata(vct[: -len(VCT_PATH)])
+        return None
+
+    # --- token, nonce, credential (§6, §7, §8) -----------------------------------------------
+
+    def _token(self, preview: OfferPreview, tx_code: str | None) -> dict[str, Any]:
+        form = {
+            "grant_type": PRE_AUTHORIZED_GRANT,
+            "pre-authorized_code": preview.pre_authorized_code,
+        }
+        if preview.tx_code is not None:
+            if not tx_code:
+                raise IssuerError.from_response("invalid_request", "tx_code required, not given")
+            form["tx_code"] = tx_code
+        response = self._send("POST", preview.token_endpoint, "token", data=form)
+        token = self._json(response, "token")
+        if not isinstance(token, dict) or not isinstance(token.get("access_token"), str):
+            raise IssuerError("토큰 응답이 올바르지 않습니다.", "Malformed token response")
+        if str(token.get("token_type", "")).lower() != "bearer":
+            raise IssuerError(
+                "지원하지 않는 토큰 유형입니다(DPoP 미지원).",
+                "Unsupported token type (DPoP is not supported)",
+            )
+        return token
+
+    def _nonce(self, preview: OfferPreview) -> str | None:
+        endpoint = preview.issuer_metadata.get("nonce_endpoint")
+        if endpoint is None:
+            return None
+        body = self._json(self._send("POST", endpoint, "nonce"), "nonce")
+        nonce = body.get("c_nonce") if isinstance(body, dict) else None
+        if not isinstance(nonce, str):
+            raise IssuerError("nonce 응답이 올바르지 않습니다.", "Malformed nonce response")
+        return nonce
+
+    def _credential_request(
+        self, preview: OfferPreview, token: Mapping[str, Any], key: PrivateKey
+    ) -> dict[str, Any]:
+        endpoint = check_url(
+            preview.issuer_metadata.get("credential_endpoint"), "credential endpoint", IssuerError
+        )
+        request: dict[str, Any] = {}
+        identifiers = [
+            i
+            for detail in token.get("authorization_details") or []
+            if isinstance(detail, dict)
+            and detail.get("credential_configuration_id") == preview.configuration_id
+            for i in detail.get("credential_identifiers") or []
+        ]
+        if identifiers:
+            request["credential_identifier"] = identifiers[0]
+        else:
+            request["credential_configuration_id"] = preview.configuration_id
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        for attempt in (1, 2):
+            proof = create_proof_jwt(
+                key,
+                audience=preview.credential_issuer,
+                nonce=self._nonce(preview),
+                iat=int(self.clock()),
+            )
+            request["proofs"] = {"jwt": [proof]}
+            response = self._send("POST", endpoint, "credential", json=request, headers=headers)
+            try:
+                body = self._json(response, "credential")
+            except IssuerError as exc:
+                if exc.error == "invalid_nonce" and attempt == 1:
+                    continue  # §8.3.1.2: fetch a fresh c_nonce and try once more
+                raise
+            if response.status_code == 202:
+                raise IssuerError(
+                    "발급이 지연되고 있습니다. 나중에 다시 시도하세요.",
+                    "Issuance was deferred; deferred issuance is not supported by this wallet",
+                )
+            if not isinstance(body, dict):
+                break
+            return body
+        raise IssuerError("발급 응답이 올바르지 않습니다.", "Malformed credential response")
+
+    def _notify(
+        self, preview: OfferPreview, token: Mapping[str, Any], notification_id: Any, event: str
+    ) -> bool:
+        endpoint = preview.issuer_metadata.get("notification_endpoint")
+        if not endpoint or not isinstance(notification_id, str):
+            return False
+        response = self._send(
+            "POST",
+            endpoint,
+            "notification",
+            json={"notification_id": notification_id, "event": event},
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+        )
+        if response.status_code >= 400:
+            self._json(response, "notification")
+        return True
+
+    # --- verification of what was received ---------------------------------------------------
+
+    def issuer_keys(self, issuer: str) -> dict[str, PublicKey]:
+        """Keys by kid from the issuer's `/.well-known/jwt-vc-issuer` (SD-JWT VC §5)."""
+        try:
+            url = jwt_vc_issuer_metadata_url(issuer)
+        except VCError as exc:
+            raise CredentialRejected(detail="iss is not a URL") from exc
+        document = self._get_json(url, "JWT VC issuer metadata")
+        if isinstance(document, dict) and "jwks_uri" in document and "jwks" not in document:
+            jwks = self._get_json(check_url(document["jwks_uri"], "jwks", IssuerError), "jwks")
+            document = {"issuer": document.get("issuer"), "jwks": jwks}
+        try:
+            return parse_jwt_vc_issuer_metadata(document, issuer)
+        except VCError as exc:
+            raise CredentialRejected(detail=f"issuer metadata: {exc.code}") from exc
+
+    def verify_credential(
+        self, credential: str, *, preview: OfferPreview, holder_key: PrivateKey
+    ) -> dict[str, Any]:
+        """The verified, fully disclosed claims; raises `CredentialRejected` otherwise."""
+        try:
+            _, unverified, _, _ = decode_unverified(parse_sd_jwt(credential).issuer_jwt)
+        except VCError as exc:
+            raise CredentialRejected(detail=f"unreadable: {exc.code}") from exc
+        if unverified.get("iss") != preview.credential_issuer:
+            raise CredentialRejected(detail="iss is not the offering credential issuer")
+        keys = self.issuer_keys(preview.credential_issuer)
+        algs = preview.configuration.get("credential_signing_alg_values_supported")
+        allowed = SUPPORTED_ALGORITHMS.intersection(algs) if isinstance(algs, list) else None
+        try:
+            verified = verify_sd_jwt_vc(
+                credential,
+                issuer_key=jwks_key_resolver({preview.credential_issuer: keys}),
+                algorithms=allowed or SUPPORTED_ALGORITHMS,
+                key_binding=False,
+                vct_values=[preview.vct],
+                now=self.clock(),
+            )
+            cnf_key = public_key_from_jwk((verified.claims.get("cnf") or {}).get("jwk"))
+        except VCError as exc:
+            raise CredentialRejected(detail=f"{exc.code}: {exc.detail}") from exc
+        if cnf_key != holder_key.public_key:
+            raise CredentialRejected(detail="cnf.jwk is not this device's key")
+        return verified.claims
+
+    def check_status(self, claims: Mapping[str, Any], issuer: str) -> dict[str, Any]:
+        """Look the credential up in its Token Status List; `unknown` when that fails."""
+        now = int(self.clock())
+        ref = (claims.get("status") or {}).get("status_list")
+        if not isinstance(ref, dict):
+            return {"value": "none", "checked_at": now}
+        try:
+            uri = check_url(ref.get("uri"), "status list", IssuerError)
+            response = self._send(
+                "GET", uri, "status list", headers={"Accept": "application/statuslist+jwt"}
+            )
+            if response.status_code != 200:
+                raise IssuerError.from_response(None, "status list", status=response.status_code)
+            keys = self.issuer_keys(issuer)
+            verified = verify_status_list_token(
+                response.text,
+                jwks_key_resolver({issuer: keys}) if len(keys) != 1 else next(iter(keys.values())),
+                uri=uri,
+                algorithms=SUPPORTED_ALGORITHMS,
+                now=now,
+            )
+            value = verified.status(int(ref["idx"]))
+        except (WalletError, VCError, KeyError, ValueError) as exc:
+            return {"value": "unknown", "checked_at": now, "detail": type(exc).__name__}
+        return {"value": status_name(value), "checked_at": now}
+
+    # --- the whole onboarding ----------------------------------------------------------------
+
+    def accept(
+        self, preview: OfferPreview, *, tx_code: str | None, wallet: UnlockedWallet
+    ) -> dict[str, Any]:
+        """Redeem the offer, verify and store the credential, notify the issuer; the record."""
+        key = wallet.device_key
+        token = self._token(preview, tx_code)
+        body = self._credential_request(preview, token, key)
+        credentials = body.get("credentials")
+        entry = credentials[0] if isinstance(credentials, list) and credentials else None
+        credential = entry.get("credential") if isinstance(entry, dict) else None
+        notification_id = body.get("notification_id")
+        if not isinstance(credential, str):
+            raise IssuerError("발급 응답에 공무원증이 없습니다.", "No credential in the response")
+        try:
+            claims = self.verify_credential(credential, preview=preview, holder_key=key)
+        except CredentialRejected:
+            with contextlib.suppress(WalletError):
+                self._notify(preview, token, notification_id, "credential_failure")
+            raise
+        now = int(self.clock())
+        record = {
+            "id": f"cred-{now}-{len(wallet.credentials) + 1}",
+            "credential": credential,
+            "credential_issuer": preview.credential_issuer,
+            "issuer_name": preview.issuer_name,
+            "configuration_id": preview.configuration_id,
+            "credential_name": preview.credential_name,
+            "vct": preview.vct,
+            "claims": claims,
+            "claim_labels": preview.claim_labels,
+            "received_at": now,
+            "status": self.check_status(claims, preview.credential_issuer),
+            "notification_id": notification_id,
+        }
+        # A reissued credential of the same type replaces the old one on this phone.
+        wallet.data["credentials"] = [
+            c
+            for c in wallet.credentials
+            if (c["credential_issuer"], c["vct"]) != (preview.credential_issuer, preview.vct)
+        ]
+        wallet.add_credential(record)
+        try:
+            record["notified"] = self._notify(
+                preview, token, notification_id, "credential_accepted"
+            )
+        except WalletError as exc:
+            record["notified"] = False
+            record["notification_error"] = exc.message
+        return record
+
+
+def _claim_labels(type_meta: Any, oid4vci_claims: Any) -> dict[str, dict[str, str]]:
+    """Claim name -> {"ko", "en"} labels: Type Metadata first, issuer metadata as fallback."""
+    labels: dict[str, dict[str, str]] = {}
+    for source, field_name in (
+        ((type_meta or {}).get("claims"), "label"),
+        (oid4vci_claims, "name"),
+    ):
+        for claim in source if isinstance(source, list) else ():
+            path = claim.get("path") if isinstance(claim, dict) else None
+            if isinstance(path, list) and path and all(isinstance(p, str) for p in path):
+                name = ".".join(path)
+                found = localized(claim.get("display"), field_name)
+                if found and name not in labels:
+                    labels[name] = found
+    return labels
