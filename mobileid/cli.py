@@ -1,0 +1,70 @@
+"""The `mobileid` command. Each party's commands live in their own `cli_*` module and are mounted
+here with one line each."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from mobileid import __version__
+from mobileid.cli_common import console, fail, load_settings
+from mobileid.cli_issuer import admin_app, hr_app, issuer_app
+from mobileid.cli_records import audit_app, outbox_app
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="mobileid",
+    help="모바일 공무원증 (Mobile Civil Servant ID): issuer, verifiers and wallet simulator.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(hr_app, name="hr")
+app.add_typer(admin_app, name="admin")
+app.add_typer(issuer_app, name="issuer")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(audit_app, name="audit")
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"mobileid {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Settings come from MOBILEID_* environment variables (see README)."""
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """서버 실행 / Run the issuer HTTP service (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from mobileid.app import create_app
+
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    settings = load_settings(**overrides)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        application = create_app(settings)
+    except ValidationError as exc:  # pragma: no cover - settings were validated above
+        fail(f"설정 오류 / invalid settings: {exc.error_count()} problem(s)")
+    console.print(f"[bold]mobileid[/] → http://{settings.host}:{settings.port}  "
+                  f"(issuer {settings.issuer_base_url}, docs /docs)")
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level=log_level)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,79 @@
+"""Issuer record commands: `mobileid outbox ...` and `mobileid audit ...`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from issuer.audit import iter_audit, verify_audit_chain
+from issuer.errors import AuditChainBroken
+from issuer.outbox import list_messages
+from mobileid.cli_common import console, fail, issuer_runtime
+from mobileid.outbox_worker import drain_outbox
+
+__all__ = ["audit_app", "outbox_app"]
+
+outbox_app = typer.Typer(help="발송함 / Outbox: SMS waiting for or past delivery.")
+audit_app = typer.Typer(help="감사 기록 / Audit log.", no_args_is_help=True)
+
+
+@outbox_app.callback(invoke_without_command=True)
+def outbox_default(ctx: typer.Context) -> None:
+    """Without a sub-command: list messages."""
+    if ctx.invoked_subcommand is None:
+        outbox_list(state=None, limit=50)
+
+
+@outbox_app.command("list")
+def outbox_list(
+    state: Annotated[str | None, typer.Option(help="pending or sent")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+) -> None:
+    """발송함 목록 / List outbox messages, newest first."""
+    with issuer_runtime() as runtime, runtime.unit_of_work() as session:
+        table = Table("id", "상태 / state", "종류 / kind", "수신 / to", "시도 / tries",
+                      "생성 / created", "내용 / body", "오류 / last error")
+        for m in list_messages(session, state=state, limit=limit):
+            table.add_row(str(m.id), m.state, m.kind, m.recipient, str(m.attempts),
+                          f"{m.created_at:%Y-%m-%d %H:%M:%S}", m.body, m.last_error or "")
+    console.print(table)
+
+
+@outbox_app.command("send")
+def outbox_send() -> None:
+    """지금 발송 / Deliver every due message now (the server also does this in the background)."""
+    with issuer_runtime() as runtime:
+        sent, failed = drain_outbox(runtime)
+    console.print(f"발송 / sent {sent}, 실패 / failed {failed} (재시도 예정 / will retry)")
+    if failed:
+        raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """감사 기록 검증 / Recompute the hash chain; exit 1 if anything was changed or removed."""
+    with issuer_runtime() as runtime, runtime.unit_of_work() as session:
+        try:
+            summary = verify_audit_chain(session)
+        except AuditChainBroken as exc:
+            fail(f"감사 기록 손상 / audit chain broken {exc.detail}")
+    console.print(f"정상 / intact: {summary.entries} entries, head {summary.head_hash[:16]}…")
+
+
+@audit_app.command("list")
+def audit_list(
+    after: Annotated[int, typer.Option(help="show entries after this sequence number")] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
+) -> None:
+    """감사 기록 보기 / Show audit entries in order."""
+    with issuer_runtime() as runtime, runtime.unit_of_work() as session:
+        table = Table("seq", "시각 / at", "행위자 / actor", "역할 / role", "행위 / action",
+                      "대상 / subject", "세부 / detail")
+        for n, e in enumerate(iter_audit(session, after=after)):
+            if n >= limit:
+                break
+            table.add_row(str(e.seq), f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.role, e.action,
+                          e.subject, e.detail)
+    console.print(table)
