@@ -1,0 +1,101 @@
+"""Purpose presentations: exactly the purpose's claims, KB-JWT verified with `vc/`, QR output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import PIN
+from wallet_fakes import ISSUER, VCT, FakeIssuer
+
+from schemas.employee_id import PURPOSES, Purpose
+from vc.jws import SUPPORTED_ALGORITHMS
+from vc.sd_jwt_vc import verify_sd_jwt_vc
+from wallet_sim.errors import PresentationError
+from wallet_sim.presenter import Presenter, qr_terminal, write_qr_png, write_qr_svg
+from wallet_sim.store import UnlockedWallet
+
+NOW = 1_790_000_000
+PLAIN = {"iss", "iat", "exp", "vct", "cnf", "status"}
+
+
+def _verify(payload: str, issuer: FakeIssuer, audience: str, nonce: str, now: float) -> dict:
+    return verify_sd_jwt_vc(
+        payload,
+        issuer_key=issuer.key.public_key,
+        algorithms=SUPPORTED_ALGORITHMS,
+        key_binding=True,
+        audience=audience,
+        nonce=nonce,
+        vct_values=[VCT],
+        now=now,
+    ).claims
+
+
+@pytest.mark.parametrize("purpose", [p.value for p in Purpose])
+def test_each_purpose_discloses_exactly_its_claim_set(
+    purpose: str, onboarded: UnlockedWallet, fake_issuer: FakeIssuer
+) -> None:
+    import time
+
+    presenter = Presenter(clock=time.time)
+    result = presenter.purpose_presentation(
+        onboarded, purpose, audience="gate:seoul-hq-1", nonce="n0nce-123"
+    )
+    claims = _verify(result.payload, fake_issuer, "gate:seoul-hq-1", "n0nce-123", time.time())
+    issued = set(onboarded.credentials[0]["claims"])
+    assert set(claims) - PLAIN == PURPOSES[Purpose(purpose)] & issued
+    assert set(result.disclosed) == PURPOSES[Purpose(purpose)] & issued
+    assert claims["iss"] == ISSUER
+
+
+def test_kb_jwt_carries_audience_iat_now_and_a_fresh_nonce(onboarded: UnlockedWallet) -> None:
+    from vc.jws import decode_unverified
+    from vc.sd_jwt import parse_sd_jwt
+
+    presenter = Presenter(clock=lambda: NOW)
+    a = presenter.purpose_presentation(onboarded, "gate", audience="gate-7")
+    b = presenter.purpose_presentation(onboarded, "gate", audience="gate-7")
+    assert a.nonce != b.nonce and len(a.nonce) >= 22
+    _, kb, _, _ = decode_unverified(parse_sd_jwt(a.payload).kb_jwt or "")
+    assert kb["aud"] == "gate-7" and kb["iat"] == NOW and kb["nonce"] == a.nonce
+
+
+def test_wrong_audience_or_nonce_does_not_verify(
+    onboarded: UnlockedWallet, fake_issuer: FakeIssuer
+) -> None:
+    import time
+
+    from vc.errors import KeyBindingError
+
+    result = Presenter().purpose_presentation(onboarded, "library", audience="lib", nonce="abc")
+    with pytest.raises(KeyBindingError):
+        _verify(result.payload, fake_issuer, "other", "abc", time.time())
+    with pytest.raises(KeyBindingError):
+        _verify(result.payload, fake_issuer, "lib", "xyz", time.time())
+
+
+def test_presentations_are_recorded_in_the_encrypted_history(onboarded: UnlockedWallet) -> None:
+    Presenter().purpose_presentation(onboarded, "gate", audience="gate-1")
+    history = onboarded.store.unlock(PIN).history
+    assert history[-1]["kind"] == "qr" and history[-1]["verifier"] == "gate-1"
+    assert set(history[-1]["claims"]) == PURPOSES[Purpose.gate]
+    assert b"gate-1" not in onboarded.store.store_file.read_bytes()
+
+
+def test_unknown_purpose_is_refused(onboarded: UnlockedWallet) -> None:
+    with pytest.raises(PresentationError):
+        Presenter().purpose_presentation(onboarded, "canteen", audience="x")
+
+
+def test_qr_outputs_decode_to_the_payload(onboarded: UnlockedWallet, tmp_path: Path) -> None:
+    result = Presenter().purpose_presentation(onboarded, "gate", audience="gate-1")
+    assert "█" in qr_terminal(result.payload) or "▀" in qr_terminal(result.payload)
+    write_qr_png(result.payload, tmp_path / "qr.png")
+    write_qr_svg(result.payload, tmp_path / "qr.svg")
+    assert (tmp_path / "qr.svg").read_text().lstrip().startswith("<?xml")
+    zxingcpp = pytest.importorskip("zxingcpp")
+    from PIL import Image
+
+    decoded = zxingcpp.read_barcodes(Image.open(tmp_path / "qr.png"))
+    assert [d.text for d in decoded] == [result.payload]
