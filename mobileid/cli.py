@@ -13,6 +13,7 @@ from mobileid import __version__
 from mobileid.cli_common import console, fail, load_settings
 from mobileid.cli_issuer import admin_app, hr_app, issuer_app
 from mobileid.cli_records import audit_app, outbox_app
+from mobileid.cli_wallet import wallet_app
 
 __all__ = ["app", "main"]
 
@@ -27,6 +28,7 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(issuer_app, name="issuer")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(audit_app, name="audit")
+app.add_typer(wallet_app, name="wallet")
 
 
 def _version(value: bool) -> None:
