@@ -10,6 +10,7 @@ cheaper Argon2id cost through the Typer context object:
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +38,11 @@ wallet_app = typer.Typer(
 
 
 def default_wallet_dir() -> Path:
-    """The platform's per-user application data directory (click/typer conventions)."""
+    """The per-user data directory: `$XDG_DATA_HOME` (or ~/.local/share) on Linux and BSD,
+    the application data folder click/typer pick on macOS and Windows."""
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(base) / "mobileid" / "wallet"
     return Path(typer.get_app_dir("mobileid")) / "wallet"
 
 

@@ -21,6 +21,12 @@ PIN = "135790"
 
 
 @pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """The wallet does not care which database the issuer uses: SQLite only, once per test."""
+    return f"sqlite:///{tmp_path / 'issuer.sqlite3'}"
+
+
+@pytest.fixture
 def fake_issuer() -> FakeIssuer:
     return FakeIssuer()
 
