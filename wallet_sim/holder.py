@@ -12,6 +12,7 @@ issuer says `invalid_nonce`.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ __all__ = ["CredentialRejected", "Holder", "OfferPreview", "localized", "status_
 
 ISSUER_WELL_KNOWN = "/.well-known/openid-credential-issuer"
 AS_WELL_KNOWN = "/.well-known/oauth-authorization-server"
+_BEARER_ERROR = re.compile(r'error="([a-z_]+)"')
 STATUS_NAMES = {VALID: "valid", INVALID: "revoked", SUSPENDED: "suspended"}
 
 
@@ -128,6 +130,9 @@ class Holder:
                 body = None
             error = body.get("error") if isinstance(body, dict) else None
             description = body.get("error_description", "") if isinstance(body, dict) else ""
+            if error is None:  # RFC 6750 §3: token errors may come in WWW-Authenticate only
+                found = _BEARER_ERROR.search(response.headers.get("WWW-Authenticate", ""))
+                error = found.group(1) if found else None
             raise IssuerError.from_response(
                 error if isinstance(error, str) else None,
                 f"{what}: {description}"[:300],

@@ -223,6 +223,7 @@ class Presenter:
                 "The verifier's request is untrusted or malformed and was refused",
                 detail=f"{exc.code}: {exc.detail}",
             ) from exc
+        _check_formats(request, wallet)
         candidates = [
             Candidate(
                 ref=record["id"],
@@ -318,6 +319,22 @@ class Presenter:
         form = direct_post_error_form(error, description, request.state)
         with contextlib.suppress(httpx.HTTPError, WalletError):  # best effort only
             self._http().post(request.response_uri, data=form)
+
+
+def _check_formats(request: AuthorizationRequest, wallet: UnlockedWallet) -> None:
+    """`client_metadata.vp_formats_supported` (§11.1) must admit SD-JWT VC and our KB-JWT alg."""
+    formats = request.client_metadata.get("vp_formats_supported")
+    if not isinstance(formats, dict):
+        return
+    sd_jwt = formats.get(SD_JWT_VC_FORMAT)
+    kb_algs = sd_jwt.get("kb-jwt_alg_values") if isinstance(sd_jwt, dict) else None
+    ours = {wallet.alg, "Ed25519"} if wallet.alg == "EdDSA" else {wallet.alg}
+    if sd_jwt is None or (isinstance(kb_algs, list) and not ours.intersection(kb_algs)):
+        raise VerifierError(
+            "검증기관이 이 지갑의 형식·서명 방식을 지원하지 않습니다.",
+            "The verifier does not accept this wallet's format or key algorithm "
+            "(vp_formats_not_supported)",
+        )
 
 
 # --- QR rendering ----------------------------------------------------------------------------

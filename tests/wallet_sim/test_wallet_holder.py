@@ -128,3 +128,20 @@ def test_issuer_metadata_must_name_the_offering_issuer(fake_issuer: FakeIssuer) 
     with new_client(fake_issuer.transport()) as client, pytest.raises(IssuerError):
         Holder(client).resolve_offer(fake_issuer.link_by_value())
     assert ISSUER
+
+
+def test_bearer_errors_in_www_authenticate_are_understood(store: WalletStore) -> None:
+    issuer = FakeIssuer()
+    inner = issuer.handle
+
+    def handle(request):  # type: ignore[no-untyped-def]
+        if request.url.path == "/credential":
+            import httpx
+
+            return httpx.Response(401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        return inner(request)
+
+    issuer.handle = handle  # type: ignore[method-assign]
+    with pytest.raises(IssuerError) as caught:
+        _accept(issuer, store.create(PIN), issuer.link_by_value(), issuer.tx_code)
+    assert caught.value.code == "invalid_token" and "만료" in caught.value.ko

@@ -384,3 +384,19 @@ def test_no_matching_credential_sends_access_denied(
         Presenter(client, trust_anchors=[ca.cert]).resolve_request(_link(client_id), onboarded)
     assert verifier.received[0]["error"] == ["access_denied"]
     assert verifier.received[0]["state"] == [STATE]
+
+
+def test_vp_formats_must_admit_our_key_algorithm(
+    ca: Ca, leaf: Leaf, onboarded: UnlockedWallet, fake_issuer: FakeIssuer
+) -> None:
+    client_id = f"x509_san_dns:{HOST}"
+    metadata = {"vp_formats_supported": {"dc+sd-jwt": {"kb-jwt_alg_values": ["ES256"]}}}
+    verifier = FakeVerifier(fake_issuer, client_id=client_id)
+    verifier.request_object = _signed(leaf, _params(client_id, client_metadata=metadata))
+    with new_client(verifier.transport()) as client, pytest.raises(VerifierError) as caught:
+        Presenter(client, trust_anchors=[ca.cert]).resolve_request(_link(client_id), onboarded)
+    assert "vp_formats_not_supported" in caught.value.en
+    metadata["vp_formats_supported"]["dc+sd-jwt"]["kb-jwt_alg_values"] = ["ES256", "EdDSA"]
+    verifier.request_object = _signed(leaf, _params(client_id, client_metadata=metadata))
+    with new_client(verifier.transport()) as client:
+        Presenter(client, trust_anchors=[ca.cert]).resolve_request(_link(client_id), onboarded)
