@@ -13,13 +13,13 @@ and a signature check; the checks that matter (`alg` allow-listed AND fitting th
 
 from __future__ import annotations
 
-import orjson
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
 import jwt.algorithms
+import orjson
 
 from vc.base64url import b64url_decode
 from vc.errors import Code, FormatError, SignatureError, VCError
@@ -145,8 +145,15 @@ def sign_compact_bytes(
     """Sign exact payload octets (needed when several signers must cover the same bytes)."""
     alg = alg or key.default_alg
     hdr: dict[str, Any] = dict(headers or {})
+    if "alg" in hdr or "crit" in hdr:
+        raise FormatError(Code.malformed, "alg is chosen by the key, crit is not supported")
+    if alg not in SUPPORTED_ALGORITHMS or alg not in key.public_key.algorithms:
+        raise SignatureError(Code.unsupported_algorithm, f"cannot sign {alg!r} with this key")
     hdr["typ"] = typ  # None removes PyJWT's default "JWT"
-    token: str = _SIGNER.encode(payload, key, algorithm=alg, headers=hdr)  # type: ignore[arg-type]
+    try:
+        token: str = _SIGNER.encode(payload, key, algorithm=alg, headers=hdr)  # type: ignore[arg-type]
+    except (jwt.exceptions.PyJWTError, NotImplementedError, TypeError, ValueError) as exc:
+        raise FormatError(Code.malformed, "JWS header cannot be encoded") from exc
     return token
 
 

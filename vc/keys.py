@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 
 import nacl.exceptions
 import nacl.signing
-from nacl.bindings import crypto_sign_open
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
+from nacl.bindings import crypto_sign_open
 
 from vc.base64url import b64url_decode, b64url_encode
 from vc.errors import Code, KeyMaterialError, SignatureError, VCError

@@ -140,11 +140,19 @@ class _Blinder:
     rng: Random
     disclosures: list[Disclosure] = field(default_factory=list)
 
-    def salt(self) -> str:
-        return b64url_encode(self.rng(_SALT_BYTES))
+    drawn: set[bytes] = field(default_factory=set)
+
+    def fresh(self, size: int) -> bytes:
+        """Random bytes never drawn before: salts must be unique and digests never repeat."""
+        value = self.rng(size)
+        if len(value) != size or value in self.drawn:
+            raise FormatError(Code.malformed, "the random source repeated itself")
+        self.drawn.add(value)
+        return value
 
     def disclose(self, name: str | None, value: Any) -> str:
-        disclosure = Disclosure.create(self.salt(), name, self.blind(value))
+        salt = b64url_encode(self.fresh(_SALT_BYTES))
+        disclosure = Disclosure.create(salt, name, self.blind(value))
         self.disclosures.append(disclosure)
         return disclosure.digest(self.hash_alg)
 
@@ -165,7 +173,8 @@ class _Blinder:
                     out[name] = self.blind(item)
             if digests:
                 digests.extend(
-                    _digest(b64url_encode(self.rng(32)), self.hash_alg) for _ in range(self.decoys)
+                    _digest(b64url_encode(self.fresh(32)), self.hash_alg)
+                    for _ in range(self.decoys)
                 )
                 out[SD_KEY] = sorted(digests)  # sorted, so the order reveals nothing (§4.2.4.1)
             return out
@@ -271,7 +280,10 @@ def _parse_json(data: str, max_disclosures: int) -> SdJwt:
         if type(sigs) is not list or not sigs or not all(type(s) is dict for s in sigs):
             raise FormatError(Code.malformed, "signatures must be a non-empty array of objects")
         header = sigs[0].get("header", {})
-        if any(s.get("header", {}).keys() & {"disclosures", "kb_jwt"} for s in sigs[1:]):
+        others = [s.get("header", {}) for s in sigs[1:]]
+        if not all(type(h) is dict for h in others):
+            raise FormatError(Code.malformed, "unprotected headers must be objects")
+        if any(h.keys() & {"disclosures", "kb_jwt"} for h in others):
             raise FormatError(Code.malformed, "disclosures belong to the first signature (§8.1)")
     else:
         sigs = [form]
@@ -538,6 +550,42 @@ class _Processor:
         return node
 
 
+def _references_disclosure(node: Any, by_digest: Mapping[str, Disclosure], depth: int) -> bool:
+    """Whether any digest in `node` (plain value of a claim) matches a presented disclosure."""
+    if depth > MAX_DEPTH:
+        raise FormatError(Code.malformed, "SD-JWT nests too deeply")
+    if type(node) is dict:
+        digests = node.get(SD_KEY)
+        if type(digests) is list and any(type(d) is str and d in by_digest for d in digests):
+            return True
+        return any(_references_disclosure(v, by_digest, depth + 1) for v in node.values())
+    if type(node) is list:
+        for element in node:
+            digest = _array_digest(element)
+            if digest is not None and digest in by_digest:
+                return True
+            if _references_disclosure(element, by_digest, depth + 1):
+                return True
+    return False
+
+
+def _check_never_disclosed(
+    payload: Mapping[str, Any], by_digest: Mapping[str, Disclosure], names: frozenset[str]
+) -> None:
+    """Refuse a disclosure of a plain-only claim, at the top level or under it."""
+    top = payload.get(SD_KEY)
+    if type(top) is list:
+        for digest in top:
+            disclosure = by_digest.get(digest) if type(digest) is str else None
+            if disclosure is not None and disclosure.name in names:
+                raise FormatError(
+                    Code.claim_not_disclosable, f"{disclosure.name} must not be disclosed"
+                )
+    for name in names.intersection(payload):
+        if _references_disclosure(payload[name], by_digest, 1):
+            raise FormatError(Code.claim_not_disclosable, f"part of {name} was disclosed")
+
+
 def _numeric(claims: Mapping[str, Any], name: str) -> float | None:
     value = claims.get(name)
     if value is None:
@@ -625,14 +673,21 @@ def verify_sd_jwt(
     require_exp: bool = False,
     max_bytes: int = MAX_SD_JWT_BYTES,
     holder_key_resolver: Callable[[Mapping[str, Any]], PublicKey] = _holder_key_from_cnf,
+    never_disclosable: frozenset[str] = frozenset(),
 ) -> VerifiedSdJwt:
     """Verify an SD-JWT (`key_binding=False`) or SD-JWT+KB (`key_binding=True`), §7.1 and §7.3.
 
     Whether a KB-JWT is required is the caller's policy, never inferred from the input. With
     `nonce=None` the caller must check `kb_payload["nonce"]` itself (e.g. against a replay
-    store). Raises a `VCError` subclass; returns only on success.
+    store). `never_disclosable` names top-level claims that must arrive in plain text, sub-claims
+    included (SD-JWT VC §3.2.2.2). Raises a `VCError` subclass; returns only on success.
     """
-    parsed = parse_sd_jwt(data, max_bytes=max_bytes) if isinstance(data, str) else data
+    if isinstance(data, str):
+        parsed = parse_sd_jwt(data, max_bytes=max_bytes)
+    elif isinstance(data, SdJwt):
+        parsed = data
+    else:
+        raise FormatError(Code.malformed, "an SD-JWT is a string")
     if key_binding and parsed.kb_jwt is None:
         raise KeyBindingError(Code.kb_jwt_missing, "a Key Binding JWT is required")
     if not key_binding and parsed.kb_jwt is not None:
@@ -652,7 +707,7 @@ def verify_sd_jwt(
         o_key.verify(o_signature, o_input)
 
     hash_alg = payload.pop(SD_ALG_KEY, DEFAULT_HASH_ALG)
-    if hash_alg not in HASH_ALGORITHMS:
+    if type(hash_alg) is not str or hash_alg not in HASH_ALGORITHMS:
         raise FormatError(Code.unsupported_hash_algorithm, f"unsupported _sd_alg {hash_alg!r}")
     hasher = HASH_ALGORITHMS[hash_alg]
     by_digest = {
@@ -662,6 +717,8 @@ def verify_sd_jwt(
     disclosures = tuple(by_digest.values())
     if len(by_digest) != len(parsed.disclosures):
         raise FormatError(Code.duplicate_disclosure, "the same disclosure is presented twice")
+    if never_disclosable:
+        _check_never_disclosed(payload, by_digest, never_disclosable)
     processor = _Processor(by_digest)
     claims = processor.process(payload, 0)
     if processor.used != len(disclosures):

@@ -126,11 +126,8 @@ def verify_sd_jwt_vc(
         leeway=leeway,
         kb_max_age=kb_max_age,
         max_bytes=max_bytes if max_bytes is not None else MAX_SD_JWT_BYTES,
+        never_disclosable=NEVER_DISCLOSABLE,
     )
-    if not NEVER_DISCLOSABLE.isdisjoint([d.name for d in result.disclosures]):
-        raise FormatError(
-            Code.claim_not_disclosable, "a registered claim was disclosed selectively"
-        )
     vct = result.claims.get("vct")
     if type(vct) is not str or not vct:
         raise ClaimsError(Code.missing_claim, "vct is required")

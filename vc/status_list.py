@@ -78,8 +78,10 @@ class StatusList:
             raise StatusError(Code.invalid_status_list, "lst is not base64url zlib data") from exc
         if inflater.unconsumed_tail:
             raise StatusError(Code.input_too_large, "status list inflates beyond the limit")
-        if not inflater.eof or not data:
-            raise StatusError(Code.invalid_status_list, "lst is truncated or empty")
+        if not inflater.eof or not data or inflater.unused_data:
+            raise StatusError(
+                Code.invalid_status_list, "lst is truncated, empty or has trailing data"
+            )
         return cls(len(data) * 8 // bits, bits, data)
 
     def _check(self, idx: int) -> None:
