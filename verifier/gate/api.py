@@ -1,0 +1,81 @@
+"""The gate's HTTP face for the scanner: `POST /scan` (body = the QR payload), `GET /health`.
+
+Thin on purpose: read the body (capped), call `GateService.scan`, shape the answer. Every scan,
+even of garbage, is a decision answered with 200; only a body that is not a scan at all (too
+large) gets an HTTP error, and no exception text ever reaches the scanner.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from verifier.gate.service import GateService, GateWorker
+from verifier.pipeline import MAX_SCAN_BYTES
+
+__all__ = ["create_gate_app"]
+
+log = logging.getLogger("mobileid.verifier.gate.api")
+_JSON = "application/json"
+
+
+def _json(status: int, body: object) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=_JSON)
+
+
+async def _read_capped(request: Request, limit: int) -> bytes | None:
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_gate_app(
+    service: GateService, *, worker_factory: Callable[[GateService], GateWorker] | None = GateWorker
+) -> FastAPI:
+    """The ASGI app of one gate; the background worker runs for the app's lifetime."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = worker_factory(service) if worker_factory is not None else None
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            service.close()
+
+    app = FastAPI(
+        title=f"mobileid gate {service.policy.gate_id}",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+
+    @app.post("/scan")
+    async def scan(request: Request) -> Response:
+        body = await _read_capped(request, MAX_SCAN_BYTES)
+        if body is None:
+            return _json(413, {"error": "scan_too_large"})
+        decision = service.scan(body)
+        return _json(200, decision.to_json())
+
+    @app.get("/health")
+    async def health() -> Response:
+        return _json(200, service.health())
+
+    return app

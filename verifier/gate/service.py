@@ -1,0 +1,207 @@
+"""The gate terminal's service: decide on a scan, record it, and keep trust and status current.
+
+`build_gate` wires the parts from a `GatePolicy`, an engine, a data directory, an HTTP client
+(None: offline, bundles only) and a clock. `GateService.scan` is the whole decision path: the
+pipeline, then one journal append. `GateWorker` is the background side: journal to SQLite,
+status lists revalidated before their `ttl` runs out, records uploaded, the bundle saved.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+
+from verifier.gate.recorder import EntryRecorder
+from verifier.gate.store import Bundle, count_pending, install_bundle, save_bundle, saved_bundle
+from verifier.models import metadata
+from verifier.pipeline import Decision, Pipeline
+from verifier.policy import GatePolicy
+from verifier.replay import InMemoryReplayStore, ReplayStore, SqliteReplayStore
+from verifier.status import StatusCache
+from verifier.trust import TrustStore
+
+__all__ = ["GateService", "GateWorker", "build_gate"]
+
+log = logging.getLogger("mobileid.verifier.gate")
+
+
+@dataclass
+class GateService:
+    policy: GatePolicy
+    pipeline: Pipeline
+    recorder: EntryRecorder
+    engine: Engine
+    trust: TrustStore
+    status: StatusCache
+    client: httpx.Client | None
+    clock: Callable[[], float]
+
+    def scan(self, payload: bytes | str) -> Decision:
+        """Decide, record, answer. The record is durable before this returns."""
+        now = self.clock()
+        decision = self.pipeline.decide(payload, now=now)
+        self.recorder.record(self.entry(decision, now))
+        if decision.detail and not decision.allow:
+            log.info(
+                "gate %s denied: %s (%s)", self.policy.gate_id, decision.reason, decision.detail
+            )
+        return decision
+
+    def entry(self, decision: Decision, now: float) -> dict[str, Any]:
+        """The entry record of one scan: who only when allowed (the building needs no more)."""
+        allowed = decision.allow
+        return {
+            "id": self.recorder.new_id(),
+            "gate_id": self.policy.gate_id,
+            "site": self.policy.site,
+            "purpose": str(self.policy.verification.purpose),
+            "at": now,
+            "allow": allowed,
+            "reason": str(decision.reason),
+            "stale_status": decision.stale_status,
+            "issuer": decision.issuer,
+            "employee_number": decision.employee_number if allowed else None,
+            "agency_code": decision.agency_code if allowed else None,
+            "member_id": decision.member_id if allowed else None,
+            "elapsed_ms": round(decision.elapsed_ms, 3),
+        }
+
+    def bundle(self) -> Bundle:
+        return Bundle.of(self.trust, self.status, now=self.clock())
+
+    def save_bundle(self) -> None:
+        with self.engine.begin() as conn:
+            save_bundle(conn, self.bundle())
+
+    def health(self) -> dict[str, Any]:
+        now = self.clock()
+        entries = self.status.entries()
+        newest = max((e.confirmed_at for e in entries), default=None)
+        with self.engine.connect() as conn:
+            pending = count_pending(conn)
+        return {
+            "gate_id": self.policy.gate_id,
+            "site": self.policy.site,
+            "site_name": self.policy.site_name,
+            "purpose": str(self.policy.verification.purpose),
+            "issuers_with_keys": sum(1 for i in self.trust.issuers if self.trust.keys_of(i)),
+            "status_lists": len(entries),
+            "status_age_s": None if newest is None else round(now - newest, 1),
+            "max_status_age_s": self.policy.verification.max_status_age_s,
+            "stale_policy": str(self.policy.verification.stale_status),
+            "records_not_uploaded": pending,
+        }
+
+    def close(self) -> None:
+        """Flush the journal and release what the service holds (it owns `client`)."""
+        self.recorder.close()
+        if self.client is not None:
+            self.client.close()
+        replay = self.pipeline.replay
+        if isinstance(replay, SqliteReplayStore):
+            replay.close()
+
+
+def _replay_store(policy: GatePolicy) -> ReplayStore:
+    if policy.replay_store:
+        return SqliteReplayStore(Path(policy.replay_store))
+    return InMemoryReplayStore()
+
+
+def build_gate(
+    policy: GatePolicy,
+    *,
+    engine: Engine,
+    data_dir: Path,
+    client: httpx.Client | None,
+    clock: Callable[[], float] = time.time,
+    replay: ReplayStore | None = None,
+) -> GateService:
+    """Create tables, recover the journal, load the saved bundle, wire the pipeline."""
+    metadata.create_all(engine)
+    trust = TrustStore(
+        policy.trusted_issuers,
+        client=client,
+        clock=clock,
+        allow_insecure_loopback=policy.allow_insecure_loopback,
+    )
+    status = StatusCache(trust, client=client, algorithms=policy.verification.algorithms)
+    now = clock()
+    with engine.connect() as conn:
+        saved = saved_bundle(conn, now=now)
+    installed = install_bundle(saved, trust, status, now=now)
+    log.info("gate %s loaded bundle: %s", policy.gate_id, installed)
+    recorder = EntryRecorder(engine, data_dir / "journal")
+    recovered = recorder.open()
+    if recovered:
+        log.warning("gate %s recovered %d records from its journal", policy.gate_id, recovered)
+    pipeline = Pipeline(
+        policy.verification,
+        audience=policy.audience,
+        trust=trust,
+        status=status,
+        replay=replay if replay is not None else _replay_store(policy),
+    )
+    return GateService(policy, pipeline, recorder, engine, trust, status, client, clock)
+
+
+class GateWorker:
+    """The background thread of `gate run`: flush often, refresh and upload less often."""
+
+    def __init__(
+        self,
+        service: GateService,
+        *,
+        flush_every_s: float = 0.2,
+        refresh_every_s: float = 5.0,
+        upload_every_s: float = 10.0,
+        save_every_s: float = 60.0,
+    ) -> None:
+        self.service = service
+        self._periods = (flush_every_s, refresh_every_s, upload_every_s, save_every_s)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="gate-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.service.recorder.flush()
+
+    def _run(self) -> None:
+        from verifier.gate.sync import upload_records
+
+        flush_s, refresh_s, upload_s, save_s = self._periods
+        last = {"refresh": 0.0, "upload": 0.0, "save": 0.0}
+        service = self.service
+        while not self._stop.wait(flush_s):
+            try:
+                service.recorder.flush()
+                tick = time.monotonic()
+                if tick - last["refresh"] >= refresh_s:
+                    last["refresh"] = tick
+                    service.status.refresh_due(now=service.clock(), ahead_s=refresh_s * 2)
+                if (
+                    service.client is not None
+                    and service.policy.central_url
+                    and (tick - last["upload"] >= upload_s)
+                ):
+                    last["upload"] = tick
+                    upload_records(service)
+                if tick - last["save"] >= save_s:
+                    last["save"] = tick
+                    service.save_bundle()
+            except Exception:
+                log.exception("gate worker iteration failed")

@@ -1,0 +1,218 @@
+"""Status of presented credentials from Token Status Lists (draft-ietf-oauth-status-list §8).
+
+Tokens are fetched only from the origins their issuer is trusted for, size- and time-limited,
+checked (`typ`, signature by that issuer's key, `sub` == the referenced URI, `iat`, `exp`) and
+kept decoded, so a lookup is a dict access and a shift. A cached token is revalidated with its
+ETag once `ttl` (or `exp`) has passed; failures are retried at most every `retry_interval_s`, and
+the old list is kept meanwhile: how stale is acceptable is the policy's call, not the cache's.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from vc.errors import VCError
+from vc.status_list import (
+    STATUS_LIST_MEDIA_TYPE,
+    VerifiedStatusList,
+    verify_status_list_token,
+)
+from verifier.fetch import FetchError, fetch, origin_of
+from verifier.trust import TrustStore
+
+__all__ = ["CachedStatusList", "StatusCache", "StatusLookup"]
+
+log = logging.getLogger("mobileid.verifier.status")
+MAX_STATUS_TOKEN_BYTES = 2 * 1024 * 1024
+DEFAULT_TTL_S = 300
+
+
+@dataclass(slots=True)
+class CachedStatusList:
+    """One verified list: the token as received, its ETag and when its origin last vouched."""
+
+    issuer: str
+    uri: str
+    token: str
+    verified: VerifiedStatusList
+    etag: str | None
+    confirmed_at: float
+    refresh_at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "issuer": self.issuer,
+            "uri": self.uri,
+            "token": self.token,
+            "etag": self.etag,
+            "fetched_at": self.confirmed_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StatusLookup:
+    """`value` is None when no list is held at all; `fresh` applies the staleness limit."""
+
+    value: int | None
+    confirmed_at: float | None
+    fresh: bool
+
+
+class StatusCache:
+    """Verified, decoded status lists by URI; shared by every decision of a verifier process."""
+
+    def __init__(
+        self,
+        trust: TrustStore,
+        *,
+        client: httpx.Client | None,
+        algorithms: Collection[str],
+        default_ttl_s: float = DEFAULT_TTL_S,
+        retry_interval_s: float = 30.0,
+        max_bytes: int = MAX_STATUS_TOKEN_BYTES,
+    ) -> None:
+        self._trust = trust
+        self._client = client
+        self._algorithms = frozenset(algorithms)
+        self._default_ttl = default_ttl_s
+        self._retry = retry_interval_s
+        self._max_bytes = max_bytes
+        self._entries: dict[str, CachedStatusList] = {}
+        self._next_attempt: dict[str, float] = {}
+        self._lock = threading.RLock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def entries(self) -> list[CachedStatusList]:
+        return list(self._entries.values())
+
+    def uris(self) -> set[str]:
+        return set(self._entries)
+
+    # --- the decision path --------------------------------------------------------------------
+
+    def lookup(
+        self, issuer: str, uri: str, idx: int, *, now: float, max_age: float
+    ) -> StatusLookup:
+        """The status at `idx`; refetches first when the cached list is due (or missing).
+
+        Raises `VCError` (index out of range) and `PermissionError` (URI not on a trusted
+        origin of `issuer`); returns `value=None` when no list can be had at all.
+        """
+        entry = self._entries.get(uri)
+        if entry is None or entry.issuer != issuer or now >= entry.refresh_at:
+            entry = self.revalidate(issuer, uri, now=now)
+        if entry is None:
+            return StatusLookup(None, None, False)
+        value = entry.verified.status(idx)
+        exp = entry.verified.exp
+        fresh = now - entry.confirmed_at <= max_age and (exp is None or now < exp)
+        return StatusLookup(value, entry.confirmed_at, fresh)
+
+    # --- fetching -----------------------------------------------------------------------------
+
+    def _check_origin(self, issuer: str, uri: str) -> None:
+        trusted = self._trust.issuers.get(issuer)
+        if trusted is None or origin_of(uri) not in trusted.allowed_status_origins:
+            raise PermissionError("status list URI is not on a trusted origin of its issuer")
+
+    def _install(
+        self,
+        issuer: str,
+        uri: str,
+        token: str,
+        *,
+        etag: str | None,
+        confirmed_at: float,
+        now: float,
+    ) -> CachedStatusList:
+        verified = verify_status_list_token(
+            token, self._trust.resolver_for(issuer), uri=uri, algorithms=self._algorithms, now=now
+        )
+        ttl = verified.ttl or self._default_ttl
+        refresh_at = confirmed_at + ttl
+        if verified.exp is not None:
+            refresh_at = min(refresh_at, verified.exp)
+        entry = CachedStatusList(issuer, uri, token, verified, etag, confirmed_at, refresh_at)
+        with self._lock:
+            current = self._entries.get(uri)
+            if current is None or current.confirmed_at <= confirmed_at:
+                self._entries[uri] = entry
+        return entry
+
+    def load_token(
+        self, issuer: str, uri: str, token: str, *, etag: str | None, fetched_at: float, now: float
+    ) -> CachedStatusList:
+        """Install a token from a bundle; it is checked exactly as if fetched. Raises on failure."""
+        self._check_origin(issuer, uri)
+        return self._install(
+            issuer, uri, token, etag=etag, confirmed_at=min(fetched_at, now), now=now
+        )
+
+    def revalidate(
+        self, issuer: str, uri: str, *, now: float, force: bool = False
+    ) -> CachedStatusList | None:
+        """Fetch (or revalidate with the ETag) now, unless offline or a recent attempt failed
+        (`force`: a sync asked for it, so neither the `ttl` nor the retry interval hold it back).
+        """
+        self._check_origin(issuer, uri)
+        with self._lock:
+            entry = self._entries.get(uri)
+            if entry is not None and entry.issuer != issuer:
+                entry = None
+            if entry is not None and now < entry.refresh_at and not force:
+                return entry  # another caller refreshed it meanwhile
+            if self._client is None:
+                return entry
+            if now < self._next_attempt.get(uri, float("-inf")) and not force:
+                return entry
+            self._next_attempt[uri] = now + self._retry
+            try:
+                fetched = fetch(
+                    self._client,
+                    uri,
+                    max_bytes=self._max_bytes,
+                    accept=STATUS_LIST_MEDIA_TYPE,
+                    etag=entry.etag if entry is not None else None,
+                    allow_insecure_loopback=self._trust.allow_insecure_loopback,
+                )
+                if fetched.status_code == 304 and entry is not None:
+                    entry.confirmed_at = now
+                    ttl = entry.verified.ttl or self._default_ttl
+                    exp = entry.verified.exp
+                    entry.refresh_at = min(now + ttl, exp) if exp is not None else now + ttl
+                    return entry
+                token = fetched.body.decode("ascii").strip()
+                return self._install(
+                    issuer, uri, token, etag=fetched.etag, confirmed_at=now, now=now
+                )
+            except (FetchError, VCError, UnicodeDecodeError) as exc:
+                log.warning("status list refresh failed for %s: %s", uri, exc)
+                return entry
+
+    def refresh_due(self, *, now: float, ahead_s: float = 0.0) -> int:
+        """Revalidate every list due within `ahead_s` (a background task); returns how many."""
+        count = 0
+        for entry in self.entries():
+            if now + ahead_s >= entry.refresh_at and now >= self._next_attempt.get(
+                entry.uri, float("-inf")
+            ):
+                self.revalidate(entry.issuer, entry.uri, now=now, force=True)
+                count += 1
+        return count
+
+    def prefetch(self, pairs: Iterable[tuple[str, str]], *, now: float) -> None:
+        """Fetch the given (issuer, uri) lists if not held yet (bundle building, start-up)."""
+        for issuer, uri in pairs:
+            try:
+                if uri not in self._entries:
+                    self.revalidate(issuer, uri, now=now)
+            except PermissionError as exc:
+                log.warning("not prefetching %s: %s", uri, exc)

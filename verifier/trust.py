@@ -1,0 +1,188 @@
+"""Trusted issuers and their keys, learnt from JWT VC Issuer Metadata (SD-JWT VC §5) over HTTP.
+
+A verifier trusts a configured list of issuers. Their keys come from each issuer's
+`/.well-known/jwt-vc-issuer` document (with `jwks` by value), fetched over https, or from a synced
+bundle; a `kid` we do not know triggers one refetch, at most once per `refresh_interval_s` per
+issuer, so a flood of made-up key ids cannot turn into a flood of requests.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from schemas.employee_id import employee_vct
+from vc.errors import Code, SignatureError, VCError
+from vc.jws import KeyResolver
+from vc.keys import PublicKey
+from vc.sd_jwt_vc import jwt_vc_issuer_metadata_url, parse_jwt_vc_issuer_metadata
+from verifier.fetch import FetchError, fetch, origin_of
+
+__all__ = ["IssuerDocument", "TrustStore", "TrustedIssuer"]
+
+log = logging.getLogger("mobileid.verifier.trust")
+MAX_METADATA_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedIssuer:
+    """An issuer we accept credentials from, and what we accept from it."""
+
+    issuer: str
+    name: str = ""
+    vct_values: tuple[str, ...] = ()
+    """Accepted `vct`s; empty means the employee ID type of this issuer."""
+    status_origins: tuple[str, ...] = ()
+    """Origins its status lists may be fetched from; empty means the issuer's own origin."""
+    status_lists: tuple[str, ...] = ()
+    """Status list URIs to prefetch into offline bundles (others are learnt from scans)."""
+
+    @property
+    def accepted_vcts(self) -> frozenset[str]:
+        return frozenset(self.vct_values or (employee_vct(self.issuer),))
+
+    @property
+    def allowed_status_origins(self) -> frozenset[str]:
+        return frozenset(self.status_origins or (origin_of(self.issuer),))
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TrustedIssuer:
+        issuer = data.get("issuer")
+        if not isinstance(issuer, str) or not issuer.startswith(("https://", "http://")):
+            raise ValueError("trusted issuer needs an http(s) 'issuer'")
+
+        def strings(name: str) -> tuple[str, ...]:
+            value = data.get(name, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"trusted issuer {name!r} must be a list of strings")
+            return tuple(value)
+
+        return cls(
+            issuer=issuer,
+            name=str(data.get("name", "")),
+            vct_values=strings("vct_values"),
+            status_origins=tuple(o.rstrip("/").lower() for o in strings("status_origins")),
+            status_lists=strings("status_lists"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerDocument:
+    """The issuer metadata document as fetched, for bundles (`fetched_at` in epoch seconds)."""
+
+    issuer: str
+    document: dict[str, Any]
+    fetched_at: float
+
+
+@dataclass(slots=True)
+class _IssuerState:
+    keys: dict[str, PublicKey] = field(default_factory=dict)
+    document: IssuerDocument | None = None
+    last_attempt: float = float("-inf")
+
+
+class TrustStore:
+    """Keys of the trusted issuers: O(1) lookup on the verification path, refetch on a new `kid`.
+
+    `client` is None on a gate told never to go online (only bundles then). The clock is
+    injected because the resolver runs inside `vc` verification, which has no `now` to give it.
+    """
+
+    def __init__(
+        self,
+        issuers: Iterable[TrustedIssuer],
+        *,
+        client: httpx.Client | None,
+        clock: Callable[[], float],
+        refresh_interval_s: float = 60.0,
+        allow_insecure_loopback: bool = False,
+    ) -> None:
+        self.issuers: dict[str, TrustedIssuer] = {i.issuer: i for i in issuers}
+        self._client = client
+        self._clock = clock
+        self._refresh_interval = refresh_interval_s
+        self.allow_insecure_loopback = allow_insecure_loopback
+        self._state = {name: _IssuerState() for name in self.issuers}
+        self._lock = threading.Lock()
+        self.resolver: KeyResolver = self._resolve
+
+    # --- loading --------------------------------------------------------------------------
+
+    def load_document(self, issuer: str, document: Any, *, fetched_at: float) -> None:
+        """Install keys from a metadata document (fetched or from a bundle); raises `VCError`."""
+        if issuer not in self.issuers:
+            raise SignatureError(Code.untrusted_issuer, "issuer is not on the trust list")
+        keys = parse_jwt_vc_issuer_metadata(document, issuer)
+        state = self._state[issuer]
+        with self._lock:
+            state.keys = keys
+            state.document = IssuerDocument(issuer, document, fetched_at)
+
+    def refresh(self, issuer: str, *, force: bool = False) -> bool:
+        """Fetch the issuer's metadata now, unless rate-limited; True if keys were installed."""
+        state = self._state.get(issuer)
+        if state is None or self._client is None:
+            return False
+        now = self._clock()
+        with self._lock:
+            if not force and now - state.last_attempt < self._refresh_interval:
+                return False
+            state.last_attempt = now
+        url = jwt_vc_issuer_metadata_url(issuer)
+        try:
+            fetched = fetch(
+                self._client,
+                url,
+                max_bytes=MAX_METADATA_BYTES,
+                accept="application/json",
+                allow_insecure_loopback=self.allow_insecure_loopback,
+            )
+            self.load_document(issuer, orjson.loads(fetched.body), fetched_at=now)
+        except (FetchError, VCError, orjson.JSONDecodeError) as exc:
+            log.warning("issuer metadata refresh failed for %s: %s", issuer, exc)
+            return False
+        return True
+
+    def documents(self) -> list[IssuerDocument]:
+        return [s.document for s in self._state.values() if s.document is not None]
+
+    def keys_of(self, issuer: str) -> Mapping[str, PublicKey]:
+        state = self._state.get(issuer)
+        return dict(state.keys) if state else {}
+
+    # --- the verification path ------------------------------------------------------------
+
+    def _lookup(self, keys: Mapping[str, PublicKey], kid: Any) -> PublicKey | None:
+        if kid is None:
+            return next(iter(keys.values())) if len(keys) == 1 else None
+        return keys.get(kid) if type(kid) is str else None
+
+    def _resolve(self, header: Mapping[str, Any], payload: Mapping[str, Any]) -> PublicKey:
+        iss = payload.get("iss")
+        state = self._state.get(iss) if type(iss) is str else None
+        if state is None:
+            raise SignatureError(Code.untrusted_issuer, "issuer is not on the trust list")
+        key = self._lookup(state.keys, header.get("kid"))
+        if key is None and self.refresh(iss):  # type: ignore[arg-type]
+            key = self._lookup(state.keys, header.get("kid"))
+        if key is None:
+            raise SignatureError(Code.untrusted_issuer, "unknown key for this issuer")
+        return key
+
+    def resolver_for(self, issuer: str) -> KeyResolver:
+        """A resolver for documents the issuer signs without naming itself (status lists)."""
+
+        def resolve(header: Mapping[str, Any], payload: Mapping[str, Any]) -> PublicKey:
+            named = payload.get("iss")
+            if named is not None and named != issuer:
+                raise SignatureError(Code.untrusted_issuer, "signed by another issuer")
+            return self._resolve(header, {"iss": issuer})
+
+        return resolve
