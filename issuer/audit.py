@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from issuer.errors import AuditChainBroken
@@ -66,29 +66,32 @@ def append_audit(
     subject: str,
     now: datetime,
     detail: Mapping[str, DetailValue] | None = None,
-) -> AuditEntry:
-    """Append one entry; call last in a transaction (it holds the chain head lock to commit)."""
+) -> tuple[int, str]:
+    """Append one entry and return (seq, hash).
+
+    Call it last in a transaction: it locks the chain head until commit, which serializes
+    appends (and so the writers that audit) across processes.
+    """
     leaked = _FORBIDDEN_DETAIL_KEYS.intersection(detail or {})
     if leaked:
         raise ValueError(f"audit detail must not carry secrets: {sorted(leaked)}")
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one()
-    seq = head.seq + 1
+    if len(actor) > 100 or len(role) > 20 or len(action) > 50 or len(subject) > 100:
+        raise ValueError("audit fields exceed their column sizes")
+    session.flush()  # pending ORM changes first, so the head lock is the last lock taken
+    head_seq, head_hash = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+    ).one()
+    seq = head_seq + 1
     at = now.astimezone(UTC)
     detail_json = json.dumps(dict(detail or {}), sort_keys=True, ensure_ascii=False,
                              separators=(",", ":"))
-    digest = entry_hash(head.hash, seq=seq, at=at, actor=actor, role=role, action=action,
+    digest = entry_hash(head_hash, seq=seq, at=at, actor=actor, role=role, action=action,
                         subject=subject, detail=detail_json)
-    entry = AuditEntry(seq=seq, at=at, actor=actor[:100], role=role[:20], action=action[:50],
-                       subject=subject[:100], detail=detail_json, prev_hash=head.hash, hash=digest)
-    if (actor, role, action, subject) != (entry.actor, entry.role, entry.action, entry.subject):
-        raise ValueError("audit fields exceed their column sizes")
-    session.add(entry)
-    head.seq = seq
-    head.hash = digest
-    session.flush()
-    return entry
+    session.execute(insert(AuditEntry).values(
+        seq=seq, at=at, actor=actor, role=role, action=action, subject=subject,
+        detail=detail_json, prev_hash=head_hash, hash=digest))
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=digest))
+    return seq, digest
 
 
 def iter_audit(session: Session, *, after: int = 0, batch: int = 1000) -> Iterator[AuditEntry]:

@@ -8,6 +8,7 @@ transaction ("one phone") and records the new credential at a random status list
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta, timezone
@@ -43,11 +44,13 @@ __all__ = ["employee_claims", "issue_credential", "new_c_nonce", "record_notific
 KST = timezone(timedelta(hours=9))
 NOTIFICATION_EVENTS = ("credential_accepted", "credential_failure", "credential_deleted")
 _MAX_TOKEN_CHARS = 512
+_PRUNE_EVERY = 16  # expired nonces are removed on about one nonce request in 16
 
 
 def new_c_nonce(session: Session, *, config: IssuerConfig, now: datetime) -> str:
     """A fresh, unpredictable c_nonce (§7); expired ones are pruned on the way."""
-    session.execute(delete(Nonce).where(Nonce.expires_at <= now))
+    if secrets.randbelow(_PRUNE_EVERY) == 0:
+        session.execute(delete(Nonce).where(Nonce.expires_at <= now))
     value = new_secret(24)
     session.add(Nonce(value=value, expires_at=now + timedelta(seconds=config.c_nonce_lifetime_s)))
     return value
@@ -174,7 +177,10 @@ def issue_credential(
     offer = session.get(Offer, token.offer_id)
     signer = keyring.active
 
+    slot: list[StatusListRecord] = []
+
     def build(status_list: StatusListRecord, idx: int) -> Credential:
+        slot[:] = [status_list]
         credential = Credential(
             id=uuid.uuid4().hex, employee_id=employee.id,
             application_id=offer.application_id if offer else None, offer_id=token.offer_id,
@@ -186,8 +192,7 @@ def issue_credential(
         return credential
 
     credential = allocate_status_slot(session, config, now, build)
-    status_list = session.get(StatusListRecord, credential.status_list_id)
-    assert status_list is not None
+    status_list = slot[0]
     sd_jwt_vc = issue_sd_jwt_vc(
         issuer=config.base_url, vct=config.vct, claims=(claims := employee_claims(employee)),
         disclosable=DISCLOSABLE.intersection(claims), key=signer.key, kid=signer.kid,

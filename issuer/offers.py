@@ -145,13 +145,15 @@ def exchange_pre_authorized_code(
         raise ProtocolError(IssuerCode.invalid_request, "pre-authorized_code is required")
     tx_code = _single(form, "tx_code")
     _check_authorization_details(_single(form, "authorization_details"))
-    offer = session.scalar(
-        select(Offer)
+    row = session.execute(
+        select(Offer, Employee.employee_number)
+        .join(Employee, Employee.id == Offer.employee_id)
         .where(Offer.code_hash == keyed_hash(config.secret_key, "pre-authorized_code", code))
-        .with_for_update()
-    )
-    if offer is None:
+        .with_for_update(of=Offer)
+    ).first()
+    if row is None:
         raise ProtocolError(IssuerCode.invalid_grant, "unknown pre-authorized code")
+    offer, employee_number = row
     if offer.state != "active":
         raise ProtocolError(IssuerCode.invalid_grant, f"pre-authorized code is {offer.state}")
     if offer.expires_at <= now:
@@ -176,9 +178,6 @@ def exchange_pre_authorized_code(
         expires_at=now + timedelta(seconds=config.access_token_lifetime_s),
         credential_issued=False,
     ))
-    employee_number = session.scalar(
-        select(Employee.employee_number).where(Employee.id == offer.employee_id)
-    )
     append_audit(session, actor="wallet", role="holder", action="offer.redeem",
                  subject=f"employee:{employee_number}", now=now, detail={"offer": offer.id})
     return {"access_token": access_token, "token_type": "Bearer",

@@ -10,7 +10,9 @@ needs them.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -40,16 +42,50 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _attach_writer_lock(engine: Engine, database: str) -> None:
+    """Serialize our processes' SQLite sessions with an `flock` held from checkout to checkin.
+
+    SQLite's own busy handler waits by sleeping and polling (1, 2, 5, ... 100 ms), which wastes
+    most of the time when several server processes write; a kernel lock wakes the next writer
+    at once. Processes that do not use this engine still meet SQLite's busy timeout.
+    """
+    lock_path = f"{database}.lock"
+
+    def checkout(_dbapi: Any, record: Any, _proxy: Any) -> None:
+        fd = record.info.get("writer_lock_fd")
+        if fd is None:
+            fd = record.info["writer_lock_fd"] = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def checkin(_dbapi: Any, record: Any) -> None:
+        fd = record.info.get("writer_lock_fd")
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def close(_dbapi: Any, record: Any) -> None:
+        fd = record.info.pop("writer_lock_fd", None)
+        if fd is not None:
+            os.close(fd)  # also releases the lock
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
+    event.listen(engine, "close", close)
+
+
 def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
     """An engine for a SQLAlchemy URL (`sqlite:///...` or `postgresql+psycopg://...`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        # SQLite has one writer and every transaction here begins IMMEDIATE, so one pooled
+        # connection loses nothing and queues threads on a condition instead of busy-polling.
         engine = create_engine(
             parsed, connect_args={"check_same_thread": False, "timeout": _SQLITE_BUSY_MS / 1000},
-            pool_size=pool_size, max_overflow=pool_size,
+            pool_size=1, max_overflow=0, pool_timeout=_SQLITE_BUSY_MS / 1000,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        if parsed.database and parsed.database != ":memory:":
+            _attach_writer_lock(engine, parsed.database)
         return engine
     return create_engine(
         parsed, pool_size=pool_size, max_overflow=2 * pool_size, pool_pre_ping=True

@@ -105,7 +105,9 @@ def server_env(database_url: str, tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def live_server(server_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServer]:
+def live_server(
+    server_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[LiveServer]:
     """The real app (issuer) on 127.0.0.1:<free port> in a thread; stopped after the test."""
     from mobileid.app import create_app
     from mobileid.settings import get_settings

@@ -101,7 +101,9 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def read_sms(data_dir: Path, *, kind: str, count: int = 1, timeout: float = 10) -> list[dict[str, Any]]:
+def read_sms(
+    data_dir: Path, *, kind: str, count: int = 1, timeout: float = 10
+) -> list[dict[str, Any]]:
     """SMS the default sender wrote to `outbox.log` (the simulated phone)."""
     path = data_dir / "outbox.log"
     deadline = time.monotonic() + timeout
@@ -169,8 +171,9 @@ class Holder:
 
     def proof(self, nonce: str | None, *, audience: str | None = None, iat: int | None = None,
               key: PrivateKey | None = None) -> str:
-        return create_proof_jwt(key or self.key, audience=audience or str(self.client.base_url).rstrip("/"),
-                                nonce=nonce, iat=iat or self.clock.timestamp())
+        aud = audience or str(self.client.base_url).rstrip("/")
+        return create_proof_jwt(key or self.key, audience=aud, nonce=nonce,
+                                iat=iat or self.clock.timestamp())
 
     def credential(self, access_token: str | None, body: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}

@@ -82,7 +82,7 @@ def test_unknown_paths_and_methods(hr) -> None:
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=st.binary(max_size=300) | st.text(max_size=200).map(str.encode),
-       path=st.sampled_from(sorted(POST_ENDPOINTS) + ["/credential-offer/x"]),
+       path=st.sampled_from([*sorted(POST_ENDPOINTS), "/credential-offer/x"]),
        content_type=st.sampled_from(["application/json", "application/x-www-form-urlencoded",
                                      "text/plain"]))
 def test_garbage_never_crashes(live_server, body: bytes, path: str, content_type: str) -> None:
