@@ -9,6 +9,7 @@ from typing import NoReturn
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from issuer.errors import IssuerError
 from mobileid.runtime import IssuerRuntime, open_issuer_runtime
@@ -38,7 +39,13 @@ def load_settings(**overrides: object) -> Settings:
 @contextmanager
 def issuer_runtime() -> Iterator[IssuerRuntime]:
     """Settings -> migrated database + keys; closed on exit. Domain errors end the command."""
-    runtime = open_issuer_runtime(load_settings())
+    settings = load_settings()
+    try:
+        runtime = open_issuer_runtime(settings)
+    except IssuerError as exc:
+        fail(f"{exc.code}: {exc.detail}")
+    except SQLAlchemyError as exc:
+        fail(f"데이터베이스 오류 / database unavailable ({type(exc).__name__})")
     try:
         yield runtime
     except IssuerError as exc:

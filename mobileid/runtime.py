@@ -76,9 +76,14 @@ def open_issuer_runtime(
     """Create the data directory, migrate the database, load or create the signing key."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.resolved_database_url)
-    if migrate:
-        upgrade_database(engine)
-    keyring = load_or_create_keyring(settings.keys_dir, settings.signing_alg, int(time.time()))
+    try:
+        if migrate:
+            upgrade_database(engine)
+        keyring = load_or_create_keyring(settings.keys_dir, settings.signing_alg,
+                                         int(time.time()))
+    except BaseException:
+        engine.dispose()
+        raise
     if sender is None:
         console = _console_echo(Console(stderr=True)) if settings.outbox_console else None
         sender = LogFileSender(settings.outbox_log_path, console)

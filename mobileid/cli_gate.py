@@ -1,0 +1,205 @@
+"""`mobileid gate ...`: the gate terminal and the central verifier service (a thin layer on
+`verifier.gate` and `verifier.central`).
+
+Every gate command reads the gate's policy file (`--policy`, JSON or YAML) and works on the gate's
+own data directory (`--data-dir`, default `<MOBILEID_DATA_DIR>/gate-<gate id>`), holding its
+SQLite store (entry records, offline bundle) and its record journal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mobileid.cli_common import console, fail, load_settings
+from mobileid.db import create_db_engine
+from verifier.fetch import new_http_client
+from verifier.gate.service import GateService, build_gate
+from verifier.policy import GatePolicy, PolicyError, load_gate_policy
+
+__all__ = ["gate_app"]
+
+gate_app = typer.Typer(
+    name="gate",
+    help="출입 게이트 검증기 / Gate, desk and library verifier (QR scan, offline, entry records).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+PolicyOpt = Annotated[Path, typer.Option("--policy", help="Policy file (JSON or YAML).")]
+GateIdOpt = Annotated[str | None, typer.Option("--gate-id", help="Gate id (overrides the file).")]
+DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Gate data directory.")]
+
+
+def _policy(path: Path, gate_id: str | None) -> GatePolicy:
+    try:
+        return load_gate_policy(path, gate_id=gate_id)
+    except PolicyError as exc:
+        fail(f"정책 오류 / invalid policy: {exc}", code=2)
+
+
+def _data_dir(policy: GatePolicy, data_dir: Path | None) -> Path:
+    path = data_dir or load_settings().data_dir / f"gate-{policy.gate_id}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _open(policy: GatePolicy, data_dir: Path | None, *, online: bool = True) -> GateService:
+    directory = _data_dir(policy, data_dir)
+    engine = create_db_engine(f"sqlite:///{(directory / 'gate.sqlite3').resolve()}")
+    return build_gate(
+        policy, engine=engine, data_dir=directory, client=new_http_client() if online else None
+    )
+
+
+def _since(value: str) -> float:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"--since must be an ISO date or time, e.g. 2026-11-01 or 2026-11-01T09:00 ({value})")
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+@gate_app.command()
+def run(  # noqa: PLR0917 - Typer maps parameters to options
+    policy_file: PolicyOpt,
+    gate_id: GateIdOpt = None,
+    data_dir: DataDirOpt = None,
+    host: Annotated[str, typer.Option(help="Listen address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port the scanner posts to.")] = 8100,
+    offline: Annotated[bool, typer.Option(help="Never go online: decide from the bundle.")] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+) -> None:
+    """게이트 실행 / Run a gate terminal: `POST /scan` with the QR payload as the body."""
+    import uvicorn
+
+    from verifier.gate.api import create_gate_app
+
+    policy = _policy(policy_file, gate_id)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    service = _open(policy, data_dir, online=not offline)
+    console.print(
+        f"[bold]gate {policy.gate_id}[/] ({policy.site_name}, {policy.verification.purpose}) → "
+        f"http://{host}:{port}/scan  audience={policy.audience}"
+    )
+    uvicorn.run(create_gate_app(service), host=host, port=port, log_level=log_level,
+                access_log=False)
+
+
+@gate_app.command()
+def sync(
+    policy_file: PolicyOpt,
+    gate_id: GateIdOpt = None,
+    data_dir: DataDirOpt = None,
+    from_issuers: Annotated[
+        bool, typer.Option("--from-issuers", help="Fetch from issuers, not central.")
+    ] = False,
+) -> None:
+    """동기화 / Pull the offline bundle and upload buffered entry records (exactly once)."""
+    from verifier.gate.sync import SyncError, pull_bundle, refresh_from_issuers, upload_records
+
+    policy = _policy(policy_file, gate_id)
+    service = _open(policy, data_dir)
+    try:
+        if from_issuers or not policy.central_url:
+            result = refresh_from_issuers(service)
+        else:
+            result = pull_bundle(service)
+        console.print(f"bundle: {result.issuers} issuer(s), {result.status_lists} status list(s), "
+                      f"{result.rejected} rejected")
+        if policy.central_url:
+            uploaded = upload_records(service)
+            console.print(f"records uploaded: {uploaded.acknowledged}")
+    except SyncError as exc:
+        fail(str(exc))
+    finally:
+        service.close()
+
+
+@gate_app.command()
+def records(  # noqa: PLR0917 - Typer maps parameters to options
+    policy_file: PolicyOpt,
+    since: Annotated[str, typer.Option("--since", help="ISO date/time (UTC if no offset).")],
+    gate_id: GateIdOpt = None,
+    data_dir: DataDirOpt = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV instead of JSON lines.")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")] = None,
+) -> None:
+    """출입 기록 / Export this gate's entry records since a moment."""
+    from verifier.gate.store import records_csv, records_since
+
+    policy = _policy(policy_file, gate_id)
+    service = _open(policy, data_dir, online=False)
+    try:
+        service.recorder.flush()
+        with service.engine.connect() as conn:
+            rows = records_since(conn, _since(since))
+    finally:
+        service.close()
+    text = records_csv(rows) if as_csv else "".join(json.dumps(r) + "\n" for r in rows)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"{len(rows)} record(s) → {output}")
+    else:
+        typer.echo(text, nl=False)
+
+
+@gate_app.command()
+def purge(
+    policy_file: PolicyOpt,
+    gate_id: GateIdOpt = None,
+    data_dir: DataDirOpt = None,
+    include_unsent: Annotated[
+        bool, typer.Option(help="Also delete old records never uploaded.")
+    ] = False,
+) -> None:
+    """보존기간 경과 기록 삭제 / Delete records older than the policy's retention_days."""
+    from verifier.gate.store import purge_records
+
+    policy = _policy(policy_file, gate_id)
+    service = _open(policy, data_dir, online=False)
+    try:
+        service.recorder.flush()
+        before = time.time() - policy.retention_days * 86400
+        with service.engine.begin() as conn:
+            result = purge_records(conn, before=before, include_unsent=include_unsent)
+    finally:
+        service.close()
+    console.print(f"deleted {result.deleted} record(s) older than {policy.retention_days} days; "
+                  f"{result.kept_unsent} old record(s) kept because they were never uploaded")
+
+
+@gate_app.command()
+def central(
+    config_file: Annotated[Path, typer.Option("--config", help="Central config (JSON/YAML).")],
+    database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL.")] = None,
+    host: Annotated[str, typer.Option(help="Listen address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8200,
+) -> None:
+    """중앙 검증 서비스 / Run the central verifier service (records in, bundles out)."""
+    import os
+
+    import uvicorn
+    import yaml
+
+    from verifier.central import CentralService, create_central_app, parse_central_config
+
+    text = config_file.read_text(encoding="utf-8")
+    data = yaml.safe_load(text) if config_file.suffix in (".yaml", ".yml") else json.loads(text)
+    try:
+        config = parse_central_config(data, environ=os.environ)
+    except ValueError as exc:
+        fail(f"설정 오류 / invalid config: {exc}", code=2)
+    settings = load_settings()
+    url = database_url or f"sqlite:///{(settings.data_dir / 'central-verifier.sqlite3').resolve()}"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    service = CentralService(config, engine=create_db_engine(url), client=new_http_client())
+    service.create_tables()
+    console.print(f"[bold]central verifier[/] → http://{host}:{port}")
+    uvicorn.run(create_central_app(service), host=host, port=port, log_level="warning")
