@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from vc.errors import VCError
 from vc.qr_compact import decode_presentation, is_compact_qr
@@ -179,8 +179,7 @@ def check_status(
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class PolicyOutcome:
+class PolicyOutcome(NamedTuple):
     displayed: dict[str, Any]
     employee_number: str | None
     agency_code: str | None

@@ -1,0 +1,361 @@
+"""Gate benchmark: decisions per second in process and over HTTP, beside raw Ed25519 verification.
+
+    python -m bench.gate [--seconds S] [--connections N]
+
+A gate decision needs two signature checks (issuer JWT and KB-JWT), so its ceiling is half the
+raw PyNaCl verify rate; `ratio_to_limit` is the in-process pipeline rate (decode, verify, replay
+store, cached status, policy) over that ceiling. Then one gate worker (uvicorn on 127.0.0.1, in
+its own process, with its journal and SQLite recorder running) is driven over keep-alive HTTP: at
+full speed (scans/s, p50/p99), and paced at 500 scans/s (p99 measured from each scan's scheduled
+send time, so queueing counts). Every presentation is distinct: the replay store refuses repeats.
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import nacl.signing
+import qrcode
+
+from schemas.employee_id import DISCLOSABLE, PURPOSES, Purpose, employee_vct
+from verifier.gate.store import Bundle
+from verifier.pipeline import Pipeline
+from verifier.policy import GatePolicy, VerificationPolicy, parse_gate_policy
+from verifier.replay import InMemoryReplayStore
+from verifier.status import StatusCache
+from verifier.trust import TrustedIssuer, TrustStore
+from vc.base64url import b64url_encode
+from vc.keys import Ed25519PrivateKey
+from vc.qr_compact import encode_presentation
+from vc.sd_jwt import present
+from vc.sd_jwt_vc import issue_sd_jwt_vc, jwt_vc_issuer_metadata, status_reference
+from vc.status_list import INVALID, StatusList, sign_status_list_token
+
+ISSUER = "https://mobileid.mois.go.kr"
+STATUS_URI = f"{ISSUER}/status-lists/1"
+LIST_SIZE = 1 << 20
+LIBRARY_SECRET = "bench-library-secret-0123456789"
+
+
+class Fixture:
+    """An issuer's key, a 2^20-entry status list (0.1 % revoked), holders and their credentials."""
+
+    def __init__(self, holders: int = 8) -> None:
+        self.key = Ed25519PrivateKey.generate()
+        self.kid = self.key.public_key.thumbprint()
+        self.now = int(time.time())
+        status = StatusList(LIST_SIZE, bits=2)
+        for idx in range(0, LIST_SIZE, 997):
+            status.set(idx, INVALID)
+        self.status_token = sign_status_list_token(
+            status, self.key, kid=self.kid, sub=STATUS_URI, iat=self.now, ttl=3600, issuer=ISSUER
+        )
+        jwks = {"keys": [{**self.key.public_key.to_jwk(), "kid": self.kid}]}
+        self.metadata = jwt_vc_issuer_metadata(ISSUER, jwks)
+        self.holders = [Ed25519PrivateKey.generate() for _ in range(holders)]
+        self.credentials = [self.issue(h, 1000 + 3 * i) for i, h in enumerate(self.holders)]
+
+    def issue(self, holder: Ed25519PrivateKey, idx: int) -> str:
+        claims = {
+            "employee_number": f"2019{idx:06d}", "name": "홍길동", "name_en": "HONG Gildong",
+            "agency": "행정안전부", "agency_code": "1741000",
+            "department": "디지털정부혁신실 공공데이터정책과", "position": "사무관", "grade": "5급",
+            "employment_type": "general", "active_public_servant_of": "1741000",
+            "opaque_id": b64url_encode(secrets.token_bytes(16)),
+        }
+        return issue_sd_jwt_vc(
+            issuer=ISSUER, vct=employee_vct(ISSUER), claims=claims, disclosable=DISCLOSABLE & set(claims),
+            key=self.key, kid=self.kid, holder_jwk=holder.public_key.to_jwk(), iat=self.now,
+            exp=self.now + 3 * 365 * 86400, status=status_reference(idx, STATUS_URI),
+        )
+
+    def presentations(self, n: int, audience: str, purpose: Purpose = Purpose.gate) -> list[str]:
+        names = [(c,) for c in sorted(PURPOSES[purpose] - {"photo"})]
+        iat = int(time.time())
+        return [
+            present(
+                self.credentials[i % len(self.holders)], select=names,
+                holder_key=self.holders[i % len(self.holders)], audience=audience,
+                nonce=b64url_encode(secrets.token_bytes(16)), iat=iat,
+            )
+            for i in range(n)
+        ]
+
+    def bundle(self) -> Bundle:
+        return Bundle(
+            self.now,
+            [{"issuer": ISSUER, "document": self.metadata, "fetched_at": time.time()}],
+            [{"issuer": ISSUER, "uri": STATUS_URI, "token": self.status_token, "etag": None,
+              "fetched_at": time.time()}],
+        )
+
+
+def gate_policy() -> GatePolicy:
+    return parse_gate_policy({
+        "gate_id": "bench-gate-01", "site": "sejong", "trusted_issuers": [{"issuer": ISSUER}],
+    })
+
+
+def in_process_pipeline(fixture: Fixture, policy: GatePolicy) -> Pipeline:
+    trust = TrustStore([TrustedIssuer(ISSUER)], client=None, clock=time.time)
+    trust.load_document(ISSUER, fixture.metadata, fetched_at=time.time())
+    status = StatusCache(trust, client=None, algorithms=policy.verification.algorithms)
+    status.load_token(ISSUER, STATUS_URI, fixture.status_token, etag=None,
+                      fetched_at=time.time(), now=time.time())
+    return Pipeline(policy.verification, audience=policy.audience, trust=trust, status=status,
+                    replay=InMemoryReplayStore())
+
+
+def timed_rate(fn: Callable[[int], object], n: int) -> float:
+    start = time.perf_counter()
+    for i in range(n):
+        fn(i)
+    return n / (time.perf_counter() - start)
+
+
+def qr_version(data: bytes) -> int:
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_L)
+    code.add_data(data)
+    code.make(fit=True)
+    return int(code.version)
+
+
+# --- the gate worker, in its own process ------------------------------------------------------
+
+
+def serve_gate(data_dir: str, port: int, lifetime_s: float) -> None:
+    """Child process: one uvicorn worker with the real gate app, offline, bundle preloaded."""
+    import logging
+
+    import uvicorn
+
+    from mobileid.db import create_db_engine
+    from verifier.gate.api import create_gate_app
+    from verifier.gate.service import build_gate
+
+    logging.disable(logging.WARNING)
+    directory = Path(data_dir)
+    engine = create_db_engine(f"sqlite:///{directory / 'gate.sqlite3'}")
+    service = build_gate(gate_policy(), engine=engine, data_dir=directory, client=None)
+    config = uvicorn.Config(create_gate_app(service), host="127.0.0.1", port=port,
+                            log_level="error", access_log=False)
+    server = uvicorn.Server(config)
+    threading.Timer(lifetime_s, lambda: setattr(server, "should_exit", True)).start()
+    server.run()
+
+
+def start_gate_process(fixture: Fixture, lifetime_s: float) -> tuple[subprocess.Popen[bytes], int, Path]:
+    from mobileid.db import create_db_engine
+    from verifier.gate.store import save_bundle
+    from verifier.models import metadata
+
+    directory = Path(tempfile.mkdtemp(prefix="bench-gate-"))
+    engine = create_db_engine(f"sqlite:///{directory / 'gate.sqlite3'}")
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        save_bundle(conn, fixture.bundle())
+    engine.dispose()
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.gate", "--serve", str(directory), str(port),
+         str(lifetime_s)],
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process, port, directory
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("gate worker did not start")
+
+
+# --- a small keep-alive HTTP/1.1 load generator ---------------------------------------------
+
+
+class Connection:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> Connection:
+        return cls(*await asyncio.open_connection("127.0.0.1", port))
+
+    async def scan(self, body: bytes) -> bytes:
+        head = (f"POST /scan HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                f"application/octet-stream\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        self.writer.write(head + body)
+        status_line = await self.reader.readline()
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        payload = await self.reader.readexactly(length)
+        if b" 200 " not in status_line:
+            raise RuntimeError(f"gate answered {status_line!r}")
+        return payload
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def saturate(port: int, bodies: list[bytes], connections: int) -> tuple[float, list[float], int]:
+    conns = [await Connection.open(port) for _ in range(connections)]
+    latencies: list[float] = []
+    allowed = 0
+    queue = iter(bodies)
+
+    async def worker(conn: Connection) -> None:
+        nonlocal allowed
+        for body in queue:
+            start = time.perf_counter()
+            answer = await conn.scan(body)
+            latencies.append((time.perf_counter() - start) * 1000)
+            allowed += b'"allow":true' in answer
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in conns))
+    elapsed = time.perf_counter() - start
+    for c in conns:
+        c.close()
+    return len(bodies) / elapsed, latencies, allowed
+
+
+async def paced(port: int, bodies: list[bytes], rate: float, connections: int) -> tuple[list[float], int]:
+    conns = [await Connection.open(port) for _ in range(connections)]
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
+    for c in conns:
+        idle.put_nowait(c)
+    latencies: list[float] = []
+    allowed = 0
+    loop = asyncio.get_running_loop()
+    t0 = loop.time() + 0.05
+
+    async def one(i: int, body: bytes) -> None:
+        nonlocal allowed
+        scheduled = t0 + i / rate
+        await asyncio.sleep(max(0.0, scheduled - loop.time()))
+        conn = await idle.get()
+        answer = await conn.scan(body)
+        latencies.append((loop.time() - scheduled) * 1000)
+        allowed += b'"allow":true' in answer
+        idle.put_nowait(conn)
+
+    await asyncio.gather(*(one(i, b) for i, b in enumerate(bodies)))
+    for c in conns:
+        c.close()
+    return latencies, allowed
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=1.0, help="length of one round")
+    parser.add_argument("--connections", type=int, default=8, help="HTTP keep-alive connections")
+    parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve_gate(args.serve[0], int(args.serve[1]), float(args.serve[2]))
+        return
+
+    fixture = Fixture()
+    policy = gate_policy()
+    pipeline = in_process_pipeline(fixture, policy)
+
+    # QR versions per purpose (compact QR encoding, byte mode, level L)
+    versions, sizes = {}, {}
+    for purpose in Purpose:
+        plain = fixture.presentations(1, policy.audience, purpose)[0]
+        packed = encode_presentation(plain)
+        versions[str(purpose)] = qr_version(packed)
+        sizes[str(purpose)] = (len(plain), qr_version(plain.encode()), len(packed))
+
+    # in process: raw verify rounds bracketing pipeline rounds, medians
+    raw_sk = nacl.signing.SigningKey.generate()
+    signed = raw_sk.sign(fixture.credentials[0].split("~", 1)[0].encode())
+    raw_vk = raw_sk.verify_key
+    raw_n = max(2000, int(20000 * args.seconds))
+    n = max(1000, int(6000 * args.seconds))
+    raw_rates, ours = [], []
+    for _ in range(5):
+        raw_rates.append(timed_rate(lambda _i: raw_vk.verify(signed.message, signed.signature), raw_n))
+        batch = fixture.presentations(n, policy.audience)
+        first = pipeline.decide(batch[0], now=time.time())
+        if not first.allow:
+            raise AssertionError(f"benchmark presentation must be allowed: {first}")
+        now = time.time()
+        ours.append(timed_rate(lambda i, b=batch, t=now: pipeline.decide(b[i], now=t), n))
+    raw_rates.append(timed_rate(lambda _i: raw_vk.verify(signed.message, signed.signature), raw_n))
+    raw = statistics.median(raw_rates)
+    in_process = statistics.median(ours)
+    ratio = in_process / (raw / 2)
+
+    # over HTTP against one gate worker in its own process
+    process, port, directory = start_gate_process(fixture, lifetime_s=180)
+    try:
+        warm = [encode_presentation(p) for p in fixture.presentations(200, policy.audience)]
+        asyncio.run(saturate(port, warm, args.connections))
+        count = max(2000, int(3000 * args.seconds))
+        bodies = [encode_presentation(p) for p in fixture.presentations(count, policy.audience)]
+        scans_per_s, latencies, allowed = asyncio.run(saturate(port, bodies, args.connections))
+        if allowed != len(bodies):
+            raise AssertionError(f"only {allowed}/{len(bodies)} scans allowed over HTTP")
+        paced_n = max(1500, int(2500 * args.seconds))
+        bodies = [encode_presentation(p) for p in fixture.presentations(paced_n, policy.audience)]
+        paced_lat, paced_ok = asyncio.run(paced(port, bodies, 500.0, 32))
+        if paced_ok != len(bodies):
+            raise AssertionError(f"only {paced_ok}/{len(bodies)} paced scans allowed")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    p50, p99 = pct(latencies, 50), pct(latencies, 99)
+    p99_500 = pct(paced_lat, 99)
+
+    print(f"raw PyNaCl Ed25519 verify / 2       : {raw / 2:>10,.0f} /s   (raw {raw:,.0f} /s)")
+    print(f"in-process gate decisions           : {in_process:>10,.0f} /s   "
+          f"ratio {ratio:.2f} (target >= 0.70; decode, verify, replay, status, policy)")
+    print(f"HTTP scans, 1 gate worker           : {scans_per_s:>10,.0f} /s   "
+          f"p50 {p50:.2f} ms  p99 {p99:.2f} ms  ({args.connections} keep-alive connections; "
+          "target >= 1,000 /s)")
+    print(f"HTTP paced at 500 scans/s           : {'':>10}      p50 {pct(paced_lat, 50):.2f} ms  "
+          f"p99 {p99_500:.2f} ms  (target p99 <= 20 ms)")
+    for purpose, (plain_len, plain_v, packed_len) in sizes.items():
+        print(f"QR {purpose:<8}: plain {plain_len:>5} B (version {plain_v}) -> compact "
+              f"{packed_len:>5} B (version {versions[purpose]}, level L; limit 25 = 1,273 B)")
+    print(f"(gate data in {directory}; presentations are all distinct; pid {os.getpid()})")
+    print(json.dumps({
+        "ratio_to_limit": round(ratio, 3), "raw_verify_per_s": round(raw),
+        "in_process_per_s": round(in_process), "scans_per_s": round(scans_per_s),
+        "p50_ms": round(p50, 2), "p99_ms": round(p99, 2), "p99_ms_at_500": round(p99_500, 2),
+        "qr_version": versions,
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,296 @@
+"""Each pipeline step on its own, and trust / status / replay / policy with a mock transport."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from gate_kit import AGENCY, Clock, IssuerDouble, presentation
+
+from schemas.employee_id import Purpose
+from verifier.fetch import FetchError, check_fetch_url, fetch
+from verifier.pipeline import (
+    Pipeline,
+    apply_policy,
+    check_credential_type,
+    check_replay,
+    check_status,
+    decode_scan,
+    verify_presentation,
+)
+from verifier.policy import (
+    PolicyError,
+    StalePolicy,
+    VerificationPolicy,
+    library_member_id,
+    load_gate_policy,
+    parse_gate_policy,
+)
+from verifier.reasons import Denied, Reason, reason_for_error
+from verifier.replay import InMemoryReplayStore, SqliteReplayStore
+from verifier.status import StatusCache
+from verifier.trust import TrustedIssuer, TrustStore
+from vc.errors import Code, SignatureError, VCError
+from vc.keys import Ed25519PrivateKey
+from vc.qr_compact import encode_presentation
+from vc.sd_jwt_vc import jwt_vc_issuer_metadata
+from vc.status_list import INVALID, SUSPENDED
+
+ISSUER = "https://mobileid.mois.go.kr"
+AUDIENCE = "gate:seoul:g1"
+HOLDER = Ed25519PrivateKey.generate()
+
+
+class World:
+    """An issuer double behind `httpx.MockTransport`, and a gate's trust store and cache."""
+
+    def __init__(self, *, ttl: int = 300) -> None:
+        self.clock = Clock()
+        self.issuer = IssuerDouble(self.clock, url=ISSUER, ttl=ttl)
+        self.issuer.publish()
+        self.requests: list[str] = []
+        self.down = False
+        self.client = httpx.Client(transport=httpx.MockTransport(self.handle))
+        self.trust = TrustStore(
+            [TrustedIssuer(ISSUER)], client=self.client, clock=self.clock, refresh_interval_s=60
+        )
+        self.status = StatusCache(self.trust, client=self.client, algorithms=["EdDSA"])
+        self.policy = VerificationPolicy.for_purpose(Purpose.gate)
+        self.replay = InMemoryReplayStore()
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request.url.path)
+        if self.down:
+            raise httpx.ConnectError("network down")
+        if request.url.path == "/.well-known/jwt-vc-issuer":
+            jwks = {"keys": [{**self.issuer.key.public_key.to_jwk(), "kid": self.issuer.kid}]}
+            return httpx.Response(200, json=jwt_vc_issuer_metadata(ISSUER, jwks))
+        if request.url.path == "/status-lists/1":
+            return httpx.Response(200, content=self.issuer.token)
+        return httpx.Response(404)
+
+    def pipeline(self, **changes: Any) -> Pipeline:
+        policy = VerificationPolicy.for_purpose(Purpose.gate, **changes)
+        return Pipeline(policy, audience=AUDIENCE, trust=self.trust, status=self.status,
+                        replay=self.replay)
+
+    def credential(self, **claims: Any) -> tuple[str, int]:
+        return self.issuer.issue(HOLDER, **claims)
+
+    def presented(self, credential: str, **kw: Any) -> str:
+        kw.setdefault("iat", self.clock())
+        kw.setdefault("audience", AUDIENCE)
+        return presentation(credential, HOLDER, **kw)
+
+
+@pytest.fixture
+def world() -> Any:
+    w = World()
+    yield w
+    w.client.close()
+
+
+def test_decode_scan_accepts_both_forms_and_refuses_others(world: World) -> None:
+    credential, _ = world.credential()
+    plain = world.presented(credential)
+    assert decode_scan(plain.encode()) == plain
+    assert decode_scan(encode_presentation(plain)) == plain
+    assert decode_scan(plain) == plain
+    for junk in (b"", b"hello", "한글".encode(), b"\xff" * 40, b"x" * 20000):
+        with pytest.raises((Denied, VCError)):
+            decode_scan(junk)
+
+
+def test_verify_step_and_reason_mapping(world: World) -> None:
+    credential, _ = world.credential()
+    verified = verify_presentation(world.presented(credential), trust=world.trust,
+                                   policy=world.policy, audience=AUDIENCE, nonce=None,
+                                   now=world.clock())
+    assert verified.claims["employee_number"] == "E1001"
+    cases = {
+        "audience": (world.presented(credential, audience="gate:x"), Reason.wrong_audience),
+        "old": (world.presented(credential, iat=world.clock() - 60), Reason.kb_too_old),
+        "future": (world.presented(credential, iat=world.clock() + 60), Reason.kb_in_future),
+        "no_kb": (credential, Reason.key_binding_missing),
+    }
+    for name, (data, reason) in cases.items():
+        with pytest.raises(VCError) as info:
+            verify_presentation(data, trust=world.trust, policy=world.policy, audience=AUDIENCE,
+                                nonce=None, now=world.clock())
+        assert reason_for_error(info.value) is reason, name
+    assert reason_for_error(VCError(Code.sd_hash_mismatch)) is Reason.invalid_signature
+    assert reason_for_error(VCError(Code.duplicate_digest)) is Reason.malformed
+
+
+def test_replay_step_and_stores(world: World, tmp_path: Path) -> None:
+    credential, _ = world.credential()
+    data = world.presented(credential)
+    verified = verify_presentation(data, trust=world.trust, policy=world.policy,
+                                   audience=AUDIENCE, nonce=None, now=world.clock())
+    now = world.clock()
+    check_replay(data, verified, world.replay, world.policy, now)
+    with pytest.raises(Denied) as info:
+        check_replay(data, verified, world.replay, world.policy, now + 10)
+    assert info.value.reason is Reason.replayed
+    # forgotten only once the presentation could no longer pass the iat window
+    check_replay(data, verified, world.replay, world.policy, now + 45)
+    assert len(world.replay) == 1
+    # two gates of a site sharing one SQLite file
+    shared = tmp_path / "site-replay.sqlite3"
+    gate_a, gate_b = SqliteReplayStore(shared), SqliteReplayStore(shared)
+    try:
+        assert gate_a.first_use(b"k" * 16, now=now, keep_until=now + 40)
+        assert not gate_b.first_use(b"k" * 16, now=now + 1, keep_until=now + 41)
+        assert gate_b.first_use(b"k" * 16, now=now + 41, keep_until=now + 81)
+    finally:
+        gate_a.close()
+        gate_b.close()
+
+
+def test_credential_type_step(world: World) -> None:
+    credential, _ = world.credential()
+    verified = verify_presentation(world.presented(credential), trust=world.trust,
+                                   policy=world.policy, audience=AUDIENCE, nonce=None,
+                                   now=world.clock())
+    assert check_credential_type(verified, {ISSUER: frozenset({verified.claims["vct"]})}) == ISSUER
+    with pytest.raises(Denied) as info:
+        check_credential_type(verified, {ISSUER: frozenset({"https://other/vct"})})
+    assert info.value.reason is Reason.wrong_credential_type
+
+
+def test_status_step_values_and_staleness(world: World) -> None:
+    credential, idx = world.credential()
+    verified = verify_presentation(world.presented(credential), trust=world.trust,
+                                   policy=world.policy, audience=AUDIENCE, nonce=None,
+                                   now=world.clock())
+    now = world.clock()
+    assert check_status(verified, ISSUER, world.status, world.policy, now) is False
+    for value, reason in ((INVALID, Reason.revoked), (SUSPENDED, Reason.suspended),
+                          (3, Reason.invalid_status)):
+        world.issuer.set_status(idx, value)
+        world.status.revalidate(ISSUER, world.issuer.status_uri, now=now, force=True)
+        with pytest.raises(Denied) as info:
+            check_status(verified, ISSUER, world.status, world.policy, now)
+        assert info.value.reason is reason
+    world.issuer.set_status(idx, 0)
+    world.status.revalidate(ISSUER, world.issuer.status_uri, now=now, force=True)
+    world.down = True
+    later = now + 2 * 3600
+    with pytest.raises(Denied) as info:
+        check_status(verified, ISSUER, world.status, world.policy, later)
+    assert info.value.reason is Reason.stale_status
+    fail_open = VerificationPolicy.for_purpose(Purpose.gate, stale_status=StalePolicy.fail_open)
+    assert check_status(verified, ISSUER, world.status, fail_open, later) is True
+    fetches = world.requests.count("/status-lists/1")
+    check_status(verified, ISSUER, world.status, fail_open, later + 1)
+    assert world.requests.count("/status-lists/1") == fetches  # retry interval respected
+
+
+def test_status_only_from_the_issuers_origin(world: World) -> None:
+    with pytest.raises(PermissionError):
+        world.status.lookup(ISSUER, "https://evil.example/status-lists/1", 0,
+                            now=world.clock(), max_age=3600)
+    token = world.issuer.token
+    with pytest.raises(VCError):  # sub is the issuer's URI, not this one
+        world.status.load_token(ISSUER, ISSUER + "/status-lists/2", token, etag=None,
+                                fetched_at=world.clock(), now=world.clock())
+
+
+def test_policy_step(world: World) -> None:
+    claims = {"employee_number": "E1", "agency_code": AGENCY, "active_public_servant_of": AGENCY}
+    outcome = apply_policy(claims, world.policy)
+    assert outcome.employee_number == "E1" and outcome.displayed["agency_code"] == AGENCY
+    with pytest.raises(Denied) as info:
+        apply_policy({k: v for k, v in claims.items() if k != "employee_number"}, world.policy)
+    assert info.value.reason is Reason.missing_claim
+    strict = VerificationPolicy.for_purpose(Purpose.gate, allowed_agencies=frozenset({"1311000"}))
+    with pytest.raises(Denied) as info:
+        apply_policy(claims, strict)
+    assert info.value.reason is Reason.agency_not_allowed
+    library = VerificationPolicy.for_purpose(Purpose.library, member_id_secret=b"s" * 16)
+    out = apply_policy({"opaque_id": "abc", "active_public_servant_of": AGENCY}, library)
+    assert out.member_id == library_member_id(b"s" * 16, "abc") != library_member_id(b"t" * 16,
+                                                                                        "abc")
+    assert out.employee_number is None
+
+
+def test_unknown_kid_refetches_at_most_once_per_interval(world: World) -> None:
+    pipeline = world.pipeline()
+    credential, _ = world.credential()
+    assert pipeline.decide(world.presented(credential), now=world.clock()).allow
+    metadata_fetches = world.requests.count("/.well-known/jwt-vc-issuer")
+    world.issuer.key = Ed25519PrivateKey.generate()  # a rotated key the gate has not seen
+    world.issuer.publish()
+    rotated, _ = world.credential()
+    world.clock.advance(61)
+    world.status.revalidate(ISSUER, world.issuer.status_uri, now=world.clock(), force=True)
+    assert pipeline.decide(world.presented(rotated), now=world.clock()).allow  # refetched
+    assert world.requests.count("/.well-known/jwt-vc-issuer") == metadata_fetches + 1
+    forged = IssuerDouble(world.clock, url=ISSUER)  # same iss, a key nobody published
+    for _ in range(5):
+        bogus, _ = forged.issue(HOLDER)
+        decision = pipeline.decide(world.presented(bogus), now=world.clock())
+        assert decision.reason is Reason.untrusted_issuer
+    assert world.requests.count("/.well-known/jwt-vc-issuer") == metadata_fetches + 1
+
+
+def test_trust_refuses_http_and_oversized_documents() -> None:
+    with pytest.raises(FetchError):
+        check_fetch_url("http://issuer.example/x", allow_insecure_loopback=True)
+    with pytest.raises(FetchError):
+        check_fetch_url("http://127.0.0.1/x", allow_insecure_loopback=False)
+    check_fetch_url("http://127.0.0.1:8000/x", allow_insecure_loopback=True)
+    big = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, content=b"x" * 5000)))
+    with big, pytest.raises(FetchError):
+        fetch(big, "https://issuer.example/x", max_bytes=1000, accept="application/json")
+    redirect = httpx.Client(transport=httpx.MockTransport(
+        lambda r: httpx.Response(302, headers={"Location": "https://evil.example/"})))
+    with redirect, pytest.raises(FetchError):
+        fetch(redirect, "https://issuer.example/x", max_bytes=1000, accept="application/json")
+    trust = TrustStore([TrustedIssuer(ISSUER)], client=None, clock=Clock())
+    with pytest.raises(SignatureError):
+        trust.resolver({"kid": "k"}, {"iss": "https://other.example"})
+
+
+def test_pipeline_decision_is_total(world: World) -> None:
+    pipeline = world.pipeline()
+    for payload in (b"", b"eyJ", b"eyJ.e.e~", b"eyJhbGciOiJFZERTQSJ9.e30.AAAA~~", "{}", b"MI\x01"):
+        decision = pipeline.decide(payload, now=world.clock())
+        assert not decision.allow and decision.reason in (
+            Reason.malformed, Reason.invalid_signature, Reason.key_binding_missing
+        )
+        assert decision.elapsed_ms >= 0
+
+
+def test_policy_files(tmp_path: Path) -> None:
+    data = {
+        "gate_id": "g1", "site": "gwacheon", "trusted_issuers": [{"issuer": ISSUER}],
+        "allowed_agencies": [AGENCY], "stale_status": "fail_open", "max_status_age_s": 1800,
+    }
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(data))
+    policy = load_gate_policy(path, gate_id="g2")
+    assert policy.gate_id == "g2" and policy.audience == "gate:gwacheon:g2"
+    assert policy.verification.stale_status is StalePolicy.fail_open
+    assert "정부과천청사" in policy.site_name
+    yaml_path = tmp_path / "policy.yaml"
+    yaml_path.write_text("gate_id: d1\nsite: building:busan-city-hall\npurpose: identity\n"
+                         f"trusted_issuers:\n  - issuer: {ISSUER}\n")
+    desk = load_gate_policy(yaml_path)
+    assert desk.verification.purpose is Purpose.identity
+    assert "photo" not in desk.verification.required_claims
+    assert "photo" in desk.verification.displayed_claims  # shown when an online flow brings it
+    bad: list[dict[str, Any]] = [
+        {**data, "site": "busan"},
+        {**data, "trusted_issuers": []},
+        {**data, "purpose": "library"},  # needs a member id secret
+        {**data, "required_claims": ["salary"]},
+        {**data, "stale_status": "maybe"},
+        {**data, "max_status_age_s": -1},
+    ]
+    for case in bad:
+        with pytest.raises(PolicyError):
+            parse_gate_policy(case, environ={})
