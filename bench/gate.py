@@ -26,24 +26,23 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import nacl.signing
 import qrcode
 
 from schemas.employee_id import DISCLOSABLE, PURPOSES, Purpose, employee_vct
-from verifier.gate.store import Bundle
-from verifier.pipeline import Pipeline
-from verifier.policy import GatePolicy, VerificationPolicy, parse_gate_policy
-from verifier.replay import InMemoryReplayStore
-from verifier.status import StatusCache
-from verifier.trust import TrustedIssuer, TrustStore
 from vc.base64url import b64url_encode
 from vc.keys import Ed25519PrivateKey
 from vc.qr_compact import encode_presentation
 from vc.sd_jwt import present
 from vc.sd_jwt_vc import issue_sd_jwt_vc, jwt_vc_issuer_metadata, status_reference
 from vc.status_list import INVALID, StatusList, sign_status_list_token
+from verifier.gate.store import Bundle
+from verifier.pipeline import Pipeline
+from verifier.policy import GatePolicy, parse_gate_policy
+from verifier.replay import InMemoryReplayStore
+from verifier.status import StatusCache
+from verifier.trust import TrustedIssuer, TrustStore
 
 ISSUER = "https://mobileid.mois.go.kr"
 STATUS_URI = f"{ISSUER}/status-lists/1"
@@ -71,16 +70,29 @@ class Fixture:
 
     def issue(self, holder: Ed25519PrivateKey, idx: int) -> str:
         claims = {
-            "employee_number": f"2019{idx:06d}", "name": "홍길동", "name_en": "HONG Gildong",
-            "agency": "행정안전부", "agency_code": "1741000",
-            "department": "디지털정부혁신실 공공데이터정책과", "position": "사무관", "grade": "5급",
-            "employment_type": "general", "active_public_servant_of": "1741000",
+            "employee_number": f"2019{idx:06d}",
+            "name": "홍길동",
+            "name_en": "HONG Gildong",
+            "agency": "행정안전부",
+            "agency_code": "1741000",
+            "department": "디지털정부혁신실 공공데이터정책과",
+            "position": "사무관",
+            "grade": "5급",
+            "employment_type": "general",
+            "active_public_servant_of": "1741000",
             "opaque_id": b64url_encode(secrets.token_bytes(16)),
         }
         return issue_sd_jwt_vc(
-            issuer=ISSUER, vct=employee_vct(ISSUER), claims=claims, disclosable=DISCLOSABLE & set(claims),
-            key=self.key, kid=self.kid, holder_jwk=holder.public_key.to_jwk(), iat=self.now,
-            exp=self.now + 3 * 365 * 86400, status=status_reference(idx, STATUS_URI),
+            issuer=ISSUER,
+            vct=employee_vct(ISSUER),
+            claims=claims,
+            disclosable=DISCLOSABLE & set(claims),
+            key=self.key,
+            kid=self.kid,
+            holder_jwk=holder.public_key.to_jwk(),
+            iat=self.now,
+            exp=self.now + 3 * 365 * 86400,
+            status=status_reference(idx, STATUS_URI),
         )
 
     def presentations(self, n: int, audience: str, purpose: Purpose = Purpose.gate) -> list[str]:
@@ -88,9 +100,12 @@ class Fixture:
         iat = int(time.time())
         return [
             present(
-                self.credentials[i % len(self.holders)], select=names,
-                holder_key=self.holders[i % len(self.holders)], audience=audience,
-                nonce=b64url_encode(secrets.token_bytes(16)), iat=iat,
+                self.credentials[i % len(self.holders)],
+                select=names,
+                holder_key=self.holders[i % len(self.holders)],
+                audience=audience,
+                nonce=b64url_encode(secrets.token_bytes(16)),
+                iat=iat,
             )
             for i in range(n)
         ]
@@ -99,25 +114,42 @@ class Fixture:
         return Bundle(
             self.now,
             [{"issuer": ISSUER, "document": self.metadata, "fetched_at": time.time()}],
-            [{"issuer": ISSUER, "uri": STATUS_URI, "token": self.status_token, "etag": None,
-              "fetched_at": time.time()}],
+            [
+                {
+                    "issuer": ISSUER,
+                    "uri": STATUS_URI,
+                    "token": self.status_token,
+                    "etag": None,
+                    "fetched_at": time.time(),
+                }
+            ],
         )
 
 
 def gate_policy() -> GatePolicy:
-    return parse_gate_policy({
-        "gate_id": "bench-gate-01", "site": "sejong", "trusted_issuers": [{"issuer": ISSUER}],
-    })
+    return parse_gate_policy(
+        {
+            "gate_id": "bench-gate-01",
+            "site": "sejong",
+            "trusted_issuers": [{"issuer": ISSUER}],
+        }
+    )
 
 
 def in_process_pipeline(fixture: Fixture, policy: GatePolicy) -> Pipeline:
     trust = TrustStore([TrustedIssuer(ISSUER)], client=None, clock=time.time)
     trust.load_document(ISSUER, fixture.metadata, fetched_at=time.time())
     status = StatusCache(trust, client=None, algorithms=policy.verification.algorithms)
-    status.load_token(ISSUER, STATUS_URI, fixture.status_token, etag=None,
-                      fetched_at=time.time(), now=time.time())
-    return Pipeline(policy.verification, audience=policy.audience, trust=trust, status=status,
-                    replay=InMemoryReplayStore())
+    status.load_token(
+        ISSUER, STATUS_URI, fixture.status_token, etag=None, fetched_at=time.time(), now=time.time()
+    )
+    return Pipeline(
+        policy.verification,
+        audience=policy.audience,
+        trust=trust,
+        status=status,
+        replay=InMemoryReplayStore(),
+    )
 
 
 def timed_rate(fn: Callable[[int], object], n: int) -> float:
@@ -151,14 +183,17 @@ def serve_gate(data_dir: str, port: int, lifetime_s: float) -> None:
     directory = Path(data_dir)
     engine = create_db_engine(f"sqlite:///{directory / 'gate.sqlite3'}")
     service = build_gate(gate_policy(), engine=engine, data_dir=directory, client=None)
-    config = uvicorn.Config(create_gate_app(service), host="127.0.0.1", port=port,
-                            log_level="error", access_log=False)
+    config = uvicorn.Config(
+        create_gate_app(service), host="127.0.0.1", port=port, log_level="error", access_log=False
+    )
     server = uvicorn.Server(config)
     threading.Timer(lifetime_s, lambda: setattr(server, "should_exit", True)).start()
     server.run()
 
 
-def start_gate_process(fixture: Fixture, lifetime_s: float) -> tuple[subprocess.Popen[bytes], int, Path]:
+def start_gate_process(
+    fixture: Fixture, lifetime_s: float
+) -> tuple[subprocess.Popen[bytes], int, Path]:
     from mobileid.db import create_db_engine
     from verifier.gate.store import save_bundle
     from verifier.models import metadata
@@ -175,8 +210,7 @@ def start_gate_process(fixture: Fixture, lifetime_s: float) -> tuple[subprocess.
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.gate", "--serve", str(directory), str(port),
-         str(lifetime_s)],
+        [sys.executable, "-m", "bench.gate", "--serve", str(directory), str(port), str(lifetime_s)],
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -201,8 +235,10 @@ class Connection:
         return cls(*await asyncio.open_connection("127.0.0.1", port))
 
     async def scan(self, body: bytes) -> bytes:
-        head = (f"POST /scan HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
-                f"application/octet-stream\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        head = (
+            f"POST /scan HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+            f"application/octet-stream\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
         self.writer.write(head + body)
         status_line = await self.reader.readline()
         length = 0
@@ -221,7 +257,9 @@ class Connection:
         self.writer.close()
 
 
-async def saturate(port: int, bodies: list[bytes], connections: int) -> tuple[float, list[float], int]:
+async def saturate(
+    port: int, bodies: list[bytes], connections: int
+) -> tuple[float, list[float], int]:
     conns = [await Connection.open(port) for _ in range(connections)]
     latencies: list[float] = []
     allowed = 0
@@ -243,7 +281,9 @@ async def saturate(port: int, bodies: list[bytes], connections: int) -> tuple[fl
     return len(bodies) / elapsed, latencies, allowed
 
 
-async def paced(port: int, bodies: list[bytes], rate: float, connections: int) -> tuple[list[float], int]:
+async def paced(
+    port: int, bodies: list[bytes], rate: float, connections: int
+) -> tuple[list[float], int]:
     conns = [await Connection.open(port) for _ in range(connections)]
     idle: asyncio.Queue[Connection] = asyncio.Queue()
     for c in conns:
@@ -271,7 +311,7 @@ async def paced(port: int, bodies: list[bytes], rate: float, connections: int) -
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -304,7 +344,9 @@ def main() -> None:
     n = max(1000, int(6000 * args.seconds))
     raw_rates, ours = [], []
     for _ in range(5):
-        raw_rates.append(timed_rate(lambda _i: raw_vk.verify(signed.message, signed.signature), raw_n))
+        raw_rates.append(
+            timed_rate(lambda _i: raw_vk.verify(signed.message, signed.signature), raw_n)
+        )
         batch = fixture.presentations(n, policy.audience)
         first = pipeline.decide(batch[0], now=time.time())
         if not first.allow:
@@ -338,23 +380,39 @@ def main() -> None:
     p99_500 = pct(paced_lat, 99)
 
     print(f"raw PyNaCl Ed25519 verify / 2       : {raw / 2:>10,.0f} /s   (raw {raw:,.0f} /s)")
-    print(f"in-process gate decisions           : {in_process:>10,.0f} /s   "
-          f"ratio {ratio:.2f} (target >= 0.70; decode, verify, replay, status, policy)")
-    print(f"HTTP scans, 1 gate worker           : {scans_per_s:>10,.0f} /s   "
-          f"p50 {p50:.2f} ms  p99 {p99:.2f} ms  ({args.connections} keep-alive connections; "
-          "target >= 1,000 /s)")
-    print(f"HTTP paced at 500 scans/s           : {'':>10}      p50 {pct(paced_lat, 50):.2f} ms  "
-          f"p99 {p99_500:.2f} ms  (target p99 <= 20 ms)")
+    print(
+        f"in-process gate decisions           : {in_process:>10,.0f} /s   "
+        f"ratio {ratio:.2f} (target >= 0.70; decode, verify, replay, status, policy)"
+    )
+    print(
+        f"HTTP scans, 1 gate worker           : {scans_per_s:>10,.0f} /s   "
+        f"p50 {p50:.2f} ms  p99 {p99:.2f} ms  ({args.connections} keep-alive connections; "
+        "target >= 1,000 /s)"
+    )
+    print(
+        f"HTTP paced at 500 scans/s           : {'':>10}      p50 {pct(paced_lat, 50):.2f} ms  "
+        f"p99 {p99_500:.2f} ms  (target p99 <= 20 ms)"
+    )
     for purpose, (plain_len, plain_v, packed_len) in sizes.items():
-        print(f"QR {purpose:<8}: plain {plain_len:>5} B (version {plain_v}) -> compact "
-              f"{packed_len:>5} B (version {versions[purpose]}, level L; limit 25 = 1,273 B)")
+        print(
+            f"QR {purpose:<8}: plain {plain_len:>5} B (version {plain_v}) -> compact "
+            f"{packed_len:>5} B (version {versions[purpose]}, level L; limit 25 = 1,273 B)"
+        )
     print(f"(gate data in {directory}; presentations are all distinct; pid {os.getpid()})")
-    print(json.dumps({
-        "ratio_to_limit": round(ratio, 3), "raw_verify_per_s": round(raw),
-        "in_process_per_s": round(in_process), "scans_per_s": round(scans_per_s),
-        "p50_ms": round(p50, 2), "p99_ms": round(p99, 2), "p99_ms_at_500": round(p99_500, 2),
-        "qr_version": versions,
-    }))
+    print(
+        json.dumps(
+            {
+                "ratio_to_limit": round(ratio, 3),
+                "raw_verify_per_s": round(raw),
+                "in_process_per_s": round(in_process),
+                "scans_per_s": round(scans_per_s),
+                "p50_ms": round(p50, 2),
+                "p99_ms": round(p99, 2),
+                "p99_ms_at_500": round(p99_500, 2),
+                "qr_version": versions,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

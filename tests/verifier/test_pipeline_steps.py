@@ -11,6 +11,11 @@ import pytest
 from gate_kit import AGENCY, Clock, IssuerDouble, presentation
 
 from schemas.employee_id import Purpose
+from vc.errors import Code, SignatureError, VCError
+from vc.keys import Ed25519PrivateKey
+from vc.qr_compact import encode_presentation
+from vc.sd_jwt_vc import jwt_vc_issuer_metadata
+from vc.status_list import INVALID, SUSPENDED
 from verifier.fetch import FetchError, check_fetch_url, fetch
 from verifier.pipeline import (
     Pipeline,
@@ -33,11 +38,6 @@ from verifier.reasons import Denied, Reason, reason_for_error
 from verifier.replay import InMemoryReplayStore, SqliteReplayStore
 from verifier.status import StatusCache
 from verifier.trust import TrustedIssuer, TrustStore
-from vc.errors import Code, SignatureError, VCError
-from vc.keys import Ed25519PrivateKey
-from vc.qr_compact import encode_presentation
-from vc.sd_jwt_vc import jwt_vc_issuer_metadata
-from vc.status_list import INVALID, SUSPENDED
 
 ISSUER = "https://mobileid.mois.go.kr"
 AUDIENCE = "gate:seoul:g1"
@@ -243,7 +243,9 @@ def test_trust_refuses_http_and_oversized_documents() -> None:
     with pytest.raises(FetchError):
         check_fetch_url("http://127.0.0.1/x", allow_insecure_loopback=False)
     check_fetch_url("http://127.0.0.1:8000/x", allow_insecure_loopback=True)
-    big = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, content=b"x" * 5000)))
+    big = httpx.Client(
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, content=b"x" * 5000))
+    )
     with big, pytest.raises(FetchError):
         fetch(big, "https://issuer.example/x", max_bytes=1000, accept="application/json")
     redirect = httpx.Client(transport=httpx.MockTransport(

@@ -1,0 +1,120 @@
+"""The gate with the real parties over HTTP: the issuer (`live_server`), the wallet simulator's
+CLI making the QR PNG, a real QR decoder (zxing-cpp) reading it, the gate deciding.
+
+The issuer's status list endpoint is the lifecycle issue's work (issue 5). Until it exists, the
+first test runs the gate fail-open (and checks that it says the status was stale), and the
+revocation test is skipped with that reason.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from gate_kit import gate_policy, make_gate, serve
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "issuer"))
+
+from issuer_kit import apply_and_approve, link_of, read_sms, seed, tx_code_of
+
+from mobileid.cli import app as cli
+from vc.jws import decode_unverified
+from vc.qr_compact import decode_presentation, is_compact_qr
+from verifier.gate.api import create_gate_app
+
+PIN = "246810"
+zxingcpp = pytest.importorskip("zxingcpp")
+
+
+def _onboard(server: Any, tmp_path: Path) -> Path:
+    runner, wallet = CliRunner(), tmp_path / "phone"
+    tokens = seed(server, tmp_path)
+    apply_and_approve(server.client, tokens, applicant=tokens.e1002)
+    link = link_of(read_sms(server.data_dir, kind="offer_link")[-1])
+    tx = tx_code_of(read_sms(server.data_dir, kind="tx_code")[-1])
+    result = runner.invoke(cli, ["wallet", "accept", link, "--accept-terms", "--tx-code", tx,
+                                 "--pin", PIN, "--wallet", str(wallet)])
+    assert result.exit_code == 0, result.output
+    return wallet
+
+
+def _qr_png(wallet: Path, audience: str, png: Path) -> bytes:
+    """`mobileid wallet qr --png`, then what a scanner reads from the image."""
+    from PIL import Image
+
+    result = CliRunner().invoke(cli, ["wallet", "qr", "--purpose", "gate", "--audience", audience,
+                                      "--png", str(png), "--pin", PIN, "--wallet", str(wallet)])
+    assert result.exit_code == 0, result.output
+    found = zxingcpp.read_barcodes(Image.open(png))
+    assert len(found) == 1
+    return bytes(found[0].bytes)
+
+
+def _status_endpoint(scanned: bytes) -> str | None:
+    """The credential's status list URI if the issuer serves a status list token there."""
+    text = decode_presentation(scanned) if is_compact_qr(scanned) else scanned.decode()
+    _, payload, _, _ = decode_unverified(text.split("~")[0])
+    uri = payload["status"]["status_list"]["uri"]
+    response = httpx.get(uri, timeout=10)
+    ok = response.status_code == 200 and response.text.count(".") == 2
+    return uri if ok else None
+
+
+@pytest.mark.slow
+def test_wallet_png_scanned_at_the_gate(live_server: Any, tmp_path: Path) -> None:
+    wallet = _onboard(live_server, tmp_path)
+    probe = _qr_png(wallet, "gate:probe", tmp_path / "probe.png")
+    has_status = _status_endpoint(probe) is not None
+    policy = gate_policy(live_server.url,
+                         stale_status="fail_closed" if has_status else "fail_open")
+    service = make_gate(policy, tmp_path, clock=lambda: live_server.clock().timestamp())
+    with serve(create_gate_app(service, worker_factory=None)) as gate:
+        scanned = _qr_png(wallet, policy.audience, tmp_path / "gate.png")
+        first = httpx.post(gate.url + "/scan", content=scanned, timeout=10).json()
+        assert first["allow"] is True, first
+        assert first["displayed_claims"]["employee_number"] == "E1002"
+        assert first.get("stale_status", False) is not has_status
+        again = httpx.post(gate.url + "/scan", content=scanned, timeout=10).json()
+        assert (again["allow"], again["reason"]) == (False, "replayed")
+        other = _qr_png(wallet, "gate:sejong:another-gate", tmp_path / "other.png")
+        wrong = httpx.post(gate.url + "/scan", content=other, timeout=10).json()
+        assert wrong["reason"] == "wrong_audience"
+
+
+def _revoke(server: Any, employee_number: str) -> None:
+    """Revoke through the issuer's lifecycle service (issue 5)."""
+    lifecycle = pytest.importorskip("issuer.lifecycle", reason="issuer lifecycle not built yet")
+    with server.runtime.unit_of_work() as session:
+        lifecycle.revoke_employee_credentials(  # the lifecycle issue's service entry point
+            session, employee_number=employee_number, reason="phone_lost",
+            now=server.runtime.clock(),
+        )
+
+
+@pytest.mark.slow
+def test_revocation_at_the_real_issuer_reaches_the_gate(live_server: Any, tmp_path: Path) -> None:
+    wallet = _onboard(live_server, tmp_path)
+    probe = _qr_png(wallet, "gate:probe", tmp_path / "probe.png")
+    if _status_endpoint(probe) is None:
+        pytest.skip("the issuer does not serve status list tokens yet (issue 5, lifecycle)")
+    policy = gate_policy(live_server.url)
+    service = make_gate(policy, tmp_path, clock=lambda: live_server.clock().timestamp())
+    from wallet_sim.presenter import Presenter
+    from wallet_sim.store import WalletStore
+
+    phone = Presenter(clock=lambda: live_server.clock().timestamp())  # the gate's time, too
+    with serve(create_gate_app(service, worker_factory=None)) as gate:
+        def scan() -> dict[str, Any]:
+            opened = WalletStore(wallet).unlock(PIN)
+            shown = phone.purpose_presentation(opened, "gate", audience=policy.audience)
+            body = shown.payload.encode() if isinstance(shown.payload, str) else shown.payload
+            return dict(httpx.post(gate.url + "/scan", content=body, timeout=10).json())
+
+        assert scan()["allow"] is True
+        _revoke(live_server, "E1002")
+        live_server.clock.advance(3600)  # past any ttl the issuer publishes (default 300 s)
+        assert scan()["reason"] == "revoked"
