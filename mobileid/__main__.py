@@ -1,0 +1,5 @@
+"""`python -m mobileid` runs the `mobileid` command."""
+
+from mobileid.cli import main
+
+main()
