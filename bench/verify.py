@@ -140,7 +140,8 @@ def main() -> None:
 
     print(f"presentation size                : {len(presentation):>10,} bytes "
           f"({len(TEXT_CLAIMS)} disclosures, KB-JWT, Ed25519)")
-    print(f"raw PyNaCl Ed25519 verify        : {raw:>10,.0f} /s   (limit for 2 sigs: {raw / 2:,.0f} /s)")
+    print(f"raw PyNaCl Ed25519 verify        : {raw:>10,.0f} /s   "
+          f"(limit for 2 sigs: {raw / 2:,.0f} /s)")
     print(f"our presentation verify (+status): {ours:>10,.0f} /s")
     print(f"ratio to limit                   : {ratio:>10.2f}     (target >= 0.70)")
     print(f"  with the photo too ({len(with_photo):,} B)   : {ours_photo:>10,.0f} /s   "

@@ -229,20 +229,31 @@ def qr(  # noqa: PLR0917 - Typer maps parameters to options
     png: Annotated[Path | None, typer.Option("--png", help="Write the QR as PNG")] = None,
     svg: Annotated[Path | None, typer.Option("--svg", help="Write the QR as SVG")] = None,
     raw: Annotated[bool, typer.Option("--raw", help="Print the raw presentation")] = False,
+    qr_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="compact: the binary QR encoding of vc.qr_compact (fits QR version 25 at "
+            "level L); plain: the SD-JWT+KB string as text",
+        ),
+    ] = "compact",
 ) -> None:
     """출입용 QR 제시 / Present for a purpose as a QR code (only that purpose's claims)."""
+    if qr_format not in ("compact", "plain"):
+        raise typer.BadParameter("--format is compact or plain")
     store = _store(ctx, wallet)
     try:
         opened = _unlock(store, pin)
         result = Presenter().purpose_presentation(opened, purpose, audience=audience, nonce=nonce)
+        data: str | bytes = result.qr_data if qr_format == "compact" else result.payload
         if png:
-            write_qr_png(result.payload, png)
+            write_qr_png(data, png)
         if svg:
-            write_qr_svg(result.payload, svg)
+            write_qr_svg(data, svg)
         if raw:
             typer.echo(result.payload)
         else:
-            typer.echo(qr_terminal(result.payload))
+            typer.echo(qr_terminal(data))
     except WalletError as exc:
         raise _fail(exc) from exc
     typer.echo(f"제시 항목 / Disclosed: {', '.join(result.disclosed)}", err=raw)

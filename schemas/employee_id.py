@@ -22,6 +22,7 @@ __all__ = [
     "DISCLOSABLE",
     "MAX_PHOTO_BYTES",
     "PURPOSES",
+    "QR_EXCLUDED_CLAIMS",
     "VCT_PATH",
     "ClaimSpec",
     "EmployeeIdClaims",
@@ -106,6 +107,9 @@ class Purpose(StrEnum):
     library = "library"
     identity = "identity"
 
+
+QR_EXCLUDED_CLAIMS = frozenset({"photo"})
+"""Claims never put in a QR code: a photo alone exceeds any QR version; it travels online only."""
 
 PURPOSES: Mapping[Purpose, frozenset[str]] = {
     Purpose.gate: frozenset({"employee_number", "agency_code", "active_public_servant_of"}),

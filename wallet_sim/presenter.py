@@ -27,7 +27,7 @@ import qrcode.exceptions
 import qrcode.image.svg
 from cryptography import x509
 
-from schemas.employee_id import PURPOSES, Purpose
+from schemas.employee_id import PURPOSES, QR_EXCLUDED_CLAIMS, Purpose
 from vc.base64url import b64url_encode
 from vc.dcql import SD_JWT_VC_FORMAT, Candidate, CredentialMatch, DcqlMatch, match_dcql
 from vc.errors import VCError
@@ -40,6 +40,7 @@ from vc.openid4vp import (
     parse_request_link,
     verify_request_object,
 )
+from vc.qr_compact import encode_presentation
 from vc.sd_jwt import present
 from wallet_sim.errors import NoCredential, PresentationError, VerifierError, WalletError
 from wallet_sim.http import check_url, json_body
@@ -61,10 +62,16 @@ Random = Callable[[int], bytes]
 @dataclass(frozen=True)
 class QrPresentation:
     payload: str
+    """The compact SD-JWT+KB string."""
     purpose: str
     audience: str
     nonce: str
     disclosed: tuple[str, ...]
+
+    @property
+    def qr_data(self) -> bytes:
+        """What the QR code carries: the compact binary encoding of `vc.qr_compact`."""
+        return encode_presentation(self.payload)
 
 
 @dataclass(frozen=True)
@@ -122,9 +129,13 @@ class Presenter:
     def purpose_presentation(
         self, wallet: UnlockedWallet, purpose: str, *, audience: str, nonce: str | None = None
     ) -> QrPresentation:
-        """Disclose exactly the purpose's claims (`schemas.employee_id.PURPOSES`), with a KB-JWT."""
+        """Disclose exactly the purpose's claims (`schemas.employee_id.PURPOSES`), with a KB-JWT.
+
+        Claims that never fit a QR code (`QR_EXCLUDED_CLAIMS`: the photo) are left out; they are
+        presented over OpenID4VP instead.
+        """
         try:
-            names = PURPOSES[Purpose(purpose)]
+            names = PURPOSES[Purpose(purpose)] - QR_EXCLUDED_CLAIMS
         except ValueError as exc:
             raise PresentationError(
                 f"알 수 없는 용도입니다: {purpose}", f"Unknown purpose {purpose!r}"
@@ -340,9 +351,10 @@ def _check_formats(request: AuthorizationRequest, wallet: UnlockedWallet) -> Non
 # --- QR rendering ----------------------------------------------------------------------------
 
 
-def _qr(payload: str) -> qrcode.QRCode:
+def _qr(payload: str | bytes) -> qrcode.QRCode:
+    """Level L; bytes (the compact encoding of `vc.qr_compact`) go in byte mode."""
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_L, border=2)
-    code.add_data(payload)
+    code.add_data(payload, optimize=0)
     try:
         code.make(fit=True)
     except (qrcode.exceptions.DataOverflowError, ValueError) as exc:
@@ -353,16 +365,21 @@ def _qr(payload: str) -> qrcode.QRCode:
     return code
 
 
-def qr_terminal(payload: str) -> str:
+def qr_version(payload: str | bytes) -> int:
+    """The QR version (1-40) the payload needs at level L."""
+    return int(_qr(payload).version)
+
+
+def qr_terminal(payload: str | bytes) -> str:
     """The QR code as text for a terminal (half-block characters)."""
     out = io.StringIO()
     _qr(payload).print_ascii(out=out, invert=True)
     return out.getvalue()
 
 
-def write_qr_png(payload: str, path: Path) -> None:
+def write_qr_png(payload: str | bytes, path: Path) -> None:
     _qr(payload).make_image().save(str(path))
 
 
-def write_qr_svg(payload: str, path: Path) -> None:
+def write_qr_svg(payload: str | bytes, path: Path) -> None:
     _qr(payload).make_image(image_factory=qrcode.image.svg.SvgPathImage).save(str(path))

@@ -11,13 +11,11 @@ for _path in (Path(__file__).resolve().parent, Path(__file__).resolve().parents[
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from wallet_fakes import FakeIssuer  # noqa: E402
+from wallet_fakes import PIN, FakeIssuer  # noqa: E402
 
 from wallet_sim.holder import Holder  # noqa: E402
 from wallet_sim.http import new_client  # noqa: E402
 from wallet_sim.store import INTERACTIVE, UnlockedWallet, WalletStore  # noqa: E402
-
-PIN = "135790"
 
 
 @pytest.fixture

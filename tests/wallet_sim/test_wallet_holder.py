@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PIN
-from wallet_fakes import CLAIMS, ISSUER, VCT, FakeIssuer
+from wallet_fakes import CLAIMS, ISSUER, PIN, VCT, FakeIssuer
 
 from vc.status_list import INVALID
 from wallet_sim.errors import IssuerError

@@ -14,8 +14,7 @@ from urllib.parse import parse_qs, quote, urlencode
 
 import httpx
 import pytest
-from conftest import PIN
-from wallet_fakes import VCT, FakeIssuer
+from wallet_fakes import PIN, VCT, FakeIssuer
 from wallet_pki import Ca, Leaf, make_ca, make_leaf
 
 from vc.errors import FormatError, SignatureError, VCError

@@ -5,14 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import PIN
-from wallet_fakes import ISSUER, VCT, FakeIssuer
+from wallet_fakes import ISSUER, PIN, VCT, FakeIssuer
 
-from schemas.employee_id import PURPOSES, Purpose
+from schemas.employee_id import PURPOSES, QR_EXCLUDED_CLAIMS, Purpose
 from vc.jws import SUPPORTED_ALGORITHMS
+from vc.qr_compact import decode_presentation
 from vc.sd_jwt_vc import verify_sd_jwt_vc
 from wallet_sim.errors import PresentationError
-from wallet_sim.presenter import Presenter, qr_terminal, write_qr_png, write_qr_svg
+from wallet_sim.presenter import (
+    Presenter,
+    qr_terminal,
+    qr_version,
+    write_qr_png,
+    write_qr_svg,
+)
 from wallet_sim.store import UnlockedWallet
 
 NOW = 1_790_000_000
@@ -44,8 +50,9 @@ def test_each_purpose_discloses_exactly_its_claim_set(
     )
     claims = _verify(result.payload, fake_issuer, "gate:seoul-hq-1", "n0nce-123", time.time())
     issued = set(onboarded.credentials[0]["claims"])
-    assert set(claims) - PLAIN == PURPOSES[Purpose(purpose)] & issued
-    assert set(result.disclosed) == PURPOSES[Purpose(purpose)] & issued
+    expected = (PURPOSES[Purpose(purpose)] - QR_EXCLUDED_CLAIMS) & issued
+    assert set(claims) - PLAIN == expected
+    assert set(result.disclosed) == expected
     assert claims["iss"] == ISSUER
 
 
@@ -90,12 +97,22 @@ def test_unknown_purpose_is_refused(onboarded: UnlockedWallet) -> None:
 
 def test_qr_outputs_decode_to_the_payload(onboarded: UnlockedWallet, tmp_path: Path) -> None:
     result = Presenter().purpose_presentation(onboarded, "gate", audience="gate-1")
-    assert "█" in qr_terminal(result.payload) or "▀" in qr_terminal(result.payload)
-    write_qr_png(result.payload, tmp_path / "qr.png")
-    write_qr_svg(result.payload, tmp_path / "qr.svg")
+    assert "█" in qr_terminal(result.qr_data) or "▀" in qr_terminal(result.qr_data)
+    write_qr_png(result.qr_data, tmp_path / "qr.png")
+    write_qr_svg(result.qr_data, tmp_path / "qr.svg")
     assert (tmp_path / "qr.svg").read_text().lstrip().startswith("<?xml")
     zxingcpp = pytest.importorskip("zxingcpp")
     from PIL import Image
 
     decoded = zxingcpp.read_barcodes(Image.open(tmp_path / "qr.png"))
-    assert [d.text for d in decoded] == [result.payload]
+    assert [decode_presentation(bytes(d.bytes)) for d in decoded] == [result.payload]
+
+
+@pytest.mark.parametrize("purpose", ["gate", "library", "identity"])
+def test_each_purpose_fits_qr_version_25_at_level_l(
+    onboarded: UnlockedWallet, purpose: str
+) -> None:
+    result = Presenter().purpose_presentation(onboarded, purpose, audience="gate-1")
+    assert "photo" not in result.disclosed
+    assert qr_version(result.qr_data) <= 25
+    assert qr_version(result.payload) > 25  # the plain string would not fit: the encoding matters

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nacl.pwhash
 import pytest
-from conftest import PIN
+from wallet_fakes import PIN
 
 from vc.keys import ALG_ES256, P256PrivateKey
 from wallet_sim.errors import WalletExists, WalletLocked, WalletNotFound, WrongPin

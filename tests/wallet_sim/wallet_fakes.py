@@ -23,6 +23,8 @@ from vc.openid4vci import PRE_AUTHORIZED_GRANT, verify_proof_jwt
 from vc.sd_jwt_vc import issue_sd_jwt_vc, jwt_vc_issuer_metadata, status_reference
 from vc.status_list import StatusList, sign_status_list_token
 
+PIN = "135790"
+"""The PIN every test wallet is set up with."""
 ISSUER = "https://issuer.test"
 VCT = ISSUER + VCT_PATH
 
