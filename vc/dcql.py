@@ -27,6 +27,7 @@ __all__ = [
     "CredentialSetQuery",
     "DcqlMatch",
     "DcqlQuery",
+    "check_presented_queries",
     "match_credential_query",
     "match_dcql",
     "parse_dcql_query",
@@ -371,3 +372,28 @@ def match_dcql(query: DcqlQuery, candidates: Sequence[Candidate]) -> DcqlMatch:
         for query_id in option:
             chosen[query_id] = found[query_id]
     return DcqlMatch(chosen)
+
+
+def check_presented_queries(query: DcqlQuery, presented: Mapping[str, Sequence[Any]]) -> None:
+    """The verifier's check of a `vp_token`'s shape against its query (§6.4, §8.1).
+
+    Only ids of the query, one presentation per query unless `multiple`, every required query
+    (no `credential_sets`) or one option of every required credential set answered. Raises
+    `FormatError(malformed)` for ids or counts, `ClaimsError(missing_claim)` for missing answers.
+    """
+    known = {q.id: q for q in query.credentials}
+    for query_id, items in presented.items():
+        credential_query = known.get(query_id)
+        if credential_query is None:
+            raise _bad("vp_token answers a credential query that was not asked")
+        if not items or (len(items) > 1 and not credential_query.multiple):
+            raise _bad(f"vp_token has the wrong number of presentations for {query_id!r}")
+    if query.credential_sets is None:
+        missing = [q.id for q in query.credentials if q.id not in presented]
+        if missing:
+            raise ClaimsError(Code.missing_claim, f"vp_token does not answer {missing}")
+        return
+    for index, credential_set in enumerate(query.credential_sets):
+        answered = any(all(i in presented for i in o) for o in credential_set.options)
+        if credential_set.required and not answered:
+            raise ClaimsError(Code.missing_claim, f"credential set {index} is not answered")

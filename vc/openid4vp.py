@@ -20,7 +20,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -37,8 +37,9 @@ from vc.jws import (
     check_typ,
     decode_unverified,
     json_dumps,
+    sign_compact,
 )
-from vc.keys import Ed25519PublicKey, P256PublicKey, PublicKey
+from vc.keys import Ed25519PublicKey, P256PublicKey, PrivateKey, PublicKey
 
 __all__ = [
     "OPENID4VP_SCHEME",
@@ -50,13 +51,17 @@ __all__ = [
     "REQUEST_OBJECT_TYP",
     "RESPONSE_MODE_DIRECT_POST",
     "AuthorizationRequest",
+    "DirectPostResponse",
     "RequestLink",
     "VerifiedRequestObject",
     "check_authorization_request",
     "client_id_prefix",
     "direct_post_error_form",
     "direct_post_form",
+    "parse_direct_post",
     "parse_request_link",
+    "request_link",
+    "sign_request_object",
     "verify_request_object",
     "x509_hash",
 ]
@@ -368,3 +373,112 @@ def direct_post_error_form(error: str, description: str, state: str | None) -> d
     if state is not None:
         form["state"] = state
     return form
+
+
+# --- the verifier's side: links, Request Objects, responses (§5, §8.2) -----------------------
+
+MAX_DIRECT_POST_BYTES = 256 * 1024
+"""A `direct_post` body: a few presentations (a photo disclosure is ~11 KB); more is refused."""
+_MAX_FORM_FIELDS = 16
+
+
+def request_link(
+    client_id: str,
+    *,
+    request_uri: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    request_uri_method: str | None = None,
+    scheme: str = OPENID4VP_SCHEME,
+) -> str:
+    """An `openid4vp://` link: by reference (`client_id` + `request_uri`) or by value (`params`,
+    JSON-valued ones encoded as JSON) (§5, RFC 9101 §5.2)."""
+    if (request_uri is None) == (params is None):
+        raise _bad("a link carries either request_uri or the parameters by value")
+    query: dict[str, str] = {"client_id": client_id}
+    if request_uri is not None:
+        query["request_uri"] = request_uri
+        if request_uri_method is not None:
+            query["request_uri_method"] = request_uri_method
+    else:
+        assert params is not None
+        for name, value in params.items():
+            if name == "client_id":
+                continue
+            query[name] = value if isinstance(value, str) else json_dumps(value).decode()
+    return f"{scheme}?{urlencode(query)}"
+
+
+def sign_request_object(
+    params: Mapping[str, Any], key: PrivateKey, *, x5c: Sequence[bytes] = (), kid: str | None = None
+) -> str:
+    """A signed Request Object (JAR, RFC 9101): `typ` `oauth-authz-req+jwt`, the leaf-first DER
+    chain in `x5c` (standard base64, RFC 7515 §4.1.6) for the `x509_*` client id prefixes."""
+    if "client_id" not in params:
+        raise _bad("a request object needs client_id")
+    headers: dict[str, Any] = {}
+    if x5c:
+        headers["x5c"] = [base64.b64encode(der).decode("ascii") for der in x5c]
+    if kid is not None:
+        headers["kid"] = kid
+    return sign_compact(params, key, typ=REQUEST_OBJECT_TYP, headers=headers)
+
+
+@dataclass(frozen=True, slots=True)
+class DirectPostResponse:
+    """A parsed `direct_post` body: either `vp_token` (query id -> presentations) or `error`."""
+
+    state: str | None
+    vp_token: dict[str, list[str]] | None = None
+    error: str | None = None
+    error_description: str | None = None
+
+
+def _single_fields(body: bytes) -> dict[str, str]:
+    if len(body) > MAX_DIRECT_POST_BYTES:
+        raise _bad("response body too large", Code.input_too_large)
+    try:
+        text = body.decode("ascii")
+    except UnicodeDecodeError as exc:  # a form body is percent-encoded ASCII
+        raise _bad("response body is not a form") from exc
+    try:
+        fields = parse_qs(
+            text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=_MAX_FORM_FIELDS
+        )
+    except ValueError as exc:
+        raise _bad("response body is not a form") from exc
+    if any(len(v) != 1 for v in fields.values()):
+        raise _bad("a response parameter appears more than once")
+    return {k: v[0] for k, v in fields.items()}
+
+
+def parse_direct_post(body: bytes) -> DirectPostResponse:
+    """Read a `direct_post` body (§8.2): `vp_token` is a JSON object whose members are non-empty
+    arrays of presentation strings (§8.1); or an error response (§8.5). Raises `FormatError`."""
+    fields = _single_fields(body)
+    state = fields.get("state")
+    if state is not None and not _URL_SAFE.fullmatch(state):
+        raise _bad("state is not a URL-safe string")
+    if "error" in fields:
+        error = fields["error"]
+        if not re.fullmatch(r"[a-z_]{1,64}", error):
+            raise _bad("error is not an error code")
+        return DirectPostResponse(
+            state, error=error, error_description=fields.get("error_description")
+        )
+    raw = fields.get("vp_token")
+    if raw is None:
+        raise _bad("vp_token is required")
+    try:
+        vp_token = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise _bad("vp_token is not JSON") from exc
+    if type(vp_token) is not dict or not vp_token:
+        raise _bad("vp_token must be a non-empty JSON object")
+    for query_id, presentations in vp_token.items():
+        if (
+            type(presentations) is not list
+            or not presentations
+            or not all(type(p) is str and p for p in presentations)
+        ):
+            raise _bad(f"vp_token[{query_id[:64]!r}] must be a non-empty array of strings")
+    return DirectPostResponse(state, vp_token=vp_token)

@@ -1,0 +1,225 @@
+"""HTTP face of the OpenID4VP verifier: Request Objects, the `direct_post` endpoint, QR images,
+and sessions for desks and terminals (create, poll, take the result).
+
+Thin: read the (capped) body, call one service function inside one unit of work, shape the
+answer. Errors are `ProtocolError`s mapped in `verifier.login_app`, never exception text.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import parse_qs
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from vc.openid4vp import MAX_DIRECT_POST_BYTES, REQUEST_OBJECT_MEDIA_TYPE
+from verifier.oid4vp.errors import ErrorCode, ProtocolError
+from verifier.oid4vp.requests import RequestError, employee_dcql, qr_png, qr_svg
+from verifier.oid4vp.sessions import (
+    CROSS_DEVICE,
+    SAME_DEVICE,
+    VpContext,
+    finish_session,
+    receive_response,
+    serve_request_object,
+    session_link,
+    session_view,
+    start_session,
+)
+
+__all__ = ["LoginRuntime", "json_response", "oid4vp_router", "read_body"]
+
+_SMALL_FORM_BYTES = 4 * 1024
+
+
+@dataclass
+class LoginRuntime:
+    """Everything the login routers share: the OpenID4VP context, the unit of work, the clock."""
+
+    vp: VpContext
+    unit_of_work: Callable[[], AbstractContextManager[Session]]
+    clock: Callable[[], float] = time.time
+    oidc: Any = None
+    """A `verifier.oidc.provider.OidcContext` when the OpenID Connect bridge is on."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    merged = {"Cache-Control": "no-store"}
+    merged.update(headers or {})
+    return Response(orjson.dumps(body), status, merged, media_type="application/json")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (413, `invalid_request`) beyond `limit` bytes before it is all read."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise ProtocolError(ErrorCode.invalid_request, "request body too large", status=413)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ProtocolError(ErrorCode.invalid_request, "request body too large", status=413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _flow(value: str | None) -> str:
+    if value in (None, "", CROSS_DEVICE):
+        return CROSS_DEVICE
+    if value == SAME_DEVICE:
+        return SAME_DEVICE
+    raise ProtocolError(ErrorCode.invalid_request, "flow must be cross_device or same_device")
+
+
+def _bearer(request: Request) -> str:
+    value = request.headers.get("authorization", "")
+    scheme, _, handle = value.partition(" ")
+    if scheme.lower() != "bearer" or not handle:
+        raise ProtocolError(ErrorCode.invalid_token, "the session handle is required")
+    return handle.strip()
+
+
+class SessionRequest(BaseModel):
+    """A desk or terminal asks for a presentation (API mode)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    claims: list[str] = Field(default_factory=list, max_length=16)
+    alternatives: list[list[str]] = Field(default_factory=list, max_length=8)
+    client_id_prefix: Literal["x509_san_dns", "x509_hash", "redirect_uri"] | None = None
+    flow: Literal["cross_device", "same_device"] = "cross_device"
+    allowed_agencies: list[str] = Field(default_factory=list, max_length=64)
+    system: str = Field(default="api", max_length=64)
+
+
+def oid4vp_router(rt: LoginRuntime) -> APIRouter:
+    router = APIRouter(tags=["OpenID4VP"])
+    ctx = rt.vp
+
+    async def _request_object(
+        request: Request, session_id: str, wallet_nonce: str | None
+    ) -> Response:
+        flow = _flow(request.query_params.get("flow"))
+        with rt.unit_of_work() as db:
+            token = serve_request_object(
+                db, ctx, session_id, flow=flow, now=rt.clock(), wallet_nonce=wallet_nonce
+            )
+        return Response(
+            token, media_type=REQUEST_OBJECT_MEDIA_TYPE, headers={"Cache-Control": "no-store"}
+        )
+
+    @router.get("/oid4vp/request/{session_id}")
+    async def get_request_object(request: Request, session_id: str) -> Response:
+        return await _request_object(request, session_id, None)
+
+    @router.post("/oid4vp/request/{session_id}")
+    async def post_request_object(request: Request, session_id: str) -> Response:
+        """`request_uri_method=post` (§5.10): the wallet's `wallet_nonce` is echoed."""
+        body = await read_body(request, _SMALL_FORM_BYTES)
+        try:
+            fields = parse_qs(body.decode("ascii"), max_num_fields=8)
+        except (UnicodeDecodeError, ValueError):
+            raise ProtocolError(ErrorCode.invalid_request, "malformed form") from None
+        nonce = fields.get("wallet_nonce", [None])[0]
+        return await _request_object(request, session_id, nonce)
+
+    @router.post("/oid4vp/response")
+    async def direct_post(request: Request) -> Response:
+        """The Response URI (§8.2): `vp_token` + `state` as a form, or an error response."""
+        body = await read_body(request, MAX_DIRECT_POST_BYTES)
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/x-www-form-urlencoded":
+            raise ProtocolError(ErrorCode.invalid_request, "the response must be a form")
+        with rt.unit_of_work() as db:
+            answer = receive_response(db, ctx, body, now=rt.clock())
+        return json_response(answer)
+
+    @router.get("/oid4vp/qr/{session_id}.{kind}")
+    async def qr(request: Request, session_id: str, kind: str) -> Response:
+        flow = _flow(request.query_params.get("flow"))
+        if kind not in ("svg", "png"):
+            raise ProtocolError(ErrorCode.not_found, "QR codes are svg or png")
+        with rt.unit_of_work() as db:
+            link = session_link(db, ctx, session_id, flow=flow, now=rt.clock())
+        if kind == "svg":
+            return Response(qr_svg(link), media_type="image/svg+xml")
+        return Response(qr_png(link), media_type="image/png")
+
+    @router.post("/oid4vp/sessions")
+    async def create_session(body: SessionRequest) -> Response:
+        """API mode for desks and terminals: a request to show as QR (or open on the phone)."""
+        try:
+            query = employee_dcql(ctx.verifier.vct_values, body.claims, body.alternatives)
+        except RequestError as exc:
+            raise ProtocolError(ErrorCode.invalid_request, str(exc)) from None
+        context = {
+            "system": body.system,
+            "flow": body.flow,
+            "allowed_agencies": body.allowed_agencies,
+        }
+        with rt.unit_of_work() as db:
+            new = start_session(
+                db,
+                ctx,
+                dcql_query=query,
+                context=context,
+                now=rt.clock(),
+                prefix=body.client_id_prefix,
+            )
+        base = ctx.config.base_url
+        return json_response(
+            {
+                "id": new.id,
+                "handle": new.handle,
+                "client_id": new.client_id,
+                "link": new.cross_device_link,
+                "same_device_link": new.same_device_link,
+                "qr_svg": f"{base}/oid4vp/qr/{new.id}.svg",
+                "qr_png": f"{base}/oid4vp/qr/{new.id}.png",
+                "dcql_query": query,
+                "expires_at": new.expires_at,
+            },
+            status=201,
+        )
+
+    @router.get("/oid4vp/sessions/{session_id}")
+    async def poll(request: Request, session_id: str) -> Response:
+        with rt.unit_of_work() as db:
+            view = session_view(db, session_id, _bearer(request), now=rt.clock())
+        return json_response(
+            {"id": view.id, "status": view.status, "reason": view.reason, "flow": view.flow}
+        )
+
+    @router.post("/oid4vp/sessions/{session_id}/result")
+    async def result(request: Request, session_id: str) -> Response:
+        """The verified claims, once; 202 while pending. Same-device needs `response_code`."""
+        handle = _bearer(request)
+        code = request.query_params.get("response_code")
+        with rt.unit_of_work() as db:
+            finished = finish_session(db, session_id, handle, now=rt.clock(), response_code=code)
+        if finished is None:
+            return json_response({"status": "pending"}, status=202)
+        if not finished.ok:
+            return json_response({"status": "failed", "reason": finished.reason})
+        return json_response(
+            {"status": "completed", "reason": "ok", "presentations": finished.presentations}
+        )
+
+    @router.get("/oid4vp/done")
+    async def done() -> HTMLResponse:
+        return HTMLResponse(
+            "<!doctype html><html lang='ko'><meta charset='utf-8'><title>완료 / Done</title>"
+            "<p>제시가 완료되었습니다. 원래 화면으로 돌아가세요.</p>"
+            "<p lang='en'>Presentation complete. Return to where you started.</p></html>"
+        )
+
+    return router
