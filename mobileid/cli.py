@@ -13,6 +13,7 @@ from mobileid import __version__
 from mobileid.cli_common import console, fail, load_settings
 from mobileid.cli_gate import gate_app
 from mobileid.cli_issuer import admin_app, hr_app, issuer_app
+from mobileid.cli_login import login_app, verifier_app
 from mobileid.cli_records import audit_app, outbox_app
 from mobileid.cli_wallet import wallet_app
 
@@ -31,6 +32,8 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(audit_app, name="audit")
 app.add_typer(wallet_app, name="wallet")
 app.add_typer(gate_app, name="gate")
+app.add_typer(login_app, name="login")
+app.add_typer(verifier_app, name="verifier")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,271 @@
+"""`mobileid login ...` (the login service: OpenID4VP verifier + OpenID Connect bridge) and
+`mobileid verifier init-cert` (the verifier's X.509 identity for signed requests).
+
+`open_login_service` is the assembly: settings -> engine (tables and keys created if missing),
+unit of work, verifier certificate, HTTP client. `login serve` runs it with uvicorn; several
+`login serve` processes on one database (PostgreSQL) serve one login together.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from mobileid.cli_common import console, fail
+from mobileid.db import create_db_engine, make_session_factory, transaction
+from verifier.fetch import new_http_client
+from verifier.oid4vp.models import login_metadata, login_records
+from verifier.oidc.app import LoginService, build_login_service, purge_all
+from verifier.oidc.claims import OIDC_CLAIMS
+from verifier.oidc.clients import ClientError, list_clients, register_client
+from verifier.oidc.settings import LoginSettings, get_login_settings
+from verifier.x509 import (
+    CertificateError,
+    VerifierCertificate,
+    create_local_pki,
+    load_verifier_certificate,
+)
+
+__all__ = ["login_app", "open_login_service", "verifier_app"]
+
+login_app = typer.Typer(
+    name="login",
+    help="업무시스템 로그인 / Login for business systems (OpenID4VP + OpenID Connect bridge).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+verifier_app = typer.Typer(
+    name="verifier",
+    help="검증기 인증서 / The verifier's X.509 certificate for signed OpenID4VP requests.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _settings(**overrides: Any) -> LoginSettings:
+    try:
+        return get_login_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        fail(f"설정 오류 / invalid settings: {problems}", code=2)
+
+
+def open_login_service(
+    settings: LoginSettings, *, clock: Any = time.time, client: Any = None
+) -> LoginService:
+    """Wire the login service from settings; raises `CertificateError` without a certificate
+    (unless requests are unsigned `redirect_uri:` ones)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    certificate: VerifierCertificate | None = None
+    try:
+        certificate = load_verifier_certificate(settings.certificate_dir)
+    except CertificateError:
+        if settings.client_id_prefix != "redirect_uri":
+            raise
+    engine = create_db_engine(settings.db_url)
+    factory = make_session_factory(engine)
+    return build_login_service(
+        settings,
+        engine=engine,
+        unit_of_work=partial(transaction, factory),
+        certificate=certificate,
+        client=client if client is not None else new_http_client(),
+        clock=clock,
+    )
+
+
+def _engine(settings: LoginSettings) -> Any:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(settings.db_url)
+    login_metadata.create_all(engine)
+    return engine
+
+
+@verifier_app.command("init-cert")
+def init_cert(  # noqa: PLR0917 - Typer maps parameters to options
+    dns: Annotated[
+        str | None, typer.Option("--dns", help="DNS name of the verifier (SAN).")
+    ] = None,
+    cert_dir: Annotated[Path | None, typer.Option("--cert-dir", help="Where to write.")] = None,
+    cert: Annotated[Path | None, typer.Option("--cert", help="Existing leaf PEM.")] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="Its private key PEM (P-256).")] = None,
+    chain: Annotated[Path | None, typer.Option("--chain", help="Intermediates PEM.")] = None,
+    ca: Annotated[Path | None, typer.Option("--ca", help="The CA wallets trust (PEM).")] = None,
+) -> None:
+    """인증서 생성·등록 / Create a local CA + leaf for --dns, or install given PEM files."""
+    import shutil
+
+    from verifier import x509 as files
+
+    directory = cert_dir or _settings().certificate_dir
+    if cert or key:
+        if not (cert and key):
+            fail("--cert and --key go together", code=2)
+        directory.mkdir(parents=True, exist_ok=True)
+        for source, name in (
+            (cert, files.LEAF_CERT_FILE),
+            (key, files.LEAF_KEY_FILE),
+            (chain, files.CHAIN_FILE),
+            (ca, files.CA_CERT_FILE),
+        ):
+            if source is not None:
+                shutil.copyfile(source, directory / name)
+        (directory / files.LEAF_KEY_FILE).chmod(0o600)
+        try:
+            loaded = load_verifier_certificate(directory)
+        except CertificateError as exc:
+            fail(str(exc), code=2)
+    else:
+        if not dns:
+            fail("give --dns HOST (or --cert and --key)", code=2)
+        try:
+            loaded = create_local_pki(directory, dns)
+        except CertificateError as exc:
+            fail(str(exc), code=2)
+    console.print(f"certificate → {directory}")
+    if loaded.dns_names:
+        console.print(f"client_id: {loaded.client_id('x509_san_dns')}")
+    console.print(f"client_id: {loaded.client_id('x509_hash')}")
+    if loaded.anchor is not None:
+        console.print(f"wallets trust: {directory / files.CA_CERT_FILE}")
+
+
+@login_app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Public URL (OIDC issuer).")] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+) -> None:
+    """로그인 서비스 실행 / Run the login service (OpenID4VP + OIDC) on its own port."""
+    import uvicorn
+
+    from verifier.oidc.app import create_login_app
+
+    settings = _settings(host=host, port=port, base_url=base_url)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        service = open_login_service(settings)
+    except CertificateError as exc:
+        fail(str(exc), code=2)
+    console.print(
+        f"[bold]mobileid login[/] → http://{settings.host}:{settings.port}  "
+        f"(issuer {settings.base_url}, {len(settings.trusted_issuers)} trusted issuer(s))"
+    )
+    uvicorn.run(
+        create_login_app(service),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        access_log=False,
+    )
+
+
+@login_app.command("add-client")
+def add_client(  # noqa: PLR0917 - Typer maps parameters to options
+    name: Annotated[str, typer.Option("--name", help="System name shown on the login page.")],
+    redirect_uri: Annotated[list[str], typer.Option("--redirect-uri", help="Repeatable.")],
+    claim: Annotated[
+        list[str] | None,
+        typer.Option("--claim", help=f"Allowed OIDC claim, repeatable: {', '.join(OIDC_CLAIMS)}"),
+    ] = None,
+    subject: Annotated[str, typer.Option("--sub", help="pairwise | employee_number")] = "pairwise",
+    id_token_alg: Annotated[str, typer.Option("--id-token-alg", help="RS256 | ES256")] = "RS256",  # noqa: S107
+    agency: Annotated[
+        list[str] | None, typer.Option("--agency", help="Only these agency codes (repeatable).")
+    ] = None,
+    public: Annotated[bool, typer.Option(help="Public client (PKCE only, no secret).")] = False,
+    client_id: Annotated[str | None, typer.Option("--client-id", help="Choose the id.")] = None,
+) -> None:
+    """업무시스템 등록 / Register a relying system; prints its client_id and secret (once)."""
+    settings = _settings()
+    engine = _engine(settings)
+    try:
+        with transaction(make_session_factory(engine)) as db:
+            new = register_client(
+                db,
+                name=name,
+                redirect_uris=redirect_uri,
+                allowed_claims=claim or [],
+                subject_type=subject,
+                id_token_alg=id_token_alg,
+                allowed_agencies=agency or [],
+                public=public,
+                client_id=client_id,
+                now=time.time(),
+            )
+    except ClientError as exc:
+        fail(str(exc), code=2)
+    finally:
+        engine.dispose()
+    typer.echo(
+        json.dumps(
+            {**new.client.to_json(), "client_secret": new.secret}, ensure_ascii=False, indent=2
+        )
+    )
+
+
+@login_app.command()
+def clients() -> None:
+    """등록된 업무시스템 / List registered systems (JSON lines)."""
+    engine = _engine(_settings())
+    try:
+        with transaction(make_session_factory(engine)) as db:
+            found = list_clients(db)
+    finally:
+        engine.dispose()
+    for client in found:
+        typer.echo(json.dumps(client.to_json(), ensure_ascii=False))
+
+
+@login_app.command()
+def records(
+    since: Annotated[str, typer.Option("--since", help="ISO date/time (UTC if no offset).")],
+    system: Annotated[str | None, typer.Option("--system", help="Only this client_id.")] = None,
+) -> None:
+    """로그인 기록 / Login records since a moment (system, employee, time, outcome), JSON lines."""
+    try:
+        moment = datetime.fromisoformat(since)
+    except ValueError:
+        fail(f"--since must be an ISO date or time ({since})", code=2)
+    start = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    engine = _engine(_settings())
+    query = select(login_records).where(login_records.c.at >= start).order_by(login_records.c.at)
+    if system:
+        query = query.where(login_records.c.client_id == system)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+    finally:
+        engine.dispose()
+    for row in rows:
+        entry = dict(row)
+        entry["at"] = datetime.fromtimestamp(entry["at"], UTC).isoformat()
+        typer.echo(json.dumps(entry, ensure_ascii=False))
+
+
+@login_app.command()
+def purge() -> None:
+    """만료·보존기간 경과 정리 / Purge expired sessions, codes, tokens and old login records."""
+    settings = _settings()
+    try:
+        service = open_login_service(settings)
+    except CertificateError as exc:
+        fail(str(exc), code=2)
+    try:
+        counts = purge_all(service)
+    finally:
+        service.close()
+        service.engine.dispose()
+    console.print(f"purged: {counts} (records kept {settings.retention_days} days)")

@@ -1,0 +1,18 @@
+"""Shared set-up for the login tests: `tests/login` and `tests/verifier` on `sys.path` (for
+`login_kit` and the gate kit's issuer double); authlib's httpx client imported once with its
+deprecation notice (httpx -> httpx2) silenced, since tests turn warnings into errors."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+for _path in (_HERE, _HERE.parent / "verifier", _HERE.parent):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import authlib.integrations.httpx_client  # noqa: F401

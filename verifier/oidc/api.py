@@ -1,0 +1,199 @@
+"""HTTP face of the OpenID Connect bridge: discovery, JWKS, authorize (the login page), the
+browser's return, token and userinfo.
+
+Thin: parse, one service call in one unit of work, shape. Browser-facing errors are HTML pages
+or redirects to the client (RFC 6749 §4.1.2.1); back-channel errors are OAuth JSON bodies.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from urllib.parse import parse_qs, unquote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from verifier.oid4vp.api import LoginRuntime, json_response, read_body
+from verifier.oid4vp.errors import ErrorCode, ProtocolError
+from verifier.oid4vp.sessions import CROSS_DEVICE, session_view
+from verifier.oidc.claims import CLAIM_LABELS
+from verifier.oidc.pages import error_page, login_page, waiting_page
+from verifier.oidc.provider import (
+    OidcContext,
+    RedirectError,
+    continue_login,
+    discovery,
+    exchange_code,
+    start_authorization,
+    userinfo,
+)
+
+__all__ = ["oidc_router"]
+
+_FORM_BYTES = 8 * 1024
+_COOKIE = "mobileid_login_"
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _form(body: bytes) -> dict[str, str]:
+    """An `application/x-www-form-urlencoded` body, each parameter at most once (RFC 6749 §3.2)."""
+    try:
+        text = body.decode("ascii")
+        fields = parse_qs(
+            text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=16
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise ProtocolError(ErrorCode.invalid_request, "malformed form body") from None
+    if any(len(v) != 1 for v in fields.values()):
+        raise ProtocolError(ErrorCode.invalid_request, "a parameter appears more than once")
+    return {k: v[0] for k, v in fields.items()}
+
+
+def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
+    """`client_secret_basic` or `client_secret_post` (RFC 6749 §2.3.1), or a public client."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return form.get("client_id"), form.get("client_secret")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or "client_secret" in form:
+        raise ProtocolError(ErrorCode.invalid_client, "use one client authentication method")
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise ProtocolError(ErrorCode.invalid_client, "malformed Basic credentials") from None
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise ProtocolError(ErrorCode.invalid_client, "malformed Basic credentials")
+    client_id = unquote(client_id.replace("+", " "))
+    if form.get("client_id") not in (None, client_id):
+        raise ProtocolError(ErrorCode.invalid_client, "client_id differs from the credentials")
+    return client_id, unquote(secret.replace("+", " "))
+
+
+def _html_error(exc: ProtocolError) -> HTMLResponse:
+    page = error_page(
+        "로그인할 수 없습니다", "Login not possible", f"{exc.code}: {exc.description}"
+    )
+    return HTMLResponse(page, status_code=exc.status, headers=_NO_STORE)
+
+
+def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
+    router = APIRouter(tags=["OpenID Connect"])
+    issuer = ctx.config.issuer
+    secure_cookie = issuer.startswith("https://")
+
+    @router.get("/.well-known/openid-configuration")
+    async def configuration() -> Response:
+        return json_response(discovery(ctx.config), headers={"Cache-Control": "max-age=300"})
+
+    @router.get("/jwks.json")
+    async def jwks() -> Response:
+        return json_response(ctx.keys.jwks(), headers={"Cache-Control": "max-age=300"})
+
+    @router.get("/authorize")
+    async def authorize(request: Request) -> Response:
+        params = dict(request.query_params)
+        if len(request.query_params.multi_items()) != len(params):
+            return _html_error(ProtocolError(ErrorCode.invalid_request, "repeated parameter"))
+        try:
+            with rt.unit_of_work() as db:
+                client, new = start_authorization(
+                    db, ctx, params, now=rt.clock(), flow=CROSS_DEVICE
+                )
+        except RedirectError as exc:
+            return RedirectResponse(exc.location(issuer), status_code=303)
+        except ProtocolError as exc:
+            return _html_error(exc)
+        page = login_page(
+            client_name=client.name,
+            session_id=new.id,
+            cross_device_link=new.cross_device_link,
+            same_device_link=new.same_device_link,
+            qr_url=f"{issuer}/oid4vp/qr/{new.id}.svg",
+            status_url=f"{issuer}/login/status/{new.id}",
+            continue_url=f"{issuer}/login/continue/{new.id}",
+            claim_labels=[CLAIM_LABELS[c] for c in client.allowed_claims],
+        )
+        response = HTMLResponse(page, headers=_NO_STORE)
+        response.set_cookie(
+            _COOKIE + new.id,
+            new.handle,
+            max_age=int(new.expires_at - rt.clock()) + 60,
+            path="/login/",
+            httponly=True,
+            secure=secure_cookie,
+            samesite="lax",
+        )
+        return response
+
+    def _handle(request: Request, session_id: str) -> str:
+        handle = request.cookies.get(_COOKIE + session_id)
+        if not handle:
+            raise ProtocolError(ErrorCode.access_denied, "this browser did not start the login")
+        return handle
+
+    @router.get("/login/status/{session_id}")
+    async def status(request: Request, session_id: str) -> Response:
+        with rt.unit_of_work() as db:
+            view = session_view(db, session_id, _handle(request, session_id), now=rt.clock())
+        return json_response({"status": view.status})
+
+    @router.get("/login/continue/{session_id}")
+    async def resume(request: Request, session_id: str) -> Response:
+        """Where the browser comes back: polling saw an answer, or the wallet redirected here."""
+        try:
+            handle = _handle(request, session_id)
+            with rt.unit_of_work() as db:
+                location = continue_login(
+                    db,
+                    ctx,
+                    session_id,
+                    handle,
+                    now=rt.clock(),
+                    response_code=request.query_params.get("response_code"),
+                )
+        except RedirectError as exc:
+            response: Response = RedirectResponse(exc.location(issuer), status_code=303)
+        except ProtocolError as exc:
+            return _html_error(exc)
+        else:
+            if location is None:
+                return HTMLResponse(waiting_page(str(request.url)), headers=_NO_STORE)
+            response = RedirectResponse(location, status_code=303)
+        response.delete_cookie(_COOKIE + session_id, path="/login/")
+        return response
+
+    @router.post("/token")
+    async def token(request: Request) -> Response:
+        try:
+            media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if media != "application/x-www-form-urlencoded":
+                raise ProtocolError(ErrorCode.invalid_request, "the body must be a form")
+            form = _form(await read_body(request, _FORM_BYTES))
+            client_id, secret = _client_credentials(request, form)
+            with rt.unit_of_work() as db:
+                answer = exchange_code(
+                    db, ctx, form, client_id=client_id, client_secret=secret, now=rt.clock()
+                )
+        except ProtocolError as exc:
+            headers = dict(_NO_STORE)
+            if exc.code == ErrorCode.invalid_client:
+                headers["WWW-Authenticate"] = 'Basic realm="mobileid"'
+            return json_response(exc.body(), status=exc.status, headers=headers)
+        return json_response(answer, headers=_NO_STORE)
+
+    async def _userinfo(request: Request) -> Response:
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        try:
+            if scheme.lower() != "bearer" or not value.strip():
+                raise ProtocolError(ErrorCode.invalid_token, "a Bearer access token is required")
+            with rt.unit_of_work() as db:
+                claims = userinfo(db, value.strip(), now=rt.clock())
+        except ProtocolError as exc:
+            challenge = f'Bearer error="{exc.code}", error_description="{exc.description}"'
+            return json_response(exc.body(), status=401, headers={"WWW-Authenticate": challenge})
+        return json_response(claims, headers=_NO_STORE)
+
+    router.add_api_route("/userinfo", _userinfo, methods=["GET", "POST"])
+    return router

@@ -1,0 +1,177 @@
+"""Relying systems registered with the bridge (`mobileid login add-client`).
+
+A client has redirect URIs (exact match, RFC 6749 §3.1.2.3 / OIDC Core §3.1.2.1), the OIDC
+claims it may receive, its `sub` type and ID token algorithm, and a secret stored as a digest
+only (shown once at registration). A client without a secret is public: PKCE alone binds its
+code. Functions take the SQLAlchemy session; the caller commits.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from verifier.oid4vp.models import oidc_clients
+from verifier.oid4vp.sessions import secret_digest
+from verifier.oidc.claims import SUBJECT_TYPES, ClaimsError, check_allowed_claims
+from verifier.oidc.keys import ID_TOKEN_ALGS
+
+__all__ = [
+    "Client",
+    "ClientError",
+    "NewClient",
+    "authenticate_client",
+    "get_client",
+    "list_clients",
+    "register_client",
+    "set_client_enabled",
+]
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class ClientError(ValueError):
+    """A registration that cannot be accepted; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    client_id: str
+    name: str
+    redirect_uris: tuple[str, ...]
+    allowed_claims: tuple[str, ...]
+    subject_type: str
+    id_token_alg: str
+    allowed_agencies: tuple[str, ...]
+    public: bool
+    enabled: bool
+    secret_hash: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "client_id": self.client_id,
+            "name": self.name,
+            "redirect_uris": list(self.redirect_uris),
+            "allowed_claims": list(self.allowed_claims),
+            "subject_type": self.subject_type,
+            "id_token_alg": self.id_token_alg,
+            "allowed_agencies": list(self.allowed_agencies),
+            "public": self.public,
+            "enabled": self.enabled,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NewClient:
+    client: Client
+    secret: str | None
+
+
+def _check_redirect_uri(uri: str) -> str:
+    parts = urlsplit(uri)
+    loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK
+    if not parts.hostname or not (parts.scheme == "https" or loopback) or parts.fragment:
+        raise ClientError(f"redirect URI must be https (or http on loopback), no fragment: {uri}")
+    return uri
+
+
+def _client(row: Any) -> Client:
+    return Client(
+        row.client_id,
+        row.name,
+        tuple(orjson.loads(row.redirect_uris)),
+        tuple(orjson.loads(row.allowed_claims)),
+        row.subject_type,
+        row.id_token_alg,
+        tuple(orjson.loads(row.allowed_agencies or "[]")),
+        row.secret_hash == "",
+        bool(row.enabled),
+        row.secret_hash,
+    )
+
+
+def register_client(
+    db: Session,
+    *,
+    name: str,
+    redirect_uris: Sequence[str],
+    allowed_claims: Sequence[str],
+    subject_type: str = "pairwise",
+    id_token_alg: str = "RS256",  # noqa: S107 - an algorithm name
+    allowed_agencies: Sequence[str] = (),
+    public: bool = False,
+    client_id: str | None = None,
+    now: float,
+) -> NewClient:
+    """Add a relying system; returns its secret once (None for a public client)."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise ClientError("a client needs a name (at most 200 characters)")
+    if not redirect_uris:
+        raise ClientError("a client needs at least one redirect URI")
+    uris = [_check_redirect_uri(u.strip()) for u in redirect_uris]
+    try:
+        claims = check_allowed_claims(allowed_claims)
+    except ClaimsError as exc:
+        raise ClientError(str(exc)) from None
+    if subject_type not in SUBJECT_TYPES:
+        raise ClientError(f"subject type must be one of {list(SUBJECT_TYPES)}")
+    if id_token_alg not in ID_TOKEN_ALGS:
+        raise ClientError(f"ID token algorithm must be one of {list(ID_TOKEN_ALGS)}")
+    client_id = client_id or "mid_" + secrets.token_urlsafe(12)
+    if not 1 <= len(client_id) <= 64 or not client_id.replace("-", "").replace("_", "").isalnum():
+        raise ClientError("client_id: 1-64 letters, digits, - or _")
+    if get_client(db, client_id) is not None:
+        raise ClientError(f"client {client_id} already exists")
+    secret = None if public else secrets.token_urlsafe(32)
+    db.execute(
+        insert(oidc_clients).values(
+            client_id=client_id,
+            name=name,
+            secret_hash=secret_digest(secret) if secret else "",
+            redirect_uris=orjson.dumps(uris).decode(),
+            allowed_claims=orjson.dumps(claims).decode(),
+            subject_type=subject_type,
+            id_token_alg=id_token_alg,
+            allowed_agencies=orjson.dumps(list(allowed_agencies)).decode(),
+            enabled=True,
+            created_at=now,
+        )
+    )
+    client = get_client(db, client_id)
+    assert client is not None
+    return NewClient(client, secret)
+
+
+def get_client(db: Session, client_id: str) -> Client | None:
+    row = db.execute(select(oidc_clients).where(oidc_clients.c.client_id == client_id)).first()
+    return _client(row) if row is not None else None
+
+
+def list_clients(db: Session) -> list[Client]:
+    rows = db.execute(select(oidc_clients).order_by(oidc_clients.c.created_at)).all()
+    return [_client(r) for r in rows]
+
+
+def set_client_enabled(db: Session, client_id: str, enabled: bool) -> bool:
+    result = db.execute(
+        update(oidc_clients).where(oidc_clients.c.client_id == client_id).values(enabled=enabled)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def authenticate_client(client: Client | None, secret: str | None) -> bool:
+    """A confidential client proves its secret; a public one must not send one."""
+    if client is None or not client.enabled:
+        return False
+    if client.public:
+        return secret is None
+    return secret is not None and hmac.compare_digest(client.secret_hash, secret_digest(secret))

@@ -1,0 +1,68 @@
+"""Settings of the login service (`mobileid login serve`): environment, prefix `MOBILEID_LOGIN_`.
+
+Built by `get_login_settings()`, never at import. The trusted issuers are a JSON list of issuer
+URLs (`MOBILEID_LOGIN_TRUSTED_ISSUERS='["https://id.example.go.kr"]'`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["LoginSettings", "get_login_settings"]
+
+
+class LoginSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MOBILEID_LOGIN_", extra="ignore", frozen=True)
+
+    base_url: str = "http://localhost:8300"
+    """Where wallets and browsers reach this service; the OIDC `iss` and the OpenID4VP URIs."""
+    database_url: str | None = None
+    """SQLAlchemy URL; default `login.sqlite3` in `data_dir`. Share it between processes."""
+    data_dir: Path = Path("data/login")
+    cert_dir: Path | None = None
+    """Verifier certificate (`mobileid verifier init-cert`); default `<data_dir>/cert`."""
+    trusted_issuers: list[str] = Field(default_factory=list)
+    allow_insecure_loopback: bool = False
+    """Fetch issuer metadata and status lists over http from 127.0.0.1 (development, tests)."""
+    client_id_prefix: Literal["x509_san_dns", "x509_hash", "redirect_uri"] = "x509_san_dns"
+    session_ttl_s: float = Field(default=300.0, ge=10, le=3600)
+    code_ttl_s: float = Field(default=60.0, ge=10, le=600)
+    token_ttl_s: float = Field(default=600.0, ge=60, le=86400)
+    retention_days: int = Field(default=365, ge=1, le=3650)
+    """How long login records are kept (`mobileid login purge`, and the service itself daily)."""
+    stale_status: Literal["fail_closed", "fail_open"] = "fail_closed"
+    max_status_age_s: float = Field(default=3600.0, ge=1)
+    purge_every_s: float = Field(default=60.0, gt=0)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8300, ge=0, le=65535)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("base_url must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("trusted_issuers")
+    @classmethod
+    def _issuers(cls, value: list[str]) -> list[str]:
+        for issuer in value:
+            if not issuer.startswith(("https://", "http://")):
+                raise ValueError("trusted issuers must be http(s) URLs")
+        return [v.rstrip("/") for v in value]
+
+    @property
+    def certificate_dir(self) -> Path:
+        return self.cert_dir or self.data_dir / "cert"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'login.sqlite3').resolve()}"
+
+
+def get_login_settings(**overrides: Any) -> LoginSettings:
+    return LoginSettings(**overrides)
