@@ -132,7 +132,10 @@ def encode_presentation(presentation: str) -> bytes:
         raise FormatError(Code.input_too_large, "signature too large")
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, ZDICT_V1)
     deflated = compressor.compress(b"".join(body)) + compressor.flush()
-    return MAGIC + bytes((VERSION, flags)) + signatures + deflated
+    encoded = MAGIC + bytes((VERSION, flags)) + signatures + deflated
+    if len(encoded) > MAX_ENCODED_BYTES:  # the decoder would refuse it: refuse it here
+        raise FormatError(Code.input_too_large, "presentation too large for a QR code")
+    return encoded
 
 
 class _Reader:

@@ -14,10 +14,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from vc_factory import AUDIENCE, HOLDER_KEY, ISSUER_KEY, NONCE, NOW, present_with_kb, split
 
+from vc.dcql import parse_dcql_query
 from vc.did_key import public_key_from_did_key, resolve_did_key
 from vc.errors import Code, VCError
 from vc.keys import private_key_from_jwk, public_key_from_jwk
 from vc.openid4vci import parse_credential_offer_link, verify_proof_jwt
+from vc.openid4vp import check_authorization_request, parse_request_link, verify_request_object
+from vc.qr_compact import (
+    MAGIC,
+    MAX_ENCODED_BYTES,
+    VERSION,
+    decode_presentation,
+    encode_presentation,
+    is_compact_qr,
+)
 from vc.sd_jwt import (
     ClaimPath,
     Disclosable,
@@ -308,10 +318,29 @@ _OTHER_PARSERS: dict[str, Callable[[Any], Any]] = {
     "public_key_from_did_key": public_key_from_did_key,
     "resolve_did_key": resolve_did_key,
     "parse_credential_offer_link": parse_credential_offer_link,
+    "parse_request_link": parse_request_link,
+    "verify_request_object": lambda x: verify_request_object(
+        x, client_id="x509_san_dns:verifier.example", now=NOW
+    ),
+    "verify_request_object_did": lambda x: verify_request_object(
+        x, client_id="decentralized_identifier:did:key:z6Mk", now=NOW
+    ),
 }
 DID_LIKE = st.builds(
     lambda s: "did:key:z" + s,
     st.text("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz", max_size=60),
+)
+REQUEST_LINK_LIKE = st.builds(
+    lambda pairs: "openid4vp://?" + "&".join(f"{k}={v}" for k, v in pairs),
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["client_id", "request_uri", "request_uri_method", "request", "dcql_query", "nonce"]
+            ),
+            st.text(max_size=20),
+        ),
+        max_size=5,
+    ),
 )
 OFFER_LIKE = st.builds(
     lambda k, v: f"openid-credential-offer://?{k}={v}",
@@ -355,3 +384,144 @@ def test_garbage_helpers_can_fail() -> None:
     with pytest.raises(ZeroDivisionError):
         _only_vc_errors(lambda: 1 / 0)
     assert split(VALID_PRESENTATION)[2]  # the fuzzed presentation does carry a KB-JWT
+
+
+DCQL_LIKE = st.fixed_dictionaries(
+    {},
+    optional={
+        "credentials": st.lists(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "id": st.sampled_from(["pid", "a-b_c", "", "bad id"]) | JSON,
+                    "format": st.sampled_from(["dc+sd-jwt", "mso_mdoc"]) | JSON,
+                    "meta": st.fixed_dictionaries({}, optional={"vct_values": JSON}) | JSON,
+                    "claims": st.lists(
+                        st.fixed_dictionaries(
+                            {}, optional={"id": JSON, "path": JSON, "values": JSON}
+                        ),
+                        max_size=3,
+                    )
+                    | JSON,
+                    "claim_sets": JSON,
+                    "multiple": JSON,
+                    "trusted_authorities": JSON,
+                    "require_cryptographic_holder_binding": JSON,
+                },
+            )
+            | JSON,
+            max_size=3,
+        )
+        | JSON,
+        "credential_sets": JSON,
+    },
+)
+AUTHZ_PARAMS = st.fixed_dictionaries(
+    {},
+    optional={
+        "client_id": st.sampled_from(
+            ["redirect_uri:https://rp.example/cb", "x509_san_dns:rp.example", "rp", ""]
+        )
+        | JSON,
+        "response_type": st.just("vp_token") | JSON,
+        "response_mode": st.just("direct_post") | JSON,
+        "response_uri": st.sampled_from(["https://rp.example/cb", "http://x"]) | JSON,
+        "nonce": st.just("n-0S6_WzA2Mj") | JSON,
+        "state": JSON,
+        "dcql_query": DCQL_LIKE | JSON,
+        "client_metadata": JSON,
+    },
+)
+
+
+@GARBAGE
+@given(query=DCQL_LIKE | JSON, params=AUTHZ_PARAMS, signed=st.booleans())
+def test_openid4vp_request_parsers_raise_only_vc_errors(
+    query: Any, params: dict[str, Any], signed: bool
+) -> None:
+    _only_vc_errors(lambda: parse_dcql_query(query))
+    _only_vc_errors(lambda: check_authorization_request(params, signed=signed))
+
+
+# --- compact QR format (vc.qr_compact) ----------------------------------------------------------
+
+
+@ROUND_TRIP
+@given(claims=CLAIMS, rnd=st.randoms(use_true_random=False), key_binding=st.booleans())
+def test_qr_compact_round_trips_any_presentation(
+    claims: dict[str, Any], rnd: random.Random, key_binding: bool
+) -> None:
+    sd_paths: set[ClaimPath] = set()
+    marked = _mark(claims, (), rnd, sd_paths)
+    salts = random.Random(rnd.getrandbits(64)).randbytes
+    sd_jwt = issue_sd_jwt(marked, ISSUER_KEY, decoys=rnd.randint(0, 2), rng=salts)
+    kb: dict[str, Any] = {
+        "holder_key": HOLDER_KEY,
+        "audience": AUDIENCE,
+        "nonce": NONCE,
+        "iat": NOW,
+    }
+    presentation = present(
+        sd_jwt, select=lambda _path: rnd.random() < 0.5, **(kb if key_binding else {})
+    )
+    try:
+        encoded = encode_presentation(presentation)
+    except VCError as exc:  # only what cannot fit a QR code is refused, and refused as such
+        assert exc.code == Code.input_too_large
+        assert len(presentation) > MAX_ENCODED_BYTES
+        return
+    assert len(encoded) <= MAX_ENCODED_BYTES
+    assert is_compact_qr(encoded)
+    assert decode_presentation(encoded) == presentation
+
+
+VALID_QR = encode_presentation(VALID_PRESENTATION)
+
+
+@GARBAGE
+@given(
+    data=st.binary(max_size=300)
+    | st.binary(max_size=300).map(lambda b: MAGIC + bytes([VERSION]) + b)
+    | st.binary(max_size=300).map(lambda b: MAGIC + bytes([VERSION, 1]) + b)
+)
+def test_qr_compact_random_bytes_raise_only_vc_errors(data: bytes) -> None:
+    _only_vc_errors(lambda: decode_presentation(data))
+
+
+@GARBAGE
+@given(
+    edits=st.lists(
+        st.tuples(
+            st.sampled_from(["flip", "drop", "insert", "truncate"]),
+            st.integers(0, 5000),
+            st.integers(0, 255),
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_mutated_qr_compact_never_verifies_to_other_claims(
+    edits: list[tuple[str, int, int]],
+) -> None:
+    data = bytearray(VALID_QR)
+    for op, where, byte in edits:
+        i = where % len(data) if data else 0
+        if op == "flip" and data:
+            data[i] ^= byte or 1
+        elif op == "drop" and data:
+            del data[i]
+        elif op == "insert":
+            data.insert(i, byte)
+        else:
+            del data[i:]
+    presentation = _only_vc_errors(lambda: decode_presentation(bytes(data)))
+    if presentation is None:
+        return
+    result = _only_vc_errors(lambda: _verify(presentation))
+    if result is not None:
+        assert result.claims == VALID_CLAIMS
+
+
+def test_qr_compact_of_the_fuzzed_presentation_is_smaller() -> None:
+    assert decode_presentation(VALID_QR) == VALID_PRESENTATION
+    assert len(VALID_QR) < len(VALID_PRESENTATION)
