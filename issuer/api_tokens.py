@@ -21,7 +21,7 @@ from issuer.hashing import new_secret, sha256_hex
 from issuer.models import ApiToken, Employee
 
 __all__ = ["Principal", "Role", "authenticate", "create_api_token", "list_api_tokens",
-           "revoke_api_token"]
+           "operator", "revoke_api_token"]
 
 TOKEN_PREFIX = "mid_"  # noqa: S105 - a prefix, not a secret
 _MAX_TOKEN_CHARS = 200
@@ -43,11 +43,20 @@ class Principal:
     department_code: str | None = None
     agency_code: str | None = None
     employee_number: str | None = None
+    name: str | None = None
+    """Set for operators acting outside the HR API (`cli`, `system:...`)."""
 
     @property
     def actor(self) -> str:
+        if self.name is not None:
+            return self.name
         scope = self.department_code or self.agency_code or self.employee_number
         return f"token:{self.token_id}" + (f"({scope})" if scope else "")
+
+
+def operator(name: str = "cli") -> Principal:
+    """An `hr_admin` principal for commands run on the issuer host (CLI, system jobs)."""
+    return Principal(token_id=0, role=Role.hr_admin, name=name)
 
 
 def create_api_token(

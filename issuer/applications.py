@@ -30,9 +30,11 @@ __all__ = [
     "ApplicationRecord",
     "decide_application",
     "file_application",
+    "file_preapproved_application",
     "get_application",
     "get_employee",
     "list_applications",
+    "send_offer",
 ]
 
 REASONS = ("new", "reissue")
@@ -138,6 +140,44 @@ def _sms_bodies(secrets: OfferSecrets) -> tuple[str, str]:
     return link, code
 
 
+def send_offer(session: Session, application: Application, employee: Employee, *,
+               config: IssuerConfig, now: datetime) -> Offer:
+    """Create the approved application's offer and queue its two SMS (link, then tx_code)."""
+    secrets = create_offer(session, application, config=config, now=now)
+    link_body, code_body = _sms_bodies(secrets)
+    subject = f"employee:{employee.employee_number}"
+    enqueue_message(session, channel="sms", recipient=application.phone, kind="offer_link",
+                    subject=subject, body=link_body, now=now)
+    enqueue_message(session, channel="sms", recipient=application.phone, kind="tx_code",
+                    subject=subject, body=code_body, now=now)
+    offer = session.scalar(select(Offer).where(Offer.application_id == application.id))
+    assert offer is not None
+    return offer
+
+
+def file_preapproved_application(
+    session: Session, employee: Employee, *, phone: str, actor: str, role: str, comment: str,
+    config: IssuerConfig, now: datetime,
+) -> ApplicationRecord:
+    """A reissue application filed and approved at once by HR (lost phone, changed claims,
+    key compromise): the offer and its SMS go out in this transaction."""
+    _lapse_dead_approvals(session, employee.id, now)
+    application = Application(
+        id=uuid.uuid4().hex, employee_id=employee.id, reason="reissue", phone=phone,
+        state="approved", filed_by=actor, filed_by_role=role, decided_by=actor,
+        decision_comment=comment[:1000], created_at=now, decided_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(application)
+    except IntegrityError:
+        raise HrError(
+            IssuerCode.application_open, "employee already has an open application"
+        ) from None
+    offer = send_offer(session, application, employee, config=config, now=now)
+    return ApplicationRecord(application, employee, offer)
+
+
 def decide_application(
     session: Session, principal: Principal, application_id: str, *, approve: bool,
     comment: str, config: IssuerConfig, now: datetime,
@@ -164,16 +204,7 @@ def decide_application(
     if decided.rowcount != 1:  # type: ignore[attr-defined]
         raise HrError(IssuerCode.application_not_pending, "application was already decided")
     session.refresh(application)
-    offer = None
-    if approve:
-        secrets = create_offer(session, application, config=config, now=now)
-        link_body, code_body = _sms_bodies(secrets)
-        subject = f"employee:{employee.employee_number}"
-        enqueue_message(session, channel="sms", recipient=application.phone, kind="offer_link",
-                        subject=subject, body=link_body, now=now)
-        enqueue_message(session, channel="sms", recipient=application.phone, kind="tx_code",
-                        subject=subject, body=code_body, now=now)
-        offer = session.scalar(select(Offer).where(Offer.application_id == application.id))
+    offer = send_offer(session, application, employee, config=config, now=now) if approve else None
     append_audit(session, actor=principal.actor, role=principal.role.value,
                  action="application.approve" if approve else "application.reject",
                  subject=f"employee:{employee.employee_number}", now=now,

@@ -24,6 +24,10 @@ class IssuerConfig:
     tx_code_length: int = 6
     status_list_size: int = 2**20
     status_list_bits: int = 2
+    status_list_ttl_s: int = 300
+    """`ttl` of status list tokens and their HTTP `max-age`: how long verifiers may cache."""
+    status_list_token_lifetime_s: int = 86400
+    """`exp` - `iat` of status list tokens; a token is re-signed when half of it has passed."""
     proof_algorithms: tuple[str, ...] = ("EdDSA", "ES256")
     proof_max_age_s: int = 300
 

@@ -12,7 +12,8 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from issuer.config import IssuerConfig
-from issuer.signing_keys import IssuerKeyring
+from issuer.signing_keys import IssuerKeyring, KeyStore
+from issuer.status_publication import StatusListPublisher
 
 __all__ = ["IssuerContext", "issuer_context"]
 
@@ -23,14 +24,21 @@ def _no_wakeup() -> None:
 
 @dataclass(frozen=True, slots=True)
 class IssuerContext:
-    """Config, keys and the edge's unit of work (one transaction per request), clock, randomness."""
+    """Config, keys, status list publisher, the edge's unit of work (one transaction per
+    request), clock, randomness."""
 
     config: IssuerConfig
-    keyring: IssuerKeyring
+    keys: KeyStore
+    status: StatusListPublisher
     unit_of_work: Callable[[], AbstractContextManager[Session]]
     clock: Callable[[], datetime]
     wake_outbox: Callable[[], None] = _no_wakeup
     rng: Callable[[int], bytes] = field(default=secrets.token_bytes)
+
+    @property
+    def keyring(self) -> IssuerKeyring:
+        """The signing keys as of now (a rotation by another process is picked up)."""
+        return self.keys.current()
 
 
 def issuer_context(request: Request) -> IssuerContext:

@@ -17,6 +17,7 @@ __all__ = [
     "IssuerCode",
     "IssuerError",
     "KeyStoreError",
+    "LifecycleError",
     "ProtocolError",
     "RowProblem",
 ]
@@ -48,6 +49,17 @@ class IssuerCode(StrEnum):
     application_open = "application_open"
     application_not_pending = "application_not_pending"
     invalid_token_binding = "invalid_token_binding"  # noqa: S105 - an error code
+    # credential lifecycle
+    credential_not_found = "credential_not_found"
+    credential_already_revoked = "credential_already_revoked"
+    credential_already_suspended = "credential_already_suspended"
+    credential_not_suspended = "credential_not_suspended"
+    credential_revoked = "credential_revoked"
+    credential_suspended = "credential_suspended"
+    invalid_reason = "invalid_reason"
+    invalid_scope = "invalid_scope"
+    status_list_not_found = "status_list_not_found"
+    signing_key_not_found = "signing_key_not_found"
     # operations
     invalid_hr_file = "invalid_hr_file"
     audit_chain_broken = "audit_chain_broken"
@@ -78,6 +90,10 @@ class AuthError(IssuerError):
 
 class HrError(IssuerError):
     """An HR workflow rule refused the action (unknown employee, application state, ...)."""
+
+
+class LifecycleError(IssuerError):
+    """A credential lifecycle rule refused the action (unknown credential, state, reason)."""
 
 
 class KeyStoreError(IssuerError):

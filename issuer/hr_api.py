@@ -31,7 +31,7 @@ from schemas.hr_api import (
     PrincipalView,
 )
 
-__all__ = ["hr_router"]
+__all__ = ["application_view", "hr_router"]
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413)
@@ -45,7 +45,7 @@ def _mask(phone: str) -> str:
     return f"{phone[:3]}-****-{phone[-4:]}" if len(phone) >= 10 else "***"
 
 
-def _view(record: ApplicationRecord) -> ApplicationView:
+def application_view(record: ApplicationRecord) -> ApplicationView:
     a, e, o = record.application, record.employee, record.offer
     return ApplicationView(
         id=a.id, employee_number=e.employee_number, employee_name=e.name, department=e.department,
@@ -73,7 +73,7 @@ def apply(body: ApplyRequest, ctx: Ctx, authorization: Authorization = None) -> 
         principal = authenticate(session, authorization)
         record = file_application(session, principal, employee_number=body.employee_number,
                                   phone=body.phone, reason=body.reason, now=ctx.clock())
-        return _view(record)
+        return application_view(record)
 
 
 @hr_router.get("/applications")
@@ -85,7 +85,8 @@ def applications(
     """Applications visible to the caller, newest first."""
     with ctx.unit_of_work() as session:
         principal = authenticate(session, authorization)
-        return [_view(r) for r in list_applications(session, principal, state=state, limit=limit)]
+        records = list_applications(session, principal, state=state, limit=limit)
+        return [application_view(r) for r in records]
 
 
 @hr_router.get("/applications/{application_id}")
@@ -93,7 +94,7 @@ def application(application_id: str, ctx: Ctx, authorization: Authorization = No
                 ) -> ApplicationView:
     with ctx.unit_of_work() as session:
         principal = authenticate(session, authorization)
-        return _view(get_application(session, principal, application_id))
+        return application_view(get_application(session, principal, application_id))
 
 
 def _decide(application_id: str, body: DecisionRequest, ctx: IssuerContext,
@@ -102,7 +103,7 @@ def _decide(application_id: str, body: DecisionRequest, ctx: IssuerContext,
         principal = authenticate(session, authorization)
         record = decide_application(session, principal, application_id, approve=approve,
                                     comment=body.comment, config=ctx.config, now=ctx.clock())
-        view = _view(record)
+        view = application_view(record)
     if approve:
         ctx.wake_outbox()  # committed: the SMS may go now
     return view

@@ -32,6 +32,7 @@ from issuer.models import (
     StatusListRecord,
 )
 from issuer.signing_keys import IssuerKeyring
+from issuer.status_publication import StatusListPublisher
 from issuer.status_slots import allocate_status_slot
 from schemas.employee_id import CONFIGURATION_ID, DISCLOSABLE
 from vc.errors import VCError
@@ -152,9 +153,14 @@ def _expiry(employee: Employee, config: IssuerConfig, now: datetime) -> datetime
 
 def issue_credential(
     session: Session, *, authorization: str | None, body: Any, config: IssuerConfig,
-    keyring: IssuerKeyring, now: datetime,
+    keyring: IssuerKeyring, publisher: StatusListPublisher, now: datetime,
 ) -> dict[str, Any]:
-    """The Credential Endpoint (§8): returns `{"credentials": [...], "notification_id": ...}`."""
+    """The Credential Endpoint (§8): returns `{"credentials": [...], "notification_id": ...}`.
+
+    One phone: a live credential of the employee is revoked (`superseded`) and its status list
+    republished in this transaction; a suspended one blocks issuance (suspension must not be
+    side-stepped by a reissue).
+    """
     token = _access_token(session, authorization, now)
     if token.credential_issued:
         raise ProtocolError(IssuerCode.invalid_token, "access token already used for a credential")
@@ -166,14 +172,20 @@ def issue_credential(
     exp = _expiry(employee, config, now)
     if employee.employment_status != "active" or exp <= now:
         raise ProtocolError(IssuerCode.credential_request_denied, "employee not in active service")
-    superseded = session.scalars(
+    if session.scalar(select(Credential.id).where(Credential.employee_id == employee.id,
+                                                   Credential.state == "suspended")):
+        raise ProtocolError(IssuerCode.credential_request_denied,
+                            "the employee's credential is suspended")
+    superseded = session.execute(
         update(Credential)
         .where(Credential.employee_id == employee.id,
                Credential.state.in_(LIVE_CREDENTIAL_STATES))
         .values(state="revoked", revoked_at=now, revocation_reason="superseded")
-        .returning(Credential.id)
+        .returning(Credential.status_list_id, Credential.status_idx)
         .execution_options(synchronize_session=False)
     ).all()
+    publisher.record_changes(session, ((lid, idx, "revoked") for lid, idx in superseded),
+                             keyring=keyring, now=now)
     offer = session.get(Offer, token.offer_id)
     signer = keyring.active
 

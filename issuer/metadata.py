@@ -40,7 +40,7 @@ def credential_issuer_metadata(config: IssuerConfig, keyring: IssuerKeyring) -> 
                 "vct": config.vct,
                 "scope": "employee_id",
                 "credential_signing_alg_values_supported": sorted(
-                    {k.alg for k in keyring.keys}
+                    {k.alg for k in keyring.published()}
                 ),
                 "cryptographic_binding_methods_supported": ["jwk"],
                 "proof_types_supported": {
@@ -67,6 +67,9 @@ def authorization_server_metadata(config: IssuerConfig) -> dict[str, Any]:
     }
 
 
-def jwt_vc_issuer_document(config: IssuerConfig, keyring: IssuerKeyring) -> dict[str, Any]:
-    """`/.well-known/jwt-vc-issuer`: the issuer's JWKS, keyed by `kid`."""
-    return jwt_vc_issuer_metadata(config.base_url, keyring.jwks())
+def jwt_vc_issuer_document(
+    config: IssuerConfig, keyring: IssuerKeyring, now: float | None = None
+) -> dict[str, Any]:
+    """`/.well-known/jwt-vc-issuer`: the issuer's JWKS, keyed by `kid`: the signing key and
+    earlier keys while credentials they signed may still be valid; never a retired key."""
+    return jwt_vc_issuer_metadata(config.base_url, keyring.jwks(now))

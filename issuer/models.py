@@ -196,7 +196,12 @@ class Nonce(Base):
 
 
 class StatusListRecord(Base):
-    """A Token Status List the issuer publishes; credentials hold random indexes into it."""
+    """A Token Status List the issuer publishes; credentials hold random indexes into it.
+
+    The statuses themselves are the credentials' states (the one source of truth). `version`
+    counts status changes; the signed token published at `uri` reflects `token_version`, so a
+    token older than the committed state is detected and rebuilt (`issuer.status_publication`).
+    """
 
     __tablename__ = "issuer_status_lists"
 
@@ -206,6 +211,13 @@ class StatusListRecord(Base):
     size: Mapped[int] = mapped_column(Integer)
     full: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    token_version: Mapped[int] = mapped_column(Integer, default=-1, server_default=text("-1"))
+    token: Mapped[str | None] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(String(64))
+    token_kid: Mapped[str | None] = mapped_column(String(100))
+    token_iat: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    token_exp: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Credential(Base):
@@ -214,6 +226,7 @@ class Credential(Base):
     __tablename__ = "issuer_credentials"
     __table_args__ = (
         UniqueConstraint("status_list_id", "status_idx", name="uq_issuer_credentials_status_slot"),
+        Index("ix_issuer_credentials_list_state", "status_list_id", "state"),
         Index(
             "uq_issuer_credentials_one_live",
             "employee_id",
@@ -228,7 +241,7 @@ class Credential(Base):
     application_id: Mapped[str | None] = mapped_column(ForeignKey("issuer_applications.id"))
     offer_id: Mapped[int | None] = mapped_column(ForeignKey("issuer_offers.id"))
     holder_jkt: Mapped[str] = mapped_column(String(43), index=True)
-    kid: Mapped[str] = mapped_column(String(100))
+    kid: Mapped[str] = mapped_column(String(100), index=True)
     status_list_id: Mapped[int] = mapped_column(ForeignKey("issuer_status_lists.id"))
     status_idx: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(12))
@@ -236,6 +249,8 @@ class Credential(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revocation_reason: Mapped[str | None] = mapped_column(String(30))
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    suspension_reason: Mapped[str | None] = mapped_column(String(30))
     notification_id: Mapped[str] = mapped_column(String(43), unique=True)
     notification_event: Mapped[str | None] = mapped_column(String(30))
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

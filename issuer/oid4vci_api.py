@@ -89,7 +89,7 @@ def oid4vci_router(config: IssuerConfig) -> APIRouter:
     @router.get(urlsplit(jwt_vc_issuer_metadata_url(config.base_url)).path)
     def jwt_vc_issuer(ctx: IssuerContext = Ctx) -> dict[str, Any]:
         """JWT VC Issuer Metadata with the issuer's JWKS (SD-JWT VC §5)."""
-        return jwt_vc_issuer_document(ctx.config, ctx.keyring)
+        return jwt_vc_issuer_document(ctx.config, ctx.keyring, ctx.clock().timestamp())
 
     @router.get(VCT_PATH, tags=["credential type"])
     def vct_type_metadata(ctx: IssuerContext = Ctx) -> dict[str, Any]:
@@ -140,7 +140,7 @@ def oid4vci_router(config: IssuerConfig) -> APIRouter:
         body = await _json_body(request)
         reply = await _in_transaction(ctx, lambda s, now: issue_credential(
             s, authorization=authorization, body=body, config=ctx.config, keyring=ctx.keyring,
-            now=now))
+            publisher=ctx.status, now=now))
         return JSONResponse(reply, headers=NO_STORE)
 
     @router.post("/notification", status_code=204, response_class=Response)

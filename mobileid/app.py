@@ -16,8 +16,10 @@ from fastapi import FastAPI
 
 from issuer.context import IssuerContext
 from issuer.hr_api import hr_router
+from issuer.lifecycle_api import lifecycle_router
 from issuer.oid4vci_api import oid4vci_router
 from issuer.outbox import MessageSender
+from issuer.status_api import status_router
 from mobileid import __version__
 from mobileid.http_errors import install_error_handlers
 from mobileid.middleware import BodySizeLimit
@@ -62,11 +64,18 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.issuer = IssuerContext(
-        config=runtime.config, keyring=runtime.keyring, unit_of_work=runtime.unit_of_work,
-        clock=clock, wake_outbox=worker.wake,
+        config=runtime.config, keys=runtime.keys, status=runtime.status,
+        unit_of_work=runtime.unit_of_work, clock=clock, wake_outbox=worker.wake,
     )
+    with runtime.unit_of_work() as session:  # publish from the committed state (crash recovery)
+        report = runtime.status.rebuild(session, keyring=runtime.keyring, now=clock())
+    if report.repaired:
+        log.warning("%d status list token(s) disagreed with the database and were rebuilt",
+                    report.repaired)
     app.include_router(oid4vci_router(runtime.config))
     app.include_router(hr_router)
+    app.include_router(lifecycle_router)
+    app.include_router(status_router)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     log.info("issuer %s ready (kid %s)", runtime.config.base_url, runtime.keyring.active.kid)

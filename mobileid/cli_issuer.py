@@ -3,25 +3,41 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from sqlalchemy.orm import Session
 
-from issuer.api_tokens import Role, create_api_token, list_api_tokens, revoke_api_token
+from issuer.api_tokens import Role, create_api_token, list_api_tokens, operator, revoke_api_token
 from issuer.errors import HrImportRejected
+from issuer.hr_changes import HrAction, apply_hr_actions, plan_hr_actions
 from issuer.hr_import import HrSource, import_records, parse_hr_file, validate_records
+from issuer.key_rotation import retire_compromised_key, rotate_signing_key
+from issuer.lifecycle import (
+    StatusChange,
+    list_credentials,
+    live_credential,
+    reinstate_credential,
+    reissue_credential,
+    revoke_credential,
+    suspend_credential,
+)
+from issuer.mass_actions import MassScope, plan_mass_action, run_mass_action
 from issuer.metadata import credential_issuer_metadata
-from mobileid.cli_common import console, issuer_runtime
+from issuer.status_publication import status_list_summary
+from mobileid.cli_common import console, fail, issuer_runtime
 from schemas.hr_record import __doc__ as HR_COLUMNS_DOC
 
 __all__ = ["admin_app", "hr_app", "issuer_app"]
 
 hr_app = typer.Typer(help="인사 자료 / HR data: import employees.", no_args_is_help=True)
 admin_app = typer.Typer(help="관리 / Administration: HR API tokens.", no_args_is_help=True)
-issuer_app = typer.Typer(help="발급기관 / Issuer: keys and metadata.", no_args_is_help=True)
+issuer_app = typer.Typer(help="발급기관 / Issuer: keys, metadata and the credential lifecycle.",
+                         no_args_is_help=True)
 
 
 def _print_problems(exc: HrImportRejected) -> None:
@@ -41,6 +57,9 @@ def hr_import(
     source: Annotated[HrSource, typer.Option(
         help="central = e-사람 (central government), local = 인사랑 (local government)")
     ] = HrSource.central,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="show what would change (records and credentials), write nothing")]
+    = False,
 ) -> None:
     try:
         records = validate_records(parse_hr_file(file))
@@ -53,11 +72,35 @@ def hr_import(
     ) as progress:
         task = progress.add_task("import", total=len(records))
         with runtime.unit_of_work() as session:
-            result = import_records(session, records, source=source, now=runtime.clock(),
+            now = runtime.clock()
+            result = import_records(session, records, source=source, now=now,
                                     progress=lambda n: progress.advance(task, n))
-    console.print(f"신규 created [bold]{result.created}[/], "
+            actions = plan_hr_actions(session, result.changes)
+            if dry_run:
+                session.rollback()
+            else:
+                actions = apply_hr_actions(session, actions, actor="cli", role="hr_admin",
+                                           config=runtime.config, publisher=runtime.status,
+                                           keyring=runtime.keyring, now=now)
+    _print_actions(actions, dry_run=dry_run)
+    prefix = "예행 / dry run (nothing written): " if dry_run else ""
+    console.print(f"{prefix}신규 created [bold]{result.created}[/], "
                   f"변경 updated [bold]{result.updated}[/], "
                   f"동일 unchanged [bold]{result.unchanged}[/] ({source.system})")
+
+
+def _print_actions(actions: Sequence[HrAction], *, dry_run: bool) -> None:
+    if not actions:
+        return
+    title = "자격 조치 / credential actions" + (" (would be taken)" if dry_run else "")
+    table = Table("직원 / employee", "조치 / action", "사유 / reason", "변경 / changed",
+                  "자격 / credential", "비고 / note", title=title)
+    for a in actions:
+        note = a.note or (f"offer for application {a.application_id}" if a.application_id
+                          else "")
+        table.add_row(a.employee_number, a.action, a.reason, ", ".join(a.changed_fields),
+                      a.credential_id or "", note)
+    console.print(table)
 
 
 @admin_app.command("create-token")
@@ -122,3 +165,308 @@ def metadata() -> None:
     print(json.dumps(doc, ensure_ascii=False, indent=2))
 
 
+# -- credential lifecycle -------------------------------------------------------------------
+
+Reason = Annotated[str, typer.Option("--reason", help="a reason code (see README, Lifecycle)")]
+Comment = Annotated[str, typer.Option(help="a note kept in the audit log")]
+EmployeeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--employee", help="act on this employee's live credential instead of a credential id"
+    ),
+]
+CredentialArg = Annotated[str | None, typer.Argument(help="credential id (see `credentials`)")]
+
+
+def _target(session: Session, credential_id: str | None, employee: str | None) -> str:
+    if bool(credential_id) == bool(employee):
+        fail("give a credential id or --employee (one of them)", code=2)
+    if credential_id:
+        return credential_id
+    assert employee is not None
+    return live_credential(session, operator(), employee).id
+
+
+def _print_change(change: StatusChange) -> None:
+    console.print(
+        f"{change.credential_id} ({change.employee_number}): {change.before} → "
+        f"[bold]{change.after}[/] ({change.reason}); status list "
+        f"{change.status_list_id} index {change.status_idx} republished"
+    )
+
+
+def _status_change(
+    verb: Callable[..., StatusChange],
+    credential_id: str | None,
+    employee: str | None,
+    reason: str,
+    comment: str,
+) -> None:
+    with issuer_runtime() as runtime, runtime.unit_of_work() as session:
+        target = _target(session, credential_id, employee)
+        change = verb(
+            session,
+            operator(),
+            target,
+            reason=reason,
+            comment=comment,
+            publisher=runtime.status,
+            keyring=runtime.keyring,
+            now=runtime.clock(),
+        )
+    _print_change(change)
+
+
+@issuer_app.command("credentials")
+def credentials(employee: Annotated[str, typer.Argument(help="employee number")]) -> None:
+    """발급 내역 / An employee's credentials, newest first, with state and status slot."""
+    with issuer_runtime() as runtime, runtime.unit_of_work() as session:
+        table = Table(
+            "id",
+            "상태 / state",
+            "사유 / reason",
+            "발급 / issued",
+            "만료 / expires",
+            "kid",
+            "목록 / list",
+            "index",
+        )
+        for r in list_credentials(session, operator(), employee):
+            c = r.credential
+            table.add_row(
+                c.id,
+                c.state,
+                c.revocation_reason or c.suspension_reason or "",
+                f"{c.issued_at:%Y-%m-%d %H:%M}",
+                f"{c.expires_at:%Y-%m-%d}",
+                c.kid[:12] + "…",
+                str(c.status_list_id),
+                str(c.status_idx),
+            )
+    console.print(table)
+
+
+@issuer_app.command("revoke")
+def revoke(
+    credential_id: CredentialArg = None,
+    employee: EmployeeOpt = None,
+    reason: Reason = "other",
+    comment: Comment = "",
+) -> None:
+    """폐지 / Revoke a credential (irreversible). Reasons: phone_lost, phone_changed,
+    app_deleted, pin_lockout, info_changed, retired, dismissed, other."""
+    _status_change(revoke_credential, credential_id, employee, reason, comment)
+
+
+@issuer_app.command("suspend")
+def suspend(
+    credential_id: CredentialArg = None,
+    employee: EmployeeOpt = None,
+    reason: Reason = "investigation",
+    comment: Comment = "",
+) -> None:
+    """정지 / Suspend a credential. Reasons: leave_of_absence, investigation, emergency."""
+    _status_change(suspend_credential, credential_id, employee, reason, comment)
+
+
+@issuer_app.command("reinstate")
+def reinstate(
+    credential_id: CredentialArg = None,
+    employee: EmployeeOpt = None,
+    reason: Reason = "other",
+    comment: Comment = "",
+) -> None:
+    """정지 해제 / Reinstate a suspended credential. Reasons: leave_ended,
+    investigation_closed, emergency_over, other."""
+    _status_change(reinstate_credential, credential_id, employee, reason, comment)
+
+
+@issuer_app.command("reissue")
+def reissue(
+    employee: Annotated[str, typer.Argument(help="employee number")],
+    phone: Annotated[str, typer.Option(help="the new phone's number")],
+    reason: Annotated[
+        str,
+        typer.Option(
+            help="phone_lost (old credential revoked now) or "
+            "phone_changed (revoked when the new one is issued)"
+        ),
+    ],
+    comment: Comment = "",
+) -> None:
+    """재발급 / Reissue to a new phone: a pre-approved application; the offer SMS goes out."""
+    with issuer_runtime() as runtime:
+        with runtime.unit_of_work() as session:
+            result = reissue_credential(
+                session,
+                operator(),
+                employee,
+                phone=phone,
+                reason=reason,
+                comment=comment,
+                config=runtime.config,
+                publisher=runtime.status,
+                keyring=runtime.keyring,
+                now=runtime.clock(),
+            )
+            app_id = result.application.application.id
+        if result.revoked is not None:
+            _print_change(result.revoked)
+        console.print(
+            f"재발급 신청 승인됨 / reissue application {app_id} approved; "
+            "the offer SMS is queued (mobileid outbox)"
+        )
+
+
+def _mass(
+    action: str,
+    *,
+    agency: str | None,
+    department: str | None,
+    reason: str,
+    dry_run: bool,
+    batch_size: int,
+    comment: str,
+) -> None:
+    with issuer_runtime() as runtime:
+        with runtime.unit_of_work() as session:
+            scope = MassScope.parse(agency_code=agency, department_code=department)
+            plan = plan_mass_action(session, operator(), scope, action=action, reason=reason)
+        verb = "정지 / suspend" if action == "suspend" else "폐지 / revoke"
+        console.print(f"{verb}: {plan.matched} credential(s) of {scope.label} ({reason})")
+        if dry_run or not plan.matched:
+            console.print("예행 / dry run: nothing changed" if dry_run else "nothing to do")
+            return
+        with Progress(
+            TextColumn(f"[bold]{verb}"), BarColumn(), MofNCompleteColumn(), console=console
+        ) as progress:
+            task = progress.add_task(action, total=plan.matched)
+            result = run_mass_action(
+                plan,
+                unit_of_work=runtime.unit_of_work,
+                publisher=runtime.status,
+                keyring=lambda: runtime.keyring,
+                clock=runtime.clock,
+                batch_size=batch_size,
+                comment=comment,
+                progress=lambda n: progress.advance(task, n),
+            )
+    console.print(
+        f"완료 / done: {result.changed} changed in {result.batches} batch(es), job {result.job}"
+    )
+
+
+AgencyOpt = Annotated[str | None, typer.Option("--agency", help="agency code (7 digits)")]
+DepartmentOpt = Annotated[str | None, typer.Option("--department", help="department code")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="count only, change nothing")]
+BatchSize = Annotated[int, typer.Option(min=1, max=10_000, help="credentials per transaction")]
+
+
+@issuer_app.command("mass-suspend")
+def mass_suspend(
+    *,
+    agency: AgencyOpt = None,
+    department: DepartmentOpt = None,
+    reason: Reason = "emergency",
+    dry_run: DryRun = False,
+    batch_size: BatchSize = 500,
+    comment: Comment = "",
+) -> None:
+    """일괄 정지 / Suspend every active credential of an agency or department (resumable)."""
+    _mass("suspend", agency=agency, department=department, reason=reason, dry_run=dry_run,
+          batch_size=batch_size, comment=comment)
+
+
+@issuer_app.command("mass-revoke")
+def mass_revoke(
+    *,
+    agency: AgencyOpt = None,
+    department: DepartmentOpt = None,
+    reason: Reason = "other",
+    dry_run: DryRun = False,
+    batch_size: BatchSize = 500,
+    comment: Comment = "",
+) -> None:
+    """일괄 폐지 / Revoke every live credential of an agency or department (resumable)."""
+    _mass("revoke", agency=agency, department=department, reason=reason, dry_run=dry_run,
+          batch_size=batch_size, comment=comment)
+
+
+@issuer_app.command("rotate-key")
+def rotate_key(
+    alg: Annotated[str | None, typer.Option(help="EdDSA or ES256 (default: the setting)")] = None,
+    compromised: Annotated[
+        str | None,
+        typer.Option(
+            "--compromised",
+            metavar="KID",
+            help="retire this key now, revoke what it signed and send reissue offers",
+        ),
+    ] = None,
+) -> None:
+    """키 교체 / Rotate the issuer signing key (old keys stay published while their credentials
+    are valid), or retire a compromised key."""
+    with issuer_runtime() as runtime:
+        algorithm = alg or runtime.settings.signing_alg
+        if compromised is None:
+            with runtime.unit_of_work() as session:
+                result = rotate_signing_key(
+                    session,
+                    runtime.settings.keys_dir,
+                    alg=algorithm,
+                    actor="cli",
+                    now=runtime.clock(),
+                )
+            console.print(f"새 서명 키 / new signing key: {result.new.kid} ({result.new.alg})")
+            if result.previous is not None and result.previous_published_until is not None:
+                console.print(
+                    f"이전 키 / previous key {result.previous.kid} stays published "
+                    f"until {result.previous_published_until:%Y-%m-%d}"
+                )
+            return
+        with Progress(
+            TextColumn("[bold]폐지 / revoking"), BarColumn(), MofNCompleteColumn(), console=console
+        ) as progress:
+            task = progress.add_task("revoke", total=None)
+            outcome = retire_compromised_key(
+                runtime.settings.keys_dir,
+                compromised,
+                principal=operator(),
+                alg=algorithm,
+                unit_of_work=runtime.unit_of_work,
+                publisher=runtime.status,
+                keyring=lambda: runtime.keyring,
+                clock=runtime.clock,
+                config=runtime.config,
+                progress=lambda n: progress.advance(task, n),
+            )
+    if outcome.new is not None:
+        console.print(f"새 서명 키 / new signing key: {outcome.new.kid}")
+    console.print(
+        f"키 폐기 / key {outcome.kid} retired; {outcome.revoked.changed} credential(s) "
+        f"revoked, {outcome.revoked.offers} reissue offer(s) queued, "
+        f"{outcome.lists_resigned} status list(s) re-signed"
+    )
+
+
+@issuer_app.command("status-lists")
+def status_lists() -> None:
+    """상태 목록 / Status lists: size, use, revoked and suspended counts, published token."""
+    with issuer_runtime() as runtime, runtime.unit_of_work() as session:
+        runtime.status.rebuild(session, keyring=runtime.keyring, now=runtime.clock())
+        table = Table(
+            "id", "uri", "entries", "used", "revoked", "suspended", "version", "kid", "signed"
+        )
+        for row in status_list_summary(session):
+            table.add_row(
+                str(row.list_id),
+                row.uri,
+                str(row.size),
+                str(row.used),
+                str(row.revoked),
+                str(row.suspended),
+                str(row.version),
+                (row.kid or "-")[:12],
+                f"{row.signed_at:%Y-%m-%d %H:%M:%S}" if row.signed_at else "-",
+            )
+    console.print(table)

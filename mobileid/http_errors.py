@@ -40,6 +40,10 @@ STATUS_BY_CODE: Mapping[str, int] = {
     C.employee_not_found: 404, C.employee_not_active: 409, C.application_not_found: 404,
     C.application_open: 409, C.application_not_pending: 409, C.invalid_token_binding: 400,
     C.request_too_large: 413, C.not_found: 404, "method_not_allowed": 405,
+    C.credential_not_found: 404, C.credential_already_revoked: 409,
+    C.credential_already_suspended: 409, C.credential_not_suspended: 409,
+    C.credential_revoked: 409, C.credential_suspended: 409, C.invalid_reason: 400,
+    C.invalid_scope: 400, C.status_list_not_found: 404, C.signing_key_not_found: 404,
 }
 
 # Which spec code a malformed or oversized request gets, by endpoint (longest prefix wins).

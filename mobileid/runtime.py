@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from issuer.config import IssuerConfig
 from issuer.migrate import upgrade_database
 from issuer.outbox import LogFileSender, MessageSender
-from issuer.signing_keys import IssuerKeyring, load_or_create_keyring
+from issuer.signing_keys import IssuerKeyring, KeyStore, load_or_create_keyring
+from issuer.status_publication import StatusListPublisher
 from mobileid.db import SessionFactory, create_db_engine, make_session_factory, transaction
 from mobileid.settings import Settings
 
@@ -39,6 +40,8 @@ def issuer_config(settings: Settings) -> IssuerConfig:
         c_nonce_lifetime_s=settings.c_nonce_lifetime_s,
         tx_code_max_attempts=settings.tx_code_max_attempts,
         status_list_size=settings.status_list_size,
+        status_list_ttl_s=settings.status_list_ttl_s,
+        status_list_token_lifetime_s=settings.status_list_token_lifetime_s,
     )
 
 
@@ -48,9 +51,15 @@ class IssuerRuntime:
     config: IssuerConfig
     engine: Engine
     sessions: SessionFactory
-    keyring: IssuerKeyring
+    keys: KeyStore
+    status: StatusListPublisher
     sender: MessageSender
     clock: Callable[[], datetime]
+
+    @property
+    def keyring(self) -> IssuerKeyring:
+        """The signing keys as of now (follows `mobileid issuer rotate-key`)."""
+        return self.keys.current()
 
     def unit_of_work(self) -> AbstractContextManager[Session]:
         return transaction(self.sessions)
@@ -87,6 +96,8 @@ def open_issuer_runtime(
     if sender is None:
         console = _console_echo(Console(stderr=True)) if settings.outbox_console else None
         sender = LogFileSender(settings.outbox_log_path, console)
-    return IssuerRuntime(settings, issuer_config(settings), engine, make_session_factory(engine),
-                         keyring, sender, clock)
+    config = issuer_config(settings)
+    return IssuerRuntime(settings, config, engine, make_session_factory(engine),
+                         KeyStore(settings.keys_dir, keyring), StatusListPublisher(config),
+                         sender, clock)
 

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     c_nonce_lifetime_s: int = Field(default=300, ge=30, le=3600)
     tx_code_max_attempts: int = Field(default=5, ge=1, le=20)
     status_list_size: int = Field(default=2**20, ge=2**4, le=2**24)
+    status_list_ttl_s: int = Field(default=300, ge=1, le=7 * 86400)
+    """`ttl` of status list tokens and the `max-age` they are served with."""
+    status_list_token_lifetime_s: int = Field(default=86400, ge=60, le=30 * 86400)
+    """`exp` - `iat` of status list tokens (re-signed when half has passed)."""
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     outbox_poll_s: float = Field(default=1.0, gt=0, le=3600)
     outbox_console: bool = True

@@ -1,0 +1,154 @@
+"""Issuer key rotation and key compromise (`mobileid issuer rotate-key [--compromised KID]`).
+
+Rotation: a new key is written to the key directory, which puts it in the published JWKS and
+makes it the signing key for the next issuance (running servers follow the directory,
+`issuer.signing_keys.KeyStore`). The previous key stops signing but stays published until every
+credential it signed has expired (`publish_until`, plus a day of margin for clock skew and a
+request in flight during the rotation).
+
+Compromise: the key is retired at once (never published or used again; a fresh key is made first
+when it was the signing key), every live credential it signed is revoked (`key_compromise`) in
+batches, holders whose credential was active get a reissue offer, and status list tokens it
+signed are re-signed with the new key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from issuer.api_tokens import Principal
+from issuer.audit import append_audit
+from issuer.config import IssuerConfig
+from issuer.errors import IssuerCode, KeyStoreError, LifecycleError
+from issuer.mass_actions import MassResult, MassScope, plan_mass_action, run_mass_action
+from issuer.models import Credential
+from issuer.signing_keys import (
+    IssuerKeyring,
+    SigningKey,
+    add_signing_key,
+    load_keyring,
+    update_key_file,
+)
+from issuer.status_publication import StatusListPublisher
+
+__all__ = ["CompromiseResult", "RotationResult", "retire_compromised_key", "rotate_signing_key"]
+
+PUBLISH_MARGIN = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class RotationResult:
+    new: SigningKey
+    previous: SigningKey | None
+    previous_published_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompromiseResult:
+    kid: str
+    new: SigningKey | None
+    revoked: MassResult
+    lists_resigned: int
+
+
+def _ring(keys_dir: Path) -> IssuerKeyring:
+    ring = load_keyring(keys_dir)
+    if ring is None:
+        raise KeyStoreError("no signing key in the key directory")
+    return ring
+
+
+def _last_expiry(session: Session, kid: str, now: datetime) -> datetime:
+    latest = session.scalar(select(func.max(Credential.expires_at)).where(Credential.kid == kid))
+    return max(latest or now, now)
+
+
+def rotate_signing_key(
+    session: Session, keys_dir: Path, *, alg: str, actor: str, now: datetime
+) -> RotationResult:
+    """Add a new signing key; keep the previous one published while its credentials live."""
+    previous = _ring(keys_dir).active
+    new = add_signing_key(keys_dir, alg, int(now.timestamp()))
+    until = _last_expiry(session, previous.kid, now) + PUBLISH_MARGIN
+    update_key_file(keys_dir, previous.kid, publish_until=int(until.timestamp()))
+    append_audit(
+        session,
+        actor=actor,
+        role="hr_admin",
+        action="issuer.rotate_key",
+        subject=f"kid:{new.kid}"[:100],
+        now=now,
+        detail={
+            "previous_kid": previous.kid,
+            "alg": new.alg,
+            "previous_published_until": until.isoformat(),
+        },
+    )
+    return RotationResult(new, previous, until)
+
+
+def retire_compromised_key(
+    keys_dir: Path,
+    kid: str,
+    *,
+    principal: Principal,
+    alg: str,
+    unit_of_work: Callable[[], AbstractContextManager[Session]],
+    publisher: StatusListPublisher,
+    keyring: Callable[[], IssuerKeyring],
+    clock: Callable[[], datetime],
+    config: IssuerConfig,
+    batch_size: int = 500,
+    progress: Callable[[int], None] | None = None,
+) -> CompromiseResult:
+    """Retire `kid` now, revoke what it signed (batches), queue reissue offers, re-sign lists."""
+    ring = _ring(keys_dir)
+    key = ring.get(kid)
+    if key is None:
+        raise LifecycleError(IssuerCode.signing_key_not_found, "no key with that kid")
+    now = clock()
+    new = None
+    if key.retired_at is None and key is ring.active:
+        new = add_signing_key(keys_dir, alg, int(now.timestamp()))
+    if key.retired_at is None:
+        update_key_file(
+            keys_dir, kid, retired_at=int(now.timestamp()), retired_reason="compromised"
+        )
+    with unit_of_work() as session:
+        append_audit(
+            session,
+            actor=principal.actor,
+            role=principal.role.value,
+            action="issuer.retire_key",
+            subject=f"kid:{kid}"[:100],
+            now=now,
+            detail={"reason": "compromised", "new_kid": new.kid if new else None},
+        )
+        plan = plan_mass_action(
+            session,
+            principal,
+            MassScope.parse(kid=kid),
+            action="revoke",
+            reason="key_compromise",
+            reoffer=True,
+        )
+    revoked = run_mass_action(
+        plan,
+        unit_of_work=unit_of_work,
+        publisher=publisher,
+        keyring=keyring,
+        clock=clock,
+        batch_size=batch_size,
+        config=config,
+        progress=progress,
+    )
+    with unit_of_work() as session:
+        report = publisher.rebuild(session, keyring=keyring(), now=clock(), only_signed_by=kid)
+    return CompromiseResult(kid, new, revoked, report.republished)

@@ -1,0 +1,414 @@
+"""Credential lifecycle: revoke, suspend, reinstate and reissue, each with a reason, audited.
+
+Every change updates the credential row and republishes its status list in the caller's
+transaction (`StatusListPublisher.record_changes`), so verifiers see it as soon as it commits.
+Revocation (INVALID) is final; suspension (SUSPENDED) is undone by reinstatement (VALID).
+`hr_admin` may do everything; a department head may act on their own department's credentials
+for the operational reasons (a lost phone, an investigation), not for HR decisions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuer.api_tokens import Principal, Role
+from issuer.applications import ApplicationRecord, file_preapproved_application, get_employee
+from issuer.audit import DetailValue, append_audit
+from issuer.config import IssuerConfig
+from issuer.errors import AuthError, HrError, IssuerCode, LifecycleError
+from issuer.models import LIVE_CREDENTIAL_STATES, Credential, Employee, StatusListRecord
+from issuer.signing_keys import IssuerKeyring
+from issuer.status_publication import StatusListPublisher
+from schemas.hr_record import normalize_phone
+
+__all__ = [
+    "REINSTATEMENT_REASONS",
+    "REISSUE_REASONS",
+    "REVOCATION_REASONS",
+    "SUSPENSION_REASONS",
+    "CredentialRecord",
+    "ReissueResult",
+    "StatusChange",
+    "change_states",
+    "list_credentials",
+    "live_credential",
+    "reinstate_credential",
+    "reissue_credential",
+    "revoke_credential",
+    "suspend_credential",
+]
+
+REVOCATION_REASONS = (
+    "phone_lost",
+    "phone_changed",
+    "app_deleted",
+    "pin_lockout",
+    "info_changed",
+    "retired",
+    "dismissed",
+    "other",
+)
+SYSTEM_REVOCATION_REASONS = ("superseded", "key_compromise")
+SUSPENSION_REASONS = ("leave_of_absence", "investigation", "emergency")
+REINSTATEMENT_REASONS = ("leave_ended", "investigation_closed", "emergency_over", "other")
+REISSUE_REASONS = ("phone_lost", "phone_changed")
+
+_DEPARTMENT_HEAD_MAY: Mapping[str, frozenset[str]] = {
+    "revoke": frozenset({"phone_lost", "phone_changed", "app_deleted", "pin_lockout"}),
+    "suspend": frozenset({"investigation"}),
+    "reinstate": frozenset({"investigation_closed"}),
+    "reissue": frozenset(REISSUE_REASONS),
+}
+_MAX_ID_CHARS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One credential's state change, as reported to operators."""
+
+    credential_id: str
+    employee_number: str
+    before: str
+    after: str
+    reason: str
+    status_list_id: int
+    status_idx: int
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialRecord:
+    credential: Credential
+    employee: Employee
+    status_uri: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReissueResult:
+    application: ApplicationRecord
+    revoked: StatusChange | None
+
+
+def _check_reason(reason: str, allowed: Sequence[str]) -> None:
+    if reason not in allowed:
+        raise LifecycleError(
+            IssuerCode.invalid_reason, f"reason must be one of: {', '.join(allowed)}"
+        )
+
+
+def _check_role(principal: Principal) -> None:
+    """Checked before anything is looked up."""
+    if principal.role not in (Role.hr_admin, Role.department_head):
+        raise AuthError(
+            IssuerCode.forbidden_role, "only HR and department heads manage credentials"
+        )
+
+
+def _authorize(principal: Principal, employee: Employee, action: str, reason: str) -> None:
+    """A department head: operational reasons only, own department only."""
+    if principal.role is Role.hr_admin:
+        return
+    if reason not in _DEPARTMENT_HEAD_MAY[action]:
+        raise AuthError(IssuerCode.forbidden_role, f"reason {reason} is for HR administrators")
+    if employee.department_code != principal.department_code:
+        raise AuthError(IssuerCode.forbidden_scope, "credential of another department")
+
+
+def _load_for_update(session: Session, credential_id: str) -> tuple[Credential, Employee]:
+    row = (
+        session.execute(
+            select(Credential, Employee)
+            .join(Employee, Employee.id == Credential.employee_id)
+            .where(Credential.id == credential_id)
+            .with_for_update(of=Credential)
+            .execution_options(populate_existing=True)
+        ).first()
+        if 0 < len(credential_id) <= _MAX_ID_CHARS
+        else None
+    )
+    if row is None:
+        raise LifecycleError(IssuerCode.credential_not_found, "no such credential")
+    return row[0], row[1]
+
+
+def change_states(
+    session: Session,
+    targets: Sequence[tuple[Credential, Employee]],
+    *,
+    new_state: str,
+    reason: str,
+    actor: str,
+    role: str,
+    publisher: StatusListPublisher,
+    keyring: IssuerKeyring,
+    now: datetime,
+    detail: Mapping[str, DetailValue] | None = None,
+) -> list[StatusChange]:
+    """Set `new_state` on credentials already checked by the caller, republish their lists,
+    and audit each change. The shared step of every lifecycle operation."""
+    changes: list[StatusChange] = []
+    for credential, employee in targets:
+        before = credential.state
+        credential.state = new_state
+        if new_state == "revoked":
+            credential.revoked_at, credential.revocation_reason = now, reason
+        elif new_state == "suspended":
+            credential.suspended_at, credential.suspension_reason = now, reason
+        else:
+            credential.suspended_at = credential.suspension_reason = None
+        changes.append(
+            StatusChange(
+                credential.id,
+                employee.employee_number,
+                before,
+                new_state,
+                reason,
+                credential.status_list_id,
+                credential.status_idx,
+            )
+        )
+    session.flush()
+    publisher.record_changes(
+        session,
+        ((c.status_list_id, c.status_idx, new_state) for c, _ in targets),
+        keyring=keyring,
+        now=now,
+    )
+    action = {
+        "revoked": "credential.revoke",
+        "suspended": "credential.suspend",
+        "active": "credential.reinstate",
+    }[new_state]
+    for change in changes:
+        append_audit(
+            session,
+            actor=actor,
+            role=role,
+            action=action,
+            subject=f"employee:{change.employee_number}",
+            now=now,
+            detail={
+                "credential_id": change.credential_id,
+                "reason": reason,
+                "from": change.before,
+                "status_list": change.status_list_id,
+                "status_idx": change.status_idx,
+                **(detail or {}),
+            },
+        )
+    return changes
+
+
+def _comment(comment: str) -> dict[str, DetailValue]:
+    return {"comment": comment[:500]} if comment.strip() else {}
+
+
+def revoke_credential(
+    session: Session,
+    principal: Principal,
+    credential_id: str,
+    *,
+    reason: str,
+    comment: str = "",
+    publisher: StatusListPublisher,
+    keyring: IssuerKeyring,
+    now: datetime,
+) -> StatusChange:
+    """Revoke (INVALID, irreversible) an active or suspended credential."""
+    _check_role(principal)
+    _check_reason(reason, REVOCATION_REASONS)
+    credential, employee = _load_for_update(session, credential_id)
+    _authorize(principal, employee, "revoke", reason)
+    if credential.state == "revoked":
+        raise LifecycleError(IssuerCode.credential_already_revoked, "credential already revoked")
+    return change_states(
+        session,
+        [(credential, employee)],
+        new_state="revoked",
+        reason=reason,
+        actor=principal.actor,
+        role=principal.role.value,
+        publisher=publisher,
+        keyring=keyring,
+        now=now,
+        detail=_comment(comment),
+    )[0]
+
+
+def suspend_credential(
+    session: Session,
+    principal: Principal,
+    credential_id: str,
+    *,
+    reason: str,
+    comment: str = "",
+    publisher: StatusListPublisher,
+    keyring: IssuerKeyring,
+    now: datetime,
+) -> StatusChange:
+    """Suspend (SUSPENDED, reversible) an active credential."""
+    _check_role(principal)
+    _check_reason(reason, SUSPENSION_REASONS)
+    credential, employee = _load_for_update(session, credential_id)
+    _authorize(principal, employee, "suspend", reason)
+    if credential.state == "revoked":
+        raise LifecycleError(IssuerCode.credential_revoked, "a revoked credential stays revoked")
+    if credential.state == "suspended":
+        raise LifecycleError(IssuerCode.credential_already_suspended, "already suspended")
+    return change_states(
+        session,
+        [(credential, employee)],
+        new_state="suspended",
+        reason=reason,
+        actor=principal.actor,
+        role=principal.role.value,
+        publisher=publisher,
+        keyring=keyring,
+        now=now,
+        detail=_comment(comment),
+    )[0]
+
+
+def reinstate_credential(
+    session: Session,
+    principal: Principal,
+    credential_id: str,
+    *,
+    reason: str,
+    comment: str = "",
+    publisher: StatusListPublisher,
+    keyring: IssuerKeyring,
+    now: datetime,
+) -> StatusChange:
+    """Reinstate (VALID) a suspended credential; a revoked one cannot come back."""
+    _check_role(principal)
+    _check_reason(reason, REINSTATEMENT_REASONS)
+    credential, employee = _load_for_update(session, credential_id)
+    _authorize(principal, employee, "reinstate", reason)
+    if credential.state == "revoked":
+        raise LifecycleError(IssuerCode.credential_revoked, "a revoked credential stays revoked")
+    if credential.state != "suspended":
+        raise LifecycleError(IssuerCode.credential_not_suspended, "credential is not suspended")
+    return change_states(
+        session,
+        [(credential, employee)],
+        new_state="active",
+        reason=reason,
+        actor=principal.actor,
+        role=principal.role.value,
+        publisher=publisher,
+        keyring=keyring,
+        now=now,
+        detail=_comment(comment),
+    )[0]
+
+
+def live_credential(session: Session, principal: Principal, employee_number: str) -> Credential:
+    """The employee's active or suspended credential (within the caller's scope)."""
+    employee = get_employee(session, principal, employee_number)
+    credential = session.scalar(
+        select(Credential).where(
+            Credential.employee_id == employee.id, Credential.state.in_(LIVE_CREDENTIAL_STATES)
+        )
+    )
+    if credential is None:
+        raise LifecycleError(IssuerCode.credential_not_found, "employee has no live credential")
+    return credential
+
+
+def list_credentials(
+    session: Session, principal: Principal, employee_number: str
+) -> list[CredentialRecord]:
+    """Every credential issued to an employee, newest first."""
+    employee = get_employee(session, principal, employee_number)
+    rows = session.execute(
+        select(Credential, StatusListRecord.uri)
+        .join(StatusListRecord, StatusListRecord.id == Credential.status_list_id)
+        .where(Credential.employee_id == employee.id)
+        .order_by(Credential.issued_at.desc(), Credential.id)
+    ).all()
+    return [CredentialRecord(c, employee, uri) for c, uri in rows]
+
+
+def reissue_credential(
+    session: Session,
+    principal: Principal,
+    employee_number: str,
+    *,
+    phone: str,
+    reason: str,
+    comment: str = "",
+    config: IssuerConfig,
+    publisher: StatusListPublisher,
+    keyring: IssuerKeyring,
+    now: datetime,
+) -> ReissueResult:
+    """A reissue application pre-approved by HR, its offer sent at once.
+
+    `phone_lost`: the live credential is revoked now, before the new one is even accepted.
+    `phone_changed`: the old phone keeps working until the new credential is issued, which
+    revokes it (one phone).
+    """
+    _check_role(principal)
+    _check_reason(reason, REISSUE_REASONS)
+    try:
+        phone = normalize_phone(phone)
+    except ValueError:
+        raise HrError(IssuerCode.invalid_request, "phone is not a Korean mobile number") from None
+    employee = get_employee(session, principal, employee_number)
+    _authorize(principal, employee, "reissue", reason)
+    if employee.employment_status != "active":
+        raise HrError(IssuerCode.employee_not_active, "employee is not in active service")
+    live = session.execute(
+        select(Credential)
+        .where(Credential.employee_id == employee.id, Credential.state.in_(LIVE_CREDENTIAL_STATES))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar()
+    if live is not None and live.state == "suspended":
+        raise LifecycleError(
+            IssuerCode.credential_suspended,
+            "the credential is suspended; reinstate or revoke it first",
+        )
+    record = file_preapproved_application(
+        session,
+        employee,
+        phone=phone,
+        actor=principal.actor,
+        role=principal.role.value,
+        comment=comment or f"reissue: {reason}",
+        config=config,
+        now=now,
+    )
+    revoked = None
+    if reason == "phone_lost" and live is not None:
+        revoked = change_states(
+            session,
+            [(live, employee)],
+            new_state="revoked",
+            reason=reason,
+            actor=principal.actor,
+            role=principal.role.value,
+            publisher=publisher,
+            keyring=keyring,
+            now=now,
+            detail={"application": record.application.id},
+        )[0]
+    append_audit(
+        session,
+        actor=principal.actor,
+        role=principal.role.value,
+        action="credential.reissue",
+        subject=f"employee:{employee.employee_number}",
+        now=now,
+        detail={
+            "application": record.application.id,
+            "reason": reason,
+            "revoked_now": revoked is not None,
+        },
+    )
+    return ReissueResult(record, revoked)

@@ -1,0 +1,353 @@
+"""HTTP routes of the credential lifecycle in the HR API (`/hr/...`).
+
+List an employee's credentials; revoke, suspend or reinstate one (each with a reason); reissue
+(a pre-approved application, offer sent at once); change an employee's HR record (the lifecycle
+follows: revoke and re-offer, revoke, suspend or reinstate; `dry_run=true` only reports); and
+suspend or revoke every credential of an agency or department. Each handler opens one
+transaction (mass actions: one per batch) and calls one service function.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from issuer.api_tokens import authenticate
+from issuer.context import IssuerContext, issuer_context
+from issuer.hr_api import application_view
+from issuer.hr_changes import HrAction, update_employee
+from issuer.lifecycle import (
+    CredentialRecord,
+    StatusChange,
+    list_credentials,
+    reinstate_credential,
+    reissue_credential,
+    revoke_credential,
+    suspend_credential,
+)
+from issuer.mass_actions import MassScope, plan_mass_action, run_mass_action
+from schemas.hr_api import ApplicationView, ErrorBody
+
+__all__ = ["lifecycle_router"]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413)
+}
+lifecycle_router = APIRouter(
+    prefix="/hr", tags=["Credential lifecycle (자격 관리)"], responses=_ERRORS
+)
+Ctx = Annotated[IssuerContext, Depends(issuer_context)]
+Authorization = Annotated[str | None, Header(description="Bearer <token>")]
+
+
+class ReasonRequest(BaseModel):
+    """A lifecycle action's reason (one of the listed codes) and an optional comment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        max_length=40,
+        description=(
+            "revoke: phone_lost, phone_changed, app_deleted, pin_lockout, info_changed, retired, "
+            "dismissed, other; suspend: leave_of_absence, investigation; reinstate: leave_ended, "
+            "investigation_closed, other"
+        ),
+    )
+    comment: str = Field(default="", max_length=500)
+
+
+class ReissueRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str = Field(max_length=30, description="the new phone's number")
+    reason: str = Field(max_length=40, description="phone_lost or phone_changed")
+    comment: str = Field(default="", max_length=500)
+
+
+class MassActionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: str = Field(max_length=10, description="suspend or revoke")
+    agency_code: str | None = Field(default=None, max_length=7)
+    department_code: str | None = Field(default=None, max_length=20)
+    reason: str = Field(max_length=40)
+    comment: str = Field(default="", max_length=500)
+    dry_run: bool = False
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+
+
+class CredentialView(BaseModel):
+    id: str
+    employee_number: str
+    state: str
+    kid: str
+    status_uri: str
+    status_idx: int
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    revocation_reason: str | None
+    suspended_at: datetime | None
+    suspension_reason: str | None
+
+
+class StatusChangeView(BaseModel):
+    credential_id: str
+    employee_number: str
+    before: str
+    after: str
+    reason: str
+    status_list_id: int
+    status_idx: int
+
+
+class ReissueView(BaseModel):
+    application: ApplicationView
+    revoked: StatusChangeView | None
+
+
+class HrActionView(BaseModel):
+    employee_number: str
+    action: str
+    reason: str
+    changed_fields: list[str]
+    credential_id: str | None
+    application_id: str | None
+
+
+class EmployeeChangeView(BaseModel):
+    employee_number: str
+    created: bool
+    changed_fields: list[str]
+    dry_run: bool
+    actions: list[HrActionView]
+
+
+class MassActionView(BaseModel):
+    action: str
+    scope: str
+    dry_run: bool
+    matched: int
+    changed: int
+    batches: int
+
+
+def _credential_view(record: CredentialRecord) -> CredentialView:
+    c = record.credential
+    return CredentialView(
+        id=c.id,
+        employee_number=record.employee.employee_number,
+        state=c.state,
+        kid=c.kid,
+        status_uri=record.status_uri,
+        status_idx=c.status_idx,
+        issued_at=c.issued_at,
+        expires_at=c.expires_at,
+        revoked_at=c.revoked_at,
+        revocation_reason=c.revocation_reason,
+        suspended_at=c.suspended_at,
+        suspension_reason=c.suspension_reason,
+    )
+
+
+def _change_view(change: StatusChange) -> StatusChangeView:
+    return StatusChangeView(
+        credential_id=change.credential_id,
+        employee_number=change.employee_number,
+        before=change.before,
+        after=change.after,
+        reason=change.reason,
+        status_list_id=change.status_list_id,
+        status_idx=change.status_idx,
+    )
+
+
+def _action_view(action: HrAction) -> HrActionView:
+    return HrActionView(
+        employee_number=action.employee_number,
+        action=action.action,
+        reason=action.reason,
+        changed_fields=list(action.changed_fields),
+        credential_id=action.credential_id,
+        application_id=action.application_id,
+    )
+
+
+@lifecycle_router.get("/employees/{employee_number}/credentials")
+def credentials(
+    employee_number: str, ctx: Ctx, authorization: Authorization = None
+) -> list[CredentialView]:
+    """Every credential issued to the employee, newest first, with its state and status slot."""
+    with ctx.unit_of_work() as session:
+        principal = authenticate(session, authorization)
+        return [_credential_view(r) for r in list_credentials(session, principal, employee_number)]
+
+
+@lifecycle_router.post("/credentials/{credential_id}/revoke")
+def revoke(
+    credential_id: str, body: ReasonRequest, ctx: Ctx, authorization: Authorization = None
+) -> StatusChangeView:
+    """Revoke (폐지): INVALID in the status list, irreversible."""
+    with ctx.unit_of_work() as session:
+        principal = authenticate(session, authorization)
+        change = revoke_credential(
+            session,
+            principal,
+            credential_id,
+            reason=body.reason,
+            comment=body.comment,
+            publisher=ctx.status,
+            keyring=ctx.keyring,
+            now=ctx.clock(),
+        )
+    return _change_view(change)
+
+
+@lifecycle_router.post("/credentials/{credential_id}/suspend")
+def suspend(
+    credential_id: str, body: ReasonRequest, ctx: Ctx, authorization: Authorization = None
+) -> StatusChangeView:
+    """Suspend (정지): SUSPENDED in the status list until reinstated."""
+    with ctx.unit_of_work() as session:
+        principal = authenticate(session, authorization)
+        change = suspend_credential(
+            session,
+            principal,
+            credential_id,
+            reason=body.reason,
+            comment=body.comment,
+            publisher=ctx.status,
+            keyring=ctx.keyring,
+            now=ctx.clock(),
+        )
+    return _change_view(change)
+
+
+@lifecycle_router.post("/credentials/{credential_id}/reinstate")
+def reinstate(
+    credential_id: str, body: ReasonRequest, ctx: Ctx, authorization: Authorization = None
+) -> StatusChangeView:
+    """Reinstate (정지 해제): VALID again; only a suspended credential."""
+    with ctx.unit_of_work() as session:
+        principal = authenticate(session, authorization)
+        change = reinstate_credential(
+            session,
+            principal,
+            credential_id,
+            reason=body.reason,
+            comment=body.comment,
+            publisher=ctx.status,
+            keyring=ctx.keyring,
+            now=ctx.clock(),
+        )
+    return _change_view(change)
+
+
+@lifecycle_router.post("/employees/{employee_number}/reissue", status_code=201)
+def reissue(
+    employee_number: str, body: ReissueRequest, ctx: Ctx, authorization: Authorization = None
+) -> ReissueView:
+    """Reissue (재발급) to a new phone: a pre-approved application whose offer goes out now.
+    `phone_lost` revokes the old credential at once; `phone_changed` when the new one is issued."""
+    with ctx.unit_of_work() as session:
+        principal = authenticate(session, authorization)
+        result = reissue_credential(
+            session,
+            principal,
+            employee_number,
+            phone=body.phone,
+            reason=body.reason,
+            comment=body.comment,
+            config=ctx.config,
+            publisher=ctx.status,
+            keyring=ctx.keyring,
+            now=ctx.clock(),
+        )
+        view = ReissueView(
+            application=application_view(result.application),
+            revoked=_change_view(result.revoked) if result.revoked else None,
+        )
+    ctx.wake_outbox()
+    return view
+
+
+@lifecycle_router.put("/employees/{employee_number}")
+def change_employee(
+    employee_number: str,
+    ctx: Ctx,
+    record: Annotated[
+        dict[str, Any],
+        Body(description="the employee's full HR record (columns of `mobileid hr import`)"),
+    ],
+    dry_run: Annotated[bool, Query(description="report what would happen, change nothing")] = False,
+    authorization: Authorization = None,
+) -> EmployeeChangeView:
+    """Create or update an employee's HR record (HR administrators); a change to a claim the
+    credential carries revokes it and sends a new offer, retirement or dismissal revokes, leave
+    suspends, return from leave reinstates."""
+    with ctx.unit_of_work() as session:
+        principal = authenticate(session, authorization)
+        outcome = update_employee(
+            session,
+            principal,
+            employee_number,
+            record,
+            dry_run=dry_run,
+            config=ctx.config,
+            publisher=ctx.status,
+            keyring=ctx.keyring,
+            now=ctx.clock(),
+        )
+        view = EmployeeChangeView(
+            employee_number=employee_number,
+            created=outcome.created,
+            changed_fields=list(outcome.changed_fields),
+            dry_run=dry_run,
+            actions=[_action_view(a) for a in outcome.actions],
+        )
+        if dry_run:
+            session.rollback()
+    if not dry_run and any(a.application_id for a in outcome.actions):
+        ctx.wake_outbox()
+    return view
+
+
+@lifecycle_router.post("/mass-actions")
+def mass_action(
+    body: MassActionRequest, ctx: Ctx, authorization: Authorization = None
+) -> MassActionView:
+    """Suspend or revoke every live credential of an agency or department (HR administrators),
+    one transaction per batch; a rerun after an interruption continues where it stopped."""
+    with ctx.unit_of_work() as session:
+        principal = authenticate(session, authorization)
+        scope = MassScope.parse(agency_code=body.agency_code, department_code=body.department_code)
+        plan = plan_mass_action(session, principal, scope, action=body.action, reason=body.reason)
+    if body.dry_run:
+        return MassActionView(
+            action=plan.action,
+            scope=scope.label,
+            dry_run=True,
+            matched=plan.matched,
+            changed=0,
+            batches=0,
+        )
+    result = run_mass_action(
+        plan,
+        unit_of_work=ctx.unit_of_work,
+        publisher=ctx.status,
+        keyring=lambda: ctx.keyring,
+        clock=ctx.clock,
+        batch_size=body.batch_size,
+        comment=body.comment,
+    )
+    return MassActionView(
+        action=plan.action,
+        scope=scope.label,
+        dry_run=False,
+        matched=plan.matched,
+        changed=result.changed,
+        batches=result.batches,
+    )

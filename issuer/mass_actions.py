@@ -1,0 +1,229 @@
+"""Mass actions: suspend or revoke every live credential of an agency, a department, or signed by
+one issuer key (key compromise), in batches.
+
+Each batch is its own transaction (lock up to `batch_size` matching credentials, change them,
+republish their lists, audit), so a long run never holds the database and an interrupted run
+resumes by simply running again: what is already changed no longer matches. Key compromise also
+queues a reissue offer for each holder whose credential was active.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from issuer.api_tokens import Principal, Role
+from issuer.applications import file_preapproved_application
+from issuer.audit import append_audit
+from issuer.config import IssuerConfig
+from issuer.errors import AuthError, HrError, IssuerCode, LifecycleError
+from issuer.lifecycle import REVOCATION_REASONS, SUSPENSION_REASONS, change_states
+from issuer.models import Application, Credential, Employee
+from issuer.signing_keys import IssuerKeyring
+from issuer.status_publication import StatusListPublisher
+
+__all__ = ["MassPlan", "MassResult", "MassScope", "plan_mass_action", "run_mass_action"]
+
+ACTIONS = {"suspend": ("suspended", ("active",)), "revoke": ("revoked", ("active", "suspended"))}
+
+
+@dataclass(frozen=True, slots=True)
+class MassScope:
+    """Exactly one of: an agency, a department, the credentials signed by one key."""
+
+    agency_code: str | None = None
+    department_code: str | None = None
+    kid: str | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        agency_code: str | None = None,
+        department_code: str | None = None,
+        kid: str | None = None,
+    ) -> MassScope:
+        given = [v for v in (agency_code, department_code, kid) if v]
+        if len(given) != 1:
+            raise LifecycleError(
+                IssuerCode.invalid_scope, "give exactly one of an agency or a department"
+            )
+        return cls(agency_code or None, department_code or None, kid or None)
+
+    @property
+    def label(self) -> str:
+        if self.agency_code:
+            return f"agency:{self.agency_code}"
+        if self.department_code:
+            return f"department:{self.department_code}"
+        return f"kid:{self.kid}"
+
+    def condition(self) -> ColumnElement[bool]:
+        if self.agency_code:
+            return Employee.agency_code == self.agency_code
+        if self.department_code:
+            return Employee.department_code == self.department_code
+        return Credential.kid == self.kid
+
+
+@dataclass(frozen=True, slots=True)
+class MassPlan:
+    scope: MassScope
+    action: str
+    reason: str
+    matched: int
+    actor: str
+    role: str
+    reoffer: bool = False
+
+
+@dataclass(slots=True)
+class MassResult:
+    job: str
+    changed: int = 0
+    batches: int = 0
+    offers: int = 0
+
+
+def _matching(scope: MassScope, states: tuple[str, ...]) -> ColumnElement[bool]:
+    return scope.condition() & Credential.state.in_(states)
+
+
+def plan_mass_action(
+    session: Session,
+    principal: Principal,
+    scope: MassScope,
+    *,
+    action: str,
+    reason: str,
+    reoffer: bool = False,
+) -> MassPlan:
+    """Check the request and count what it would change (the dry run's answer)."""
+    if principal.role is not Role.hr_admin:
+        raise AuthError(IssuerCode.forbidden_role, "only HR administrators run mass actions")
+    if action not in ACTIONS:
+        raise LifecycleError(IssuerCode.invalid_request, "action must be suspend or revoke")
+    allowed = SUSPENSION_REASONS if action == "suspend" else (*REVOCATION_REASONS, "key_compromise")
+    if reason not in allowed or (reason == "key_compromise" and scope.kid is None):
+        raise LifecycleError(
+            IssuerCode.invalid_reason, f"reason must be one of: {', '.join(allowed)}"
+        )
+    matched = (
+        session.scalar(
+            select(func.count())
+            .select_from(Credential)
+            .join(Employee, Employee.id == Credential.employee_id)
+            .where(_matching(scope, ACTIONS[action][1]))
+        )
+        or 0
+    )
+    return MassPlan(scope, action, reason, matched, principal.actor, principal.role.value, reoffer)
+
+
+def _reoffer(
+    session: Session,
+    *,
+    credential: Credential,
+    employee: Employee,
+    plan: MassPlan,
+    config: IssuerConfig,
+    now: datetime,
+) -> bool:
+    phone = (
+        session.scalar(select(Application.phone).where(Application.id == credential.application_id))
+        or employee.phone
+    )
+    if not phone or employee.employment_status != "active":
+        return False
+    try:
+        file_preapproved_application(
+            session,
+            employee,
+            phone=phone,
+            actor=plan.actor,
+            role=plan.role,
+            comment=f"reissue: {plan.reason}",
+            config=config,
+            now=now,
+        )
+    except HrError:
+        return False  # an open application will issue with the current key
+    return True
+
+
+def run_mass_action(
+    plan: MassPlan,
+    *,
+    unit_of_work: Callable[[], AbstractContextManager[Session]],
+    publisher: StatusListPublisher,
+    keyring: Callable[[], IssuerKeyring],
+    clock: Callable[[], datetime],
+    batch_size: int = 500,
+    comment: str = "",
+    config: IssuerConfig | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> MassResult:
+    """Change every matching credential, one transaction per batch; safe to run again."""
+    new_state, states = ACTIONS[plan.action]
+    result = MassResult(job=uuid.uuid4().hex[:12])
+    while True:
+        with unit_of_work() as session:
+            now = clock()
+            targets = [
+                (c, e)
+                for c, e in session.execute(
+                    select(Credential, Employee)
+                    .join(Employee, Employee.id == Credential.employee_id)
+                    .where(_matching(plan.scope, states))
+                    .order_by(Credential.id)
+                    .limit(batch_size)
+                    .with_for_update(of=Credential)
+                    .execution_options(populate_existing=True)
+                ).all()
+            ]
+            if not targets:
+                append_audit(
+                    session,
+                    actor=plan.actor,
+                    role=plan.role,
+                    action=f"credential.mass_{plan.action}",
+                    subject=plan.scope.label,
+                    now=now,
+                    detail={
+                        "job": result.job,
+                        "reason": plan.reason,
+                        "changed": result.changed,
+                        "batches": result.batches,
+                    },
+                )
+                break
+            was_active = [(c, e) for c, e in targets if c.state == "active"]
+            detail = {"job": result.job, **({"comment": comment[:500]} if comment else {})}
+            change_states(
+                session,
+                targets,
+                new_state=new_state,
+                reason=plan.reason,
+                actor=plan.actor,
+                role=plan.role,
+                publisher=publisher,
+                keyring=keyring(),
+                now=now,
+                detail=detail,
+            )
+            if plan.reoffer and config is not None:
+                result.offers += sum(
+                    _reoffer(session, credential=c, employee=e, plan=plan, config=config, now=now)
+                    for c, e in was_active
+                )
+        result.changed += len(targets)
+        result.batches += 1
+        if progress is not None:
+            progress(len(targets))
+    return result
