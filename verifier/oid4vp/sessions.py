@@ -442,7 +442,7 @@ def finish_session(
 def purge_expired(db: Session, *, now: float, grace_s: float = 600.0) -> int:
     """Delete sessions expired for longer than `grace_s` (and with them any claims left).
 
-    A session nobody answered is recorded as an `expired` login first.
+    A session nobody answered is recorded as a `session_expired` login first.
     """
     cutoff = now - grace_s
     abandoned = db.execute(
@@ -457,7 +457,7 @@ def purge_expired(db: Session, *, now: float, grace_s: float = 600.0) -> int:
             system=str(context.get("system", "api")),
             session_id=row.id,
             now=row.expires_at,
-            outcome="expired",
+            outcome="session_expired",
             flow=row.flow,
         )
     result = db.execute(delete(vp_sessions).where(vp_sessions.c.expires_at < cutoff))

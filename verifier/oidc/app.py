@@ -106,7 +106,7 @@ def build_login_service(
 
 
 def purge_all(service: LoginService) -> dict[str, int]:
-    """One purge pass: expired sessions (recorded as `expired` logins), codes, tokens, records."""
+    """One purge pass: expired sessions (recorded as `session_expired`), codes, tokens, records."""
     rt = service.runtime
     now = rt.clock()
     with rt.unit_of_work() as db:
