@@ -62,12 +62,22 @@ def _free_port() -> int:
 
 
 def _records(n: int) -> list[dict[str, Any]]:
-    return [{
-        "employee_number": f"B{i:06d}", "name": "홍길동", "name_en": "Hong Gildong",
-        "agency": "행정안전부", "agency_code": "1741000", "department": "디지털정부과",
-        "department_code": "D100", "position": "주무관", "grade": "6급",
-        "employment_type": "general", "phone": "010-1234-5678",
-    } for i in range(n)]
+    return [
+        {
+            "employee_number": f"B{i:06d}",
+            "name": "홍길동",
+            "name_en": "Hong Gildong",
+            "agency": "행정안전부",
+            "agency_code": "1741000",
+            "department": "디지털정부과",
+            "department_code": "D100",
+            "position": "주무관",
+            "grade": "6급",
+            "employment_type": "general",
+            "phone": "010-1234-5678",
+        }
+        for i in range(n)
+    ]
 
 
 def prepare_offers(env: dict[str, str], n: int) -> list[tuple[str, str]]:
@@ -78,23 +88,41 @@ def prepare_offers(env: dict[str, str], n: int) -> list[tuple[str, str]]:
     admin = Principal(token_id=0, role=Role.hr_admin)
     try:
         with runtime.unit_of_work() as s:
-            import_records(s, validate_records(_records(n)), source=HrSource.central,
-                           now=runtime.clock())
+            import_records(
+                s, validate_records(_records(n)), source=HrSource.central, now=runtime.clock()
+            )
             for i in range(n):
-                record = file_application(s, admin, employee_number=f"B{i:06d}",
-                                          phone="010-1234-5678", reason="new", now=runtime.clock())
-                decide_application(s, admin, record.application.id, approve=True, comment="",
-                                   config=runtime.config, now=runtime.clock())
+                record = file_application(
+                    s,
+                    admin,
+                    employee_number=f"B{i:06d}",
+                    phone="010-1234-5678",
+                    reason="new",
+                    now=runtime.clock(),
+                )
+                decide_application(
+                    s,
+                    admin,
+                    record.application.id,
+                    approve=True,
+                    comment="",
+                    config=runtime.config,
+                    now=runtime.clock(),
+                )
         while True:
             with runtime.unit_of_work() as s:
                 if deliver_one(s, capture, runtime.clock()) is None:
                     break
     finally:
         runtime.close()
-    links = [m.body.split("Issuance link: ")[1].split(" ")[0]
-             for m in capture.messages if m.kind == "offer_link"]
-    codes = [m.body.split("Transaction code: ")[1][:6]
-             for m in capture.messages if m.kind == "tx_code"]
+    links = [
+        m.body.split("Issuance link: ")[1].split(" ")[0]
+        for m in capture.messages
+        if m.kind == "offer_link"
+    ]
+    codes = [
+        m.body.split("Transaction code: ")[1][:6] for m in capture.messages if m.kind == "tx_code"
+    ]
     return list(zip(links, codes, strict=True))
 
 
@@ -102,13 +130,18 @@ def _flow(client: httpx.Client, issuer: str, link: str, tx_code: str, key: Any) 
     _, offer_uri = parse_credential_offer_link(link)
     offer = client.get(urlsplit(offer_uri).path).json()
     code = offer["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
-    token = client.post("/token", data={"grant_type": PRE_AUTHORIZED_GRANT,
-                                        "pre-authorized_code": code, "tx_code": tx_code})
+    token = client.post(
+        "/token",
+        data={"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": code, "tx_code": tx_code},
+    )
     access = token.json()["access_token"]
     nonce = client.post("/nonce").json()["c_nonce"]
     proof = create_proof_jwt(key, audience=issuer, nonce=nonce, iat=int(time.time()))
-    r = client.post("/credential", headers={"Authorization": f"Bearer {access}"},
-                    json={"credential_configuration_id": CONFIG_ID, "proofs": {"jwt": [proof]}})
+    r = client.post(
+        "/credential",
+        headers={"Authorization": f"Bearer {access}"},
+        json={"credential_configuration_id": CONFIG_ID, "proofs": {"jwt": [proof]}},
+    )
     if r.status_code != 200 or "~" not in r.json()["credentials"][0]["credential"]:
         raise RuntimeError(f"flow failed: {r.status_code} {r.text[:200]}")
 
@@ -154,13 +187,30 @@ def bench_database(name: str, database_url: str, flows: int, clients: int, worke
     with tempfile.TemporaryDirectory(prefix=f"mobileid-bench-{name}-") as tmp:
         port = _free_port()
         issuer = f"http://127.0.0.1:{port}"
-        env = {"MOBILEID_DATA_DIR": str(Path(tmp) / "data"), "MOBILEID_DATABASE_URL": database_url,
-               "MOBILEID_ISSUER_BASE_URL": issuer, "MOBILEID_OUTBOX_CONSOLE": "false",
-               "MOBILEID_OUTBOX_POLL_S": "3600"}
+        env = {
+            "MOBILEID_DATA_DIR": str(Path(tmp) / "data"),
+            "MOBILEID_DATABASE_URL": database_url,
+            "MOBILEID_ISSUER_BASE_URL": issuer,
+            "MOBILEID_OUTBOX_CONSOLE": "false",
+            "MOBILEID_OUTBOX_POLL_S": "3600",
+        }
         offers = prepare_offers(env, flows + clients)
-        cmd = [sys.executable, "-m", "uvicorn", "--factory", "mobileid.app:create_app",
-               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-               "--no-access-log", "--workers", str(workers)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "mobileid.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--workers",
+            str(workers),
+        ]
         server = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 60
@@ -181,19 +231,35 @@ def bench_database(name: str, database_url: str, flows: int, clients: int, worke
 
 def measure_signing(seconds: float = 1.5) -> float:
     """Credentials signed per second by `issue_sd_jwt_vc` (the core benchmark's figure)."""
-    employee = Employee(employee_number="B000001", name="홍길동", name_en="Hong Gildong",
-                        agency="행정안전부", agency_code="1741000", department="디지털정부과",
-                        position="주무관", grade="6급", employment_type="general",
-                        opaque_id="x" * 22)
+    employee = Employee(
+        employee_number="B000001",
+        name="홍길동",
+        name_en="Hong Gildong",
+        agency="행정안전부",
+        agency_code="1741000",
+        department="디지털정부과",
+        position="주무관",
+        grade="6급",
+        employment_type="general",
+        opaque_id="x" * 22,
+    )
     claims = employee_claims(employee)
     key, holder = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate().public_key.to_jwk()
     now, count = int(time.time()), 0
     start = time.perf_counter()
     while (elapsed := time.perf_counter() - start) < seconds:
-        issue_sd_jwt_vc(issuer="https://issuer.example", vct="https://issuer.example/t",
-                        claims=claims, disclosable=DISCLOSABLE.intersection(claims), key=key,
-                        kid="k", holder_jwk=holder, iat=now, exp=now + 86400,
-                        status=status_reference(count, "https://issuer.example/s/1"))
+        issue_sd_jwt_vc(
+            issuer="https://issuer.example",
+            vct="https://issuer.example/t",
+            claims=claims,
+            disclosable=DISCLOSABLE.intersection(claims),
+            key=key,
+            kid="k",
+            holder_jwk=holder,
+            iat=now,
+            exp=now + 86400,
+            status=status_reference(count, "https://issuer.example/s/1"),
+        )
         count += 1
     return count / elapsed
 
@@ -229,11 +295,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         rate = bench_database("sqlite", url, args.flows, args.clients, args.workers)
-    print(f"issuance over HTTP, SQLite:             {rate:8.1f} flows/s "
-          f"(target >= 100; baseline ~6.7)")
+    print(
+        f"issuance over HTTP, SQLite:             {rate:8.1f} flows/s "
+        f"(target >= 100; baseline ~6.7)"
+    )
     result["flows_per_s_sqlite"] = round(rate, 1)
-    pg = None if args.no_postgres else _postgres_url(
-        os.environ.get("MOBILEID_TEST_POSTGRES_URL", DEFAULT_PG))
+    pg = (
+        None
+        if args.no_postgres
+        else _postgres_url(os.environ.get("MOBILEID_TEST_POSTGRES_URL", DEFAULT_PG))
+    )
     if pg is not None:
         pg_url, drop = pg
         try:

@@ -50,7 +50,13 @@ EMPLOYEE_CLAIMS = {
     "photo": PHOTO,
 }
 TEXT_CLAIMS = [
-    "employee_number", "name", "name_en", "agency", "department", "position", "grade",
+    "employee_number",
+    "name",
+    "name_en",
+    "agency",
+    "department",
+    "position",
+    "grade",
     "employment_type",
 ]
 DISCLOSABLE = [*TEXT_CLAIMS, "photo"]
@@ -87,17 +93,28 @@ def main() -> None:
 
     def issue() -> str:
         return issue_sd_jwt_vc(
-            issuer=ISSUER, vct=VCT, claims=EMPLOYEE_CLAIMS, disclosable=DISCLOSABLE,
-            key=issuer_key, kid="issuer-key-1", holder_jwk=holder_key.public_key.to_jwk(),
-            iat=now, exp=now + 3 * 365 * 86400, status=status_reference(123_457, STATUS_URI),
+            issuer=ISSUER,
+            vct=VCT,
+            claims=EMPLOYEE_CLAIMS,
+            disclosable=DISCLOSABLE,
+            key=issuer_key,
+            kid="issuer-key-1",
+            holder_jwk=holder_key.public_key.to_jwk(),
+            iat=now,
+            exp=now + 3 * 365 * 86400,
+            status=status_reference(123_457, STATUS_URI),
         )
 
     credential = issue()
 
     def presentation_of(claims: list[str]) -> str:
         return present(
-            credential, select=[(name,) for name in claims], holder_key=holder_key,
-            audience=AUDIENCE, nonce="n-0S6_WzA2Mj", iat=now,
+            credential,
+            select=[(name,) for name in claims],
+            holder_key=holder_key,
+            audience=AUDIENCE,
+            nonce="n-0S6_WzA2Mj",
+            iat=now,
         )
 
     presentation = presentation_of(TEXT_CLAIMS)
@@ -108,8 +125,13 @@ def main() -> None:
 
     def verify_presentation(data: str = presentation) -> None:
         result = verify_sd_jwt_vc(
-            data, issuer_key=resolver, algorithms=("EdDSA", "Ed25519"),
-            audience=AUDIENCE, nonce="n-0S6_WzA2Mj", vct_values=(VCT,), now=now,
+            data,
+            issuer_key=resolver,
+            algorithms=("EdDSA", "Ed25519"),
+            audience=AUDIENCE,
+            nonce="n-0S6_WzA2Mj",
+            vct_values=(VCT,),
+            now=now,
         )
         ref = result.claims["status"]["status_list"]
         if ref["uri"] != cached.uri or cached.status(ref["idx"]) != 0:
@@ -138,22 +160,35 @@ def main() -> None:
     decode_ms = statistics.median(decode_times)
     ratio = ours / (raw / 2)
 
-    print(f"presentation size                : {len(presentation):>10,} bytes "
-          f"({len(TEXT_CLAIMS)} disclosures, KB-JWT, Ed25519)")
-    print(f"raw PyNaCl Ed25519 verify        : {raw:>10,.0f} /s   "
-          f"(limit for 2 sigs: {raw / 2:,.0f} /s)")
+    print(
+        f"presentation size                : {len(presentation):>10,} bytes "
+        f"({len(TEXT_CLAIMS)} disclosures, KB-JWT, Ed25519)"
+    )
+    print(
+        f"raw PyNaCl Ed25519 verify        : {raw:>10,.0f} /s   "
+        f"(limit for 2 sigs: {raw / 2:,.0f} /s)"
+    )
     print(f"our presentation verify (+status): {ours:>10,.0f} /s")
     print(f"ratio to limit                   : {ratio:>10.2f}     (target >= 0.70)")
-    print(f"  with the photo too ({len(with_photo):,} B)   : {ours_photo:>10,.0f} /s   "
-          f"(ratio {ours_photo / (raw / 2):.2f})")
+    print(
+        f"  with the photo too ({len(with_photo):,} B)   : {ours_photo:>10,.0f} /s   "
+        f"(ratio {ours_photo / (raw / 2):.2f})"
+    )
     print(f"issuance of the same credential  : {issuance:>10,.0f} /s")
     print(f"decode 2^20-entry status list    : {decode_ms:>10.2f} ms  (2 bits, {len(lst):,} B lst)")
-    print(json.dumps({
-        "raw_verify_per_s": round(raw), "presentation_verify_per_s": round(ours),
-        "ratio_to_limit": round(ratio, 3), "issuance_per_s": round(issuance),
-        "presentation_with_photo_verify_per_s": round(ours_photo),
-        "status_list_decode_ms_2e20": round(decode_ms, 2), "presentation_bytes": len(presentation),
-    }))
+    print(
+        json.dumps(
+            {
+                "raw_verify_per_s": round(raw),
+                "presentation_verify_per_s": round(ours),
+                "ratio_to_limit": round(ratio, 3),
+                "issuance_per_s": round(issuance),
+                "presentation_with_photo_verify_per_s": round(ours_photo),
+                "status_list_decode_ms_2e20": round(decode_ms, 2),
+                "presentation_bytes": len(presentation),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -44,8 +44,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Settings come from MOBILEID_* environment variables (see README)."""
 
@@ -68,8 +72,10 @@ def serve(
         application = create_app(settings)
     except ValidationError as exc:  # pragma: no cover - settings were validated above
         fail(f"설정 오류 / invalid settings: {exc.error_count()} problem(s)")
-    console.print(f"[bold]mobileid[/] → http://{settings.host}:{settings.port}  "
-                  f"(issuer {settings.issuer_base_url}, docs /docs)")
+    console.print(
+        f"[bold]mobileid[/] → http://{settings.host}:{settings.port}  "
+        f"(issuer {settings.issuer_base_url}, docs /docs)"
+    )
     uvicorn.run(application, host=settings.host, port=settings.port, log_level=log_level)
 
 

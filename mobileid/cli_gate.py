@@ -88,8 +88,9 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
         f"[bold]gate {policy.gate_id}[/] ({policy.site_name}, {policy.verification.purpose}) → "
         f"http://{host}:{port}/scan  audience={policy.audience}"
     )
-    uvicorn.run(create_gate_app(service), host=host, port=port, log_level=log_level,
-                access_log=False)
+    uvicorn.run(
+        create_gate_app(service), host=host, port=port, log_level=log_level, access_log=False
+    )
 
 
 @gate_app.command()
@@ -111,8 +112,10 @@ def sync(
             result = refresh_from_issuers(service)
         else:
             result = pull_bundle(service)
-        console.print(f"bundle: {result.issuers} issuer(s), {result.status_lists} status list(s), "
-                      f"{result.rejected} rejected")
+        console.print(
+            f"bundle: {result.issuers} issuer(s), {result.status_lists} status list(s), "
+            f"{result.rejected} rejected"
+        )
         if policy.central_url:
             uploaded = upload_records(service)
             console.print(f"records uploaded: {uploaded.acknowledged}")
@@ -171,8 +174,10 @@ def purge(
             result = purge_records(conn, before=before, include_unsent=include_unsent)
     finally:
         service.close()
-    console.print(f"deleted {result.deleted} record(s) older than {policy.retention_days} days; "
-                  f"{result.kept_unsent} old record(s) kept because they were never uploaded")
+    console.print(
+        f"deleted {result.deleted} record(s) older than {policy.retention_days} days; "
+        f"{result.kept_unsent} old record(s) kept because they were never uploaded"
+    )
 
 
 @gate_app.command()

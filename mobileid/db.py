@@ -79,8 +79,11 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
         # SQLite has one writer and every transaction here begins IMMEDIATE, so one pooled
         # connection loses nothing and queues threads on a condition instead of busy-polling.
         engine = create_engine(
-            parsed, connect_args={"check_same_thread": False, "timeout": _SQLITE_BUSY_MS / 1000},
-            pool_size=1, max_overflow=0, pool_timeout=_SQLITE_BUSY_MS / 1000,
+            parsed,
+            connect_args={"check_same_thread": False, "timeout": _SQLITE_BUSY_MS / 1000},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=_SQLITE_BUSY_MS / 1000,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

@@ -78,23 +78,44 @@ class ClaimSpec:
 
 
 CLAIMS: tuple[ClaimSpec, ...] = (
-    ClaimSpec("employee_number", "공무원 번호", "Employee number",
-              "Employee number in the HR system of record", True),
+    ClaimSpec(
+        "employee_number",
+        "공무원 번호",
+        "Employee number",
+        "Employee number in the HR system of record",
+        True,
+    ),
     ClaimSpec("name", "성명", "Name", "Full name in Korean", True),
     ClaimSpec("name_en", "영문 성명", "Name (English)", "Full name in Latin script", False),
     ClaimSpec("agency", "소속 기관", "Agency", "Name of the employing agency", True),
-    ClaimSpec("agency_code", "기관 코드", "Agency code",
-              "Administrative agency code (행정기관코드)", True),
+    ClaimSpec(
+        "agency_code", "기관 코드", "Agency code", "Administrative agency code (행정기관코드)", True
+    ),
     ClaimSpec("department", "부서", "Department", "Department or division", True),
     ClaimSpec("position", "직위", "Position", "Position held (e.g. 과장)", True),
     ClaimSpec("grade", "직급", "Grade", "Civil service grade (e.g. 5급)", True),
-    ClaimSpec("employment_type", "임용 구분", "Employment type",
-              "general, special, political, special_contract, fixed_term or part_time", True),
+    ClaimSpec(
+        "employment_type",
+        "임용 구분",
+        "Employment type",
+        "general, special, political, special_contract, fixed_term or part_time",
+        True,
+    ),
     ClaimSpec("photo", "사진", "Photo", "JPEG photo as a data URI, at most 8 KB", False),
-    ClaimSpec("active_public_servant_of", "재직 기관", "Active public servant of",
-              "Agency code of the agency the holder actively serves; reveals nothing else", True),
-    ClaimSpec("opaque_id", "가명 식별자", "Pseudonymous ID",
-              "Random, stable per employee; lets a service derive its own member id", True),
+    ClaimSpec(
+        "active_public_servant_of",
+        "재직 기관",
+        "Active public servant of",
+        "Agency code of the agency the holder actively serves; reveals nothing else",
+        True,
+    ),
+    ClaimSpec(
+        "opaque_id",
+        "가명 식별자",
+        "Pseudonymous ID",
+        "Random, stable per employee; lets a service derive its own member id",
+        True,
+    ),
 )
 
 DISCLOSABLE = frozenset(c.name for c in CLAIMS if c.sd != "never")
@@ -135,7 +156,8 @@ class EmployeeIdClaims(BaseModel):
     grade: str = Field(min_length=1, max_length=50)
     employment_type: EmploymentType
     photo: str | None = Field(
-        default=None, max_length=len(PHOTO_PREFIX) + 4 * ((MAX_PHOTO_BYTES + 2) // 3),
+        default=None,
+        max_length=len(PHOTO_PREFIX) + 4 * ((MAX_PHOTO_BYTES + 2) // 3),
         pattern=r"^data:image/jpeg;base64,[A-Za-z0-9+/]+={0,2}$",
     )
     active_public_servant_of: str = Field(pattern=r"^[0-9]{7}$")
@@ -157,11 +179,20 @@ def claims_json_schema() -> dict[str, Any]:
 def credential_display() -> list[dict[str, Any]]:
     """Display names in Korean and English (OpenID4VCI `credential_metadata.display`)."""
     return [
-        {"name": "모바일 공무원증", "locale": "ko-KR", "description": "대한민국 공무원 신분증",
-         "background_color": "#003764", "text_color": "#FFFFFF"},
-        {"name": "Mobile Civil Servant ID", "locale": "en-US",
-         "description": "Republic of Korea public servant identification",
-         "background_color": "#003764", "text_color": "#FFFFFF"},
+        {
+            "name": "모바일 공무원증",
+            "locale": "ko-KR",
+            "description": "대한민국 공무원 신분증",
+            "background_color": "#003764",
+            "text_color": "#FFFFFF",
+        },
+        {
+            "name": "Mobile Civil Servant ID",
+            "locale": "en-US",
+            "description": "Republic of Korea public servant identification",
+            "background_color": "#003764",
+            "text_color": "#FFFFFF",
+        },
     ]
 
 
@@ -171,8 +202,10 @@ def oid4vci_claims_metadata() -> list[dict[str, Any]]:
         {
             "path": [c.name],
             "mandatory": c.mandatory,
-            "display": [{"name": c.label_ko, "locale": "ko-KR"},
-                        {"name": c.label_en, "locale": "en-US"}],
+            "display": [
+                {"name": c.label_ko, "locale": "ko-KR"},
+                {"name": c.label_en, "locale": "en-US"},
+            ],
         }
         for c in CLAIMS
     ]
@@ -185,10 +218,12 @@ def type_metadata(issuer_base_url: str) -> dict[str, Any]:
         "name": "Mobile Civil Servant ID (모바일 공무원증)",
         "description": "Identity credential of an active public servant of the Republic of Korea",
         "display": [
-            {"locale": "ko-KR", "name": "모바일 공무원증",
-             "description": "대한민국 공무원 신분증"},
-            {"locale": "en-US", "name": "Mobile Civil Servant ID",
-             "description": "Republic of Korea public servant identification"},
+            {"locale": "ko-KR", "name": "모바일 공무원증", "description": "대한민국 공무원 신분증"},
+            {
+                "locale": "en-US",
+                "name": "Mobile Civil Servant ID",
+                "description": "Republic of Korea public servant identification",
+            },
         ],
         "claims": [
             {

@@ -106,7 +106,7 @@ class HrRecord(BaseModel):
         if not value.startswith(_PHOTO_PREFIX):
             raise ValueError("photo must be a data:image/jpeg;base64 URI")
         try:
-            raw = base64.b64decode(value[len(_PHOTO_PREFIX):], validate=True)
+            raw = base64.b64decode(value[len(_PHOTO_PREFIX) :], validate=True)
         except (binascii.Error, ValueError) as exc:
             raise ValueError("photo is not valid base64") from exc
         if len(raw) > MAX_PHOTO_BYTES:

@@ -114,8 +114,9 @@ def live_server(
 
     sock = free_socket()
     port = sock.getsockname()[1]
-    env = dict(server_env, MOBILEID_ISSUER_BASE_URL=f"http://127.0.0.1:{port}",
-               MOBILEID_PORT=str(port))
+    env = dict(
+        server_env, MOBILEID_ISSUER_BASE_URL=f"http://127.0.0.1:{port}", MOBILEID_PORT=str(port)
+    )
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     clock = FakeClock()

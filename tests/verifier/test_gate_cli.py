@@ -17,13 +17,21 @@ ISSUER = "http://127.0.0.1:9"  # never contacted: the scans below are refused be
 
 def test_records_csv_and_purge(tmp_path: Path) -> None:
     policy_file = tmp_path / "policy.json"
-    policy_file.write_text(json.dumps({
-        "gate_id": "seoul-01", "site": "seoul", "trusted_issuers": [{"issuer": ISSUER}],
-        "retention_days": 1, "allow_insecure_loopback": True,
-    }))
+    policy_file.write_text(
+        json.dumps(
+            {
+                "gate_id": "seoul-01",
+                "site": "seoul",
+                "trusted_issuers": [{"issuer": ISSUER}],
+                "retention_days": 1,
+                "allow_insecure_loopback": True,
+            }
+        )
+    )
     clock = Clock()
-    gate = make_gate(gate_policy(ISSUER, gate_id="seoul-01", site="seoul"), tmp_path, clock,
-                     online=False)
+    gate = make_gate(
+        gate_policy(ISSUER, gate_id="seoul-01", site="seoul"), tmp_path, clock, online=False
+    )
     gate.scan(b"=HYPERLINK(junk)")
     clock.advance(-3 * 86400)  # a scan three days ago
     gate.scan(b"eyJ.junk")

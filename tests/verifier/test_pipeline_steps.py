@@ -74,8 +74,9 @@ class World:
 
     def pipeline(self, **changes: Any) -> Pipeline:
         policy = VerificationPolicy.for_purpose(Purpose.gate, **changes)
-        return Pipeline(policy, audience=AUDIENCE, trust=self.trust, status=self.status,
-                        replay=self.replay)
+        return Pipeline(
+            policy, audience=AUDIENCE, trust=self.trust, status=self.status, replay=self.replay
+        )
 
     def credential(self, **claims: Any) -> tuple[str, int]:
         return self.issuer.issue(HOLDER, **claims)
@@ -106,9 +107,14 @@ def test_decode_scan_accepts_both_forms_and_refuses_others(world: World) -> None
 
 def test_verify_step_and_reason_mapping(world: World) -> None:
     credential, _ = world.credential()
-    verified = verify_presentation(world.presented(credential), trust=world.trust,
-                                   policy=world.policy, audience=AUDIENCE, nonce=None,
-                                   now=world.clock())
+    verified = verify_presentation(
+        world.presented(credential),
+        trust=world.trust,
+        policy=world.policy,
+        audience=AUDIENCE,
+        nonce=None,
+        now=world.clock(),
+    )
     assert verified.claims["employee_number"] == "E1001"
     cases = {
         "audience": (world.presented(credential, audience="gate:x"), Reason.wrong_audience),
@@ -118,8 +124,14 @@ def test_verify_step_and_reason_mapping(world: World) -> None:
     }
     for name, (data, reason) in cases.items():
         with pytest.raises(VCError) as info:
-            verify_presentation(data, trust=world.trust, policy=world.policy, audience=AUDIENCE,
-                                nonce=None, now=world.clock())
+            verify_presentation(
+                data,
+                trust=world.trust,
+                policy=world.policy,
+                audience=AUDIENCE,
+                nonce=None,
+                now=world.clock(),
+            )
         assert reason_for_error(info.value) is reason, name
     assert reason_for_error(VCError(Code.sd_hash_mismatch)) is Reason.invalid_signature
     assert reason_for_error(VCError(Code.duplicate_digest)) is Reason.malformed
@@ -128,8 +140,14 @@ def test_verify_step_and_reason_mapping(world: World) -> None:
 def test_replay_step_and_stores(world: World, tmp_path: Path) -> None:
     credential, _ = world.credential()
     data = world.presented(credential)
-    verified = verify_presentation(data, trust=world.trust, policy=world.policy,
-                                   audience=AUDIENCE, nonce=None, now=world.clock())
+    verified = verify_presentation(
+        data,
+        trust=world.trust,
+        policy=world.policy,
+        audience=AUDIENCE,
+        nonce=None,
+        now=world.clock(),
+    )
     now = world.clock()
     check_replay(data, verified, world.replay, world.policy, now)
     with pytest.raises(Denied) as info:
@@ -152,9 +170,14 @@ def test_replay_step_and_stores(world: World, tmp_path: Path) -> None:
 
 def test_credential_type_step(world: World) -> None:
     credential, _ = world.credential()
-    verified = verify_presentation(world.presented(credential), trust=world.trust,
-                                   policy=world.policy, audience=AUDIENCE, nonce=None,
-                                   now=world.clock())
+    verified = verify_presentation(
+        world.presented(credential),
+        trust=world.trust,
+        policy=world.policy,
+        audience=AUDIENCE,
+        nonce=None,
+        now=world.clock(),
+    )
     assert check_credential_type(verified, {ISSUER: frozenset({verified.claims["vct"]})}) == ISSUER
     with pytest.raises(Denied) as info:
         check_credential_type(verified, {ISSUER: frozenset({"https://other/vct"})})
@@ -163,13 +186,21 @@ def test_credential_type_step(world: World) -> None:
 
 def test_status_step_values_and_staleness(world: World) -> None:
     credential, idx = world.credential()
-    verified = verify_presentation(world.presented(credential), trust=world.trust,
-                                   policy=world.policy, audience=AUDIENCE, nonce=None,
-                                   now=world.clock())
+    verified = verify_presentation(
+        world.presented(credential),
+        trust=world.trust,
+        policy=world.policy,
+        audience=AUDIENCE,
+        nonce=None,
+        now=world.clock(),
+    )
     now = world.clock()
     assert check_status(verified, ISSUER, world.status, world.policy, now) is False
-    for value, reason in ((INVALID, Reason.revoked), (SUSPENDED, Reason.suspended),
-                          (3, Reason.invalid_status)):
+    for value, reason in (
+        (INVALID, Reason.revoked),
+        (SUSPENDED, Reason.suspended),
+        (3, Reason.invalid_status),
+    ):
         world.issuer.set_status(idx, value)
         world.status.revalidate(ISSUER, world.issuer.status_uri, now=now, force=True)
         with pytest.raises(Denied) as info:
@@ -191,12 +222,19 @@ def test_status_step_values_and_staleness(world: World) -> None:
 
 def test_status_only_from_the_issuers_origin(world: World) -> None:
     with pytest.raises(PermissionError):
-        world.status.lookup(ISSUER, "https://evil.example/status-lists/1", 0,
-                            now=world.clock(), max_age=3600)
+        world.status.lookup(
+            ISSUER, "https://evil.example/status-lists/1", 0, now=world.clock(), max_age=3600
+        )
     token = world.issuer.token
     with pytest.raises(VCError):  # sub is the issuer's URI, not this one
-        world.status.load_token(ISSUER, ISSUER + "/status-lists/2", token, etag=None,
-                                fetched_at=world.clock(), now=world.clock())
+        world.status.load_token(
+            ISSUER,
+            ISSUER + "/status-lists/2",
+            token,
+            etag=None,
+            fetched_at=world.clock(),
+            now=world.clock(),
+        )
 
 
 def test_policy_step(world: World) -> None:
@@ -212,8 +250,9 @@ def test_policy_step(world: World) -> None:
     assert info.value.reason is Reason.agency_not_allowed
     library = VerificationPolicy.for_purpose(Purpose.library, member_id_secret=b"s" * 16)
     out = apply_policy({"opaque_id": "abc", "active_public_servant_of": AGENCY}, library)
-    assert out.member_id == library_member_id(b"s" * 16, "abc") != library_member_id(b"t" * 16,
-                                                                                        "abc")
+    assert (
+        out.member_id == library_member_id(b"s" * 16, "abc") != library_member_id(b"t" * 16, "abc")
+    )
     assert out.employee_number is None
 
 
@@ -248,8 +287,11 @@ def test_trust_refuses_http_and_oversized_documents() -> None:
     )
     with big, pytest.raises(FetchError):
         fetch(big, "https://issuer.example/x", max_bytes=1000, accept="application/json")
-    redirect = httpx.Client(transport=httpx.MockTransport(
-        lambda r: httpx.Response(302, headers={"Location": "https://evil.example/"})))
+    redirect = httpx.Client(
+        transport=httpx.MockTransport(
+            lambda r: httpx.Response(302, headers={"Location": "https://evil.example/"})
+        )
+    )
     with redirect, pytest.raises(FetchError):
         fetch(redirect, "https://issuer.example/x", max_bytes=1000, accept="application/json")
     trust = TrustStore([TrustedIssuer(ISSUER)], client=None, clock=Clock())
@@ -262,15 +304,21 @@ def test_pipeline_decision_is_total(world: World) -> None:
     for payload in (b"", b"eyJ", b"eyJ.e.e~", b"eyJhbGciOiJFZERTQSJ9.e30.AAAA~~", "{}", b"MI\x01"):
         decision = pipeline.decide(payload, now=world.clock())
         assert not decision.allow and decision.reason in (
-            Reason.malformed, Reason.invalid_signature, Reason.key_binding_missing
+            Reason.malformed,
+            Reason.invalid_signature,
+            Reason.key_binding_missing,
         )
         assert decision.elapsed_ms >= 0
 
 
 def test_policy_files(tmp_path: Path) -> None:
     data = {
-        "gate_id": "g1", "site": "gwacheon", "trusted_issuers": [{"issuer": ISSUER}],
-        "allowed_agencies": [AGENCY], "stale_status": "fail_open", "max_status_age_s": 1800,
+        "gate_id": "g1",
+        "site": "gwacheon",
+        "trusted_issuers": [{"issuer": ISSUER}],
+        "allowed_agencies": [AGENCY],
+        "stale_status": "fail_open",
+        "max_status_age_s": 1800,
     }
     path = tmp_path / "policy.json"
     path.write_text(json.dumps(data))
@@ -279,8 +327,10 @@ def test_policy_files(tmp_path: Path) -> None:
     assert policy.verification.stale_status is StalePolicy.fail_open
     assert "정부과천청사" in policy.site_name
     yaml_path = tmp_path / "policy.yaml"
-    yaml_path.write_text("gate_id: d1\nsite: building:busan-city-hall\npurpose: identity\n"
-                         f"trusted_issuers:\n  - issuer: {ISSUER}\n")
+    yaml_path.write_text(
+        "gate_id: d1\nsite: building:busan-city-hall\npurpose: identity\n"
+        f"trusted_issuers:\n  - issuer: {ISSUER}\n"
+    )
     desk = load_gate_policy(yaml_path)
     assert desk.verification.purpose is Purpose.identity
     assert "photo" not in desk.verification.required_claims

@@ -42,8 +42,13 @@ def realistic(purpose: Purpose, *, issuer_key: object = None) -> str:
     if issuer_key is not None:
         issuer.key = issuer_key  # type: ignore[assignment]
     credential, _ = issuer.issue(HOLDER)
-    return presentation(credential, HOLDER, audience="gate:sejong:sejong-06-east-01",
-                        iat=1_800_000_000, purpose=purpose)
+    return presentation(
+        credential,
+        HOLDER,
+        audience="gate:sejong:sejong-06-east-01",
+        iat=1_800_000_000,
+        purpose=purpose,
+    )
 
 
 @pytest.mark.parametrize("purpose", list(Purpose), ids=str)
