@@ -2,7 +2,7 @@
 and sessions for desks and terminals (create, poll, take the result).
 
 Thin: read the (capped) body, call one service function inside one unit of work, shape the
-answer. Errors are `ProtocolError`s mapped in `verifier.login_app`, never exception text.
+answer. Errors are `ProtocolError`s mapped in `verifier.oidc.app`, never exception text.
 """
 
 from __future__ import annotations
