@@ -3,12 +3,19 @@ status list token the way a verifier does (JWKS from the issuer, `vc.status_list
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import uvicorn
 from issuer_kit import (
     Holder,
     Tokens,
@@ -154,3 +161,82 @@ class Office:
             want.set(idx, value)
         assert published.status_list.to_bytes() == want.to_bytes(), "other indices changed"
         return published
+
+
+def bound_socket(port: int = 0) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
+class Clock:
+    """Real time plus an offset tests may advance."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.offset)
+
+    def timestamp(self) -> int:
+        return int(self().timestamp())
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@dataclass
+class RunningIssuer:
+    """What `Office` needs of a server (the same shape as the `live_server` fixture)."""
+
+    url: str
+    data_dir: Path
+    env: dict[str, str]
+    clock: Clock
+    app: Any
+    client: httpx.Client
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.state.runtime
+
+
+@contextmanager
+def run_issuer(env: dict[str, str], port: int) -> Iterator[RunningIssuer]:
+    """Start the issuer app (start-up rebuild included) on `port`; the caller set `env`."""
+    from mobileid.app import create_app
+    from mobileid.settings import get_settings
+
+    clock = Clock()
+    app = create_app(get_settings(), clock=clock)
+    with serve(app, bound_socket(port)) as client:
+        yield RunningIssuer(
+            str(client.base_url).rstrip("/"),
+            Path(env["MOBILEID_DATA_DIR"]),
+            env,
+            clock,
+            app,
+            client,
+        )
+
+
+@contextmanager
+def serve(app: Any, sock: socket.socket | None = None) -> Iterator[httpx.Client]:
+    """Run an ASGI app with uvicorn on 127.0.0.1 in a thread; a client for it."""
+    sock = sock or bound_socket()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.01)
+    port = sock.getsockname()[1]
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+        sock.close()

@@ -1,0 +1,236 @@
+"""The status list endpoint (headers, ETag/304, gzip, token claims), the chunked packing, and
+index allocation under concurrency."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import random
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from lifecycle_kit import STATUS_LIST_SIZE, Office, serve
+from sqlalchemy import select
+
+from issuer.config import IssuerConfig
+from issuer.migrate import upgrade_database
+from issuer.models import Credential, Employee, StatusListRecord
+from issuer.status_packing import CHUNK_BYTES, PackedStatusList
+from issuer.status_slots import allocate_status_slot
+from mobileid.db import create_db_engine, make_session_factory, transaction
+from vc.jws import decode_unverified
+from vc.status_list import INVALID, SUSPENDED, StatusList
+
+
+def test_endpoint_headers_etag_and_gzip(live_server, tmp_path: Path) -> None:
+    office = Office(live_server, tmp_path)
+    a = office.issue("E1001")
+    r = office.fetch(a.uri, **{"Accept-Encoding": "identity"})
+    assert "content-encoding" not in r.headers
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/statuslist+jwt"
+    assert r.headers["cache-control"] == "max-age=300"
+    assert r.headers["access-control-allow-origin"] == "*"
+    etag = r.headers["etag"]
+    assert etag.startswith('"') and etag.endswith('"')
+    header, payload, _, _ = decode_unverified(r.text)
+    assert header["typ"] == "statuslist+jwt" and header["kid"] == a.kid
+    assert payload["sub"] == a.uri and payload["iss"] == live_server.url
+    assert payload["ttl"] == 300 and payload["exp"] > payload["iat"]
+    assert abs(payload["iat"] - live_server.clock.timestamp()) < 60
+    assert payload["status_list"]["bits"] == 2
+
+    # unchanged: 304 with the same validators, no body
+    def plain_get(tag: str) -> httpx.Response:
+        return office.fetch(a.uri, **{"If-None-Match": tag, "Accept-Encoding": "identity"})
+
+    again = plain_get(etag)
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == etag and again.headers["cache-control"] == "max-age=300"
+    assert plain_get('"other", ' + etag).status_code == 304
+    assert plain_get('"other"').status_code == 200
+
+    # gzip when asked (and only then); the decoded body is the same token
+    raw = httpx.get(a.uri, headers={"Accept-Encoding": "gzip"})
+    assert raw.headers["content-encoding"] == "gzip" and raw.headers["vary"] == "Accept-Encoding"
+    assert raw.text == r.text
+    with httpx.stream("GET", a.uri, headers={"Accept-Encoding": "gzip"}) as streamed:
+        body = b"".join(streamed.iter_raw())
+    assert gzip.decompress(body).decode() == r.text and len(body) < len(r.content)
+    plain = httpx.get(a.uri, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.text == r.text
+    assert (
+        httpx.get(a.uri, headers={"Accept-Encoding": "gzip;q=0"}).headers.get("content-encoding")
+        is None
+    )
+    # the gzip variant has its own ETag, and either one matches for a 304
+    gz_etag = raw.headers["etag"]
+    assert gz_etag != etag
+    assert plain_get(gz_etag).status_code == 304
+    gz_again = office.fetch(a.uri, **{"If-None-Match": etag, "Accept-Encoding": "gzip"})
+    assert gz_again.status_code == 304 and gz_again.headers["etag"] == gz_etag
+
+    # a status change publishes a new token at once: new ETag, old one no longer matches
+    assert office.act("revoke", a, "phone_lost").status_code == 200
+    changed = plain_get(etag)
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert office.published(a.uri).status(a.idx) == INVALID
+
+
+def test_ttl_is_configurable_and_token_is_resigned_when_old(
+    server_env, tmp_path: Path, monkeypatch
+) -> None:
+    from mobileid.app import create_app
+    from mobileid.settings import get_settings
+
+    for key, value in server_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("MOBILEID_STATUS_LIST_TTL_S", "60")
+    monkeypatch.setenv("MOBILEID_STATUS_LIST_TOKEN_LIFETIME_S", "3600")
+    app = create_app(get_settings(), run_outbox=False)
+    runtime = app.state.runtime
+    with runtime.unit_of_work() as s:
+        s.add(
+            StatusListRecord(
+                id=1,
+                uri=runtime.config.status_list_uri(1),
+                bits=2,
+                size=2**10,
+                full=False,
+                created_at=datetime.now(UTC),
+            )
+        )
+    with serve(app) as client:
+        r = client.get("/status-lists/1")
+        assert r.headers["cache-control"] == "max-age=60"
+        payload = decode_unverified(r.text)[1]
+        assert (payload["ttl"], payload["exp"] - payload["iat"]) == (60, 3600)
+        assert client.get("/status-lists/1").headers["etag"] == r.headers["etag"]
+        # past half its lifetime the token is signed again (same statuses, new iat)
+        runtime_clock_offset = 1801
+        app.state.issuer = dataclasses.replace(
+            app.state.issuer,
+            clock=lambda: datetime.now(UTC) + timedelta(seconds=runtime_clock_offset),
+        )
+        later = client.get("/status-lists/1")
+        assert later.headers["etag"] != r.headers["etag"]
+        assert decode_unverified(later.text)[1]["iat"] >= payload["iat"] + 1800
+        assert decode_unverified(later.text)[1]["status_list"] == payload["status_list"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/status-lists/999",
+        "/status-lists/0",
+        "/status-lists/-1",
+        "/status-lists/abc",
+        "/status-lists/99999999999999999999",
+        "/status-lists/1%00",
+    ],
+)
+def test_unknown_lists_are_404(live_server, path: str) -> None:
+    r = live_server.client.get(path)
+    assert r.status_code == 404
+    assert r.json()["error"] == "status_list_not_found"
+
+
+def test_packed_list_matches_a_plain_encode() -> None:
+    """Chunk-wise recompression yields a zlib stream any decoder reads as the same list."""
+    rng = random.Random(7)
+    size = 2**16
+    packed = PackedStatusList.build(size, 2, [])
+    plain = StatusList(size, 2)
+    for round_ in range(6):
+        for _ in range(rng.choice([1, 5, 300])):
+            idx = rng.randrange(size)
+            if round_ == 3:  # at chunk boundaries
+                idx = min(size - 1, (rng.randrange(1, 4) * CHUNK_BYTES * 4) - rng.randrange(2))
+            value = rng.choice([0, INVALID, SUSPENDED])
+            packed.set(idx, value)
+            plain.set(idx, value)
+        decoded = StatusList.decode(packed.lst(), 2)
+        assert decoded.to_bytes() == plain.to_bytes()
+        assert decoded.size == size
+    assert packed.compressed()[:2] == b"\x78\xda"
+
+
+def test_concurrent_allocation_has_no_duplicates(database_url: str) -> None:
+    """1,000 indices from 8 threads (8 connections) into small lists: every slot unique, lists
+    roll over when full. On PostgreSQL the threads really race."""
+    engine = create_db_engine(database_url)
+    upgrade_database(engine)
+    sessions = make_session_factory(engine)
+    config = IssuerConfig(
+        base_url="https://issuer.example", secret_key=b"k" * 32, status_list_size=512
+    )
+    now = datetime.now(UTC)
+    with transaction(sessions) as s:
+        employee = Employee(
+            employee_number="E1",
+            hr_source="e-saram",
+            name="n",
+            agency="a",
+            agency_code="1741000",
+            department="d",
+            department_code="D",
+            position="p",
+            grade="g",
+            employment_type="general",
+            employment_status="active",
+            opaque_id=uuid.uuid4().hex,
+            record_hash="h",
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(employee)
+        s.flush()
+        employee_id = employee.id
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            for _ in range(125):
+                with transaction(sessions) as s:
+
+                    def insert(status_list: StatusListRecord, idx: int) -> Credential:
+                        c = Credential(
+                            id=uuid.uuid4().hex,
+                            employee_id=employee_id,
+                            holder_jkt="j",
+                            kid="k",
+                            status_list_id=status_list.id,
+                            status_idx=idx,
+                            state="revoked",
+                            issued_at=now,
+                            expires_at=now,
+                            notification_id=uuid.uuid4().hex,
+                        )
+                        s.add(c)
+                        return c
+
+                    allocate_status_slot(s, config, now, insert)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with transaction(sessions) as s:
+        slots = s.execute(select(Credential.status_list_id, Credential.status_idx)).all()
+        lists = s.scalars(select(StatusListRecord).order_by(StatusListRecord.id)).all()
+    engine.dispose()
+    assert len(slots) == 1000 and len(set(slots)) == 1000
+    assert all(0 <= idx < 512 for _, idx in slots)
+    assert len(lists) >= 2 and [sl.id for sl in lists] == list(range(1, len(lists) + 1))
+    assert all(sum(1 for lid, _ in slots if lid == sl.id) <= 512 for sl in lists)
+    assert STATUS_LIST_SIZE == 2**20  # the default the kit checks against
