@@ -90,17 +90,17 @@ def hr_import(
 
 
 def _print_actions(actions: Sequence[HrAction], *, dry_run: bool) -> None:
+    """One line per credential action (a table would truncate ids on narrow terminals)."""
     if not actions:
         return
     title = "자격 조치 / credential actions" + (" (would be taken)" if dry_run else "")
-    table = Table("직원 / employee", "조치 / action", "사유 / reason", "변경 / changed",
-                  "자격 / credential", "비고 / note", title=title)
+    console.print(f"[bold]{title}: {len(actions)}[/]")
     for a in actions:
         note = a.note or (f"offer for application {a.application_id}" if a.application_id
                           else "")
-        table.add_row(a.employee_number, a.action, a.reason, ", ".join(a.changed_fields),
-                      a.credential_id or "", note)
-    console.print(table)
+        console.print(f"  {a.employee_number}: {a.action} ({a.reason}); changed "
+                      f"{', '.join(a.changed_fields)}; credential {a.credential_id}"
+                      + (f"; {note}" if note else ""), highlight=False, soft_wrap=True)
 
 
 @admin_app.command("create-token")
