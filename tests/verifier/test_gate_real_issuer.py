@@ -1,9 +1,8 @@
 """The gate with the real parties over HTTP: the issuer (`live_server`), the wallet simulator's
 CLI making the QR PNG, a real QR decoder (zxing-cpp) reading it, the gate deciding.
 
-The issuer's status list endpoint is the lifecycle issue's work (issue 5). Until it exists, the
-first test runs the gate fail-open (and checks that it says the status was stale), and the
-revocation test is skipped with that reason.
+The issuer publishes its status lists (issue 5): the gate runs fail-closed on stale status, and
+a revocation through the issuer's HR API reaches the gate once the cached list's ttl has passed.
 """
 
 from __future__ import annotations
@@ -86,21 +85,25 @@ def test_wallet_png_scanned_at_the_gate(live_server: Any, tmp_path: Path) -> Non
 
 
 def _revoke(server: Any, employee_number: str) -> None:
-    """Revoke through the issuer's lifecycle service (issue 5)."""
-    lifecycle = pytest.importorskip("issuer.lifecycle", reason="issuer lifecycle not built yet")
+    """Revoke the employee's live credential through the issuer's HR API, as HR would."""
+    from issuer.api_tokens import Role, create_api_token
+
     with server.runtime.unit_of_work() as session:
-        lifecycle.revoke_employee_credentials(  # the lifecycle issue's service entry point
-            session, employee_number=employee_number, reason="phone_lost",
-            now=server.runtime.clock(),
-        )
+        token, _ = create_api_token(session, role=Role.hr_admin, now=server.runtime.clock())
+    headers = {"Authorization": f"Bearer {token}"}
+    listed = server.client.get(f"/hr/employees/{employee_number}/credentials", headers=headers)
+    live = [c for c in listed.json() if c["state"] == "active"]
+    assert len(live) == 1, listed.text
+    r = server.client.post(f"/hr/credentials/{live[0]['id']}/revoke", headers=headers,
+                           json={"reason": "phone_lost", "comment": "gate test"})
+    assert r.status_code == 200 and r.json()["after"] == "revoked", r.text
 
 
 @pytest.mark.slow
 def test_revocation_at_the_real_issuer_reaches_the_gate(live_server: Any, tmp_path: Path) -> None:
     wallet = _onboard(live_server, tmp_path)
     probe = _qr_png(wallet, "gate:probe", tmp_path / "probe.png")
-    if _status_endpoint(probe) is None:
-        pytest.skip("the issuer does not serve status list tokens yet (issue 5, lifecycle)")
+    assert _status_endpoint(probe) is not None, "the issuer must serve its status list token"
     policy = gate_policy(live_server.url)
     service = make_gate(policy, tmp_path, clock=lambda: live_server.clock().timestamp())
     from wallet_sim.presenter import Presenter
@@ -115,6 +118,16 @@ def test_revocation_at_the_real_issuer_reaches_the_gate(live_server: Any, tmp_pa
             return dict(httpx.post(gate.url + "/scan", content=body, timeout=10).json())
 
         assert scan()["allow"] is True
+        assert "Status: 유효 / valid" in _wallet_show(wallet)
         _revoke(live_server, "E1002")
+        assert "Status: 폐지 / revoked" in _wallet_show(wallet)  # the phone sees it at once
         live_server.clock.advance(3600)  # past any ttl the issuer publishes (default 300 s)
         assert scan()["reason"] == "revoked"
+
+
+def _wallet_show(wallet: Path) -> str:
+    """`mobileid wallet show --refresh`: the status as the issuer publishes it now."""
+    result = CliRunner().invoke(cli, ["wallet", "show", "--refresh", "--pin", PIN,
+                                      "--wallet", str(wallet)])
+    assert result.exit_code == 0, result.output
+    return result.output
