@@ -20,12 +20,15 @@ import httpx
 import typer
 from cryptography import x509
 
+from schemas.employee_id import EMPLOYMENT_TYPE_LABELS_KO
 from vc.keys import ALG_EDDSA
 from wallet_sim.errors import ConsentDeclined, WalletError
 from wallet_sim.holder import Holder
 from wallet_sim.http import new_client
 from wallet_sim.presenter import Presenter, qr_terminal, write_qr_png, write_qr_svg
 from wallet_sim.store import INTERACTIVE, KdfLimits, UnlockedWallet, WalletStore
+
+_STATUS_KO = {"valid": "유효", "revoked": "폐지", "suspended": "정지"}
 
 __all__ = ["default_wallet_dir", "wallet_app"]
 
@@ -169,7 +172,8 @@ def accept(  # noqa: PLR0917 - Typer maps parameters to options
     except WalletError as exc:
         raise _fail(exc) from exc
     typer.echo("공무원증을 저장했습니다 / Credential stored.")
-    typer.echo(f"  상태 / Status: {record['status']['value']}")
+    value = record["status"]["value"]
+    typer.echo(f"  상태 / Status: {_STATUS_KO.get(value, value)} / {value}")
     if not record.get("notified"):
         typer.echo("  (발급 완료 통지를 보내지 못했습니다 / issuer was not notified)")
 
@@ -210,10 +214,14 @@ def show(
                 continue
             label = record.get("claim_labels", {}).get(claim, {})
             shown = value if not (isinstance(value, str) and value.startswith("data:")) else "[…]"
+            if claim == "employment_type" and value in EMPLOYMENT_TYPE_LABELS_KO:
+                shown = f"{EMPLOYMENT_TYPE_LABELS_KO[value]} ({value})"
             typer.echo(f"   {label.get('ko', claim)} / {label.get('en', claim)}: {shown}")
         status = record.get("status", {})
+        value = status.get("value")
         typer.echo(
-            f"   상태 / Status: {status.get('value')} (as of {_when(status.get('checked_at'))})"
+            f"   상태 / Status: {_STATUS_KO.get(value, value)} / {value}"
+            f" (as of {_when(status.get('checked_at'))})"
         )
         typer.echo(f"   만료 / Expires: {_when(record['claims'].get('exp'))}")
 

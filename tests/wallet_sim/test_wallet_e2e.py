@@ -53,7 +53,7 @@ def _accept(runner: CliRunner, wallet: Path, link: str, tx: str, pin: str = PIN)
 
 def _status_line(output: str) -> str:
     line = next(x for x in output.splitlines() if "상태 / Status:" in x)
-    return line.split("상태 / Status:")[1].split()[0]
+    return line.split("상태 / Status:")[1].split("/")[1].split()[0]  # "유효 / valid (as of ...)"
 
 
 def _verify(server: Any, presentation: str, audience: str, nonce: str) -> dict[str, Any]:
