@@ -21,10 +21,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from mobileid.cli_common import console, fail
-from mobileid.db import create_db_engine, make_session_factory, transaction
+from mobileid.db import create_db_engine
 from verifier.fetch import new_http_client
 from verifier.oid4vp.models import login_metadata, login_records
-from verifier.oidc.app import LoginService, build_login_service, purge_all
+from verifier.oidc.app import LoginService, build_login_service, purge_all, unit_of_work
 from verifier.oidc.claims import OIDC_CLAIMS
 from verifier.oidc.clients import ClientError, list_clients, register_client
 from verifier.oidc.settings import LoginSettings, get_login_settings
@@ -74,11 +74,10 @@ def open_login_service(
         if settings.client_id_prefix != "redirect_uri":
             raise
     engine = create_db_engine(settings.db_url)
-    factory = make_session_factory(engine)
     return build_login_service(
         settings,
         engine=engine,
-        unit_of_work=partial(transaction, factory),
+        unit_of_work=partial(unit_of_work, engine),
         certificate=certificate,
         client=client if client is not None else new_http_client(),
         clock=clock,
@@ -192,7 +191,7 @@ def add_client(  # noqa: PLR0917 - Typer maps parameters to options
     settings = _settings()
     engine = _engine(settings)
     try:
-        with transaction(make_session_factory(engine)) as db:
+        with unit_of_work(engine) as db:
             new = register_client(
                 db,
                 name=name,
@@ -221,7 +220,7 @@ def clients() -> None:
     """등록된 업무시스템 / List registered systems (JSON lines)."""
     engine = _engine(_settings())
     try:
-        with transaction(make_session_factory(engine)) as db:
+        with unit_of_work(engine) as db:
             found = list_clients(db)
     finally:
         engine.dispose()

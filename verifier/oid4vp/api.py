@@ -16,9 +16,10 @@ from urllib.parse import parse_qs
 
 import orjson
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from vc.openid4vp import MAX_DIRECT_POST_BYTES, REQUEST_OBJECT_MEDIA_TYPE
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
@@ -45,7 +46,7 @@ class LoginRuntime:
     """Everything the login routers share: the OpenID4VP context, the unit of work, the clock."""
 
     vp: VpContext
-    unit_of_work: Callable[[], AbstractContextManager[Session]]
+    unit_of_work: Callable[[], AbstractContextManager[Connection]]
     clock: Callable[[], float] = time.time
     oidc: Any = None
     """A `verifier.oidc.provider.OidcContext` when the OpenID Connect bridge is on."""
@@ -132,6 +133,10 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
         nonce = fields.get("wallet_nonce", [None])[0]
         return await _request_object(request, session_id, nonce)
 
+    def _receive(body: bytes) -> dict[str, Any]:
+        with rt.unit_of_work() as db:
+            return receive_response(db, ctx, body, now=rt.clock())
+
     @router.post("/oid4vp/response")
     async def direct_post(request: Request) -> Response:
         """The Response URI (§8.2): `vp_token` + `state` as a form, or an error response."""
@@ -139,8 +144,7 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/x-www-form-urlencoded":
             raise ProtocolError(ErrorCode.invalid_request, "the response must be a form")
-        with rt.unit_of_work() as db:
-            answer = receive_response(db, ctx, body, now=rt.clock())
+        answer = await run_in_threadpool(_receive, body)  # may fetch keys or a status list
         return json_response(answer)
 
     @router.get("/oid4vp/qr/{session_id}.{kind}")

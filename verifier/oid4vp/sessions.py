@@ -19,8 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, delete, insert, select, update
 
 from vc.base64url import b64url_encode
 from vc.dcql import parse_dcql_query
@@ -121,7 +120,7 @@ class NewSession:
 
 
 def start_session(
-    db: Session,
+    db: Connection,
     ctx: VpContext,
     *,
     dcql_query: Mapping[str, Any],
@@ -171,12 +170,12 @@ def start_session(
     return NewSession(session_id, handle, client_id, cross, same, expires_at)
 
 
-def _row(db: Session, **where: str) -> Any:
+def _row(db: Connection, **where: str) -> Any:
     (column, value) = next(iter(where.items()))
     return db.execute(select(vp_sessions).where(vp_sessions.c[column] == value)).first()
 
 
-def session_link(db: Session, ctx: VpContext, session_id: str, *, flow: str, now: float) -> str:
+def session_link(db: Connection, ctx: VpContext, session_id: str, *, flow: str, now: float) -> str:
     """The `openid4vp://` link of a pending session again (for its QR image); public data."""
     row = _row(db, id=session_id)
     if row is None or row.status != PENDING or row.expires_at <= now:
@@ -195,7 +194,7 @@ def session_link(db: Session, ctx: VpContext, session_id: str, *, flow: str, now
 
 
 def serve_request_object(
-    db: Session,
+    db: Connection,
     ctx: VpContext,
     session_id: str,
     *,
@@ -234,7 +233,7 @@ def serve_request_object(
 
 
 def record_login(
-    db: Session,
+    db: Connection,
     *,
     system: str,
     session_id: str,
@@ -259,14 +258,14 @@ def record_login(
     )
 
 
-def _fail(db: Session, row: Any, reason: str, now: float, context: Mapping[str, Any]) -> bool:
+def _fail(db: Connection, row: Any, reason: str, now: float, context: Mapping[str, Any]) -> bool:
     """Mark the session failed (its nonce is spent) and record it; False if it was not pending."""
     done = db.execute(
         update(vp_sessions)
         .where(vp_sessions.c.id == row.id, vp_sessions.c.status == PENDING)
         .values(status=FAILED, reason=reason[:32], completed_at=now)
     )
-    if done.rowcount != 1:  # type: ignore[attr-defined]
+    if done.rowcount != 1:
         return False
     record_login(
         db,
@@ -279,7 +278,7 @@ def _fail(db: Session, row: Any, reason: str, now: float, context: Mapping[str, 
     return True
 
 
-def receive_response(db: Session, ctx: VpContext, body: bytes, *, now: float) -> dict[str, Any]:
+def receive_response(db: Connection, ctx: VpContext, body: bytes, *, now: float) -> dict[str, Any]:
     """Take a `direct_post` (§8.2): verify, end the session, answer the wallet.
 
     Returns the JSON body (`{}` or `{"redirect_uri": ...}` with a `response_code` for a
@@ -336,7 +335,7 @@ def receive_response(db: Session, ctx: VpContext, body: bytes, *, now: float) ->
             response_code_hash=secret_digest(response_code) if response_code else None,
         )
     )
-    if done.rowcount != 1:  # type: ignore[attr-defined]
+    if done.rowcount != 1:
         raise ProtocolError(ErrorCode.invalid_request, "response already received")
     first = verified.first
     number = first.claims.get("employee_number")
@@ -367,14 +366,14 @@ class SessionView:
     context: dict[str, Any]
 
 
-def _owned(db: Session, session_id: str, handle: str) -> Any:
+def _owned(db: Connection, session_id: str, handle: str) -> Any:
     row = _row(db, id=session_id)
     if row is None or not hmac.compare_digest(row.handle_hash, secret_digest(handle)):
         raise ProtocolError(ErrorCode.not_found, "no such session")
     return row
 
 
-def session_view(db: Session, session_id: str, handle: str, *, now: float) -> SessionView:
+def session_view(db: Connection, session_id: str, handle: str, *, now: float) -> SessionView:
     """Where a session stands, for the browser or terminal holding its handle."""
     row = _owned(db, session_id, handle)
     status = "expired" if row.status == PENDING and row.expires_at <= now else row.status
@@ -394,7 +393,7 @@ class Finished:
 
 
 def finish_session(
-    db: Session,
+    db: Connection,
     session_id: str,
     handle: str,
     *,
@@ -427,7 +426,7 @@ def finish_session(
         .where(vp_sessions.c.id == row.id, vp_sessions.c.status == row.status)
         .values(status=CONSUMED, result=None)
     )
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
+    if taken.rowcount != 1:
         raise ProtocolError(ErrorCode.invalid_request, "this login was already completed")
     return Finished(
         ok=row.status == COMPLETED,
@@ -439,7 +438,7 @@ def finish_session(
     )
 
 
-def purge_expired(db: Session, *, now: float, grace_s: float = 600.0) -> int:
+def purge_expired(db: Connection, *, now: float, grace_s: float = 600.0) -> int:
     """Delete sessions expired for longer than `grace_s` (and with them any claims left).
 
     A session nobody answered is recorded as a `session_expired` login first.
@@ -461,4 +460,4 @@ def purge_expired(db: Session, *, now: float, grace_s: float = 600.0) -> int:
             flow=row.flow,
         )
     result = db.execute(delete(vp_sessions).where(vp_sessions.c.expires_at < cutoff))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)

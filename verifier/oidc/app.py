@@ -14,16 +14,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from verifier.oid4vp.api import LoginRuntime, json_response, oid4vp_router
@@ -40,9 +39,32 @@ from verifier.status import StatusCache
 from verifier.trust import TrustedIssuer, TrustStore
 from verifier.x509 import VerifierCertificate
 
-__all__ = ["LoginService", "build_login_service", "create_login_app", "purge_all"]
+__all__ = [
+    "LoginService",
+    "build_login_service",
+    "create_login_app",
+    "purge_all",
+    "unit_of_work",
+]
 
 log = logging.getLogger("mobileid.verifier.login")
+
+
+@contextmanager
+def unit_of_work(engine: Engine) -> Iterator[Connection]:
+    """One transaction on a Core connection: commit on success, roll back on error, except for
+    a refusal whose `keep_changes` is true (a spent nonce and its login record must stay)."""
+    with engine.connect() as conn:
+        try:
+            yield conn
+        except BaseException as exc:
+            if getattr(exc, "keep_changes", False):
+                conn.commit()
+            else:
+                conn.rollback()
+            raise
+        else:
+            conn.commit()
 
 
 @dataclass
@@ -62,7 +84,7 @@ def build_login_service(
     settings: LoginSettings,
     *,
     engine: Engine,
-    unit_of_work: Callable[[], AbstractContextManager[Session]],
+    unit_of_work: Callable[[], AbstractContextManager[Connection]],
     certificate: VerifierCertificate | None,
     client: httpx.Client | None,
     clock: Callable[[], float] = time.time,

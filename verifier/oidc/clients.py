@@ -16,8 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, insert, select, update
 
 from verifier.oid4vp.models import oidc_clients
 from verifier.oid4vp.sessions import secret_digest
@@ -99,7 +98,7 @@ def _client(row: Any) -> Client:
 
 
 def register_client(
-    db: Session,
+    db: Connection,
     *,
     name: str,
     redirect_uris: Sequence[str],
@@ -151,21 +150,21 @@ def register_client(
     return NewClient(client, secret)
 
 
-def get_client(db: Session, client_id: str) -> Client | None:
+def get_client(db: Connection, client_id: str) -> Client | None:
     row = db.execute(select(oidc_clients).where(oidc_clients.c.client_id == client_id)).first()
     return _client(row) if row is not None else None
 
 
-def list_clients(db: Session) -> list[Client]:
+def list_clients(db: Connection) -> list[Client]:
     rows = db.execute(select(oidc_clients).order_by(oidc_clients.c.created_at)).all()
     return [_client(r) for r in rows]
 
 
-def set_client_enabled(db: Session, client_id: str, enabled: bool) -> bool:
+def set_client_enabled(db: Connection, client_id: str, enabled: bool) -> bool:
     result = db.execute(
         update(oidc_clients).where(oidc_clients.c.client_id == client_id).values(enabled=enabled)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result.rowcount)
 
 
 def authenticate_client(client: Client | None, secret: str | None) -> bool:

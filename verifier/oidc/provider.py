@@ -21,8 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, delete, insert, select, update
 
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
 from verifier.oid4vp.models import login_records, oidc_codes, oidc_tokens
@@ -131,7 +130,7 @@ def _single(params: Mapping[str, str], name: str) -> str | None:
 
 
 def start_authorization(
-    db: Session, ctx: OidcContext, params: Mapping[str, str], *, now: float, flow: str
+    db: Connection, ctx: OidcContext, params: Mapping[str, str], *, now: float, flow: str
 ) -> tuple[Client, NewSession]:
     """Check an authorization request (OIDC Core §3.1.2.2) and start its OpenID4VP session.
 
@@ -192,7 +191,7 @@ def start_authorization(
 
 
 def continue_login(
-    db: Session,
+    db: Connection,
     ctx: OidcContext,
     session_id: str,
     handle: str,
@@ -264,7 +263,7 @@ def _pkce_ok(verifier: str | None, challenge: str) -> bool:
 
 
 def exchange_code(
-    db: Session,
+    db: Connection,
     ctx: OidcContext,
     form: Mapping[str, str],
     *,
@@ -294,7 +293,7 @@ def exchange_code(
         .where(oidc_codes.c.code_hash == row.code_hash, oidc_codes.c.used.is_(False))
         .values(used=True)
     )
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
+    if taken.rowcount != 1:
         raise ProtocolError(ErrorCode.invalid_grant, "the code is unknown, used or expired")
     grant = orjson.loads(row.grant)
     access_token = secrets.token_urlsafe(32)
@@ -328,7 +327,7 @@ def exchange_code(
     }
 
 
-def userinfo(db: Session, access_token: str, *, now: float) -> dict[str, Any]:
+def userinfo(db: Connection, access_token: str, *, now: float) -> dict[str, Any]:
     """The UserInfo response (OIDC Core §5.3): `sub` and the allowed claims, as in the ID token."""
     row = db.execute(
         select(oidc_tokens).where(oidc_tokens.c.token_hash == secret_digest(access_token))
@@ -339,7 +338,7 @@ def userinfo(db: Session, access_token: str, *, now: float) -> dict[str, Any]:
     return claims
 
 
-def purge_oidc(db: Session, *, now: float, retention_days: int) -> dict[str, int]:
+def purge_oidc(db: Connection, *, now: float, retention_days: int) -> dict[str, int]:
     """Drop expired codes and tokens, and login records older than the retention."""
     codes = db.execute(delete(oidc_codes).where(oidc_codes.c.expires_at < now))
     tokens = db.execute(delete(oidc_tokens).where(oidc_tokens.c.expires_at < now))
@@ -347,7 +346,7 @@ def purge_oidc(db: Session, *, now: float, retention_days: int) -> dict[str, int
         delete(login_records).where(login_records.c.at < now - retention_days * 86400)
     )
     return {
-        "codes": int(codes.rowcount),  # type: ignore[attr-defined]
-        "tokens": int(tokens.rowcount),  # type: ignore[attr-defined]
-        "records": int(records.rowcount),  # type: ignore[attr-defined]
+        "codes": int(codes.rowcount),
+        "tokens": int(tokens.rowcount),
+        "records": int(records.rowcount),
     }
