@@ -1,0 +1,157 @@
+"""`mobileid verifier init-cert` and `mobileid login add-client | clients | records | purge`."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from typer.testing import CliRunner
+
+from mobileid.cli import app as cli
+from vc.openid4vp import x509_hash
+from verifier.x509 import load_verifier_certificate
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MOBILEID_LOGIN_DATA_DIR", str(tmp_path / "login"))
+    monkeypatch.setenv("MOBILEID_LOGIN_TRUSTED_ISSUERS", '["https://id.example.go.kr"]')
+    return tmp_path
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_init_cert_creates_a_local_ca_and_leaf(env: Path) -> None:
+    out = _run("verifier", "init-cert", "--dns", "login.example.go.kr")
+    assert "x509_san_dns:login.example.go.kr" in out
+    cert = load_verifier_certificate(env / "login" / "cert")
+    assert cert.dns_names == ["login.example.go.kr"]
+    assert cert.anchor is not None and cert.leaf.issuer == cert.anchor.subject
+    assert (env / "login" / "cert" / "verifier.key.pem").stat().st_mode & 0o077 == 0
+    assert f"x509_hash:{cert.x509_hash}" in out
+
+
+def test_init_cert_loads_given_pem_files(env: Path) -> None:
+    _run("verifier", "init-cert", "--dns", "a.example", "--cert-dir", str(env / "made"))
+    made = env / "made"
+    out = _run(
+        "verifier",
+        "init-cert",
+        "--cert",
+        str(made / "verifier.pem"),
+        "--key",
+        str(made / "verifier.key.pem"),
+        "--ca",
+        str(made / "ca.pem"),
+        "--cert-dir",
+        str(env / "installed"),
+    )
+    leaf = x509.load_pem_x509_certificate((made / "verifier.pem").read_bytes())
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    assert f"x509_hash:{x509_hash(leaf.public_bytes(Encoding.DER))}" in out
+
+
+def test_init_cert_refuses_a_key_of_another_certificate(env: Path) -> None:
+    _run("verifier", "init-cert", "--dns", "a.example", "--cert-dir", str(env / "one"))
+    _run("verifier", "init-cert", "--dns", "b.example", "--cert-dir", str(env / "two"))
+    result = CliRunner().invoke(
+        cli,
+        [
+            "verifier",
+            "init-cert",
+            "--cert",
+            str(env / "one" / "verifier.pem"),
+            "--key",
+            str(env / "two" / "verifier.key.pem"),
+            "--cert-dir",
+            str(env / "mixed"),
+        ],
+    )
+    assert result.exit_code == 2 and "does not belong" in result.output
+    bad = CliRunner().invoke(cli, ["verifier", "init-cert", "--dns", "not a name"])
+    assert bad.exit_code == 2
+
+
+def test_add_client_list_records_and_purge(env: Path) -> None:
+    out = _run(
+        "login",
+        "add-client",
+        "--name",
+        "원격근무 (remote work)",
+        "--redirect-uri",
+        "https://remote.example.go.kr/cb",
+        "--claim",
+        "name",
+        "--claim",
+        "department",
+        "--sub",
+        "employee_number",
+        "--id-token-alg",
+        "ES256",
+    )
+    created = json.loads(out)
+    assert created["client_secret"] and created["allowed_claims"] == ["name", "department"]
+    assert created["subject_type"] == "employee_number" and created["id_token_alg"] == "ES256"
+    listed = [json.loads(line) for line in _run("login", "clients").splitlines()]
+    assert [c["client_id"] for c in listed] == [created["client_id"]]
+    assert "client_secret" not in listed[0]
+
+    for args, message in [
+        (["--claim", "salary"], "unknown claims"),
+        (["--sub", "email"], "subject type"),
+        (["--id-token-alg", "HS256"], "algorithm"),
+    ]:
+        result = CliRunner().invoke(
+            cli,
+            ["login", "add-client", "--name", "x", "--redirect-uri", "https://x.example/cb", *args],
+        )
+        assert result.exit_code == 2 and message in result.output
+    result = CliRunner().invoke(
+        cli, ["login", "add-client", "--name", "x", "--redirect-uri", "http://x.example/cb"]
+    )
+    assert result.exit_code == 2 and "https" in result.output
+
+    # records: one recent, one past the retention; purge keeps the recent one
+    from mobileid.db import create_db_engine
+    from verifier.oid4vp.sessions import record_login
+    from verifier.oidc.app import unit_of_work
+
+    engine = create_db_engine(f"sqlite:///{env / 'login' / 'login.sqlite3'}")
+    now = time.time()
+    with unit_of_work(engine) as db:
+        record_login(
+            db,
+            system=created["client_id"],
+            session_id="s1",
+            now=now - 400 * 86400,
+            outcome="ok",
+            flow="cross_device",
+            employee_number="E1",
+        )
+        record_login(
+            db,
+            system=created["client_id"],
+            session_id="s2",
+            now=now - 60,
+            outcome="revoked",
+            flow="same_device",
+        )
+    engine.dispose()
+    rows = [
+        json.loads(line) for line in _run("login", "records", "--since", "2000-01-01").splitlines()
+    ]
+    assert [(r["employee_number"], r["outcome"]) for r in rows] == [("E1", "ok"), (None, "revoked")]
+    _run("verifier", "init-cert", "--dns", "localhost")
+    assert "'records': 1" in _run("login", "purge")
+    rows = _run("login", "records", "--since", "2000-01-01").splitlines()
+    assert len(rows) == 1 and json.loads(rows[0])["outcome"] == "revoked"
+    bad = CliRunner().invoke(cli, ["login", "records", "--since", "yesterday"])
+    assert bad.exit_code == 2
