@@ -1,0 +1,109 @@
+"""`mobileid issuer credentials|revoke|suspend|reinstate|reissue|status-lists` against a live
+issuer: the published token follows, refusals exit 1 with the stable code and no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lifecycle_kit import Office
+from typer.testing import CliRunner
+
+from mobileid.cli import app as cli
+from vc.status_list import INVALID, SUSPENDED
+
+
+def _run(server, *args: str):
+    return CliRunner().invoke(cli, list(args), env=server.env)
+
+
+def _ok(server, *args: str) -> str:
+    result = _run(server, *args)
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+def test_cli_lifecycle(live_server, tmp_path: Path) -> None:
+    office = Office(live_server, tmp_path)
+    a, b = office.issue("E1001"), office.issue("E2001")
+
+    out = _ok(
+        live_server,
+        "issuer",
+        "suspend",
+        "--employee",
+        "E2001",
+        "--reason",
+        "investigation",
+        "--comment",
+        "감사",
+    )
+    assert "active → suspended" in out and f"index {b.idx}" in out
+    office.assert_published(a.uri, {b.idx: SUSPENDED})
+    _ok(live_server, "issuer", "reinstate", b.credential_id, "--reason", "investigation_closed")
+    office.assert_published(a.uri, {})
+    out = _ok(live_server, "issuer", "revoke", a.credential_id, "--reason", "pin_lockout")
+    assert "active → revoked" in out
+    office.assert_published(a.uri, {a.idx: INVALID})
+
+    wide = {**live_server.env, "COLUMNS": "250"}
+    listed = CliRunner().invoke(cli, ["issuer", "credentials", "E1001"], env=wide)
+    assert listed.exit_code == 0 and a.credential_id in listed.output
+    assert "pin_lockout" in listed.output
+    lists = CliRunner().invoke(cli, ["issuer", "status-lists"], env=wide)
+    assert lists.exit_code == 0, lists.output
+    row = next(line for line in lists.output.splitlines() if a.uri in line)
+    assert [c.strip() for c in row.split("│")[3:7]] == ["1048576", "2", "1", "0"]
+
+    out = _ok(
+        live_server,
+        "issuer",
+        "reissue",
+        "E2001",
+        "--phone",
+        "010-3333-4444",
+        "--reason",
+        "phone_lost",
+    )
+    assert "active → revoked" in out and "approved" in out
+    new = office.accept_offer("E2001")
+    office.assert_published(a.uri, {a.idx: INVALID, b.idx: INVALID})
+    assert office.state_of(new) == "active"
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["issuer", "revoke", "0" * 32, "--reason", "phone_lost"], "credential_not_found"),
+        (
+            ["issuer", "revoke", "--employee", "E1002", "--reason", "phone_lost"],
+            "credential_not_found",
+        ),  # no live credential
+        (
+            ["issuer", "revoke", "--employee", "E0000", "--reason", "phone_lost"],
+            "employee_not_found",
+        ),
+        (["issuer", "revoke", "--employee", "E1001", "--reason", "bored"], "invalid_reason"),
+        (
+            ["issuer", "reinstate", "--employee", "E1001", "--reason", "other"],
+            "credential_not_suspended",
+        ),
+        (["issuer", "revoke", "--reason", "other"], "one of them"),
+        (
+            ["issuer", "reissue", "E1001", "--phone", "12345", "--reason", "phone_lost"],
+            "invalid_request",
+        ),
+        (["issuer", "mass-revoke", "--reason", "other"], "invalid_scope"),
+        (["issuer", "mass-suspend", "--department", "D100", "--reason", "other"], "invalid_reason"),
+    ],
+)
+def test_cli_refusals(live_server, tmp_path: Path, args: list[str], code: str) -> None:
+    office = Office(live_server, tmp_path)
+    a = office.issue("E1001")
+    etag = office.fetch(a.uri).headers["etag"]
+    result = _run(live_server, *args)
+    assert result.exit_code in (1, 2), result.output
+    assert code in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    assert office.fetch(a.uri).headers["etag"] == etag
+    assert office.state_of(a) == "active"
