@@ -256,3 +256,52 @@ def test_suspended_employee_cannot_get_a_new_credential(live_server, tmp_path: P
     r = holder.credential(access, holder.request(holder.proof(holder.nonce())))
     assert (r.status_code, r.json()["error"]) == (400, "credential_request_denied")
     office.assert_published(issued.uri, {issued.idx: SUSPENDED})
+
+
+LIFECYCLE_ENDPOINTS = [
+    ("POST", "/hr/credentials/{cid}/revoke"),
+    ("POST", "/hr/credentials/{cid}/suspend"),
+    ("POST", "/hr/credentials/{cid}/reinstate"),
+    ("POST", "/hr/employees/E1001/reissue"),
+    ("PUT", "/hr/employees/E1001"),
+    ("POST", "/hr/mass-actions"),
+]
+GARBAGE = [
+    b"",
+    b"null",
+    b"[]",
+    b"0",
+    b'"x"',
+    b"{",
+    b'{"reason": 1}',
+    b'{"reason": null}',
+    b'{"reason": "phone_lost", "comment": 7}',
+    b'{"reason": "' + b"a" * 200 + b'"}',
+    b'{"phone": [], "reason": "phone_lost"}',
+    b'{"action": "revoke", "department_code": 5}',
+    b'{"employee_number": "E1001", "name": {"a": 1}}',
+    b"\xff\xfe",
+    b'{"reason": "\\ud800"}',
+]
+
+
+@pytest.mark.parametrize(("method", "path"), LIFECYCLE_ENDPOINTS)
+def test_garbage_never_500_and_changes_nothing(
+    live_server, tmp_path: Path, method: str, path: str
+) -> None:
+    office = Office(live_server, tmp_path)
+    issued = office.issue("E1001")
+    etag = office.fetch(issued.uri).headers["etag"]
+    for body in GARBAGE:
+        r = office.client.request(
+            method,
+            path.format(cid=issued.credential_id),
+            content=body,
+            headers={**bearer(office.tokens.admin), "Content-Type": "application/json"},
+        )
+        assert r.status_code in (400, 404, 409), (body, r.status_code, r.text)
+        assert r.json()["error"] in ("invalid_request", "invalid_reason", "invalid_scope"), body
+    assert office.fetch(issued.uri).headers["etag"] == etag
+    assert office.state_of(issued) == "active"
+    hr = office.client.get("/hr/employees/E1001", headers=bearer(office.tokens.admin)).json()
+    assert hr["name"] == "홍길동"
