@@ -187,7 +187,7 @@ def issue_credential(
     publisher.record_changes(session, ((lid, idx, "revoked") for lid, idx in superseded),
                              keyring=keyring, now=now)
     offer = session.get(Offer, token.offer_id)
-    signer = keyring.active
+    signer = keyring.signing_key(now.timestamp())
 
     slot: list[StatusListRecord] = []
 

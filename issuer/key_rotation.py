@@ -48,6 +48,7 @@ class RotationResult:
     new: SigningKey
     previous: SigningKey | None
     previous_published_until: datetime | None
+    activates_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +72,32 @@ def _last_expiry(session: Session, kid: str, now: datetime) -> datetime:
 
 
 def rotate_signing_key(
-    session: Session, keys_dir: Path, *, alg: str, actor: str, now: datetime
+    session: Session,
+    keys_dir: Path,
+    *,
+    alg: str,
+    actor: str,
+    now: datetime,
+    activate_after: timedelta = timedelta(0),
+    credential_lifetime: timedelta = timedelta(0),
 ) -> RotationResult:
-    """Add a new signing key; keep the previous one published while its credentials live."""
-    previous = _ring(keys_dir).active
-    new = add_signing_key(keys_dir, alg, int(now.timestamp()))
-    until = _last_expiry(session, previous.kid, now) + PUBLISH_MARGIN
+    """Add a new signing key; keep the previous one published while its credentials live.
+
+    With `activate_after`, the new key is only published for that long (verifiers that cache
+    the JWKS pick it up) and the previous one signs until then, so it stays published until
+    a credential issued at the switch would expire (`credential_lifetime`)."""
+    previous = _ring(keys_dir).signing_key(now.timestamp())
+    activates = now + activate_after if activate_after > timedelta(0) else None
+    new = add_signing_key(
+        keys_dir,
+        alg,
+        int(now.timestamp()),
+        activates_at=int(activates.timestamp()) if activates else None,
+    )
+    last = _last_expiry(session, previous.kid, now)
+    if activates is not None:
+        last = max(last, activates + credential_lifetime)
+    until = last + PUBLISH_MARGIN
     update_key_file(keys_dir, previous.kid, publish_until=int(until.timestamp()))
     append_audit(
         session,
@@ -88,10 +109,11 @@ def rotate_signing_key(
         detail={
             "previous_kid": previous.kid,
             "alg": new.alg,
+            "activates_at": activates.isoformat() if activates else None,
             "previous_published_until": until.isoformat(),
         },
     )
-    return RotationResult(new, previous, until)
+    return RotationResult(new, previous, until, activates)
 
 
 def retire_compromised_key(
@@ -115,7 +137,7 @@ def retire_compromised_key(
         raise LifecycleError(IssuerCode.signing_key_not_found, "no key with that kid")
     now = clock()
     new = None
-    if key.retired_at is None and key is ring.active:
+    if key.retired_at is None and key is ring.signing_key(now.timestamp()):
         new = add_signing_key(keys_dir, alg, int(now.timestamp()))
     if key.retired_at is None:
         update_key_file(

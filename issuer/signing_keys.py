@@ -4,8 +4,9 @@ Layout: `<keys_dir>/key-0001.json`, `key-0002.json`, ... each a JSON object
 `{"kid", "alg", "created_at", "jwk"}` with the private JWK, mode 0600 in a 0700 directory, plus
 after a rotation `publish_until` (the previous key stays in the JWKS until every credential it
 signed has expired) or `retired_at`/`retired_reason` (a compromised key: never published or used
-again). The highest-numbered key that is not retired is the active signing key. `KeyStore`
-reloads the directory when another process (`mobileid issuer rotate-key`) changed it.
+again), and `activates_at` for a key published ahead of signing. The highest-numbered key that is
+not retired and already active signs. `KeyStore` reloads the directory when another process
+(`mobileid issuer rotate-key`) changed it.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class SigningKey:
     publish_until: int | None = None
     retired_at: int | None = None
     retired_reason: str | None = None
+    activates_at: int | None = None
 
     def published(self, now: float) -> bool:
         """In the JWKS: not retired, and not past `publish_until` (set when it stopped signing)."""
@@ -69,8 +71,13 @@ class IssuerKeyring:
 
     @property
     def active(self) -> SigningKey:
+        """The signing key now (wall clock); services pass their clock to `signing_key`."""
+        return self.signing_key(time.time())
+
+    def signing_key(self, now: float) -> SigningKey:
+        """The newest key that is neither retired nor still waiting for its `activates_at`."""
         for key in reversed(self.keys):
-            if key.retired_at is None:
+            if key.retired_at is None and (key.activates_at is None or key.activates_at <= now):
                 return key
         raise KeyStoreError("every signing key is retired; run `mobileid issuer rotate-key`")
 
@@ -80,7 +87,7 @@ class IssuerKeyring:
     def published(self, now: float | None = None) -> tuple[SigningKey, ...]:
         """The keys verifiers may trust at `now`: the active one and unexpired earlier ones."""
         at = time.time() if now is None else now
-        active = self.active
+        active = self.signing_key(at)
         return tuple(k for k in self.keys if k is active or k.published(at))
 
     def jwks(self, now: float | None = None) -> dict[str, Any]:
@@ -98,6 +105,7 @@ def _read_key(path: Path) -> SigningKey:
         key = private_key_from_jwk(doc["jwk"])
         kid, alg, created_at = str(doc["kid"]), str(doc["alg"]), int(doc["created_at"])
         publish_until, retired_at = _opt_int(doc, "publish_until"), _opt_int(doc, "retired_at")
+        activates_at = _opt_int(doc, "activates_at")
         reason = doc.get("retired_reason")
     except (ValueError, KeyError, TypeError, VCError) as exc:
         raise KeyStoreError(f"{path.name} is not a usable key file") from exc
@@ -111,6 +119,7 @@ def _read_key(path: Path) -> SigningKey:
         publish_until=publish_until,
         retired_at=retired_at,
         retired_reason=str(reason) if reason is not None else None,
+        activates_at=activates_at,
     )
 
 
@@ -135,13 +144,23 @@ def load_keyring(keys_dir: Path) -> IssuerKeyring | None:
     return IssuerKeyring(tuple(_read_key(p) for _, p in numbered))
 
 
-def add_signing_key(keys_dir: Path, alg: str, now: int) -> SigningKey:
-    """Generate a key and publish it as the next number; concurrent callers never overwrite."""
+def add_signing_key(
+    keys_dir: Path, alg: str, now: int, activates_at: int | None = None
+) -> SigningKey:
+    """Generate a key and publish it as the next number; concurrent callers never overwrite.
+    With `activates_at`, the key is published now and signs from then on."""
     keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(keys_dir, 0o700)
     key = generate_private_key(alg)
     kid = key.public_key.thumbprint()
-    doc = {"kid": kid, "alg": key.default_alg, "created_at": now, "jwk": key.to_jwk(private=True)}
+    doc: dict[str, Any] = {
+        "kid": kid,
+        "alg": key.default_alg,
+        "created_at": now,
+        "jwk": key.to_jwk(private=True),
+    }
+    if activates_at is not None:
+        doc["activates_at"] = activates_at
     tmp = keys_dir / f".tmp-{kid}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -159,7 +178,9 @@ def add_signing_key(keys_dir: Path, alg: str, now: int) -> SigningKey:
                 number += 1
     finally:
         tmp.unlink(missing_ok=True)
-    return SigningKey(kid=kid, alg=key.default_alg, key=key, created_at=now)
+    return SigningKey(
+        kid=kid, alg=key.default_alg, key=key, created_at=now, activates_at=activates_at
+    )
 
 
 def update_key_file(keys_dir: Path, kid: str, **fields: int | str | None) -> SigningKey:

@@ -125,7 +125,7 @@ class StatusListPublisher:
         keyring: IssuerKeyring,
         now: datetime,
     ) -> None:
-        signer = keyring.active
+        signer = keyring.signing_key(now.timestamp())
         iat = int(now.timestamp())
         exp = iat + self.config.status_list_token_lifetime_s
         payload = {

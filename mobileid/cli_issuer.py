@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -28,11 +30,14 @@ from issuer.lifecycle import (
 )
 from issuer.mass_actions import MassScope, plan_mass_action, run_mass_action
 from issuer.metadata import credential_issuer_metadata
+from issuer.signing_keys import IssuerKeyring, SigningKey
 from issuer.status_publication import status_list_summary
 from mobileid.cli_common import console, fail, issuer_runtime
 from schemas.hr_record import __doc__ as HR_COLUMNS_DOC
 
 __all__ = ["admin_app", "hr_app", "issuer_app"]
+
+SIGNING_ALGS = ("EdDSA", "ES256")
 
 hr_app = typer.Typer(help="인사 자료 / HR data: import employees.", no_args_is_help=True)
 admin_app = typer.Typer(help="관리 / Administration: HR API tokens.", no_args_is_help=True)
@@ -150,11 +155,26 @@ def info() -> None:
     with issuer_runtime() as runtime:
         console.print(f"발급기관 / issuer: {runtime.config.base_url}")
         console.print(f"유형 / vct: {runtime.config.vct}")
-        for key in runtime.keyring.keys:
-            active = " (서명 중 / active)" if key is runtime.keyring.active else ""
-            console.print(f"키 / key: kid={key.kid} alg={key.alg}{active}")
+        ring = runtime.keyring
+        for key in ring.keys:
+            console.print(f"키 / key: kid={key.kid} alg={key.alg} ({_key_state(ring, key)})")
         console.print(f"메타데이터 / metadata: {runtime.config.base_url}"
                       "/.well-known/openid-credential-issuer")
+
+
+def _key_state(ring: IssuerKeyring, key: SigningKey) -> str:
+    def when(ts: int) -> str:
+        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    if key.retired_at is not None:
+        return f"폐기 / retired {when(key.retired_at)}: {key.retired_reason or '-'}"
+    if key is ring.active:
+        return "서명 중 / signing"
+    if key.activates_at is not None and key.activates_at > time.time():
+        return f"공개, 서명 대기 / published, signs from {when(key.activates_at)}"
+    if key.publish_until is not None:
+        return f"공개 / published until {when(key.publish_until)}"
+    return "공개 / published"
 
 
 @issuer_app.command("metadata")
@@ -403,9 +423,20 @@ def rotate_key(
             help="retire this key now, revoke what it signed and send reissue offers",
         ),
     ] = None,
+    activate_after: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=30 * 86400,
+            help="publish the new key now, sign with it after this many seconds (give "
+            "verifiers that cache the JWKS time to fetch it); 0 = from the next issuance",
+        ),
+    ] = 0,
 ) -> None:
     """키 교체 / Rotate the issuer signing key (old keys stay published while their credentials
     are valid), or retire a compromised key."""
+    if alg is not None and alg not in SIGNING_ALGS:
+        fail(f"--alg must be one of {', '.join(SIGNING_ALGS)}", code=2)
     with issuer_runtime() as runtime:
         algorithm = alg or runtime.settings.signing_alg
         if compromised is None:
@@ -416,8 +447,15 @@ def rotate_key(
                     alg=algorithm,
                     actor="cli",
                     now=runtime.clock(),
+                    activate_after=timedelta(seconds=activate_after),
+                    credential_lifetime=timedelta(seconds=runtime.config.credential_lifetime_s),
                 )
             console.print(f"새 서명 키 / new signing key: {result.new.kid} ({result.new.alg})")
+            if result.activates_at is not None:
+                console.print(
+                    "공개됨, 서명 시작 / published now, signs from "
+                    f"{result.activates_at:%Y-%m-%d %H:%M:%S} UTC"
+                )
             if result.previous is not None and result.previous_published_until is not None:
                 console.print(
                     f"이전 키 / previous key {result.previous.kid} stays published "

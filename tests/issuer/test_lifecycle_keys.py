@@ -142,3 +142,35 @@ def test_suspended_list_entries_survive_a_rotation(live_server, tmp_path: Path) 
     office.assert_published(a.uri, {a.idx: SUSPENDED})
     assert office.act("reinstate", a, "leave_ended").status_code == 200
     office.assert_published(a.uri, {})
+
+
+def test_new_key_published_ahead_of_signing(live_server, tmp_path: Path) -> None:
+    """`--activate-after`: verifiers that cache the JWKS see the new key before it signs."""
+    office = Office(live_server, tmp_path)
+    first = office.issue("E1001")
+    kid1 = first.kid
+    out = _cli(live_server, "issuer", "rotate-key", "--activate-after", "3600")
+    assert "signs from" in out
+    kids = _jwks_kids(office)
+    assert len(kids) == 2
+    (kid2,) = kids - {kid1}
+    info = " ".join(_cli(live_server, "issuer", "info").split())
+    assert "published, signs from" in info and "signing" in info
+    still_old = office.issue("E1002")
+    assert still_old.kid == kid1  # the old key signs until the switch
+    live_server.clock.advance(3601)
+    switched = office.issue("E9000")
+    assert switched.kid == kid2
+    assert office.verify(first) and office.verify(still_old) and office.verify(switched)
+    # the old key stays published until a credential issued at the switch has expired
+    live_server.clock.advance(3 * 365 * 86400 - 7200)
+    assert kid1 in _jwks_kids(office)
+
+
+@pytest.mark.parametrize("args", [["--alg", "RS256"], ["--activate-after", "-5"]])
+def test_rotate_key_refuses_bad_options(live_server, args: list[str]) -> None:
+    keys_dir = live_server.data_dir / "issuer_keys"
+    files = sorted(p.name for p in keys_dir.iterdir())
+    result = CliRunner().invoke(cli, ["issuer", "rotate-key", *args], env=live_server.env)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert sorted(p.name for p in keys_dir.iterdir()) == files
