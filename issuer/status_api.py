@@ -32,7 +32,7 @@ _MAX_ID_DIGITS = 10
 
 
 def _parse_list_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > _MAX_ID_DIGITS:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > _MAX_ID_DIGITS or raw[0] == "0":
         raise LifecycleError(IssuerCode.status_list_not_found, "no such status list")
     return int(raw)
 

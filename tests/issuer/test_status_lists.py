@@ -131,9 +131,12 @@ def test_ttl_is_configurable_and_token_is_resigned_when_old(
         "/status-lists/abc",
         "/status-lists/99999999999999999999",
         "/status-lists/1%00",
+        "/status-lists/01",
+        "/status-lists/%D9%A1",  # ARABIC-INDIC DIGIT ONE: isdigit(), but not our URL
     ],
 )
-def test_unknown_lists_are_404(live_server, path: str) -> None:
+def test_unknown_lists_are_404(live_server, tmp_path: Path, path: str) -> None:
+    Office(live_server, tmp_path).issue("E1001")  # list 1 exists
     r = live_server.client.get(path)
     assert r.status_code == 404
     assert r.json()["error"] == "status_list_not_found"
