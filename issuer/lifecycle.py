@@ -31,6 +31,7 @@ __all__ = [
     "REISSUE_REASONS",
     "REVOCATION_REASONS",
     "SUSPENSION_REASONS",
+    "SYSTEM_REVOCATION_REASONS",
     "CredentialRecord",
     "ReissueResult",
     "StatusChange",
@@ -54,6 +55,7 @@ REVOCATION_REASONS = (
     "other",
 )
 SYSTEM_REVOCATION_REASONS = ("superseded", "key_compromise")
+"""Set by the issuer itself (a newer credential was issued; the signing key was compromised)."""
 SUSPENSION_REASONS = ("leave_of_absence", "investigation", "emergency")
 REINSTATEMENT_REASONS = ("leave_ended", "investigation_closed", "emergency_over", "other")
 REISSUE_REASONS = ("phone_lost", "phone_changed")
