@@ -163,13 +163,18 @@ class CentralService:
             return [{str(k): v for k, v in r._asdict().items()} for r in rows]
 
     def bundle(self, uris: list[str]) -> Bundle:
-        """Keys of every trusted issuer and the status lists asked for (trusted origins only)."""
+        """Keys of every trusted issuer, every list they publish (aggregation) and those asked for.
+
+        Only lists on trusted status origins are fetched.
+        """
         now = self.clock()
         for name in self.trust.issuers:
             if not self.trust.keys_of(name):
                 self.trust.refresh(name)
         wanted: list[tuple[str, str]] = [
-            (t.issuer, uri) for t in self.trust.issuers.values() for uri in t.status_lists
+            (t.issuer, uri)
+            for t in self.trust.issuers.values()
+            for uri in (*t.status_lists, *self.trust.discover_status_lists(t.issuer))
         ]
         for uri in uris[:MAX_BUNDLE_URIS]:
             issuer = self._issuer_for(uri)

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -28,6 +29,8 @@ __all__ = ["IssuerDocument", "TrustStore", "TrustedIssuer"]
 
 log = logging.getLogger("mobileid.verifier.trust")
 MAX_METADATA_BYTES = 64 * 1024
+MAX_AGGREGATION_BYTES = 1024 * 1024
+MAX_DISCOVERED_LISTS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,15 @@ class _IssuerState:
     keys: dict[str, PublicKey] = field(default_factory=dict)
     document: IssuerDocument | None = None
     last_attempt: float = float("-inf")
+    discovered: tuple[str, ...] = ()
+    discovered_at: float = float("-inf")
+
+
+def authorization_server_metadata_url(issuer: str) -> str:
+    """RFC 8414 §3.1: the well-known path goes between the host and the issuer's path."""
+    parts = urlsplit(issuer)
+    path = parts.path.rstrip("/")
+    return f"{parts.scheme}://{parts.netloc}/.well-known/oauth-authorization-server{path}"
 
 
 class TrustStore:
@@ -149,6 +161,66 @@ class TrustStore:
             log.warning("issuer metadata refresh failed for %s: %s", issuer, exc)
             return False
         return True
+
+    def discover_status_lists(self, issuer: str) -> tuple[str, ...]:
+        """Every status list the issuer publishes, by Token Status List aggregation.
+
+        The issuer's OAuth metadata (RFC 8414) names `status_list_aggregation_endpoint`, which
+        answers `{"status_lists": [uri, ...]}`. Only URIs on the issuer's allowed status origins
+        are kept: the endpoint is unsigned, so it may add work but never a place to fetch from.
+        Lists are still signature-checked when fetched. On failure the last answer is kept; the
+        answer is reused for `refresh_interval_s`.
+        """
+        trusted, state = self.issuers.get(issuer), self._state.get(issuer)
+        if trusted is None or state is None or self._client is None:
+            return state.discovered if state else ()
+        now = self._clock()
+        if now - state.discovered_at < self._refresh_interval:  # many gates, one fetch a minute
+            return state.discovered
+        state.discovered_at = now
+        try:
+            metadata = self._fetch_json(authorization_server_metadata_url(issuer))
+            if metadata.get("issuer") != issuer:  # RFC 8414 §3.3
+                raise FetchError("authorization server metadata names another issuer")
+            endpoint = metadata.get("status_list_aggregation_endpoint")
+            if endpoint is None:
+                return state.discovered
+            if not isinstance(endpoint, str) or origin_of(endpoint) not in (
+                trusted.allowed_status_origins
+            ):
+                raise FetchError("aggregation endpoint outside the issuer's status origins")
+            uris = self._fetch_json(endpoint, MAX_AGGREGATION_BYTES).get("status_lists")
+            if not isinstance(uris, list):
+                raise FetchError("aggregation response lacks 'status_lists'")
+        except (FetchError, orjson.JSONDecodeError) as exc:
+            log.warning("status list discovery failed for %s: %s", issuer, exc)
+            return state.discovered
+        allowed = trusted.allowed_status_origins
+        found = [u for u in uris if isinstance(u, str) and origin_of(u) in allowed]
+        if len(found) != len(uris):
+            log.warning(
+                "%s: ignored %d aggregated URI(s) off its status origins",
+                issuer,
+                len(uris) - len(found),
+            )
+        state.discovered = tuple(dict.fromkeys(found))[:MAX_DISCOVERED_LISTS]
+        return state.discovered
+
+    def _fetch_json(self, url: str, max_bytes: int = MAX_METADATA_BYTES) -> dict[str, Any]:
+        assert self._client is not None  # callers check
+        fetched = fetch(
+            self._client,
+            url,
+            max_bytes=max_bytes,
+            accept="application/json",
+            allow_insecure_loopback=self.allow_insecure_loopback,
+        )
+        if fetched.status_code != 200:
+            raise FetchError(f"GET {url[:200]} answered {fetched.status_code}")
+        value = orjson.loads(fetched.body)
+        if not isinstance(value, dict):
+            raise FetchError(f"GET {url[:200]}: not a JSON object")
+        return value
 
     def documents(self) -> list[IssuerDocument]:
         return [s.document for s in self._state.values() if s.document is not None]

@@ -119,13 +119,19 @@ def pull_bundle(service: GateService) -> InstallResult:
 
 
 def refresh_from_issuers(service: GateService) -> InstallResult:
-    """Without a central service: fetch keys and the known status lists from the issuers."""
+    """Without a central service: fetch keys and every status list from the issuers.
+
+    Every list: those configured, those seen in scans, and those each issuer publishes through
+    its Token Status List aggregation endpoint, so a new gate can decide offline at once.
+    """
     if service.client is None:
         raise SyncError("gate is offline")
     now = service.clock()
     issuers = sum(service.trust.refresh(name, force=True) for name in service.trust.issuers)
     pairs = [(e.issuer, e.uri) for e in service.status.entries()] + [
-        (t.issuer, uri) for t in service.trust.issuers.values() for uri in t.status_lists
+        (t.issuer, uri)
+        for t in service.trust.issuers.values()
+        for uri in (*t.status_lists, *service.trust.discover_status_lists(t.issuer))
     ]
     lists = 0
     for issuer, uri in dict.fromkeys(pairs):
