@@ -45,9 +45,9 @@ class StatusList:
     __slots__ = ("_data", "_mask", "_per_byte", "bits", "size")
 
     def __init__(self, size: int, bits: int = 1, data: bytes | bytearray | None = None) -> None:
-        if bits not in ALLOWED_BITS:
+        if type(bits) is not int or bits not in ALLOWED_BITS:  # 1.0 and True equal 1: refuse
             raise FormatError(Code.malformed, f"bits must be one of {ALLOWED_BITS}")
-        if size <= 0:
+        if type(size) is not int or size <= 0:
             raise FormatError(Code.malformed, "a status list has at least one entry")
         length = (size * bits + 7) // 8
         if data is not None and len(data) < length:
@@ -69,7 +69,7 @@ class StatusList:
     @classmethod
     def decode(cls, lst: str, bits: int, *, max_bytes: int = MAX_DECOMPRESSED_BYTES) -> StatusList:
         """Inflate an `lst`; the size is every entry the bytes hold (the spec sends no length)."""
-        if bits not in ALLOWED_BITS:
+        if type(bits) is not int or bits not in ALLOWED_BITS:  # JSON 1.0 and true equal 1
             raise StatusError(Code.invalid_status_list, f"bits must be one of {ALLOWED_BITS}")
         try:
             inflater = zlib.decompressobj()
@@ -124,8 +124,12 @@ def sign_status_list_token(
     exp: int | None = None,
     ttl: int | None = None,
     issuer: str | None = None,
+    aggregation_uri: str | None = None,
 ) -> str:
-    """The Status List Token JWT (`typ` statuslist+jwt; `sub` = the URI credentials reference)."""
+    """The Status List Token JWT (`typ` statuslist+jwt; `sub` = the URI credentials reference).
+
+    `aggregation_uri` names where every list of this issuer is listed (Status List Aggregation).
+    """
     payload: dict[str, Any] = {"sub": sub, "iat": iat}
     if issuer:
         payload["iss"] = issuer
@@ -133,7 +137,7 @@ def sign_status_list_token(
         payload["exp"] = exp
     if ttl is not None:
         payload["ttl"] = ttl
-    payload["status_list"] = status_list.to_json()
+    payload["status_list"] = status_list.to_json(aggregation_uri)
     return sign_compact(payload, key, typ=STATUS_LIST_TYP, headers={"kid": kid} if kid else None)
 
 

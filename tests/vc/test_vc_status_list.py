@@ -9,7 +9,7 @@ from vc_factory import ISSUER_KEY, NOW
 
 from vc.base64url import b64url_decode
 from vc.errors import Code, VCError
-from vc.jws import decode_unverified
+from vc.jws import decode_unverified, sign_compact
 from vc.status_list import (
     INVALID,
     SUSPENDED,
@@ -49,8 +49,26 @@ def test_encoding_is_zlib_level_9() -> None:
 
 @pytest.mark.parametrize(
     ("size", "bits", "data"),
-    [(0, 1, None), (-1, 1, None), (8, 3, None), (8, 16, None), (9, 1, b"\x00")],
-    ids=["empty", "negative", "bits_3", "bits_16", "data_too_short"],
+    [
+        (0, 1, None),
+        (-1, 1, None),
+        (8, 3, None),
+        (8, 16, None),
+        (9, 1, b"\x00"),
+        (8, 1.0, None),
+        (8, True, None),
+        (1.5, 1, None),
+    ],
+    ids=[
+        "empty",
+        "negative",
+        "bits_3",
+        "bits_16",
+        "data_too_short",
+        "bits_float",
+        "bits_bool",
+        "size_float",
+    ],
 )
 def test_constructor_refuses(size: int, bits: int, data: bytes | None) -> None:
     with pytest.raises(VCError) as info:
@@ -108,3 +126,38 @@ def test_token_without_exp_and_ttl_has_no_expiry() -> None:
     )
     assert verified.expires_at is None
     assert "kid" not in decode_unverified(token)[0]
+
+
+@pytest.mark.parametrize("bits", [1.0, True, "1", None, 3])
+def test_decode_refuses_bits_that_are_not_an_allowed_integer(bits: object) -> None:
+    """JSON `1.0` and `true` compare equal to 1 in Python; a verifier must still refuse them."""
+    lst = StatusList(8, 1).encode()
+    with pytest.raises(VCError) as info:
+        StatusList.decode(lst, bits)  # type: ignore[arg-type]
+    assert info.value.code == Code.invalid_status_list
+    token = sign_compact(
+        {"sub": "u", "iat": NOW, "status_list": {"bits": bits, "lst": lst}},
+        ISSUER_KEY,
+        typ="statuslist+jwt",
+    )
+    with pytest.raises(VCError) as info:
+        verify_status_list_token(
+            token, ISSUER_KEY.public_key, uri="u", algorithms=["EdDSA"], now=NOW
+        )
+    assert info.value.code == Code.invalid_status_list
+
+
+def test_token_carries_the_aggregation_uri() -> None:
+    token = sign_status_list_token(
+        StatusList(8, 2),
+        ISSUER_KEY,
+        kid=None,
+        sub="https://s.example/1",
+        iat=NOW,
+        aggregation_uri="https://s.example/status-lists",
+    )
+    status_list = decode_unverified(token)[1]["status_list"]
+    assert status_list["aggregation_uri"] == "https://s.example/status-lists"
+    verify_status_list_token(
+        token, ISSUER_KEY.public_key, uri="https://s.example/1", algorithms=["EdDSA"], now=NOW
+    )
