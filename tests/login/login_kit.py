@@ -29,6 +29,7 @@ from wallet_sim.presenter import Presenter
 from wallet_sim.store import INTERACTIVE, UnlockedWallet, WalletStore
 
 PIN = "246810"
+API_TOKEN = "desk-terminal-token-0123456789abcdef"
 OPEN: list[Any] = []
 
 
@@ -53,7 +54,11 @@ class Login:
     def session(self, **body: Any) -> dict[str, Any]:
         """API mode: ask for a presentation (`POST /oid4vp/sessions`)."""
         body.setdefault("claims", ["employee_number", "name", "department"])
-        response = self.http.post(f"{self.url}/oid4vp/sessions", json=body)
+        response = self.http.post(
+            f"{self.url}/oid4vp/sessions",
+            json=body,
+            headers={"Authorization": f"Bearer {API_TOKEN}"},
+        )
         assert response.status_code == 201, response.text
         return dict(response.json())
 
@@ -80,6 +85,7 @@ def settings_for(
         "trusted_issuers": [issuer_url],
         "allow_insecure_loopback": True,
         "purge_every_s": 3600,
+        "api_token": API_TOKEN,
     }
     values.update(overrides)
     return LoginSettings(**values)

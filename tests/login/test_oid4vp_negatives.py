@@ -12,6 +12,7 @@ import httpx
 import pytest
 from gate_kit import running_issuer
 from login_kit import (
+    API_TOKEN,
     Login,
     crafted,
     login_world,
@@ -268,14 +269,30 @@ def test_other_bad_requests_are_answered_in_shape(world: Login) -> None:
     _refused(http.get(f"{url}/oid4vp/qr/unknown.svg"), "not_found", 404)
     _refused(http.get(f"{url}/oid4vp/qr/unknown.gif"), "not_found", 404)
     _refused(http.get(f"{url}/nowhere"), "not_found", 404)
+    auth = {"Authorization": f"Bearer {API_TOKEN}"}
+    _refused(http.post(f"{url}/oid4vp/sessions", json={}), "invalid_token", 401)
+    _refused(
+        http.post(f"{url}/oid4vp/sessions", json={}, headers={"Authorization": "Bearer x"}),
+        "invalid_token",
+        401,
+    )
     _refused(
         http.post(
-            f"{url}/oid4vp/sessions", content=b"{", headers={"Content-Type": "application/json"}
+            f"{url}/oid4vp/sessions",
+            content=b"{",
+            headers={"Content-Type": "application/json", **auth},
         ),
         "invalid_request",
     )
-    _refused(http.post(f"{url}/oid4vp/sessions", json={"claims": ["salary"]}), "invalid_request")
-    _refused(http.post(f"{url}/oid4vp/sessions", json={"claims": [], "x": 1}), "invalid_request")
+    _refused(
+        http.post(f"{url}/oid4vp/sessions", json={"claims": ["salary"]}, headers=auth),
+        "invalid_request",
+    )
+    _refused(
+        http.post(f"{url}/oid4vp/sessions", json={"claims": [], "x": 1}, headers=auth),
+        "invalid_request",
+    )
+    _refused(http.post(f"{url}/oid4vp/sessions", json={"claims": ["x"]}), "invalid_token", 401)
     _refused(http.get(f"{url}/oid4vp/sessions/unknown"), "invalid_token", 401)
     _refused(
         http.get(f"{url}/oid4vp/sessions/unknown", headers={"Authorization": "Bearer x"}),

@@ -191,6 +191,9 @@ def test_authorization_request_errors(world: Login) -> None:
         ({k: v for k, v in good.items() if k != "code_challenge"}, "invalid_request"),
         ({**good, "code_challenge_method": "plain"}, "invalid_request"),
         ({**good, "code_challenge": "short"}, "invalid_request"),
+        ({**good, "prompt": "none"}, "login_required"),
+        ({**good, "request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
+        ({**good, "request_uri": "https://rp.example/r"}, "request_uri_not_supported"),
     ]
     for params, error in redirected:
         response = _authorize(world, **params)

@@ -7,6 +7,7 @@ answer. Errors are `ProtocolError`s mapped in `verifier.oidc.app`, never excepti
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -18,7 +19,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
 from vc.openid4vp import MAX_DIRECT_POST_BYTES, REQUEST_OBJECT_MEDIA_TYPE
@@ -50,6 +51,8 @@ class LoginRuntime:
     clock: Callable[[], float] = time.time
     oidc: Any = None
     """A `verifier.oidc.provider.OidcContext` when the OpenID Connect bridge is on."""
+    api_token: str | None = None
+    """What `POST /oid4vp/sessions` requires as Bearer token; None: API mode is off."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -134,8 +137,7 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
         return await _request_object(request, session_id, nonce)
 
     def _receive(body: bytes) -> dict[str, Any]:
-        with rt.unit_of_work() as db:
-            return receive_response(db, ctx, body, now=rt.clock())
+        return receive_response(rt.unit_of_work, ctx, body, now=rt.clock())
 
     @router.post("/oid4vp/response")
     async def direct_post(request: Request) -> Response:
@@ -159,8 +161,16 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
         return Response(qr_png(link), media_type="image/png")
 
     @router.post("/oid4vp/sessions")
-    async def create_session(body: SessionRequest) -> Response:
+    async def create_session(request: Request) -> Response:
         """API mode for desks and terminals: a request to show as QR (or open on the phone)."""
+        if rt.api_token is None:
+            raise ProtocolError(ErrorCode.access_denied, "API mode is not enabled", status=403)
+        if not hmac.compare_digest(_bearer(request).encode(), rt.api_token.encode()):
+            raise ProtocolError(ErrorCode.invalid_token, "wrong API token")
+        try:
+            body = SessionRequest.model_validate_json(await read_body(request, _SMALL_FORM_BYTES))
+        except ValidationError:
+            raise ProtocolError(ErrorCode.invalid_request, "malformed session request") from None
         try:
             query = employee_dcql(ctx.verifier.vct_values, body.claims, body.alternatives)
         except RequestError as exc:

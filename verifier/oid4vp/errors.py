@@ -21,6 +21,9 @@ class ErrorCode(StrEnum):
     unsupported_grant_type = "unsupported_grant_type"
     unsupported_response_type = "unsupported_response_type"
     invalid_scope = "invalid_scope"
+    login_required = "login_required"
+    request_not_supported = "request_not_supported"
+    request_uri_not_supported = "request_uri_not_supported"
     invalid_token = "invalid_token"  # noqa: S105 - an error code (RFC 6750 §3.1)
     vp_formats_not_supported = "vp_formats_not_supported"
     invalid_request_uri_method = "invalid_request_uri_method"

@@ -14,12 +14,13 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from vc.base64url import b64url_encode
 from vc.dcql import parse_dcql_query
@@ -35,7 +36,13 @@ from vc.openid4vp import (
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
 from verifier.oid4vp.models import login_records, vp_sessions
 from verifier.oid4vp.requests import WALLET_AUDIENCE, request_params
-from verifier.oid4vp.verify import LoginVerifier, ResponseRejected, error_code_for, verify_vp_token
+from verifier.oid4vp.verify import (
+    LoginVerifier,
+    ResponseRejected,
+    VerifiedResponse,
+    error_code_for,
+    verify_vp_token,
+)
 from verifier.x509 import VerifierCertificate
 
 __all__ = [
@@ -44,10 +51,12 @@ __all__ = [
     "SAME_DEVICE",
     "Finished",
     "NewSession",
+    "PendingResponse",
     "SessionView",
     "VpConfig",
     "VpContext",
     "finish_session",
+    "open_response",
     "purge_expired",
     "receive_response",
     "record_login",
@@ -55,13 +64,28 @@ __all__ = [
     "serve_request_object",
     "session_link",
     "session_view",
+    "settle_response",
     "start_session",
+    "verify_response",
 ]
 
 CROSS_DEVICE = "cross_device"
 SAME_DEVICE = "same_device"
 PREFIXES = (PREFIX_X509_SAN_DNS, PREFIX_X509_HASH, PREFIX_REDIRECT_URI)
 PENDING, COMPLETED, FAILED, CONSUMED = "pending", "completed", "failed", "consumed"
+
+# Statements built once (each login runs several; building them is most of their cost).
+_BY_ID = select(vp_sessions).where(vp_sessions.c.id == bindparam("key"))
+_BY_STATE = select(vp_sessions).where(vp_sessions.c.state == bindparam("key"))
+_MOVE = update(vp_sessions).where(
+    vp_sessions.c.id == bindparam("sid"), vp_sessions.c.status == bindparam("from_status")
+)
+"""A status change that happens only if nobody changed the status first (single use)."""
+_FIX_FLOW = update(vp_sessions).where(
+    vp_sessions.c.id == bindparam("sid"), vp_sessions.c.flow.is_(None)
+)
+_NEW_SESSION = insert(vp_sessions)
+_NEW_RECORD = insert(login_records)
 
 
 def secret_digest(secret: str) -> str:
@@ -94,6 +118,15 @@ class VpContext:
     certificate: VerifierCertificate | None
     verifier: LoginVerifier
     rng: Callable[[int], bytes] = secrets.token_bytes
+    _x5c: list[bytes] | None = None
+
+    @property
+    def x5c(self) -> list[bytes]:
+        """The DER chain sent in every Request Object's `x5c` (computed once)."""
+        if self._x5c is None:
+            assert self.certificate is not None
+            self._x5c = self.certificate.x5c_der
+        return self._x5c
 
     def client_id(self, prefix: str) -> str:
         if prefix == PREFIX_REDIRECT_URI:
@@ -153,7 +186,8 @@ def start_session(
         )
         same = request_link(client_id, request_uri=ctx.config.request_uri(session_id, SAME_DEVICE))
     db.execute(
-        insert(vp_sessions).values(
+        _NEW_SESSION,
+        dict(
             id=session_id,
             state=state,
             nonce=nonce,
@@ -165,14 +199,14 @@ def start_session(
             context=orjson.dumps(context).decode(),
             created_at=now,
             expires_at=expires_at,
-        )
+        ),
     )
     return NewSession(session_id, handle, client_id, cross, same, expires_at)
 
 
-def _row(db: Connection, **where: str) -> Any:
-    (column, value) = next(iter(where.items()))
-    return db.execute(select(vp_sessions).where(vp_sessions.c[column] == value)).first()
+def _row(db: Connection, *, id: str | None = None, state: str | None = None) -> Any:
+    statement, key = (_BY_ID, id) if id is not None else (_BY_STATE, state)
+    return db.execute(statement, {"key": key}).first()
 
 
 def session_link(db: Connection, ctx: VpContext, session_id: str, *, flow: str, now: float) -> str:
@@ -208,14 +242,11 @@ def serve_request_object(
         raise ProtocolError(ErrorCode.not_found, "no such request, or it expired")
     if row.status != PENDING or row.client_id.startswith(PREFIX_REDIRECT_URI + ":"):
         raise ProtocolError(ErrorCode.invalid_request, "this request is no longer available")
-    if row.flow is None:
-        db.execute(
-            update(vp_sessions)
-            .where(vp_sessions.c.id == session_id, vp_sessions.c.flow.is_(None))
-            .values(flow=flow)
-        )
-        row = _row(db, id=session_id)
-    if row.flow != flow:
+    opened_on = row.flow
+    if opened_on is None:
+        fixed = db.execute(_FIX_FLOW, {"sid": session_id, "flow": flow})
+        opened_on = flow if fixed.rowcount == 1 else _row(db, id=session_id).flow
+    if opened_on != flow:
         raise ProtocolError(ErrorCode.invalid_request, "this request was opened on another device")
     assert ctx.certificate is not None
     params = request_params(
@@ -229,7 +260,7 @@ def serve_request_object(
     params.update(aud=WALLET_AUDIENCE, iat=int(now), exp=int(row.expires_at))
     if wallet_nonce is not None:
         params["wallet_nonce"] = wallet_nonce
-    return sign_request_object(params, ctx.certificate.key, x5c=ctx.certificate.x5c_der)
+    return sign_request_object(params, ctx.certificate.key, x5c=ctx.x5c)
 
 
 def record_login(
@@ -245,7 +276,8 @@ def record_login(
 ) -> None:
     """One login record (system, employee, time, outcome); kept for the configured retention."""
     db.execute(
-        insert(login_records).values(
+        _NEW_RECORD,
+        dict(
             id=secrets.token_hex(16),
             client_id=system[:512],
             session_id=session_id,
@@ -254,16 +286,21 @@ def record_login(
             flow=flow,
             employee_number=employee_number,
             issuer=issuer,
-        )
+        ),
     )
 
 
 def _fail(db: Connection, row: Any, reason: str, now: float, context: Mapping[str, Any]) -> bool:
     """Mark the session failed (its nonce is spent) and record it; False if it was not pending."""
     done = db.execute(
-        update(vp_sessions)
-        .where(vp_sessions.c.id == row.id, vp_sessions.c.status == PENDING)
-        .values(status=FAILED, reason=reason[:32], completed_at=now)
+        _MOVE,
+        {
+            "sid": row.id,
+            "from_status": PENDING,
+            "status": FAILED,
+            "reason": reason[:32],
+            "completed_at": now,
+        },
     )
     if done.rowcount != 1:
         return False
@@ -278,12 +315,20 @@ def _fail(db: Connection, row: Any, reason: str, now: float, context: Mapping[st
     return True
 
 
-def receive_response(db: Connection, ctx: VpContext, body: bytes, *, now: float) -> dict[str, Any]:
-    """Take a `direct_post` (§8.2): verify, end the session, answer the wallet.
+@dataclass(frozen=True, slots=True)
+class PendingResponse:
+    """A `direct_post` matched to its pending session, not yet verified."""
 
-    Returns the JSON body (`{}` or `{"redirect_uri": ...}` with a `response_code` for a
-    same-device flow). Raises `ProtocolError`; one that ended the session carries
-    `keep_changes`, so the unit of work commits the spent nonce and the login record.
+    row: Any
+    context: dict[str, Any]
+    vp_token: dict[str, list[str]] | None
+    """None when the wallet sent an error response (already recorded)."""
+
+
+def open_response(db: Connection, body: bytes, *, now: float) -> PendingResponse:
+    """Parse a `direct_post` body (§8.2) and find its pending session by `state`.
+
+    An error response from the wallet (§8.5) ends the session here. Raises `ProtocolError`.
     """
     try:
         response = parse_direct_post(body)
@@ -299,45 +344,75 @@ def receive_response(db: Connection, ctx: VpContext, body: bytes, *, now: float)
     if row.expires_at <= now:
         raise ProtocolError(ErrorCode.invalid_request, "the request expired")
     context = orjson.loads(row.context)
-    if response.error is not None:  # the wallet declined or could not answer (§8.5)
+    if response.error is not None:  # the wallet declined or could not answer
         _fail(db, row, f"wallet_{response.error}", now, context)
-        return {}
-    assert response.vp_token is not None
+        return PendingResponse(row, context, None)
+    return PendingResponse(row, context, response.vp_token)
+
+
+def verify_response(
+    ctx: VpContext, pending: PendingResponse, *, now: float
+) -> VerifiedResponse | ResponseRejected:
+    """The shared pipeline and the DCQL check on every presentation; no database, may fetch."""
+    assert pending.vp_token is not None
+    row = pending.row
     try:
-        verified = verify_vp_token(
-            response.vp_token,
+        return verify_vp_token(
+            pending.vp_token,
             parse_dcql_query(orjson.loads(row.dcql_query)),
             pipeline=ctx.verifier.pipeline(row.client_id),
             nonce=row.nonce,
             now=now,
-            allowed_agencies=context.get("allowed_agencies") or (),
+            allowed_agencies=pending.context.get("allowed_agencies") or (),
         )
     except ResponseRejected as exc:
-        spent = _fail(db, row, str(exc.reason), now, context)
-        error = ProtocolError(error_code_for(exc.reason), f"presentation rejected: {exc.reason}")
+        return exc
+
+
+def settle_response(
+    db: Connection,
+    ctx: VpContext,
+    pending: PendingResponse,
+    outcome: VerifiedResponse | ResponseRejected,
+    *,
+    now: float,
+) -> dict[str, Any]:
+    """End the session with the outcome (single use: only a still-pending session changes).
+
+    Returns the wallet's answer (`{}`, or `{"redirect_uri": ...}` with a `response_code` for a
+    same-device flow). A rejection raises `ProtocolError` carrying `keep_changes`, so the unit of
+    work commits the spent nonce and the login record.
+    """
+    row, context = pending.row, pending.context
+    if isinstance(outcome, ResponseRejected):
+        spent = _fail(db, row, str(outcome.reason), now, context)
+        error = ProtocolError(
+            error_code_for(outcome.reason), f"presentation rejected: {outcome.reason}"
+        )
         error.keep_changes = spent  # type: ignore[attr-defined]
-        raise error from None
+        raise error
     result = {
         query_id: [
             {"issuer": p.issuer, "claims": p.claims, "stale_status": p.stale_status} for p in items
         ]
-        for query_id, items in verified.presentations.items()
+        for query_id, items in outcome.presentations.items()
     }
     response_code = ctx.token() if row.flow == SAME_DEVICE else None
     done = db.execute(
-        update(vp_sessions)
-        .where(vp_sessions.c.id == row.id, vp_sessions.c.status == PENDING)
-        .values(
-            status=COMPLETED,
-            reason="ok",
-            result=orjson.dumps(result).decode(),
-            completed_at=now,
-            response_code_hash=secret_digest(response_code) if response_code else None,
-        )
+        _MOVE,
+        {
+            "sid": row.id,
+            "from_status": PENDING,
+            "status": COMPLETED,
+            "reason": "ok",
+            "result": orjson.dumps(result).decode(),
+            "completed_at": now,
+            "response_code_hash": secret_digest(response_code) if response_code else None,
+        },
     )
     if done.rowcount != 1:
         raise ProtocolError(ErrorCode.invalid_request, "response already received")
-    first = verified.first
+    first = outcome.first
     number = first.claims.get("employee_number")
     record_login(
         db,
@@ -355,6 +430,24 @@ def receive_response(db: Connection, ctx: VpContext, body: bytes, *, now: float)
     return_uri = return_uri.replace("{session_id}", row.id)  # e.g. the OIDC bridge's continue URL
     sep = "&" if "?" in return_uri else "?"
     return {"redirect_uri": f"{return_uri}{sep}{urlencode({'response_code': response_code})}"}
+
+
+def receive_response(
+    unit_of_work: Callable[[], AbstractContextManager[Connection]],
+    ctx: VpContext,
+    body: bytes,
+    *,
+    now: float,
+) -> dict[str, Any]:
+    """Take a `direct_post` (§8.2): find the session, verify outside any transaction (keys or a
+    status list may be fetched), then end the session in a second, short one."""
+    with unit_of_work() as db:
+        pending = open_response(db, body, now=now)
+    if pending.vp_token is None:
+        return {}
+    outcome = verify_response(ctx, pending, now=now)
+    with unit_of_work() as db:
+        return settle_response(db, ctx, pending, outcome, now=now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,9 +515,7 @@ def finish_session(
     ):
         raise ProtocolError(ErrorCode.access_denied, "response_code missing or wrong")
     taken = db.execute(
-        update(vp_sessions)
-        .where(vp_sessions.c.id == row.id, vp_sessions.c.status == row.status)
-        .values(status=CONSUMED, result=None)
+        _MOVE, {"sid": row.id, "from_status": row.status, "status": CONSUMED, "result": None}
     )
     if taken.rowcount != 1:
         raise ProtocolError(ErrorCode.invalid_request, "this login was already completed")

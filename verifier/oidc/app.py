@@ -112,7 +112,8 @@ def build_login_service(
         certificate,
         LoginVerifier(policy, trust=trust, status=status),
     )
-    runtime = LoginRuntime(vp, unit_of_work, clock)
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    runtime = LoginRuntime(vp, unit_of_work, clock, api_token=token)
     oidc = OidcContext(
         OidcConfig(
             settings.base_url,

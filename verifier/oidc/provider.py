@@ -16,12 +16,12 @@ import hmac
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
 from verifier.oid4vp.models import login_records, oidc_codes, oidc_tokens
@@ -51,7 +51,13 @@ __all__ = [
 
 _PKCE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 _VALUE = re.compile(r"[\x20-\x7e]{1,512}")
-_CODE_PARAMS = ("response_type", "client_id", "redirect_uri", "scope", "state", "nonce")
+_NEW_CODE = insert(oidc_codes)
+_CODE = select(oidc_codes).where(oidc_codes.c.code_hash == bindparam("key"))
+_USE_CODE = update(oidc_codes).where(
+    oidc_codes.c.code_hash == bindparam("key"), oidc_codes.c.used.is_(False)
+)
+_NEW_TOKEN = insert(oidc_tokens)
+_TOKEN = select(oidc_tokens).where(oidc_tokens.c.token_hash == bindparam("key"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,9 @@ class OidcConfig:
     code_ttl_s: float = 60.0
     token_ttl_s: float = 600.0
     retention_days: int = 365
+    client_cache_s: float = 5.0
+    """How long a process reuses a client registration it read (a disabled client stops
+    working everywhere within this time)."""
 
 
 @dataclass(slots=True)
@@ -67,6 +76,20 @@ class OidcContext:
     config: OidcConfig
     keys: OidcKeys
     vp: VpContext
+    clients: dict[str, tuple[float, Client | None]] = field(default_factory=dict)
+    """Registrations read in the last `client_cache_s` (per process; the database decides)."""
+
+    def client(self, db: Connection, client_id: str | None, now: float) -> Client | None:
+        if not client_id:
+            return None
+        cached = self.clients.get(client_id)
+        if cached is not None and now - cached[0] < self.config.client_cache_s:
+            return cached[1]
+        client = get_client(db, client_id)
+        if len(self.clients) > 10_000:
+            self.clients.clear()
+        self.clients[client_id] = (now, client)
+        return client
 
 
 class RedirectError(ProtocolError):
@@ -137,8 +160,7 @@ def start_authorization(
     An unknown client or unregistered redirect URI is a `ProtocolError` shown to the user; any
     other problem is a `RedirectError` back to the client.
     """
-    client_id = _single(params, "client_id")
-    client = get_client(db, client_id) if client_id else None
+    client = ctx.client(db, _single(params, "client_id"), now)
     if client is None or not client.enabled:
         raise ProtocolError(ErrorCode.invalid_client, "unknown or disabled client", status=400)
     redirect_uri = _single(params, "redirect_uri")
@@ -156,16 +178,18 @@ def start_authorization(
     scopes = (_single(params, "scope") or "").split()
     if "openid" not in scopes:
         raise refuse(ErrorCode.invalid_scope, "the openid scope is required")
-    if "request" in params or "request_uri" in params:
-        raise refuse(ErrorCode.invalid_request, "request objects are not supported here")
+    if "request" in params:
+        raise refuse(ErrorCode.request_not_supported, "request objects are not supported")
+    if "request_uri" in params:
+        raise refuse(ErrorCode.request_uri_not_supported, "request_uri is not supported")
     challenge = params.get("code_challenge")
     if not challenge or not _PKCE.fullmatch(challenge):
         raise refuse(ErrorCode.invalid_request, "PKCE code_challenge is required")
     if params.get("code_challenge_method") != "S256":
         raise refuse(ErrorCode.invalid_request, "code_challenge_method must be S256")
     nonce = _single(params, "nonce")
-    if params.get("prompt") == "none":
-        raise ProtocolError(ErrorCode.invalid_request, "login_required")
+    if "none" in (params.get("prompt") or "").split():  # every login needs the wallet
+        raise refuse(ErrorCode.login_required, "a wallet presentation is needed to log in")
     try:
         query = employee_dcql(
             ctx.vp.verifier.vct_values, credential_claims_for(client.allowed_claims)
@@ -208,7 +232,7 @@ def continue_login(
         return None
     request = finished.context["oidc"]
     redirect_uri, state = request["redirect_uri"], request["state"]
-    client = get_client(db, request["client_id"])
+    client = ctx.client(db, request["client_id"], now)
     if client is None or not client.enabled:
         raise ProtocolError(ErrorCode.invalid_client, "the client was removed", status=400)
     if not finished.ok:
@@ -238,7 +262,8 @@ def continue_login(
     }
     code = secrets.token_urlsafe(32)
     db.execute(
-        insert(oidc_codes).values(
+        _NEW_CODE,
+        dict(
             code_hash=secret_digest(code),
             client_id=client.client_id,
             redirect_uri=redirect_uri,
@@ -246,7 +271,7 @@ def continue_login(
             grant=orjson.dumps(grant).decode(),
             expires_at=now + ctx.config.code_ttl_s,
             used=False,
-        )
+        ),
     )
     params = {"code": code, "iss": ctx.config.issuer}
     if state is not None:
@@ -274,25 +299,19 @@ def exchange_code(
     """The token endpoint (RFC 6749 §4.1.3, OIDC Core §3.1.3): ID token + access token."""
     if form.get("grant_type") != "authorization_code":
         raise ProtocolError(ErrorCode.unsupported_grant_type, "only authorization_code")
-    client = get_client(db, client_id) if client_id else None
+    client = ctx.client(db, client_id, now)
     if not authenticate_client(client, client_secret):
         raise ProtocolError(ErrorCode.invalid_client, "client authentication failed")
     assert client is not None
     code = form.get("code") or ""
-    row = db.execute(
-        select(oidc_codes).where(oidc_codes.c.code_hash == secret_digest(code))
-    ).first()
+    row = db.execute(_CODE, {"key": secret_digest(code)}).first()
     if row is None or row.used or row.expires_at <= now or row.client_id != client.client_id:
         raise ProtocolError(ErrorCode.invalid_grant, "the code is unknown, used or expired")
     if form.get("redirect_uri") != row.redirect_uri:
         raise ProtocolError(ErrorCode.invalid_grant, "redirect_uri differs from the request's")
     if not _pkce_ok(form.get("code_verifier"), row.code_challenge):
         raise ProtocolError(ErrorCode.invalid_grant, "PKCE verification failed")
-    taken = db.execute(
-        update(oidc_codes)
-        .where(oidc_codes.c.code_hash == row.code_hash, oidc_codes.c.used.is_(False))
-        .values(used=True)
-    )
+    taken = db.execute(_USE_CODE, {"key": row.code_hash, "used": True})
     if taken.rowcount != 1:
         raise ProtocolError(ErrorCode.invalid_grant, "the code is unknown, used or expired")
     grant = orjson.loads(row.grant)
@@ -311,12 +330,13 @@ def exchange_code(
     if grant.get("nonce") is not None:
         id_token_claims["nonce"] = grant["nonce"]
     db.execute(
-        insert(oidc_tokens).values(
+        _NEW_TOKEN,
+        dict(
             token_hash=secret_digest(access_token),
             client_id=client.client_id,
             claims=orjson.dumps(claims).decode(),
             expires_at=now + ctx.config.token_ttl_s,
-        )
+        ),
     )
     return {
         "access_token": access_token,
@@ -329,9 +349,7 @@ def exchange_code(
 
 def userinfo(db: Connection, access_token: str, *, now: float) -> dict[str, Any]:
     """The UserInfo response (OIDC Core §5.3): `sub` and the allowed claims, as in the ID token."""
-    row = db.execute(
-        select(oidc_tokens).where(oidc_tokens.c.token_hash == secret_digest(access_token))
-    ).first()
+    row = db.execute(_TOKEN, {"key": secret_digest(access_token)}).first()
     if row is None or row.expires_at <= now:
         raise ProtocolError(ErrorCode.invalid_token, "the access token is unknown or expired")
     claims: dict[str, Any] = orjson.loads(row.claims)

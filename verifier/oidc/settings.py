@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["LoginSettings", "get_login_settings"]
@@ -37,6 +37,8 @@ class LoginSettings(BaseSettings):
     stale_status: Literal["fail_closed", "fail_open"] = "fail_closed"
     max_status_age_s: float = Field(default=3600.0, ge=1)
     purge_every_s: float = Field(default=60.0, gt=0)
+    api_token: SecretStr | None = None
+    """Bearer token desks and terminals use for `POST /oid4vp/sessions`; unset: API mode off."""
     host: str = "127.0.0.1"
     port: int = Field(default=8300, ge=0, le=65535)
 
