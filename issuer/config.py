@@ -43,3 +43,8 @@ class IssuerConfig:
 
     def status_list_uri(self, list_id: int) -> str:
         return self.url(f"/status-lists/{list_id}")
+
+    @property
+    def status_list_aggregation_uri(self) -> str:
+        """Where every list is listed (Token Status List aggregation)."""
+        return self.url("/status-lists")

@@ -1,4 +1,5 @@
-"""HTTP route of the status lists: `GET /status-lists/{id}` (Token Status List §8.1).
+"""HTTP routes of the status lists: `GET /status-lists/{id}` (Token Status List §8.1) and the
+aggregation `GET /status-lists` (§9), named in the AS metadata and in each token.
 
 Serves the list's current Status List Token as `application/statuslist+jwt`, with a strong ETag
 (304 on a matching `If-None-Match`), `Cache-Control: max-age=<ttl>` (the token's own `ttl` and
@@ -11,10 +12,13 @@ from __future__ import annotations
 import gzip
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, Header, Response
+from sqlalchemy import select
 
 from issuer.context import IssuerContext, issuer_context
 from issuer.errors import IssuerCode, LifecycleError
+from issuer.models import StatusListRecord
 from issuer.status_publication import PublishedToken
 from schemas.hr_api import ErrorBody
 from vc.status_list import STATUS_LIST_MEDIA_TYPE
@@ -81,6 +85,22 @@ def token_response(
         body = gzip.compress(body, compresslevel=6, mtime=0)
         headers["Content-Encoding"] = "gzip"
     return Response(body, media_type=STATUS_LIST_MEDIA_TYPE, headers=headers)
+
+
+@status_router.get(
+    "/status-lists",
+    responses={200: {"description": "Token Status List aggregation: every list's URI"}},
+)
+def status_list_aggregation(ctx: Ctx) -> Response:
+    """Every status list this issuer publishes (`{"status_lists": [uri, ...]}`), so verifiers
+    such as gates can fetch them all ahead of time and decide offline."""
+    with ctx.unit_of_work() as session:
+        uris = session.scalars(select(StatusListRecord.uri).order_by(StatusListRecord.id)).all()
+    return Response(
+        orjson.dumps({"status_lists": list(uris)}),
+        media_type="application/json",
+        headers={"Cache-Control": f"max-age={ctx.config.status_list_ttl_s}", **_CORS},
+    )
 
 
 @status_router.get(

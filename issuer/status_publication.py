@@ -134,7 +134,10 @@ class StatusListPublisher:
             "iat": iat,
             "exp": exp,
             "ttl": self.config.status_list_ttl_s,
-            "status_list": packed.to_json(),
+            "status_list": {
+                **packed.to_json(),
+                "aggregation_uri": self.config.status_list_aggregation_uri,
+            },
         }
         token = sign_compact(payload, signer.key, typ=STATUS_LIST_TYP, headers={"kid": signer.kid})
         record.token, record.etag, record.token_version = token, _etag(token), record.version

@@ -43,6 +43,7 @@ def test_endpoint_headers_etag_and_gzip(live_server, tmp_path: Path) -> None:
     assert payload["ttl"] == 300 and payload["exp"] > payload["iat"]
     assert abs(payload["iat"] - live_server.clock.timestamp()) < 60
     assert payload["status_list"]["bits"] == 2
+    assert payload["status_list"]["aggregation_uri"] == live_server.url + "/status-lists"
 
     # unchanged: 304 with the same validators, no body
     def plain_get(tag: str) -> httpx.Response:
@@ -120,6 +121,21 @@ def test_ttl_is_configurable_and_token_is_resigned_when_old(
         assert later.headers["etag"] != r.headers["etag"]
         assert decode_unverified(later.text)[1]["iat"] >= payload["iat"] + 1800
         assert decode_unverified(later.text)[1]["status_list"] == payload["status_list"]
+
+
+def test_aggregation_lists_every_status_list(live_server, tmp_path: Path) -> None:
+    """Token Status List aggregation, found through the AS metadata (RFC 8414)."""
+    office = Office(live_server, tmp_path)
+    metadata = httpx.get(live_server.url + "/.well-known/oauth-authorization-server").json()
+    endpoint = metadata["status_list_aggregation_endpoint"]
+    assert endpoint == live_server.url + "/status-lists"
+    before = httpx.get(endpoint)
+    assert before.status_code == 200 and before.headers["content-type"] == "application/json"
+    assert before.headers["cache-control"] == "max-age=300"
+    assert isinstance(before.json()["status_lists"], list)
+    a = office.issue("E1001")
+    listed = httpx.get(endpoint).json()["status_lists"]
+    assert a.uri in listed and len(listed) == len(set(listed))
 
 
 @pytest.mark.parametrize(

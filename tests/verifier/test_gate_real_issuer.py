@@ -131,3 +131,29 @@ def _wallet_show(wallet: Path) -> str:
                                       "--wallet", str(wallet)])
     assert result.exit_code == 0, result.output
     return result.output
+
+
+@pytest.mark.slow
+def test_a_new_gate_learns_every_list_and_then_decides_offline(
+    live_server: Any, tmp_path: Path
+) -> None:
+    """No scan has taught this gate any list: it finds them through the issuer's Token Status
+    List aggregation, and afterwards decides with the network cut, fail-closed and fresh."""
+    from verifier.gate.sync import refresh_from_issuers
+    from wallet_sim.presenter import Presenter
+    from wallet_sim.store import WalletStore
+
+    wallet = _onboard(live_server, tmp_path)
+    policy = gate_policy(live_server.url)
+    clock = lambda: live_server.clock().timestamp()  # noqa: E731
+    online = make_gate(policy, tmp_path, clock=clock, name="new-gate")
+    result = refresh_from_issuers(online)
+    assert (result.issuers, result.status_lists) == (1, 1)
+    online.close()
+
+    offline = make_gate(policy, tmp_path, clock=clock, online=False, name="new-gate")
+    phone = Presenter(clock=clock)
+    shown = phone.purpose_presentation(WalletStore(wallet).unlock(PIN), "gate",
+                                       audience=policy.audience)
+    decision = offline.scan(shown.payload)
+    assert decision.allow and not decision.stale_status, decision
