@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from fastapi import FastAPI
 
 from mobileid.cli_common import console, fail, load_settings
 from mobileid.db import create_db_engine
@@ -75,6 +76,20 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
     port: Annotated[int, typer.Option(help="Port the scanner posts to.")] = 8100,
     offline: Annotated[bool, typer.Option(help="Never go online: decide from the bundle.")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    openid4vp: Annotated[
+        bool,
+        typer.Option(
+            "--openid4vp",
+            help="Also offer OpenID4VP: the terminal shows a QR (page /desk), "
+            "the phone answers over the network.",
+        ),
+    ] = False,
+    public_url: Annotated[
+        str | None, typer.Option(help="URL phones reach this gate at (OpenID4VP mode).")
+    ] = None,
+    cert_dir: Annotated[
+        Path | None, typer.Option(help="Verifier certificate (mobileid verifier init-cert).")
+    ] = None,
 ) -> None:
     """게이트 실행 / Run a gate terminal: `POST /scan` with the QR payload as the body."""
     import uvicorn
@@ -88,8 +103,33 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
         f"[bold]gate {policy.gate_id}[/] ({policy.site_name}, {policy.verification.purpose}) → "
         f"http://{host}:{port}/scan  audience={policy.audience}"
     )
-    uvicorn.run(
-        create_gate_app(service), host=host, port=port, log_level=log_level, access_log=False
+    app = create_gate_app(service)
+    if openid4vp:
+        url = (public_url or f"http://{host}:{port}").rstrip("/")
+        _mount_openid4vp(app, service, _data_dir(policy, data_dir), url, cert_dir)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+def _mount_openid4vp(
+    app: FastAPI, service: GateService, data_dir: Path, public_url: str, cert_dir: Path | None
+) -> None:
+    """The OpenID4VP mode: signed requests when a certificate is there, else unsigned by value."""
+    from verifier.oid4vp.desk import mount_openid4vp
+    from verifier.x509 import CertificateError, load_verifier_certificate
+
+    directory = cert_dir or data_dir / "cert"
+    try:
+        certificate = load_verifier_certificate(directory)
+    except CertificateError:
+        certificate = None
+        console.print(
+            f"[yellow]no verifier certificate in {directory}: requests are unsigned "
+            f"(redirect_uri:). For signed ones: mobileid verifier init-cert --dns HOST "
+            f"--cert-dir {directory}[/]"
+        )
+    mount_openid4vp(app, service, base_url=public_url, certificate=certificate)
+    console.print(
+        f"OpenID4VP: terminal page {public_url}/desk, phones answer at {public_url}/oid4vp/response"
     )
 
 
