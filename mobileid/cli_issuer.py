@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy.orm import Session
 
 from issuer.api_tokens import Role, create_api_token, list_api_tokens, operator, revoke_api_token
@@ -20,6 +20,9 @@ from issuer.hr_changes import HrAction, apply_hr_actions, plan_hr_actions
 from issuer.hr_import import HrSource, import_records, parse_hr_file, validate_records
 from issuer.key_rotation import retire_compromised_key, rotate_signing_key
 from issuer.lifecycle import (
+    REINSTATEMENT_REASONS,
+    REVOCATION_REASONS,
+    SUSPENSION_REASONS,
     StatusChange,
     list_credentials,
     live_credential,
@@ -41,8 +44,9 @@ SIGNING_ALGS = ("EdDSA", "ES256")
 
 hr_app = typer.Typer(help="인사 자료 / HR data: import employees.", no_args_is_help=True)
 admin_app = typer.Typer(help="관리 / Administration: HR API tokens.", no_args_is_help=True)
-issuer_app = typer.Typer(help="발급기관 / Issuer: keys, metadata and the credential lifecycle.",
-                         no_args_is_help=True)
+issuer_app = typer.Typer(
+    help="발급기관 / Issuer: keys, metadata and the credential lifecycle.", no_args_is_help=True
+)
 
 
 def _print_problems(exc: HrImportRejected) -> None:
@@ -55,43 +59,71 @@ def _print_problems(exc: HrImportRejected) -> None:
     console.print(table)
 
 
-@hr_app.command("import", help="인사 자료 가져오기 / Import an HR export (CSV or JSON).\n\n"
-                + (HR_COLUMNS_DOC or ""))
+@hr_app.command(
+    "import",
+    help="인사 자료 가져오기 / Import an HR export (CSV or JSON).\n\n" + (HR_COLUMNS_DOC or ""),
+)
 def hr_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    source: Annotated[HrSource, typer.Option(
-        help="central = e-사람 (central government), local = 인사랑 (local government)")
+    source: Annotated[
+        HrSource,
+        typer.Option(
+            help="central = e-사람 (central government), local = 인사랑 (local government)"
+        ),
     ] = HrSource.central,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="show what would change (records and credentials), write nothing")]
-    = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="show what would change (records and credentials), write nothing"
+        ),
+    ] = False,
 ) -> None:
     try:
         records = validate_records(parse_hr_file(file))
     except HrImportRejected as exc:
         _print_problems(exc)
         raise typer.Exit(1) from None
-    with issuer_runtime() as runtime, Progress(
-        TextColumn("[bold]가져오는 중 / importing"), BarColumn(), MofNCompleteColumn(),
-        console=console, transient=False,
-    ) as progress:
+    with (
+        issuer_runtime() as runtime,
+        Progress(
+            TextColumn("[bold]가져오는 중 / importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+            transient=False,
+        ) as progress,
+    ):
         task = progress.add_task("import", total=len(records))
         with runtime.unit_of_work() as session:
             now = runtime.clock()
-            result = import_records(session, records, source=source, now=now,
-                                    progress=lambda n: progress.advance(task, n))
+            result = import_records(
+                session,
+                records,
+                source=source,
+                now=now,
+                progress=lambda n: progress.advance(task, n),
+            )
             actions = plan_hr_actions(session, result.changes)
             if dry_run:
                 session.rollback()
             else:
-                actions = apply_hr_actions(session, actions, actor="cli", role="hr_admin",
-                                           config=runtime.config, publisher=runtime.status,
-                                           keyring=runtime.keyring, now=now)
+                actions = apply_hr_actions(
+                    session,
+                    actions,
+                    actor="cli",
+                    role="hr_admin",
+                    config=runtime.config,
+                    publisher=runtime.status,
+                    keyring=runtime.keyring,
+                    now=now,
+                )
     _print_actions(actions, dry_run=dry_run)
     prefix = "예행 / dry run (nothing written): " if dry_run else ""
-    console.print(f"{prefix}신규 created [bold]{result.created}[/], "
-                  f"변경 updated [bold]{result.updated}[/], "
-                  f"동일 unchanged [bold]{result.unchanged}[/] ({source.system})")
+    console.print(
+        f"{prefix}신규 created [bold]{result.created}[/], "
+        f"변경 updated [bold]{result.updated}[/], "
+        f"동일 unchanged [bold]{result.unchanged}[/] ({source.system})"
+    )
 
 
 def _print_actions(actions: Sequence[HrAction], *, dry_run: bool) -> None:
@@ -101,30 +133,42 @@ def _print_actions(actions: Sequence[HrAction], *, dry_run: bool) -> None:
     title = "자격 조치 / credential actions" + (" (would be taken)" if dry_run else "")
     console.print(f"[bold]{title}: {len(actions)}[/]")
     for a in actions:
-        note = a.note or (f"offer for application {a.application_id}" if a.application_id
-                          else "")
-        console.print(f"  {a.employee_number}: {a.action} ({a.reason}); changed "
-                      f"{', '.join(a.changed_fields)}; credential {a.credential_id}"
-                      + (f"; {note}" if note else ""), highlight=False, soft_wrap=True)
+        note = a.note or (f"offer for application {a.application_id}" if a.application_id else "")
+        console.print(
+            f"  {a.employee_number}: {a.action} ({a.reason}); changed "
+            f"{', '.join(a.changed_fields)}; credential {a.credential_id}"
+            + (f"; {note}" if note else ""),
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @admin_app.command("create-token")
 def create_token(
     role: Annotated[Role, typer.Option(help="hr_admin, department_head, agency_officer, employee")],
-    department: Annotated[str | None, typer.Option(help="department code (department_head)")]
-    = None,
+    department: Annotated[
+        str | None, typer.Option(help="department code (department_head)")
+    ] = None,
     agency: Annotated[str | None, typer.Option(help="agency code (agency_officer)")] = None,
     employee: Annotated[str | None, typer.Option(help="employee number (employee)")] = None,
     label: Annotated[str, typer.Option(help="a note for operators")] = "",
 ) -> None:
     """토큰 발급 / Create an HR API token; it is printed once and stored only as a hash."""
     with issuer_runtime() as runtime, runtime.unit_of_work() as session:
-        token, row = create_api_token(session, role=role, now=runtime.clock(),
-                                      department_code=department, agency_code=agency,
-                                      employee_number=employee, label=label)
+        token, row = create_api_token(
+            session,
+            role=role,
+            now=runtime.clock(),
+            department_code=department,
+            agency_code=agency,
+            employee_number=employee,
+            label=label,
+        )
         token_id = row.id
-    console.print(f"토큰 / token #{token_id} ({role.value}) — 다시 표시되지 않습니다 / "
-                  "shown only once:", highlight=False)
+    console.print(
+        f"토큰 / token #{token_id} ({role.value}) — 다시 표시되지 않습니다 / shown only once:",
+        highlight=False,
+    )
     print(token)
 
 
@@ -132,12 +176,19 @@ def create_token(
 def list_tokens() -> None:
     """토큰 목록 / List HR API tokens (never the tokens themselves)."""
     with issuer_runtime() as runtime, runtime.unit_of_work() as session:
-        table = Table("id", "역할 / role", "범위 / scope", "메모 / label", "생성 / created",
-                      "폐기 / revoked")
+        table = Table(
+            "id", "역할 / role", "범위 / scope", "메모 / label", "생성 / created", "폐기 / revoked"
+        )
         for t in list_api_tokens(session):
             scope = t.department_code or t.agency_code or t.employee_number or "-"
-            table.add_row(str(t.id), t.role, scope, t.label, f"{t.created_at:%Y-%m-%d %H:%M}",
-                          f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "")
+            table.add_row(
+                str(t.id),
+                t.role,
+                scope,
+                t.label,
+                f"{t.created_at:%Y-%m-%d %H:%M}",
+                f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "",
+            )
     console.print(table)
 
 
@@ -158,8 +209,9 @@ def info() -> None:
         ring = runtime.keyring
         for key in ring.keys:
             console.print(f"키 / key: kid={key.kid} alg={key.alg} ({_key_state(ring, key)})")
-        console.print(f"메타데이터 / metadata: {runtime.config.base_url}"
-                      "/.well-known/openid-credential-issuer")
+        console.print(
+            f"메타데이터 / metadata: {runtime.config.base_url}/.well-known/openid-credential-issuer"
+        )
 
 
 def _key_state(ring: IssuerKeyring, key: SigningKey) -> str:
@@ -221,7 +273,11 @@ def _status_change(
     employee: str | None,
     reason: str,
     comment: str,
+    *,
+    reasons: Sequence[str],
 ) -> None:
+    if reason not in reasons:  # before looking anything up: the same answer with an id or not
+        fail(f"invalid_reason: reason must be one of: {', '.join(reasons)}")
     with issuer_runtime() as runtime, runtime.unit_of_work() as session:
         target = _target(session, credential_id, employee)
         change = verb(
@@ -242,7 +298,7 @@ def credentials(employee: Annotated[str, typer.Argument(help="employee number")]
     """발급 내역 / An employee's credentials, newest first, with state and status slot."""
     with issuer_runtime() as runtime, runtime.unit_of_work() as session:
         table = Table(
-            "id",
+            Column("id", overflow="fold"),  # folded, never cut: it is copied into revoke etc.
             "상태 / state",
             "사유 / reason",
             "발급 / issued",
@@ -275,7 +331,9 @@ def revoke(
 ) -> None:
     """폐지 / Revoke a credential (irreversible). Reasons: phone_lost, phone_changed,
     app_deleted, pin_lockout, info_changed, retired, dismissed, other."""
-    _status_change(revoke_credential, credential_id, employee, reason, comment)
+    _status_change(
+        revoke_credential, credential_id, employee, reason, comment, reasons=REVOCATION_REASONS
+    )
 
 
 @issuer_app.command("suspend")
@@ -286,7 +344,9 @@ def suspend(
     comment: Comment = "",
 ) -> None:
     """정지 / Suspend a credential. Reasons: leave_of_absence, investigation, emergency."""
-    _status_change(suspend_credential, credential_id, employee, reason, comment)
+    _status_change(
+        suspend_credential, credential_id, employee, reason, comment, reasons=SUSPENSION_REASONS
+    )
 
 
 @issuer_app.command("reinstate")
@@ -298,7 +358,14 @@ def reinstate(
 ) -> None:
     """정지 해제 / Reinstate a suspended credential. Reasons: leave_ended,
     investigation_closed, emergency_over, other."""
-    _status_change(reinstate_credential, credential_id, employee, reason, comment)
+    _status_change(
+        reinstate_credential,
+        credential_id,
+        employee,
+        reason,
+        comment,
+        reasons=REINSTATEMENT_REASONS,
+    )
 
 
 @issuer_app.command("reissue")
@@ -393,8 +460,15 @@ def mass_suspend(
     comment: Comment = "",
 ) -> None:
     """일괄 정지 / Suspend every active credential of an agency or department (resumable)."""
-    _mass("suspend", agency=agency, department=department, reason=reason, dry_run=dry_run,
-          batch_size=batch_size, comment=comment)
+    _mass(
+        "suspend",
+        agency=agency,
+        department=department,
+        reason=reason,
+        dry_run=dry_run,
+        batch_size=batch_size,
+        comment=comment,
+    )
 
 
 @issuer_app.command("mass-revoke")
@@ -408,8 +482,15 @@ def mass_revoke(
     comment: Comment = "",
 ) -> None:
     """일괄 폐지 / Revoke every live credential of an agency or department (resumable)."""
-    _mass("revoke", agency=agency, department=department, reason=reason, dry_run=dry_run,
-          batch_size=batch_size, comment=comment)
+    _mass(
+        "revoke",
+        agency=agency,
+        department=department,
+        reason=reason,
+        dry_run=dry_run,
+        batch_size=batch_size,
+        comment=comment,
+    )
 
 
 @issuer_app.command("rotate-key")

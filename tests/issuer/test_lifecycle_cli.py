@@ -84,6 +84,8 @@ def test_cli_lifecycle(live_server, tmp_path: Path) -> None:
             "employee_not_found",
         ),
         (["issuer", "revoke", "--employee", "E1001", "--reason", "bored"], "invalid_reason"),
+        (["issuer", "revoke", "--employee", "E1002", "--reason", "bored"], "invalid_reason"),
+        (["issuer", "suspend", "0" * 32, "--reason", "phone_lost"], "invalid_reason"),
         (
             ["issuer", "reinstate", "--employee", "E1001", "--reason", "other"],
             "credential_not_suspended",
