@@ -86,9 +86,14 @@ def wallet_answers(login: Login, attempt: Attempt, wallet: Any, *, same_device: 
             if attempt.browser.get(status_url).json()["status"] != "pending":
                 break
             time.sleep(0.05)
-        back = attempt.browser.get(_page_url(attempt.page.text, ",c="))
+        back = attempt.browser.get(continue_url(attempt.page.text))
     assert back.status_code == 303, back.text
     return back.headers["location"]
+
+
+def continue_url(html: str) -> str:
+    """Where the login page sends the browser once the wallet has answered."""
+    return _page_url(html, ",c=")
 
 
 def _page_url(html: str, marker: str) -> str:

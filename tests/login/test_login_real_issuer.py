@@ -1,0 +1,151 @@
+"""Logging in with a credential from the real issuer (`live_server`): the phone is onboarded
+through the wallet CLI (OpenID4VCI), answers the login page's QR with `mobileid wallet present`,
+and authlib's client gets the ID token and userinfo. Then HR revokes the credential and the next
+login ends in `access_denied`, once the issuer publishes status lists (the lifecycle issue)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from login_kit import PIN, Login, data_link, running_login
+from oidc_kit import add_client, begin, continue_url, query_of
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "issuer"))
+
+from issuer_kit import apply_and_approve, link_of, read_sms, seed, tx_code_of
+
+from mobileid.cli import app as cli
+from vc.jws import decode_unverified
+from wallet_sim.errors import VerifierError
+from wallet_sim.presenter import Presenter
+from wallet_sim.store import WalletStore
+
+
+@dataclass
+class _Issuer:
+    url: str
+
+
+def _onboard(server: Any, wallet: Path) -> None:
+    tokens = seed(server, wallet.parent)
+    apply_and_approve(server.client, tokens, applicant=tokens.e1002)
+    link = link_of(read_sms(server.data_dir, kind="offer_link")[-1])
+    tx = tx_code_of(read_sms(server.data_dir, kind="tx_code")[-1])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "wallet",
+            "accept",
+            link,
+            "--accept-terms",
+            "--tx-code",
+            tx,
+            "--pin",
+            PIN,
+            "--wallet",
+            str(wallet),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+
+
+def _serves_status(wallet: Path) -> bool:
+    credential = WalletStore(wallet).unlock(PIN).credentials[-1]["credential"]
+    uri = decode_unverified(credential.split("~")[0])[1]["status"]["status_list"]["uri"]
+    response = httpx.get(uri, timeout=10)
+    return response.status_code == 200 and response.text.count(".") == 2
+
+
+def _revoke(server: Any, employee_number: str) -> None:
+    """Revoke the employee's live credential through the issuer's HR API, as HR would."""
+    from issuer.api_tokens import Role, create_api_token
+
+    with server.runtime.unit_of_work() as session:
+        token, _ = create_api_token(session, role=Role.hr_admin, now=server.runtime.clock())
+    headers = {"Authorization": f"Bearer {token}"}
+    listed = server.client.get(f"/hr/employees/{employee_number}/credentials", headers=headers)
+    live = [c for c in listed.json() if c["state"] == "active"]
+    assert len(live) == 1, listed.text
+    revoked = server.client.post(
+        f"/hr/credentials/{live[0]['id']}/revoke",
+        headers=headers,
+        json={"reason": "phone_lost", "comment": "login test"},
+    )
+    assert revoked.status_code == 200, revoked.text
+
+
+@pytest.mark.slow
+def test_login_with_a_credential_from_the_real_issuer(live_server: Any, tmp_path: Path) -> None:
+    wallet = tmp_path / "phone"
+    _onboard(live_server, wallet)
+    has_status = _serves_status(wallet)
+
+    def clock() -> float:
+        return float(live_server.clock().timestamp())
+
+    overrides = {} if has_status else {"stale_status": "fail_open"}
+    database_url = f"sqlite:///{tmp_path / 'login.sqlite3'}"
+    issuer: Any = _Issuer(live_server.url)
+    with running_login(tmp_path, database_url, clock, issuer, **overrides) as login:
+        new = add_client(
+            login,
+            allowed_claims=["name", "department", "employee_number"],
+            subject_type="employee_number",
+        )
+        attempt = begin(login, new)
+        try:
+            result = CliRunner().invoke(
+                cli,
+                [
+                    "wallet",
+                    "present",
+                    data_link(attempt.page.text),
+                    "--yes",
+                    "--pin",
+                    PIN,
+                    "--wallet",
+                    str(wallet),
+                    "--trust-anchor",
+                    str(tmp_path / "cert" / "ca.pem"),
+                ],
+            )
+            assert result.exit_code == 0, result.output
+            assert "HTTP 200" in result.output
+            back = attempt.browser.get(continue_url(attempt.page.text))
+            assert back.status_code == 303, back.text
+            attempt.oauth.fetch_token(
+                attempt.config["token_endpoint"],
+                authorization_response=back.headers["location"],
+                code_verifier=attempt.verifier,
+            )
+            info = attempt.oauth.get(attempt.config["userinfo_endpoint"]).json()
+        finally:
+            attempt.close()
+        assert info["sub"] == info["employee_number"] == "E1002"
+        assert set(info) == {"sub", "name", "department", "employee_number"}
+        if not has_status:
+            pytest.skip("the issuer does not serve status lists yet (issue 5): revocation part")
+        _revoke(live_server, "E1002")
+        live_server.clock.advance(3600)  # past the ttl of the list the login service holds
+        assert query_of(_second_login(login, wallet, clock))["error"] == "access_denied"
+
+
+def _second_login(login: Login, wallet: Path, clock: Any) -> str:
+    new = add_client(login, name="메일 (mail)")
+    attempt = begin(login, new)
+    try:
+        presenter = Presenter(login.http, clock=clock, trust_anchors=[login.certificate.anchor])
+        opened = WalletStore(wallet).unlock(PIN)
+        plan = presenter.resolve_request(data_link(attempt.page.text), opened)
+        with pytest.raises(VerifierError, match="access_denied"):
+            presenter.respond(plan, opened)
+        back = attempt.browser.get(continue_url(attempt.page.text))
+        return str(back.headers["location"])
+    finally:
+        attempt.close()
