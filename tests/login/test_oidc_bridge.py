@@ -14,7 +14,7 @@ from authlib.oidc.core import CodeIDToken
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet
 from login_kit import Login, login_world, make_wallet
-from oidc_kit import RP_REDIRECT, add_client, begin, query_of, wallet_answers
+from oidc_kit import RP_REDIRECT, add_client, begin, continue_url, query_of, wallet_answers
 from sqlalchemy import select
 
 from verifier.oid4vp.models import login_records
@@ -303,3 +303,16 @@ def test_expired_code_is_refused(world: Login, tmp_path: Path) -> None:
         auth=(new.client.client_id, new.secret or ""),
     )
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+def test_login_page_left_too_long_sends_access_denied(world: Login) -> None:
+    new = add_client(world)
+    attempt = begin(world, new)
+    try:
+        world.clock.advance(301)
+        back = attempt.browser.get(continue_url(attempt.page.text))
+    finally:
+        attempt.close()
+    assert back.status_code == 303
+    params = query_of(back.headers["location"])
+    assert params["error"] == "access_denied" and "session_expired" in params["error_description"]

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from schemas.employee_id import DISCLOSABLE, PURPOSES
 from verifier.gate.service import GateService
 from verifier.oid4vp.api import LoginRuntime, json_response, oid4vp_router
-from verifier.oid4vp.errors import ErrorCode, ProtocolError
+from verifier.oid4vp.errors import ProtocolError
 from verifier.oid4vp.models import login_metadata
 from verifier.oid4vp.requests import EMPLOYEE_QUERY_ID, employee_dcql
 from verifier.oid4vp.sessions import (
@@ -121,13 +121,8 @@ def mount_openid4vp(
         """202 while the phone has not answered; then the decision, recorded once."""
         handle = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         now = rt.clock()
-        try:
-            with rt.unit_of_work() as db:
-                finished = finish_session(db, session_id, handle, now=now)
-        except ProtocolError as exc:
-            if exc.code != ErrorCode.access_denied:  # expired is a decision; the rest is not
-                raise
-            finished = Finished(False, "session_expired", None, {}, {}, now)
+        with rt.unit_of_work() as db:
+            finished = finish_session(db, session_id, handle, now=now)
         if finished is None:
             return json_response({"status": "pending"}, status=202)
         made = decision_of(finished, purpose_claims)

@@ -495,13 +495,18 @@ def finish_session(
 ) -> Finished | None:
     """Hand over the result once (then the claims are erased); None while still pending.
 
-    A same-device session needs the `response_code` its wallet was redirected with.
+    A same-device session needs the `response_code` its wallet was redirected with. A session
+    the wallet never answered in time ends here as `session_expired` (and is recorded so).
     """
     row = _owned(db, session_id, handle)
     if row.status == PENDING:
-        if row.expires_at <= now:
-            raise ProtocolError(ErrorCode.access_denied, "the login request expired")
-        return None
+        if row.expires_at > now:
+            return None
+        context = orjson.loads(row.context)
+        if not _fail(db, row, "session_expired", now, context):
+            raise ProtocolError(ErrorCode.invalid_request, "this login was already completed")
+        db.execute(_MOVE, {"sid": row.id, "from_status": FAILED, "status": CONSUMED})
+        return Finished(False, "session_expired", row.flow, context, {}, now)
     if row.status == CONSUMED:
         raise ProtocolError(ErrorCode.invalid_request, "this login was already completed")
     if (
