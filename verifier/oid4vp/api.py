@@ -11,7 +11,7 @@ import hmac
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
@@ -53,7 +53,6 @@ class LoginRuntime:
     """A `verifier.oidc.provider.OidcContext` when the OpenID Connect bridge is on."""
     api_token: str | None = None
     """What `POST /oid4vp/sessions` requires as Bearer token; None: API mode is off."""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
