@@ -177,7 +177,19 @@ def test_authorization_request_errors(world: Login) -> None:
         "code_challenge": "A" * 43,
         "code_challenge_method": "S256",
     }
-    assert _authorize(world, **good).status_code == 200
+    page = _authorize(world, **good)
+    assert (
+        page.status_code == 200
+        and "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    )
+    posted = world.http.post(f"{world.url}/authorize", data=good)  # OIDC Core: GET and POST
+    assert posted.status_code == 200 and "모바일 공무원증으로 로그인" in posted.text
+    garbled = world.http.post(
+        f"{world.url}/authorize",
+        content=b"\xff",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert garbled.status_code == 400 and "로그인할 수 없습니다" in garbled.text
     shown = [
         {**good, "client_id": "nobody"},
         {**good, "redirect_uri": "http://127.0.0.1:9/elsewhere"},

@@ -34,6 +34,14 @@ __all__ = ["oidc_router"]
 _FORM_BYTES = 8 * 1024
 _COOKIE = "mobileid_login_"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_PAGE = {
+    **_NO_STORE,
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
+    "script-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+"""Browser pages: never cached, never framed (the QR must not be overlaid), no referrer."""
 
 
 def _form(body: bytes) -> dict[str, str]:
@@ -75,7 +83,7 @@ def _html_error(exc: ProtocolError) -> HTMLResponse:
     page = error_page(
         "로그인할 수 없습니다", "Login not possible", f"{exc.code}: {exc.description}"
     )
-    return HTMLResponse(page, status_code=exc.status, headers=_NO_STORE)
+    return HTMLResponse(page, status_code=exc.status, headers=_PAGE)
 
 
 def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
@@ -96,6 +104,18 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
         params = dict(request.query_params)
         if len(request.query_params.multi_items()) != len(params):
             return _html_error(ProtocolError(ErrorCode.invalid_request, "repeated parameter"))
+        return _authorize(params)
+
+    @router.post("/authorize")
+    async def authorize_form(request: Request) -> Response:
+        """The same request as a form POST (OIDC Core §3.1.2.1: GET and POST)."""
+        try:
+            params = _form(await read_body(request, _FORM_BYTES))
+        except ProtocolError as exc:
+            return _html_error(exc)
+        return _authorize(params)
+
+    def _authorize(params: dict[str, str]) -> Response:
         try:
             with rt.unit_of_work() as db:
                 client, new = start_authorization(
@@ -115,7 +135,7 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
             continue_url=f"{issuer}/login/continue/{new.id}",
             claim_labels=[CLAIM_LABELS[c] for c in client.allowed_claims],
         )
-        response = HTMLResponse(page, headers=_NO_STORE)
+        response = HTMLResponse(page, headers=_PAGE)
         response.set_cookie(
             _COOKIE + new.id,
             new.handle,
@@ -159,7 +179,7 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
             return _html_error(exc)
         else:
             if location is None:
-                return HTMLResponse(waiting_page(str(request.url)), headers=_NO_STORE)
+                return HTMLResponse(waiting_page(str(request.url)), headers=_PAGE)
             response = RedirectResponse(location, status_code=303)
         response.delete_cookie(_COOKIE + session_id, path="/login/")
         return response

@@ -7,6 +7,7 @@ the browser back (same-device).
 
 from __future__ import annotations
 
+import json
 from html import escape
 
 __all__ = ["error_page", "login_page", "waiting_page"]
@@ -69,8 +70,6 @@ def login_page(
 
 
 def _js(value: str) -> str:
-    import json
-
     return json.dumps(value).replace("<", "\\u003c")
 
 
