@@ -26,7 +26,12 @@ from verifier.fetch import new_http_client
 from verifier.oid4vp.models import login_metadata, login_records
 from verifier.oidc.app import LoginService, build_login_service, purge_all, unit_of_work
 from verifier.oidc.claims import OIDC_CLAIMS
-from verifier.oidc.clients import ClientError, list_clients, register_client
+from verifier.oidc.clients import (
+    ClientError,
+    list_clients,
+    register_client,
+    set_client_enabled,
+)
 from verifier.oidc.settings import LoginSettings, get_login_settings
 from verifier.x509 import (
     CertificateError,
@@ -226,6 +231,30 @@ def clients() -> None:
         engine.dispose()
     for client in found:
         typer.echo(json.dumps(client.to_json(), ensure_ascii=False))
+
+
+def _set_enabled(client_id: str, enabled: bool) -> None:
+    engine = _engine(_settings())
+    try:
+        with unit_of_work(engine) as db:
+            found = set_client_enabled(db, client_id, enabled)
+    finally:
+        engine.dispose()
+    if not found:
+        fail(f"no client {client_id}", code=2)
+    console.print(f"{client_id}: {'enabled' if enabled else 'disabled'}")
+
+
+@login_app.command("disable-client")
+def disable_client(client_id: Annotated[str, typer.Argument(help="client_id")]) -> None:
+    """업무시스템 사용 중지 / Stop a system's logins (token exchange too; within seconds)."""
+    _set_enabled(client_id, False)
+
+
+@login_app.command("enable-client")
+def enable_client(client_id: Annotated[str, typer.Argument(help="client_id")]) -> None:
+    """업무시스템 다시 사용 / Allow a disabled system's logins again."""
+    _set_enabled(client_id, True)
 
 
 @login_app.command()

@@ -102,7 +102,12 @@ def test_add_client_list_records_and_purge(env: Path) -> None:
     assert created["subject_type"] == "employee_number" and created["id_token_alg"] == "ES256"
     listed = [json.loads(line) for line in _run("login", "clients").splitlines()]
     assert [c["client_id"] for c in listed] == [created["client_id"]]
-    assert "client_secret" not in listed[0]
+    assert "client_secret" not in listed[0] and listed[0]["enabled"] is True
+    _run("login", "disable-client", created["client_id"])
+    assert json.loads(_run("login", "clients"))["enabled"] is False
+    _run("login", "enable-client", created["client_id"])
+    assert json.loads(_run("login", "clients"))["enabled"] is True
+    assert CliRunner().invoke(cli, ["login", "disable-client", "nobody"]).exit_code == 2
 
     for args, message in [
         (["--claim", "salary"], "unknown claims"),

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from verifier.oid4vp.models import login_records
 from verifier.oidc.claims import subject_for
+from verifier.oidc.clients import set_client_enabled
 
 PROTOCOL_CLAIMS = {"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash"}
 
@@ -213,6 +214,11 @@ def test_authorization_request_errors(world: Login) -> None:
         back = query_of(response.headers["location"])
         assert response.headers["location"].startswith(RP_REDIRECT)
         assert (back["error"], back["state"]) == (error, "s1")
+    with world.db() as db:
+        set_client_enabled(db, new.client.client_id, False)
+    assert _authorize(world, **good).status_code == 200  # this process read it a moment ago
+    world.clock.advance(6)  # past the per-process client cache
+    assert _authorize(world, **good).status_code == 400
 
 
 def test_token_and_userinfo_errors(world: Login, tmp_path: Path) -> None:
