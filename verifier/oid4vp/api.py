@@ -25,12 +25,12 @@ from sqlalchemy import Connection
 from vc.openid4vp import MAX_DIRECT_POST_BYTES, REQUEST_OBJECT_MEDIA_TYPE
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
 from verifier.oid4vp.requests import RequestError, employee_dcql, qr_png, qr_svg
+from verifier.oid4vp.responses import receive_response
 from verifier.oid4vp.sessions import (
     CROSS_DEVICE,
     SAME_DEVICE,
     VpContext,
     finish_session,
-    receive_response,
     serve_request_object,
     session_link,
     session_view,

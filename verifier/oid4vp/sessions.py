@@ -1,11 +1,12 @@
-"""OpenID4VP sessions in the database: start, serve the Request Object, take the response, finish.
+"""OpenID4VP sessions in the database: start, serve the Request Object, end, hand over, purge.
 
 A session lives in `verifier_vp_sessions`, not in a process, so any verifier process sharing the
 database serves any step of it. Its `nonce` is single use: the first response (good or bad)
 ends the session, and a conditional update makes two concurrent responses impossible to both
 win. The browser or terminal that started it holds a secret handle; a same-device login
-completes only with the `response_code` the wallet was redirected with (§8.2, §13.3).
-Functions take the SQLAlchemy session and `now`; the caller's unit of work commits.
+completes only with the `response_code` the wallet was redirected with (§8.2, §13.3). The
+wallet's answer itself is taken in `verifier.oid4vp.responses`. Functions take the database
+connection and `now`; the caller's unit of work commits.
 """
 
 from __future__ import annotations
@@ -14,59 +15,47 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 import orjson
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from vc.base64url import b64url_encode
-from vc.dcql import parse_dcql_query
-from vc.errors import VCError
 from vc.openid4vp import (
     PREFIX_REDIRECT_URI,
     PREFIX_X509_HASH,
     PREFIX_X509_SAN_DNS,
-    parse_direct_post,
     request_link,
     sign_request_object,
 )
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
 from verifier.oid4vp.models import login_records, vp_sessions
 from verifier.oid4vp.requests import WALLET_AUDIENCE, request_params
-from verifier.oid4vp.verify import (
-    LoginVerifier,
-    ResponseRejected,
-    VerifiedResponse,
-    error_code_for,
-    verify_vp_token,
-)
+from verifier.oid4vp.verify import LoginVerifier
 from verifier.x509 import VerifierCertificate
 
 __all__ = [
     "CROSS_DEVICE",
+    "PENDING",
     "PREFIXES",
     "SAME_DEVICE",
     "Finished",
     "NewSession",
-    "PendingResponse",
     "SessionView",
     "VpConfig",
     "VpContext",
+    "complete_session",
+    "fail_session",
+    "find_session",
     "finish_session",
-    "open_response",
     "purge_expired",
-    "receive_response",
     "record_login",
     "secret_digest",
     "serve_request_object",
     "session_link",
     "session_view",
-    "settle_response",
     "start_session",
-    "verify_response",
 ]
 
 CROSS_DEVICE = "cross_device"
@@ -204,14 +193,15 @@ def start_session(
     return NewSession(session_id, handle, client_id, cross, same, expires_at)
 
 
-def _row(db: Connection, *, id: str | None = None, state: str | None = None) -> Any:
+def find_session(db: Connection, *, id: str | None = None, state: str | None = None) -> Any:
+    """The session row by id or by `state`, or None."""
     statement, key = (_BY_ID, id) if id is not None else (_BY_STATE, state)
     return db.execute(statement, {"key": key}).first()
 
 
 def session_link(db: Connection, ctx: VpContext, session_id: str, *, flow: str, now: float) -> str:
     """The `openid4vp://` link of a pending session again (for its QR image); public data."""
-    row = _row(db, id=session_id)
+    row = find_session(db, id=session_id)
     if row is None or row.status != PENDING or row.expires_at <= now:
         raise ProtocolError(ErrorCode.not_found, "no such request, or it expired")
     if row.client_id.startswith(PREFIX_REDIRECT_URI + ":"):
@@ -237,7 +227,7 @@ def serve_request_object(
     wallet_nonce: str | None = None,
 ) -> str:
     """The signed Request Object for `request_uri` (RFC 9101, §5.9.3 `x5c`); fixes the flow."""
-    row = _row(db, id=session_id)
+    row = find_session(db, id=session_id)
     if row is None or row.expires_at <= now:
         raise ProtocolError(ErrorCode.not_found, "no such request, or it expired")
     if row.status != PENDING or row.client_id.startswith(PREFIX_REDIRECT_URI + ":"):
@@ -245,7 +235,7 @@ def serve_request_object(
     opened_on = row.flow
     if opened_on is None:
         fixed = db.execute(_FIX_FLOW, {"sid": session_id, "flow": flow})
-        opened_on = flow if fixed.rowcount == 1 else _row(db, id=session_id).flow
+        opened_on = flow if fixed.rowcount == 1 else find_session(db, id=session_id).flow
     if opened_on != flow:
         raise ProtocolError(ErrorCode.invalid_request, "this request was opened on another device")
     assert ctx.certificate is not None
@@ -290,7 +280,9 @@ def record_login(
     )
 
 
-def _fail(db: Connection, row: Any, reason: str, now: float, context: Mapping[str, Any]) -> bool:
+def fail_session(
+    db: Connection, row: Any, reason: str, now: float, context: Mapping[str, Any]
+) -> bool:
     """Mark the session failed (its nonce is spent) and record it; False if it was not pending."""
     done = db.execute(
         _MOVE,
@@ -315,89 +307,10 @@ def _fail(db: Connection, row: Any, reason: str, now: float, context: Mapping[st
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class PendingResponse:
-    """A `direct_post` matched to its pending session, not yet verified."""
-
-    row: Any
-    context: dict[str, Any]
-    vp_token: dict[str, list[str]] | None
-    """None when the wallet sent an error response (already recorded)."""
-
-
-def open_response(db: Connection, body: bytes, *, now: float) -> PendingResponse:
-    """Parse a `direct_post` body (§8.2) and find its pending session by `state`.
-
-    An error response from the wallet (§8.5) ends the session here. Raises `ProtocolError`.
-    """
-    try:
-        response = parse_direct_post(body)
-    except VCError:
-        raise ProtocolError(ErrorCode.invalid_request, "malformed response") from None
-    if response.state is None:
-        raise ProtocolError(ErrorCode.invalid_request, "state is required")
-    row = _row(db, state=response.state)
-    if row is None:
-        raise ProtocolError(ErrorCode.invalid_request, "unknown or expired state")
-    if row.status != PENDING:
-        raise ProtocolError(ErrorCode.invalid_request, "response already received")
-    if row.expires_at <= now:
-        raise ProtocolError(ErrorCode.invalid_request, "the request expired")
-    context = orjson.loads(row.context)
-    if response.error is not None:  # the wallet declined or could not answer
-        _fail(db, row, f"wallet_{response.error}", now, context)
-        return PendingResponse(row, context, None)
-    return PendingResponse(row, context, response.vp_token)
-
-
-def verify_response(
-    ctx: VpContext, pending: PendingResponse, *, now: float
-) -> VerifiedResponse | ResponseRejected:
-    """The shared pipeline and the DCQL check on every presentation; no database, may fetch."""
-    assert pending.vp_token is not None
-    row = pending.row
-    try:
-        return verify_vp_token(
-            pending.vp_token,
-            parse_dcql_query(orjson.loads(row.dcql_query)),
-            pipeline=ctx.verifier.pipeline(row.client_id),
-            nonce=row.nonce,
-            now=now,
-            allowed_agencies=pending.context.get("allowed_agencies") or (),
-        )
-    except ResponseRejected as exc:
-        return exc
-
-
-def settle_response(
-    db: Connection,
-    ctx: VpContext,
-    pending: PendingResponse,
-    outcome: VerifiedResponse | ResponseRejected,
-    *,
-    now: float,
-) -> dict[str, Any]:
-    """End the session with the outcome (single use: only a still-pending session changes).
-
-    Returns the wallet's answer (`{}`, or `{"redirect_uri": ...}` with a `response_code` for a
-    same-device flow). A rejection raises `ProtocolError` carrying `keep_changes`, so the unit of
-    work commits the spent nonce and the login record.
-    """
-    row, context = pending.row, pending.context
-    if isinstance(outcome, ResponseRejected):
-        spent = _fail(db, row, str(outcome.reason), now, context)
-        error = ProtocolError(
-            error_code_for(outcome.reason), f"presentation rejected: {outcome.reason}"
-        )
-        error.keep_changes = spent  # type: ignore[attr-defined]
-        raise error
-    result = {
-        query_id: [
-            {"issuer": p.issuer, "claims": p.claims, "stale_status": p.stale_status} for p in items
-        ]
-        for query_id, items in outcome.presentations.items()
-    }
-    response_code = ctx.token() if row.flow == SAME_DEVICE else None
+def complete_session(
+    db: Connection, row: Any, *, result: str, response_code: str | None, now: float
+) -> bool:
+    """Mark a pending session completed with its verified claims; False if it was not pending."""
     done = db.execute(
         _MOVE,
         {
@@ -405,49 +318,12 @@ def settle_response(
             "from_status": PENDING,
             "status": COMPLETED,
             "reason": "ok",
-            "result": orjson.dumps(result).decode(),
+            "result": result,
             "completed_at": now,
             "response_code_hash": secret_digest(response_code) if response_code else None,
         },
     )
-    if done.rowcount != 1:
-        raise ProtocolError(ErrorCode.invalid_request, "response already received")
-    first = outcome.first
-    number = first.claims.get("employee_number")
-    record_login(
-        db,
-        system=str(context.get("system", "api")),
-        session_id=row.id,
-        now=now,
-        outcome="ok",
-        flow=row.flow,
-        employee_number=number if isinstance(number, str) else None,
-        issuer=first.issuer,
-    )
-    if response_code is None:
-        return {}
-    return_uri = str(context.get("return_uri") or ctx.config.base_url + ctx.config.return_path)
-    return_uri = return_uri.replace("{session_id}", row.id)  # e.g. the OIDC bridge's continue URL
-    sep = "&" if "?" in return_uri else "?"
-    return {"redirect_uri": f"{return_uri}{sep}{urlencode({'response_code': response_code})}"}
-
-
-def receive_response(
-    unit_of_work: Callable[[], AbstractContextManager[Connection]],
-    ctx: VpContext,
-    body: bytes,
-    *,
-    now: float,
-) -> dict[str, Any]:
-    """Take a `direct_post` (§8.2): find the session, verify outside any transaction (keys or a
-    status list may be fetched), then end the session in a second, short one."""
-    with unit_of_work() as db:
-        pending = open_response(db, body, now=now)
-    if pending.vp_token is None:
-        return {}
-    outcome = verify_response(ctx, pending, now=now)
-    with unit_of_work() as db:
-        return settle_response(db, ctx, pending, outcome, now=now)
+    return bool(done.rowcount == 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,7 +336,7 @@ class SessionView:
 
 
 def _owned(db: Connection, session_id: str, handle: str) -> Any:
-    row = _row(db, id=session_id)
+    row = find_session(db, id=session_id)
     if row is None or not hmac.compare_digest(row.handle_hash, secret_digest(handle)):
         raise ProtocolError(ErrorCode.not_found, "no such session")
     return row
@@ -503,7 +379,7 @@ def finish_session(
         if row.expires_at > now:
             return None
         context = orjson.loads(row.context)
-        if not _fail(db, row, "session_expired", now, context):
+        if not fail_session(db, row, "session_expired", now, context):
             raise ProtocolError(ErrorCode.invalid_request, "this login was already completed")
         db.execute(_MOVE, {"sid": row.id, "from_status": FAILED, "status": CONSUMED})
         return Finished(False, "session_expired", row.flow, context, {}, now)

@@ -1,0 +1,169 @@
+"""Taking the wallet's answer (OpenID4VP 1.0 §8.2 `direct_post`): parse, match the session by
+`state`, verify every presentation through the shared pipeline outside any transaction (keys or
+a status list may be fetched), then end the session in a second, short one. The first answer,
+good or bad, spends the session's nonce.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from sqlalchemy import Connection
+
+from vc.dcql import parse_dcql_query
+from vc.errors import VCError
+from vc.openid4vp import parse_direct_post
+from verifier.oid4vp.errors import ErrorCode, ProtocolError
+from verifier.oid4vp.sessions import (
+    PENDING,
+    SAME_DEVICE,
+    VpContext,
+    complete_session,
+    fail_session,
+    find_session,
+    record_login,
+)
+from verifier.oid4vp.verify import (
+    ResponseRejected,
+    VerifiedResponse,
+    error_code_for,
+    verify_vp_token,
+)
+
+__all__ = [
+    "PendingResponse",
+    "open_response",
+    "receive_response",
+    "settle_response",
+    "verify_response",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingResponse:
+    """A `direct_post` matched to its pending session, not yet verified."""
+
+    row: Any
+    context: dict[str, Any]
+    vp_token: dict[str, list[str]] | None
+    """None when the wallet sent an error response (already recorded)."""
+
+
+def open_response(db: Connection, body: bytes, *, now: float) -> PendingResponse:
+    """Parse a `direct_post` body (§8.2) and find its pending session by `state`.
+
+    An error response from the wallet (§8.5) ends the session here. Raises `ProtocolError`.
+    """
+    try:
+        response = parse_direct_post(body)
+    except VCError:
+        raise ProtocolError(ErrorCode.invalid_request, "malformed response") from None
+    if response.state is None:
+        raise ProtocolError(ErrorCode.invalid_request, "state is required")
+    row = find_session(db, state=response.state)
+    if row is None:
+        raise ProtocolError(ErrorCode.invalid_request, "unknown or expired state")
+    if row.status != PENDING:
+        raise ProtocolError(ErrorCode.invalid_request, "response already received")
+    if row.expires_at <= now:
+        raise ProtocolError(ErrorCode.invalid_request, "the request expired")
+    context = orjson.loads(row.context)
+    if response.error is not None:  # the wallet declined or could not answer
+        fail_session(db, row, f"wallet_{response.error}", now, context)
+        return PendingResponse(row, context, None)
+    return PendingResponse(row, context, response.vp_token)
+
+
+def verify_response(
+    ctx: VpContext, pending: PendingResponse, *, now: float
+) -> VerifiedResponse | ResponseRejected:
+    """The shared pipeline and the DCQL check on every presentation; no database, may fetch."""
+    assert pending.vp_token is not None
+    row = pending.row
+    try:
+        return verify_vp_token(
+            pending.vp_token,
+            parse_dcql_query(orjson.loads(row.dcql_query)),
+            pipeline=ctx.verifier.pipeline(row.client_id),
+            nonce=row.nonce,
+            now=now,
+            allowed_agencies=pending.context.get("allowed_agencies") or (),
+        )
+    except ResponseRejected as exc:
+        return exc
+
+
+def settle_response(
+    db: Connection,
+    ctx: VpContext,
+    pending: PendingResponse,
+    outcome: VerifiedResponse | ResponseRejected,
+    *,
+    now: float,
+) -> dict[str, Any]:
+    """End the session with the outcome (single use: only a still-pending session changes).
+
+    Returns the wallet's answer (`{}`, or `{"redirect_uri": ...}` with a `response_code` for a
+    same-device flow). A rejection raises `ProtocolError` carrying `keep_changes`, so the unit of
+    work commits the spent nonce and the login record.
+    """
+    row, context = pending.row, pending.context
+    if isinstance(outcome, ResponseRejected):
+        spent = fail_session(db, row, str(outcome.reason), now, context)
+        error = ProtocolError(
+            error_code_for(outcome.reason), f"presentation rejected: {outcome.reason}"
+        )
+        error.keep_changes = spent  # type: ignore[attr-defined]
+        raise error
+    result = {
+        query_id: [
+            {"issuer": p.issuer, "claims": p.claims, "stale_status": p.stale_status} for p in items
+        ]
+        for query_id, items in outcome.presentations.items()
+    }
+    response_code = ctx.token() if row.flow == SAME_DEVICE else None
+    if not complete_session(
+        db, row, result=orjson.dumps(result).decode(), response_code=response_code, now=now
+    ):
+        raise ProtocolError(ErrorCode.invalid_request, "response already received")
+    first = outcome.first
+    number = first.claims.get("employee_number")
+    record_login(
+        db,
+        system=str(context.get("system", "api")),
+        session_id=row.id,
+        now=now,
+        outcome="ok",
+        flow=row.flow,
+        employee_number=number if isinstance(number, str) else None,
+        issuer=first.issuer,
+    )
+    if response_code is None:
+        return {}
+    return_uri = str(context.get("return_uri") or ctx.config.base_url + ctx.config.return_path)
+    return_uri = return_uri.replace("{session_id}", row.id)  # e.g. the OIDC bridge's continue URL
+    sep = "&" if "?" in return_uri else "?"
+    return {"redirect_uri": f"{return_uri}{sep}{urlencode({'response_code': response_code})}"}
+
+
+def receive_response(
+    unit_of_work: Callable[[], AbstractContextManager[Connection]],
+    ctx: VpContext,
+    body: bytes,
+    *,
+    now: float,
+) -> dict[str, Any]:
+    """Take a `direct_post` (§8.2): find the session, verify outside any transaction (keys or a
+    status list may be fetched), then end the session in a second, short one."""
+    with unit_of_work() as db:
+        pending = open_response(db, body, now=now)
+    if pending.vp_token is None:
+        return {}
+    outcome = verify_response(ctx, pending, now=now)
+    with unit_of_work() as db:
+        return settle_response(db, ctx, pending, outcome, now=now)
