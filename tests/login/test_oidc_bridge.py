@@ -334,3 +334,11 @@ def test_login_page_left_too_long_sends_access_denied(world: Login) -> None:
     assert back.status_code == 303
     params = query_of(back.headers["location"])
     assert params["error"] == "access_denied" and "session_expired" in params["error_description"]
+
+
+def test_an_api_session_cannot_be_continued_as_a_login(world: Login) -> None:
+    session = world.session()
+    world.http.cookies.set(f"mobileid_login_{session['id']}", session["handle"], path="/login/")
+    world.clock.advance(301)  # ended (expired) so there is something to hand over
+    page = world.http.get(f"{world.url}/login/continue/{session['id']}")
+    assert page.status_code == 400 and "not a login session" in page.text

@@ -230,7 +230,9 @@ def continue_login(
     finished = finish_session(db, session_id, handle, now=now, response_code=response_code)
     if finished is None:
         return None
-    request = finished.context["oidc"]
+    request = finished.context.get("oidc")
+    if not isinstance(request, dict):  # a desk/API session, not a login
+        raise ProtocolError(ErrorCode.invalid_request, "not a login session")
     redirect_uri, state = request["redirect_uri"], request["state"]
     client = ctx.client(db, request["client_id"], now)
     if client is None or not client.enabled:
