@@ -194,6 +194,7 @@ def test_authorization_request_errors(world: Login) -> None:
     shown = [
         {**good, "client_id": "nobody"},
         {**good, "redirect_uri": "http://127.0.0.1:9/elsewhere"},
+        {k: v for k, v in good.items() if k != "redirect_uri"},
     ]
     for params in shown:  # never redirect to an unverified place
         page = _authorize(world, **params)

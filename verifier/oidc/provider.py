@@ -163,9 +163,7 @@ def start_authorization(
     client = ctx.client(db, _single(params, "client_id"), now)
     if client is None or not client.enabled:
         raise ProtocolError(ErrorCode.invalid_client, "unknown or disabled client", status=400)
-    redirect_uri = _single(params, "redirect_uri")
-    if redirect_uri is None and len(client.redirect_uris) == 1:
-        redirect_uri = client.redirect_uris[0]
+    redirect_uri = _single(params, "redirect_uri")  # REQUIRED in OIDC (Core §3.1.2.1)
     if redirect_uri not in client.redirect_uris:
         raise ProtocolError(ErrorCode.invalid_request, "redirect_uri is not registered")
     state = _single(params, "state")
