@@ -42,6 +42,7 @@ from vc.jws import (
 from vc.keys import Ed25519PublicKey, P256PublicKey, PrivateKey, PublicKey
 
 __all__ = [
+    "MAX_DIRECT_POST_BYTES",
     "OPENID4VP_SCHEME",
     "PREFIX_DID",
     "PREFIX_REDIRECT_URI",
