@@ -160,3 +160,22 @@ def test_add_client_list_records_and_purge(env: Path) -> None:
     assert len(rows) == 1 and json.loads(rows[0])["outcome"] == "revoked"
     bad = CliRunner().invoke(cli, ["login", "records", "--since", "yesterday"])
     assert bad.exit_code == 2
+
+
+def test_trusted_issuers_as_urls_or_objects() -> None:
+    from pydantic import ValidationError
+
+    from verifier.oidc.settings import LoginSettings
+
+    settings = LoginSettings(
+        trusted_issuers=[
+            "https://id.mois.go.kr/",
+            {"issuer": "https://id.other.go.kr", "status_origins": ["https://status.other.go.kr"]},
+        ]
+    )
+    first, second = settings.issuers()
+    assert first.issuer == "https://id.mois.go.kr"
+    assert second.allowed_status_origins == frozenset({"https://status.other.go.kr"})
+    for bad in (["ftp://x"], [{"issuer": 3}], [{"issuer": "https://x", "vct_values": "v"}]):
+        with pytest.raises(ValidationError):
+            LoginSettings(trusted_issuers=bad)

@@ -36,7 +36,7 @@ from verifier.oidc.provider import OidcConfig, OidcContext, purge_oidc
 from verifier.oidc.settings import LoginSettings
 from verifier.policy import StalePolicy
 from verifier.status import StatusCache
-from verifier.trust import TrustedIssuer, TrustStore
+from verifier.trust import TrustStore
 from verifier.x509 import VerifierCertificate
 
 __all__ = [
@@ -97,7 +97,7 @@ def build_login_service(
         max_status_age_s=settings.max_status_age_s,
     )
     trust = TrustStore(
-        [TrustedIssuer(issuer=i) for i in settings.trusted_issuers],
+        settings.issuers(),
         client=client,
         clock=clock,
         allow_insecure_loopback=settings.allow_insecure_loopback,

@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from verifier.trust import TrustedIssuer
+
 __all__ = ["LoginSettings", "get_login_settings"]
 
 
@@ -25,7 +27,8 @@ class LoginSettings(BaseSettings):
     data_dir: Path = Path("data/login")
     cert_dir: Path | None = None
     """Verifier certificate (`mobileid verifier init-cert`); default `<data_dir>/cert`."""
-    trusted_issuers: list[str] = Field(default_factory=list)
+    trusted_issuers: list[str | dict[str, Any]] = Field(default_factory=list)
+    """Issuer URLs, or objects as in gate policies (`issuer`, `vct_values`, `status_origins`)."""
     allow_insecure_loopback: bool = False
     """Fetch issuer metadata and status lists over http from 127.0.0.1 (development, tests)."""
     client_id_prefix: Literal["x509_san_dns", "x509_hash", "redirect_uri"] = "x509_san_dns"
@@ -51,11 +54,16 @@ class LoginSettings(BaseSettings):
 
     @field_validator("trusted_issuers")
     @classmethod
-    def _issuers(cls, value: list[str]) -> list[str]:
-        for issuer in value:
-            if not issuer.startswith(("https://", "http://")):
-                raise ValueError("trusted issuers must be http(s) URLs")
-        return [v.rstrip("/") for v in value]
+    def _issuers(cls, value: list[str | dict[str, Any]]) -> list[str | dict[str, Any]]:
+        for entry in value:
+            TrustedIssuer.from_json({"issuer": entry} if isinstance(entry, str) else entry)
+        return [v.rstrip("/") if isinstance(v, str) else v for v in value]
+
+    def issuers(self) -> list[TrustedIssuer]:
+        return [
+            TrustedIssuer.from_json({"issuer": e} if isinstance(e, str) else e)
+            for e in self.trusted_issuers
+        ]
 
     @property
     def certificate_dir(self) -> Path:
