@@ -209,6 +209,75 @@ def _comment(comment: str) -> dict[str, DetailValue]:
     return {"comment": comment[:500]} if comment.strip() else {}
 
 
+@dataclass(frozen=True, slots=True)
+class _Transition:
+    """One status change by hand: its name, target state, reasons, and refusals by state."""
+
+    verb: str
+    new_state: str
+    reasons: tuple[str, ...]
+    refusals: Mapping[str, tuple[IssuerCode, str]]
+
+
+_REVOKE = _Transition(
+    "revoke",
+    "revoked",
+    REVOCATION_REASONS,
+    {"revoked": (IssuerCode.credential_already_revoked, "credential already revoked")},
+)
+_SUSPEND = _Transition(
+    "suspend",
+    "suspended",
+    SUSPENSION_REASONS,
+    {
+        "revoked": (IssuerCode.credential_revoked, "a revoked credential stays revoked"),
+        "suspended": (IssuerCode.credential_already_suspended, "already suspended"),
+    },
+)
+_REINSTATE = _Transition(
+    "reinstate",
+    "active",
+    REINSTATEMENT_REASONS,
+    {
+        "revoked": (IssuerCode.credential_revoked, "a revoked credential stays revoked"),
+        "active": (IssuerCode.credential_not_suspended, "credential is not suspended"),
+    },
+)
+
+
+def _transition(
+    session: Session,
+    principal: Principal,
+    credential_id: str,
+    transition: _Transition,
+    *,
+    reason: str,
+    comment: str,
+    publisher: StatusListPublisher,
+    keyring: IssuerKeyring,
+    now: datetime,
+) -> StatusChange:
+    _check_role(principal)
+    _check_reason(reason, transition.reasons)
+    credential, employee = _load_for_update(session, credential_id)
+    _authorize(principal, employee, transition.verb, reason)
+    refusal = transition.refusals.get(credential.state)
+    if refusal is not None:
+        raise LifecycleError(*refusal)
+    return change_states(
+        session,
+        [(credential, employee)],
+        new_state=transition.new_state,
+        reason=reason,
+        actor=principal.actor,
+        role=principal.role.value,
+        publisher=publisher,
+        keyring=keyring,
+        now=now,
+        detail=_comment(comment),
+    )[0]
+
+
 def revoke_credential(
     session: Session,
     principal: Principal,
@@ -221,24 +290,17 @@ def revoke_credential(
     now: datetime,
 ) -> StatusChange:
     """Revoke (INVALID, irreversible) an active or suspended credential."""
-    _check_role(principal)
-    _check_reason(reason, REVOCATION_REASONS)
-    credential, employee = _load_for_update(session, credential_id)
-    _authorize(principal, employee, "revoke", reason)
-    if credential.state == "revoked":
-        raise LifecycleError(IssuerCode.credential_already_revoked, "credential already revoked")
-    return change_states(
+    return _transition(
         session,
-        [(credential, employee)],
-        new_state="revoked",
+        principal,
+        credential_id,
+        _REVOKE,
         reason=reason,
-        actor=principal.actor,
-        role=principal.role.value,
+        comment=comment,
         publisher=publisher,
         keyring=keyring,
         now=now,
-        detail=_comment(comment),
-    )[0]
+    )
 
 
 def suspend_credential(
@@ -253,26 +315,17 @@ def suspend_credential(
     now: datetime,
 ) -> StatusChange:
     """Suspend (SUSPENDED, reversible) an active credential."""
-    _check_role(principal)
-    _check_reason(reason, SUSPENSION_REASONS)
-    credential, employee = _load_for_update(session, credential_id)
-    _authorize(principal, employee, "suspend", reason)
-    if credential.state == "revoked":
-        raise LifecycleError(IssuerCode.credential_revoked, "a revoked credential stays revoked")
-    if credential.state == "suspended":
-        raise LifecycleError(IssuerCode.credential_already_suspended, "already suspended")
-    return change_states(
+    return _transition(
         session,
-        [(credential, employee)],
-        new_state="suspended",
+        principal,
+        credential_id,
+        _SUSPEND,
         reason=reason,
-        actor=principal.actor,
-        role=principal.role.value,
+        comment=comment,
         publisher=publisher,
         keyring=keyring,
         now=now,
-        detail=_comment(comment),
-    )[0]
+    )
 
 
 def reinstate_credential(
@@ -287,26 +340,17 @@ def reinstate_credential(
     now: datetime,
 ) -> StatusChange:
     """Reinstate (VALID) a suspended credential; a revoked one cannot come back."""
-    _check_role(principal)
-    _check_reason(reason, REINSTATEMENT_REASONS)
-    credential, employee = _load_for_update(session, credential_id)
-    _authorize(principal, employee, "reinstate", reason)
-    if credential.state == "revoked":
-        raise LifecycleError(IssuerCode.credential_revoked, "a revoked credential stays revoked")
-    if credential.state != "suspended":
-        raise LifecycleError(IssuerCode.credential_not_suspended, "credential is not suspended")
-    return change_states(
+    return _transition(
         session,
-        [(credential, employee)],
-        new_state="active",
+        principal,
+        credential_id,
+        _REINSTATE,
         reason=reason,
-        actor=principal.actor,
-        role=principal.role.value,
+        comment=comment,
         publisher=publisher,
         keyring=keyring,
         now=now,
-        detail=_comment(comment),
-    )[0]
+    )
 
 
 def live_credential(session: Session, principal: Principal, employee_number: str) -> Credential:

@@ -9,6 +9,7 @@ transaction (mass actions: one per batch) and calls one service function.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -186,14 +187,16 @@ def credentials(
         return [_credential_view(r) for r in list_credentials(session, principal, employee_number)]
 
 
-@lifecycle_router.post("/credentials/{credential_id}/revoke")
-def revoke(
-    credential_id: str, body: ReasonRequest, ctx: Ctx, authorization: Authorization = None
+def _status_change(
+    verb: Callable[..., StatusChange],
+    credential_id: str,
+    body: ReasonRequest,
+    ctx: IssuerContext,
+    authorization: str | None,
 ) -> StatusChangeView:
-    """Revoke (폐지): INVALID in the status list, irreversible."""
     with ctx.unit_of_work() as session:
         principal = authenticate(session, authorization)
-        change = revoke_credential(
+        change = verb(
             session,
             principal,
             credential_id,
@@ -204,6 +207,14 @@ def revoke(
             now=ctx.clock(),
         )
     return _change_view(change)
+
+
+@lifecycle_router.post("/credentials/{credential_id}/revoke")
+def revoke(
+    credential_id: str, body: ReasonRequest, ctx: Ctx, authorization: Authorization = None
+) -> StatusChangeView:
+    """Revoke (폐지): INVALID in the status list, irreversible."""
+    return _status_change(revoke_credential, credential_id, body, ctx, authorization)
 
 
 @lifecycle_router.post("/credentials/{credential_id}/suspend")
@@ -211,19 +222,7 @@ def suspend(
     credential_id: str, body: ReasonRequest, ctx: Ctx, authorization: Authorization = None
 ) -> StatusChangeView:
     """Suspend (정지): SUSPENDED in the status list until reinstated."""
-    with ctx.unit_of_work() as session:
-        principal = authenticate(session, authorization)
-        change = suspend_credential(
-            session,
-            principal,
-            credential_id,
-            reason=body.reason,
-            comment=body.comment,
-            publisher=ctx.status,
-            keyring=ctx.keyring,
-            now=ctx.clock(),
-        )
-    return _change_view(change)
+    return _status_change(suspend_credential, credential_id, body, ctx, authorization)
 
 
 @lifecycle_router.post("/credentials/{credential_id}/reinstate")
@@ -231,19 +230,7 @@ def reinstate(
     credential_id: str, body: ReasonRequest, ctx: Ctx, authorization: Authorization = None
 ) -> StatusChangeView:
     """Reinstate (정지 해제): VALID again; only a suspended credential."""
-    with ctx.unit_of_work() as session:
-        principal = authenticate(session, authorization)
-        change = reinstate_credential(
-            session,
-            principal,
-            credential_id,
-            reason=body.reason,
-            comment=body.comment,
-            publisher=ctx.status,
-            keyring=ctx.keyring,
-            now=ctx.clock(),
-        )
-    return _change_view(change)
+    return _status_change(reinstate_credential, credential_id, body, ctx, authorization)
 
 
 @lifecycle_router.post("/employees/{employee_number}/reissue", status_code=201)
