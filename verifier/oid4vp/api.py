@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs
 
 import orjson
@@ -40,6 +40,7 @@ from verifier.oid4vp.sessions import (
 __all__ = ["LoginRuntime", "json_response", "oid4vp_router", "read_body"]
 
 _SMALL_FORM_BYTES = 4 * 1024
+T = TypeVar("T")
 
 
 @dataclass
@@ -53,6 +54,18 @@ class LoginRuntime:
     """A `verifier.oidc.provider.OidcContext` when the OpenID Connect bridge is on."""
     api_token: str | None = None
     """What `POST /oid4vp/sessions` requires as Bearer token; None: API mode is off."""
+    inline_db: bool = True
+    """Run units of work on the event loop (SQLite: one writer, short local transactions);
+    False hands them to the thread pool (PostgreSQL), so a slow query never stalls the loop."""
+
+    async def call(self, fn: Callable[[Connection], T]) -> T:
+        """`fn(db)` in one unit of work, inline or in the thread pool (see `inline_db`)."""
+
+        def work() -> T:
+            with self.unit_of_work() as db:
+                return fn(db)
+
+        return work() if self.inline_db else await run_in_threadpool(work)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -112,10 +125,11 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
         request: Request, session_id: str, wallet_nonce: str | None
     ) -> Response:
         flow = _flow(request.query_params.get("flow"))
-        with rt.unit_of_work() as db:
-            token = serve_request_object(
+        token = await rt.call(
+            lambda db: serve_request_object(
                 db, ctx, session_id, flow=flow, now=rt.clock(), wallet_nonce=wallet_nonce
             )
+        )
         return Response(
             token, media_type=REQUEST_OBJECT_MEDIA_TYPE, headers={"Cache-Control": "no-store"}
         )
@@ -153,8 +167,9 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
         flow = _flow(request.query_params.get("flow"))
         if kind not in ("svg", "png"):
             raise ProtocolError(ErrorCode.not_found, "QR codes are svg or png")
-        with rt.unit_of_work() as db:
-            link = session_link(db, ctx, session_id, flow=flow, now=rt.clock())
+        link = await rt.call(
+            lambda db: session_link(db, ctx, session_id, flow=flow, now=rt.clock())
+        )
         if kind == "svg":
             return Response(qr_svg(link), media_type="image/svg+xml")
         return Response(qr_png(link), media_type="image/png")
@@ -179,8 +194,8 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
             "flow": body.flow,
             "allowed_agencies": body.allowed_agencies,
         }
-        with rt.unit_of_work() as db:
-            new = start_session(
+        new = await rt.call(
+            lambda db: start_session(
                 db,
                 ctx,
                 dcql_query=query,
@@ -188,6 +203,7 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
                 now=rt.clock(),
                 prefix=body.client_id_prefix,
             )
+        )
         base = ctx.config.base_url
         return json_response(
             {
@@ -206,8 +222,8 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
 
     @router.get("/oid4vp/sessions/{session_id}")
     async def poll(request: Request, session_id: str) -> Response:
-        with rt.unit_of_work() as db:
-            view = session_view(db, session_id, _bearer(request), now=rt.clock())
+        handle = _bearer(request)
+        view = await rt.call(lambda db: session_view(db, session_id, handle, now=rt.clock()))
         return json_response(
             {"id": view.id, "status": view.status, "reason": view.reason, "flow": view.flow}
         )
@@ -217,8 +233,9 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
         """The verified claims, once; 202 while pending. Same-device needs `response_code`."""
         handle = _bearer(request)
         code = request.query_params.get("response_code")
-        with rt.unit_of_work() as db:
-            finished = finish_session(db, session_id, handle, now=rt.clock(), response_code=code)
+        finished = await rt.call(
+            lambda db: finish_session(db, session_id, handle, now=rt.clock(), response_code=code)
+        )
         if finished is None:
             return json_response({"status": "pending"}, status=202)
         if not finished.ok:

@@ -103,8 +103,9 @@ def mount_openid4vp(
     async def new_request() -> Response:
         query = employee_dcql(verifier.vct_values, sorted(purpose_claims))
         context = {"system": f"gate:{service.policy.gate_id}", "flow": CROSS_DEVICE}
-        with rt.unit_of_work() as db:
-            new = start_session(db, rt.vp, dcql_query=query, context=context, now=rt.clock())
+        new = await rt.call(
+            lambda db: start_session(db, rt.vp, dcql_query=query, context=context, now=rt.clock())
+        )
         return json_response(
             {
                 "id": new.id,
@@ -121,8 +122,7 @@ def mount_openid4vp(
         """202 while the phone has not answered; then the decision, recorded once."""
         handle = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         now = rt.clock()
-        with rt.unit_of_work() as db:
-            finished = finish_session(db, session_id, handle, now=now)
+        finished = await rt.call(lambda db: finish_session(db, session_id, handle, now=now))
         if finished is None:
             return json_response({"status": "pending"}, status=202)
         made = decision_of(finished, purpose_claims)

@@ -104,7 +104,7 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
         params = dict(request.query_params)
         if len(request.query_params.multi_items()) != len(params):
             return _html_error(ProtocolError(ErrorCode.invalid_request, "repeated parameter"))
-        return _authorize(params)
+        return await _authorize(params)
 
     @router.post("/authorize")
     async def authorize_form(request: Request) -> Response:
@@ -113,14 +113,13 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
             params = _form(await read_body(request, _FORM_BYTES))
         except ProtocolError as exc:
             return _html_error(exc)
-        return _authorize(params)
+        return await _authorize(params)
 
-    def _authorize(params: dict[str, str]) -> Response:
+    async def _authorize(params: dict[str, str]) -> Response:
         try:
-            with rt.unit_of_work() as db:
-                client, new = start_authorization(
-                    db, ctx, params, now=rt.clock(), flow=CROSS_DEVICE
-                )
+            client, new = await rt.call(
+                lambda db: start_authorization(db, ctx, params, now=rt.clock(), flow=CROSS_DEVICE)
+            )
         except RedirectError as exc:
             return RedirectResponse(exc.location(issuer), status_code=303)
         except ProtocolError as exc:
@@ -155,8 +154,8 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
 
     @router.get("/login/status/{session_id}")
     async def status(request: Request, session_id: str) -> Response:
-        with rt.unit_of_work() as db:
-            view = session_view(db, session_id, _handle(request, session_id), now=rt.clock())
+        handle = _handle(request, session_id)
+        view = await rt.call(lambda db: session_view(db, session_id, handle, now=rt.clock()))
         return json_response({"status": view.status})
 
     @router.get("/login/continue/{session_id}")
@@ -164,15 +163,17 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
         """Where the browser comes back: polling saw an answer, or the wallet redirected here."""
         try:
             handle = _handle(request, session_id)
-            with rt.unit_of_work() as db:
-                location = continue_login(
+            code = request.query_params.get("response_code")
+            location = await rt.call(
+                lambda db: continue_login(
                     db,
                     ctx,
                     session_id,
                     handle,
                     now=rt.clock(),
-                    response_code=request.query_params.get("response_code"),
+                    response_code=code,
                 )
+            )
         except RedirectError as exc:
             response: Response = RedirectResponse(exc.location(issuer), status_code=303)
         except ProtocolError as exc:
@@ -192,10 +193,11 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
                 raise ProtocolError(ErrorCode.invalid_request, "the body must be a form")
             form = _form(await read_body(request, _FORM_BYTES))
             client_id, secret = _client_credentials(request, form)
-            with rt.unit_of_work() as db:
-                answer = exchange_code(
+            answer = await rt.call(
+                lambda db: exchange_code(
                     db, ctx, form, client_id=client_id, client_secret=secret, now=rt.clock()
                 )
+            )
         except ProtocolError as exc:
             headers = dict(_NO_STORE)
             if exc.code == ErrorCode.invalid_client:
@@ -208,8 +210,8 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
         try:
             if scheme.lower() != "bearer" or not value.strip():
                 raise ProtocolError(ErrorCode.invalid_token, "a Bearer access token is required")
-            with rt.unit_of_work() as db:
-                claims = userinfo(db, value.strip(), now=rt.clock())
+            token = value.strip()
+            claims = await rt.call(lambda db: userinfo(db, token, now=rt.clock()))
         except ProtocolError as exc:
             challenge = f'Bearer error="{exc.code}", error_description="{exc.description}"'
             return json_response(exc.body(), status=401, headers={"WWW-Authenticate": challenge})

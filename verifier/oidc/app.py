@@ -113,7 +113,9 @@ def build_login_service(
         LoginVerifier(policy, trust=trust, status=status),
     )
     token = settings.api_token.get_secret_value() if settings.api_token else None
-    runtime = LoginRuntime(vp, unit_of_work, clock, api_token=token)
+    runtime = LoginRuntime(
+        vp, unit_of_work, clock, api_token=token, inline_db=engine.dialect.name == "sqlite"
+    )
     oidc = OidcContext(
         OidcConfig(
             settings.base_url,
