@@ -1,6 +1,7 @@
 """Shared set-up for the login tests: `tests/login` and `tests/verifier` on `sys.path` (for
-`login_kit` and the gate kit's issuer double); authlib's httpx client imported once with its
-deprecation notice (httpx -> httpx2) silenced, since tests turn warnings into errors."""
+`login_kit` and the gate kit's issuer double); authlib's httpx client and JOSE modules imported
+once with their deprecation notices (httpx -> httpx2, authlib.jose -> joserfc) silenced, since
+tests turn warnings into errors."""
 
 from __future__ import annotations
 
@@ -15,4 +16,5 @@ for _path in (_HERE, _HERE.parent / "verifier", _HERE.parent):
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    import authlib.integrations.httpx_client  # noqa: F401
+    import authlib.integrations.httpx_client
+    import authlib.jose  # noqa: F401  (deprecated for joserfc; authlib's own OIDC checks use it)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
+from authlib.jose import JsonWebKey, JsonWebToken
 from authlib.oidc.core import CodeIDToken
-from joserfc import jwt as jose_jwt
-from joserfc.jwk import KeySet
 from login_kit import Login, login_world, make_wallet
 from oidc_kit import RP_REDIRECT, add_client, begin, continue_url, query_of, wallet_answers
 from sqlalchemy import select
@@ -31,20 +31,21 @@ def world(database_url: str, tmp_path: Path) -> Any:
 
 
 def _id_token(login: Login, attempt: Any, token: dict[str, Any], client_id: str) -> Any:
-    jwks = KeySet.import_key_set(login.http.get(attempt.config["jwks_uri"]).json())
-    decoded = jose_jwt.decode(token["id_token"], jwks, algorithms=["RS256", "ES256"])
-    claims = CodeIDToken(
-        decoded.claims,
-        decoded.header,
-        options={"iss": {"essential": True, "value": login.url}},
-        params={
+    """authlib's OIDC checks: signature against the JWKS, then iss, aud, exp, nonce, at_hash."""
+    jwks = JsonWebKey.import_key_set(login.http.get(attempt.config["jwks_uri"]).json())
+    claims = JsonWebToken(["RS256", "ES256"]).decode(
+        token["id_token"],
+        jwks,
+        claims_cls=CodeIDToken,
+        claims_options={"iss": {"essential": True, "value": login.url}},
+        claims_params={
             "nonce": attempt.nonce,
             "client_id": client_id,
             "access_token": token["access_token"],
         },
     )
     claims.validate(now=int(time.time()))
-    return decoded
+    return SimpleNamespace(header=dict(claims.header), claims=dict(claims))
 
 
 def test_code_flow_with_pkce_cross_device(world: Login, tmp_path: Path) -> None:
