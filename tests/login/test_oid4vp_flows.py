@@ -130,3 +130,5 @@ def test_request_uri_post_echoes_wallet_nonce(database_url: str, tmp_path: Path)
         assert uri is not None
         token = login.http.post(uri, data={"wallet_nonce": "abc123"}).text
         assert decode_unverified(token)[1]["wallet_nonce"] == "abc123"
+        refused = login.http.post(uri, data={"wallet_nonce": "a b<c>"})
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_request"

@@ -8,6 +8,7 @@ answer. Errors are `ProtocolError`s mapped in `verifier.oidc.app`, never excepti
 from __future__ import annotations
 
 import hmac
+import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -40,6 +41,7 @@ from verifier.oid4vp.sessions import (
 __all__ = ["LoginRuntime", "json_response", "oid4vp_router", "read_body"]
 
 _SMALL_FORM_BYTES = 4 * 1024
+_WALLET_NONCE = re.compile(r"[A-Za-z0-9\-._~]{1,256}")
 T = TypeVar("T")
 
 
@@ -147,6 +149,8 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
         except (UnicodeDecodeError, ValueError):
             raise ProtocolError(ErrorCode.invalid_request, "malformed form") from None
         nonce = fields.get("wallet_nonce", [None])[0]
+        if nonce is not None and not _WALLET_NONCE.fullmatch(nonce):
+            raise ProtocolError(ErrorCode.invalid_request, "wallet_nonce is not a nonce")
         return await _request_object(request, session_id, nonce)
 
     def _receive(body: bytes) -> dict[str, Any]:
