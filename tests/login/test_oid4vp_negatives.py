@@ -311,3 +311,20 @@ def test_other_bad_requests_are_answered_in_shape(world: Login) -> None:
         404,
     )
     _refused(http.get(f"{url}/oid4vp/request/{session['id']}?flow=sideways"), "invalid_request")
+
+
+def test_the_service_purges_by_itself(database_url: str, tmp_path: Path) -> None:
+    import time
+
+    with login_world(tmp_path, database_url, purge_every_s=0.1) as login:
+        login.session()
+        login.clock.advance(301 + 600)  # expired, and past the grace period
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with login.db() as db:
+                if db.execute(select(vp_sessions)).first() is None:
+                    break
+            time.sleep(0.05)
+        with login.db() as db:
+            assert db.execute(select(vp_sessions)).first() is None
+            assert [r.outcome for r in db.execute(select(login_records))] == ["session_expired"]

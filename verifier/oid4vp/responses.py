@@ -6,6 +6,7 @@ good or bad, spends the session's nonce.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ __all__ = [
     "settle_response",
     "verify_response",
 ]
+
+log = logging.getLogger("mobileid.verifier.oid4vp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,9 @@ def settle_response(
     """
     row, context = pending.row, pending.context
     if isinstance(outcome, ResponseRejected):
+        log.info(
+            "session %s: presentation rejected: %s (%s)", row.id, outcome.reason, outcome.detail
+        )
         spent = fail_session(db, row, str(outcome.reason), now, context)
         error = ProtocolError(
             error_code_for(outcome.reason), f"presentation rejected: {outcome.reason}"
