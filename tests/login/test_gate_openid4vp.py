@@ -10,7 +10,15 @@ from typing import Any
 
 import httpx
 import pytest
-from gate_kit import OPEN_SERVICES, Clock, Served, gate_policy, make_gate, running_issuer
+from gate_kit import (
+    OPEN_SERVICES,
+    Clock,
+    Served,
+    gate_policy,
+    make_gate,
+    running_issuer,
+    serve,
+)
 from login_kit import make_wallet
 from sqlalchemy import select
 
@@ -86,3 +94,22 @@ def test_phone_answers_the_gate_qr(gate: Any, tmp_path: Path) -> None:
     page = httpx.get(f"{url}/desk")
     assert page.status_code == 200 and "모바일 공무원증 제시" in page.text
     assert httpx.post(f"{url}/scan", content=b"garbage").json()["allow"] is False  # scanning too
+
+
+def test_without_a_certificate_the_gate_sends_unsigned_requests(tmp_path: Path) -> None:
+    """`gate run --openid4vp` with no certificate: `redirect_uri:` requests by value."""
+    from mobileid.cli_gate import _mount_openid4vp
+
+    clock = Clock()
+    with running_issuer(clock) as (issuer, _):
+        service = make_gate(gate_policy(issuer.url), tmp_path, clock)
+        try:
+            app = create_gate_app(service, worker_factory=None)
+            _mount_openid4vp(app, service, tmp_path / "gate", "http://localhost:8100", None)
+            with serve(app) as served:
+                session = httpx.post(f"{served.url}/desk/sessions").json()
+            assert session["link"].startswith("openid4vp://?client_id=redirect_uri%3A")
+            assert "dcql_query=" in session["link"] and "request_uri" not in session["link"]
+        finally:
+            while OPEN_SERVICES:
+                OPEN_SERVICES.pop().engine.dispose()
