@@ -23,11 +23,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from cryptography import x509
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.concatkdf import ConcatKDFHash
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import verification
 
-from vc.base64url import b64url_encode
+from vc.base64url import b64url_decode, b64url_encode
 from vc.dcql import DcqlQuery, parse_dcql_query
 from vc.did_key import public_key_from_did_key
 from vc.errors import Code, FormatError, KeyMaterialError, SignatureError, VCError
@@ -42,6 +46,8 @@ from vc.jws import (
 from vc.keys import Ed25519PublicKey, P256PublicKey, PrivateKey, PublicKey
 
 __all__ = [
+    "JWE_ALG",
+    "JWE_ENC_VALUES",
     "MAX_DIRECT_POST_BYTES",
     "OPENID4VP_SCHEME",
     "PREFIX_DID",
@@ -51,17 +57,21 @@ __all__ = [
     "REQUEST_OBJECT_MEDIA_TYPE",
     "REQUEST_OBJECT_TYP",
     "RESPONSE_MODE_DIRECT_POST",
+    "RESPONSE_MODE_DIRECT_POST_JWT",
     "AuthorizationRequest",
     "DirectPostResponse",
     "RequestLink",
     "VerifiedRequestObject",
     "check_authorization_request",
     "client_id_prefix",
+    "decrypt_response",
     "direct_post_error_form",
     "direct_post_form",
+    "encryption_jwk",
     "parse_direct_post",
     "parse_request_link",
     "request_link",
+    "response_kid",
     "sign_request_object",
     "verify_request_object",
     "x509_hash",
@@ -72,6 +82,7 @@ REQUEST_OBJECT_TYP = "oauth-authz-req+jwt"
 REQUEST_OBJECT_MEDIA_TYPE = "application/oauth-authz-req+jwt"
 RESPONSE_TYPE_VP_TOKEN = "vp_token"  # noqa: S105 - a response type, not a secret
 RESPONSE_MODE_DIRECT_POST = "direct_post"
+RESPONSE_MODE_DIRECT_POST_JWT = "direct_post.jwt"
 PREFIX_REDIRECT_URI = "redirect_uri"
 PREFIX_X509_SAN_DNS = "x509_san_dns"
 PREFIX_X509_HASH = "x509_hash"
@@ -426,12 +437,14 @@ def sign_request_object(
 
 @dataclass(frozen=True, slots=True)
 class DirectPostResponse:
-    """A parsed `direct_post` body: either `vp_token` (query id -> presentations) or `error`."""
+    """A parsed `direct_post` body: either `vp_token` (query id -> presentations) or `error`,
+    or (`direct_post.jwt`) the still `encrypted` response to open with `decrypt_response`."""
 
     state: str | None
     vp_token: dict[str, list[str]] | None = None
     error: str | None = None
     error_description: str | None = None
+    encrypted: str | None = None
 
 
 def _single_fields(body: bytes) -> dict[str, str]:
@@ -452,27 +465,25 @@ def _single_fields(body: bytes) -> dict[str, str]:
     return {k: v[0] for k, v in fields.items()}
 
 
-def parse_direct_post(body: bytes) -> DirectPostResponse:
-    """Read a `direct_post` body (§8.2): `vp_token` is a JSON object whose members are non-empty
-    arrays of presentation strings (§8.1); or an error response (§8.5). Raises `FormatError`."""
-    fields = _single_fields(body)
+def _response_params(fields: Mapping[str, Any], *, vp_token_as_text: bool) -> DirectPostResponse:
     state = fields.get("state")
-    if state is not None and not _URL_SAFE.fullmatch(state):
+    if state is not None and (type(state) is not str or not _URL_SAFE.fullmatch(state)):
         raise _bad("state is not a URL-safe string")
     if "error" in fields:
-        error = fields["error"]
-        if not re.fullmatch(r"[a-z_]{1,64}", error):
+        error, description = fields["error"], fields.get("error_description")
+        if type(error) is not str or not re.fullmatch(r"[a-z_]{1,64}", error):
             raise _bad("error is not an error code")
-        return DirectPostResponse(
-            state, error=error, error_description=fields.get("error_description")
-        )
-    raw = fields.get("vp_token")
-    if raw is None:
+        if description is not None and type(description) is not str:
+            raise _bad("error_description is not a string")
+        return DirectPostResponse(state, error=error, error_description=description)
+    vp_token = fields.get("vp_token")
+    if vp_token is None:
         raise _bad("vp_token is required")
-    try:
-        vp_token = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise _bad("vp_token is not JSON") from exc
+    if vp_token_as_text:
+        try:
+            vp_token = json.loads(vp_token)
+        except (ValueError, RecursionError) as exc:
+            raise _bad("vp_token is not JSON") from exc
     if type(vp_token) is not dict or not vp_token:
         raise _bad("vp_token must be a non-empty JSON object")
     for query_id, presentations in vp_token.items():
@@ -483,3 +494,123 @@ def parse_direct_post(body: bytes) -> DirectPostResponse:
         ):
             raise _bad(f"vp_token[{query_id[:64]!r}] must be a non-empty array of strings")
     return DirectPostResponse(state, vp_token=vp_token)
+
+
+def parse_direct_post(body: bytes) -> DirectPostResponse:
+    """Read a `direct_post` body (§8.2): `vp_token` is a JSON object whose members are non-empty
+    arrays of presentation strings (§8.1); or an error response (§8.5); or, for
+    `direct_post.jwt` (§8.3), only `response` with a compact JWE. Raises `FormatError`."""
+    fields = _single_fields(body)
+    if "response" in fields:
+        token = fields["response"]
+        if set(fields) != {"response"} or token.count(".") != 4:
+            raise _bad("an encrypted response is a JWE in `response` alone")
+        return DirectPostResponse(None, encrypted=token)
+    return _response_params(fields, vp_token_as_text=True)
+
+
+# --- direct_post.jwt: responses encrypted to the verifier (§8.3, HAIP) -----------------------
+
+JWE_ALG = "ECDH-ES"
+JWE_ENC_VALUES = ("A128GCM", "A256GCM")
+"""What we list in `encrypted_response_enc_values_supported` (HAIP: both)."""
+_ENC_KEY_BYTES = {"A128GCM": 16, "A256GCM": 32}
+
+
+def encryption_jwk(key: ec.EllipticCurvePublicKey, kid: str) -> dict[str, Any]:
+    """The public JWK for `client_metadata.jwks` (§5.1): P-256, `alg` ECDH-ES, with `kid`."""
+    numbers = key.public_numbers()
+    return {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": b64url_encode(numbers.x.to_bytes(32, "big")),
+        "y": b64url_encode(numbers.y.to_bytes(32, "big")),
+        "kid": kid,
+        "use": "enc",
+        "alg": JWE_ALG,
+    }
+
+
+def _jwe_parts(token: str) -> tuple[str, dict[str, Any], list[bytes]]:
+    parts = token.split(".")
+    if len(parts) != 5 or len(token) > MAX_DIRECT_POST_BYTES:
+        raise _bad("not a compact JWE")
+    try:
+        raw = [b64url_decode(p) for p in parts]
+        header = json.loads(raw[0])
+    except (ValueError, binascii.Error, RecursionError) as exc:
+        raise _bad("JWE parts are not base64url / JSON") from exc
+    if type(header) is not dict:
+        raise _bad("JWE header must be a JSON object")
+    return parts[0], header, raw
+
+
+def response_kid(token: str) -> str:
+    """The `kid` of an encrypted response: which of our keys (which session) it was sent to."""
+    _, header, _ = _jwe_parts(token)
+    kid = header.get("kid")
+    if type(kid) is not str or not kid:
+        raise _bad("the encrypted response names no kid")
+    return kid
+
+
+def _epk(header: Mapping[str, Any]) -> ec.EllipticCurvePublicKey:
+    epk = header.get("epk")
+    if type(epk) is not dict or epk.get("kty") != "EC" or epk.get("crv") != "P-256":
+        raise _bad("epk must be a P-256 EC JWK")
+    try:
+        x, y = b64url_decode(epk["x"]), b64url_decode(epk["y"])
+        if len(x) != 32 or len(y) != 32:
+            raise ValueError("coordinate length")
+        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + x + y)
+    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+        raise _bad("epk is not a point on P-256") from exc
+
+
+def decrypt_response(
+    token: str,
+    key: ec.EllipticCurvePrivateKey,
+    *,
+    kid: str,
+    enc_values: Collection[str] = JWE_ENC_VALUES,
+) -> DirectPostResponse:
+    """Open a `direct_post.jwt` response (§8.3): JWE `ECDH-ES` (direct key agreement, RFC 7518
+    §4.6, Concat KDF) with AES-GCM, to our key `kid`; its payload holds the response parameters.
+    Raises `FormatError` (shape, header) or `SignatureError` (`decryption_failed`)."""
+    protected, header, raw = _jwe_parts(token)
+    if header.get("alg") != JWE_ALG:
+        raise _bad("JWE alg must be ECDH-ES", Code.unsupported_algorithm)
+    enc = header.get("enc")
+    if enc not in enc_values or enc not in _ENC_KEY_BYTES:
+        raise _bad("JWE enc is not one we listed", Code.unsupported_algorithm)
+    if header.get("kid") != kid:
+        raise _bad("JWE kid is not our key")
+    if "zip" in header or "crit" in header or raw[1]:
+        raise _bad("JWE uses features we do not accept (zip, crit, an encrypted key)")
+    size = _ENC_KEY_BYTES[enc]
+    try:
+        apu = b64url_decode(header.get("apu", ""))
+        apv = b64url_decode(header.get("apv", ""))
+    except (TypeError, ValueError, binascii.Error) as exc:
+        raise _bad("apu/apv are not base64url") from exc
+    shared = key.exchange(ec.ECDH(), _epk(header))
+    other = b"".join(len(v).to_bytes(4, "big") + v for v in (enc.encode("ascii"), apu, apv)) + (
+        size * 8
+    ).to_bytes(4, "big")
+    cek = ConcatKDFHash(hashes.SHA256(), size, other).derive(shared)
+    iv, ciphertext, tag = raw[2], raw[3], raw[4]
+    if len(iv) != 12 or len(tag) != 16:
+        raise _bad("JWE iv or tag has the wrong length")
+    try:
+        plaintext = AESGCM(cek).decrypt(iv, ciphertext + tag, protected.encode("ascii"))
+    except InvalidTag:
+        raise SignatureError(
+            Code.invalid_signature, "the encrypted response does not open"
+        ) from None
+    try:
+        payload = json.loads(plaintext)
+    except (ValueError, RecursionError) as exc:
+        raise _bad("the decrypted response is not JSON") from exc
+    if type(payload) is not dict:
+        raise _bad("the decrypted response must be a JSON object")
+    return _response_params(payload, vp_token_as_text=False)

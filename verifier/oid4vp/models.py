@@ -36,6 +36,7 @@ vp_sessions = Table(
     Column("reason", String(32)),
     Column("result", Text),  # verified claims by query id (JSON) until consumed
     Column("response_code_hash", String(64)),
+    Column("enc_key", Text),  # direct_post.jwt: this session's ephemeral P-256 key, until it ends
     Column("context", Text, nullable=False),  # what started it (OIDC request or API) as JSON
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False),

@@ -17,7 +17,7 @@ import qrcode.image.svg
 
 from schemas.employee_id import DISCLOSABLE
 from vc.dcql import SD_JWT_VC_FORMAT
-from vc.openid4vp import RESPONSE_MODE_DIRECT_POST
+from vc.openid4vp import JWE_ENC_VALUES, RESPONSE_MODE_DIRECT_POST, RESPONSE_MODE_DIRECT_POST_JWT
 
 __all__ = [
     "EMPLOYEE_QUERY_ID",
@@ -100,17 +100,27 @@ def request_params(
     state: str,
     dcql_query: Mapping[str, Any],
     client_name: str | None,
+    encryption_jwk: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The Authorization Request parameters (§5.1, §8.2); `redirect_uri` is never sent."""
+    """The Authorization Request parameters (§5.1, §8.2); `redirect_uri` is never sent.
+
+    With `encryption_jwk` the response must come encrypted to it (`direct_post.jwt`, §8.3).
+    """
+    metadata = client_metadata(client_name)
+    mode = RESPONSE_MODE_DIRECT_POST
+    if encryption_jwk is not None:
+        mode = RESPONSE_MODE_DIRECT_POST_JWT
+        metadata["jwks"] = {"keys": [dict(encryption_jwk)]}
+        metadata["encrypted_response_enc_values_supported"] = list(JWE_ENC_VALUES)
     return {
         "response_type": "vp_token",
-        "response_mode": RESPONSE_MODE_DIRECT_POST,
+        "response_mode": mode,
         "client_id": client_id,
         "response_uri": response_uri,
         "nonce": nonce,
         "state": state,
         "dcql_query": dict(dcql_query),
-        "client_metadata": client_metadata(client_name),
+        "client_metadata": metadata,
     }
 
 

@@ -18,13 +18,14 @@ from sqlalchemy import Connection
 
 from vc.dcql import parse_dcql_query
 from vc.errors import VCError
-from vc.openid4vp import parse_direct_post
+from vc.openid4vp import DirectPostResponse, decrypt_response, parse_direct_post, response_kid
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
 from verifier.oid4vp.sessions import (
     PENDING,
     SAME_DEVICE,
     VpContext,
     complete_session,
+    encryption_key,
     fail_session,
     find_session,
     record_login,
@@ -57,18 +58,41 @@ class PendingResponse:
     """None when the wallet sent an error response (already recorded)."""
 
 
-def open_response(db: Connection, body: bytes, *, now: float) -> PendingResponse:
-    """Parse a `direct_post` body (§8.2) and find its pending session by `state`.
+def _decrypted(db: Connection, token: str) -> tuple[Any, DirectPostResponse]:
+    """A `direct_post.jwt` response opened with its session's key (the JWE `kid` names it)."""
+    try:
+        row = find_session(db, id=response_kid(token))
+        key = encryption_key(row) if row is not None else None
+        if key is None:
+            raise ProtocolError(ErrorCode.invalid_request, "unknown or expired encryption key")
+        response = decrypt_response(token, key, kid=row.id)
+    except VCError:
+        raise ProtocolError(
+            ErrorCode.invalid_request, "the encrypted response is invalid"
+        ) from None
+    if response.state != row.state:
+        raise ProtocolError(ErrorCode.invalid_request, "state does not match the request")
+    return row, response
 
-    An error response from the wallet (§8.5) ends the session here. Raises `ProtocolError`.
+
+def open_response(db: Connection, body: bytes, *, now: float) -> PendingResponse:
+    """Parse a `direct_post` body (§8.2, or §8.3 encrypted) and find its pending session.
+
+    A session that asked for an encrypted response takes nothing else. An error response from
+    the wallet (§8.5) ends the session here. Raises `ProtocolError`.
     """
     try:
         response = parse_direct_post(body)
     except VCError:
         raise ProtocolError(ErrorCode.invalid_request, "malformed response") from None
-    if response.state is None:
-        raise ProtocolError(ErrorCode.invalid_request, "state is required")
-    row = find_session(db, state=response.state)
+    if response.encrypted is not None:
+        row, response = _decrypted(db, response.encrypted)
+    else:
+        if response.state is None:
+            raise ProtocolError(ErrorCode.invalid_request, "state is required")
+        row = find_session(db, state=response.state)
+        if row is not None and row.enc_key is not None:
+            raise ProtocolError(ErrorCode.invalid_request, "the response must be encrypted")
     if row is None:
         raise ProtocolError(ErrorCode.invalid_request, "unknown or expired state")
     if row.status != PENDING:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from vc.base64url import b64url_encode
@@ -26,6 +28,9 @@ from vc.openid4vp import (
     PREFIX_REDIRECT_URI,
     PREFIX_X509_HASH,
     PREFIX_X509_SAN_DNS,
+    RESPONSE_MODE_DIRECT_POST,
+    RESPONSE_MODE_DIRECT_POST_JWT,
+    encryption_jwk,
     request_link,
     sign_request_object,
 )
@@ -46,6 +51,7 @@ __all__ = [
     "VpConfig",
     "VpContext",
     "complete_session",
+    "encryption_key",
     "fail_session",
     "find_session",
     "finish_session",
@@ -86,6 +92,8 @@ def secret_digest(secret: str) -> str:
 class VpConfig:
     base_url: str
     default_prefix: str = PREFIX_X509_SAN_DNS
+    response_mode: str = RESPONSE_MODE_DIRECT_POST
+    """`direct_post`, or `direct_post.jwt` (HAIP): responses encrypted to a per-session key."""
     session_ttl_s: float = 300.0
     client_name: str = "모바일 공무원증 로그인 (mobileid login)"
     return_path: str = "/oid4vp/done"
@@ -158,15 +166,10 @@ def start_session(
     session_id, state, nonce, handle = ctx.token(), ctx.token(), ctx.token(), ctx.token()
     expires_at = now + ctx.config.session_ttl_s
     flow = None
+    encrypted = ctx.config.response_mode == RESPONSE_MODE_DIRECT_POST_JWT
+    enc_key = _new_encryption_key() if encrypted else None
     if prefix == PREFIX_REDIRECT_URI:  # unsigned, by value: the link is the whole request
-        params = request_params(
-            client_id=client_id,
-            response_uri=ctx.config.response_uri,
-            nonce=nonce,
-            state=state,
-            dcql_query=dcql_query,
-            client_name=ctx.config.client_name,
-        )
+        params = _params(ctx, session_id, client_id, nonce, state, dcql_query, enc_key)
         flow = context.get("flow", CROSS_DEVICE)
         cross = same = request_link(client_id, params=params)
     else:
@@ -188,9 +191,60 @@ def start_session(
             context=orjson.dumps(context).decode(),
             created_at=now,
             expires_at=expires_at,
+            enc_key=enc_key,
         ),
     )
     return NewSession(session_id, handle, client_id, cross, same, expires_at)
+
+
+def _new_encryption_key() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return pem.decode("ascii")
+
+
+def encryption_key(row: Any) -> ec.EllipticCurvePrivateKey | None:
+    """The session's key for `direct_post.jwt` responses; None for plain `direct_post`."""
+    if row.enc_key is None:
+        return None
+    key = serialization.load_pem_private_key(row.enc_key.encode("ascii"), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return key
+
+
+def _params(  # noqa: PLR0917 - the columns of a session
+    ctx: VpContext,
+    session_id: str,
+    client_id: str,
+    nonce: str,
+    state: str,
+    dcql_query: Mapping[str, Any],
+    enc_key: str | None,
+) -> dict[str, Any]:
+    jwk = None
+    if enc_key is not None:
+        key = serialization.load_pem_private_key(enc_key.encode("ascii"), password=None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        jwk = encryption_jwk(key.public_key(), session_id)
+    return request_params(
+        client_id=client_id,
+        response_uri=ctx.config.response_uri,
+        nonce=nonce,
+        state=state,
+        dcql_query=dcql_query,
+        client_name=ctx.config.client_name,
+        encryption_jwk=jwk,
+    )
+
+
+def _row_params(ctx: VpContext, row: Any) -> dict[str, Any]:
+    return _params(
+        ctx, row.id, row.client_id, row.nonce, row.state, orjson.loads(row.dcql_query), row.enc_key
+    )
 
 
 def find_session(db: Connection, *, id: str | None = None, state: str | None = None) -> Any:
@@ -205,15 +259,7 @@ def session_link(db: Connection, ctx: VpContext, session_id: str, *, flow: str, 
     if row is None or row.status != PENDING or row.expires_at <= now:
         raise ProtocolError(ErrorCode.not_found, "no such request, or it expired")
     if row.client_id.startswith(PREFIX_REDIRECT_URI + ":"):
-        params = request_params(
-            client_id=row.client_id,
-            response_uri=ctx.config.response_uri,
-            nonce=row.nonce,
-            state=row.state,
-            dcql_query=orjson.loads(row.dcql_query),
-            client_name=ctx.config.client_name,
-        )
-        return request_link(row.client_id, params=params)
+        return request_link(row.client_id, params=_row_params(ctx, row))
     return request_link(row.client_id, request_uri=ctx.config.request_uri(session_id, flow))
 
 
@@ -239,14 +285,7 @@ def serve_request_object(
     if opened_on != flow:
         raise ProtocolError(ErrorCode.invalid_request, "this request was opened on another device")
     assert ctx.certificate is not None
-    params = request_params(
-        client_id=row.client_id,
-        response_uri=ctx.config.response_uri,
-        nonce=row.nonce,
-        state=row.state,
-        dcql_query=orjson.loads(row.dcql_query),
-        client_name=ctx.config.client_name,
-    )
+    params = _row_params(ctx, row)
     params.update(aud=WALLET_AUDIENCE, iat=int(now), exp=int(row.expires_at))
     if wallet_nonce is not None:
         params["wallet_nonce"] = wallet_nonce
@@ -292,6 +331,7 @@ def fail_session(
             "status": FAILED,
             "reason": reason[:32],
             "completed_at": now,
+            "enc_key": None,
         },
     )
     if done.rowcount != 1:
@@ -321,6 +361,7 @@ def complete_session(
             "result": result,
             "completed_at": now,
             "response_code_hash": secret_digest(response_code) if response_code else None,
+            "enc_key": None,
         },
     )
     return bool(done.rowcount == 1)

@@ -107,6 +107,7 @@ def build_login_service(
         VpConfig(
             settings.base_url,
             default_prefix=settings.client_id_prefix,
+            response_mode=settings.response_mode,
             session_ttl_s=settings.session_ttl_s,
         ),
         certificate,

@@ -32,6 +32,8 @@ class LoginSettings(BaseSettings):
     allow_insecure_loopback: bool = False
     """Fetch issuer metadata and status lists over http from 127.0.0.1 (development, tests)."""
     client_id_prefix: Literal["x509_san_dns", "x509_hash", "redirect_uri"] = "x509_san_dns"
+    response_mode: Literal["direct_post", "direct_post.jwt"] = "direct_post"
+    """`direct_post.jwt` (HAIP): wallets encrypt their answer to a fresh key per session."""
     session_ttl_s: float = Field(default=300.0, ge=10, le=3600)
     code_ttl_s: float = Field(default=60.0, ge=10, le=600)
     token_ttl_s: float = Field(default=600.0, ge=60, le=86400)

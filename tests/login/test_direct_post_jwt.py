@@ -1,0 +1,101 @@
+"""`direct_post.jwt` (OpenID4VP 1.0 §8.3, HAIP): the request carries a fresh P-256 key per
+session; the answer arrives as a JWE (`ECDH-ES`, A128GCM or A256GCM) made here with joserfc,
+an independent JOSE implementation (the wallet simulator speaks `direct_post` only)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from login_kit import Login, crafted, login_world, make_wallet, request_object_of
+
+jwe = pytest.importorskip("joserfc.jwe")
+jwk_module = pytest.importorskip("joserfc.jwk")
+
+
+@pytest.fixture
+def world(database_url: str, tmp_path: Path) -> Any:
+    with login_world(tmp_path, database_url, response_mode="direct_post.jwt") as login:
+        yield login
+
+
+def _encrypted(
+    params: dict[str, Any], payload: dict[str, Any], enc: str = "A128GCM", kid: str | None = None
+) -> str:
+    (key,) = params["client_metadata"]["jwks"]["keys"]
+    public = jwk_module.ECKey.import_key(key)
+    header = {"alg": key["alg"], "enc": enc, "kid": kid or key["kid"]}
+    return str(jwe.encrypt_compact(header, json.dumps(payload), public))
+
+
+def _post(login: Login, form: dict[str, str]) -> httpx.Response:
+    return login.http.post(f"{login.url}/oid4vp/response", data=form)
+
+
+@pytest.mark.parametrize("enc", ["A128GCM", "A256GCM"])
+def test_encrypted_response_is_accepted(world: Login, tmp_path: Path, enc: str) -> None:
+    wallet, _ = make_wallet(tmp_path / "phone", world.issuer, number="E7001")
+    session = world.session()
+    params = request_object_of(world, session)
+    assert params["response_mode"] == "direct_post.jwt"
+    metadata = params["client_metadata"]
+    assert metadata["encrypted_response_enc_values_supported"] == ["A128GCM", "A256GCM"]
+    (key,) = metadata["jwks"]["keys"]
+    assert (key["kty"], key["crv"], key["alg"], key["use"]) == ("EC", "P-256", "ECDH-ES", "enc")
+    assert "d" not in key
+    presentation = crafted(
+        wallet.credentials[-1]["credential"],
+        wallet.device_key,
+        audience=params["client_id"],
+        nonce=params["nonce"],
+        iat=world.clock(),
+    )
+    token = _encrypted(
+        params, {"vp_token": {"employee_id": [presentation]}, "state": params["state"]}, enc
+    )
+    plain = _post(
+        world, {"vp_token": json.dumps({"employee_id": [presentation]}), "state": params["state"]}
+    )
+    assert plain.status_code == 400 and plain.json()["error"] == "invalid_request"
+    assert _post(world, {"response": token}).status_code == 200
+    body = world.result(session).json()
+    assert body["status"] == "completed"
+    assert body["presentations"]["employee_id"][0]["claims"]["employee_number"] == "E7001"
+    again = _post(world, {"response": token})  # replay
+    assert again.status_code == 400 and again.json()["error"] == "invalid_request"
+
+
+def test_encrypted_responses_that_do_not_open(world: Login, tmp_path: Path) -> None:
+    wallet, _ = make_wallet(tmp_path / "phone", world.issuer)
+    session = world.session()
+    params = request_object_of(world, session)
+    presentation = crafted(
+        wallet.credentials[-1]["credential"],
+        wallet.device_key,
+        audience=params["client_id"],
+        nonce=params["nonce"],
+        iat=world.clock(),
+    )
+    good = {"vp_token": {"employee_id": [presentation]}, "state": params["state"]}
+    token = _encrypted(params, good)
+    head, enc_key, iv, ciphertext, tag = token.split(".")
+    flipped = ciphertext[:-2] + ("A" if ciphertext[-2] != "A" else "B") + ciphertext[-1]
+    other = world.session()
+    other_params = request_object_of(world, other)
+    bad = [
+        {"response": f"{head}.{enc_key}.{iv}.{flipped}.{tag}"},  # tampered
+        {"response": _encrypted(params, {**good, "state": "another-state"})},
+        {"response": _encrypted(params, good, kid="no-such-session")},
+        {"response": _encrypted(other_params, good, kid=session["id"])},  # to another key
+        {"response": _encrypted(params, {"state": params["state"]})},  # no vp_token
+        {"response": "a.b.c.d.e"},
+        {"response": token, "state": params["state"]},  # only `response` goes with it
+    ]
+    for form in bad:
+        response = _post(world, form)
+        assert response.status_code == 400, form
+        assert response.json()["error"] == "invalid_request"
+    assert _post(world, {"response": token}).status_code == 200  # nothing above spent it
