@@ -6,12 +6,14 @@ import contextlib
 import json
 from urllib.parse import urlencode
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vc.base64url import b64url_encode
 from vc.dcql import check_presented_queries, parse_dcql_query
 from vc.errors import VCError
-from vc.openid4vp import direct_post_form, parse_direct_post
+from vc.openid4vp import decrypt_response, direct_post_form, parse_direct_post, response_kid
 
 QUERY = parse_dcql_query(
     {
@@ -81,3 +83,29 @@ def test_round_trip(vp_token: dict[str, list[str]]) -> None:
     form = direct_post_form(vp_token, "state-1")
     parsed = parse_direct_post(urlencode(form).encode())
     assert parsed.vp_token == vp_token and parsed.state == "state-1"
+
+
+_KEY = ec.generate_private_key(ec.SECP256R1())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.text(
+            alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", max_size=60
+        ),
+        min_size=5,
+        max_size=5,
+    ),
+    st.dictionaries(st.sampled_from(["alg", "enc", "kid", "epk", "apu", "zip"]), JSON, max_size=4),
+)
+def test_garbage_encrypted_responses(parts: list[str], header: dict[str, object]) -> None:
+    """Random JWE-shaped strings (with a random JSON header too) raise `VCError`, nothing else."""
+    for token in (
+        ".".join(parts),
+        ".".join([b64url_encode(json.dumps(header).encode()), *parts[1:]]),
+    ):
+        with contextlib.suppress(VCError):
+            response_kid(token)
+        with contextlib.suppress(VCError):
+            decrypt_response(token, _KEY, kid="k")
