@@ -2,9 +2,11 @@
 
 A gate cannot hand the phone a nonce before the phone shows its QR, so a presentation is fresh
 when its KB-JWT `iat` is inside the window, and single-use because the gate remembers every
-presentation it accepted until that window has passed for it. The key is a digest of the KB-JWT:
-`vc` decodes base64url canonically only, so the same signature cannot come back spelled
-differently. Gates of one site share protection by sharing a `SqliteReplayStore` file.
+presentation it accepted until that window has passed for it. The key is a digest of what the
+holder signed (the KB-JWT's header and payload: `nonce`, `iat`, `aud` and `sd_hash`, which covers
+the credential and disclosures exactly), never of the signature: an ECDSA signature (r, s) also
+verifies as (r, n - s), so anyone who photographed an ES256 QR could respell it. Gates of one
+site share protection by sharing a `SqliteReplayStore` file.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ __all__ = ["InMemoryReplayStore", "ReplayStore", "SqliteReplayStore", "replay_ke
 
 
 def replay_key(kb_jwt: str) -> bytes:
-    """128 bits of SHA-256 over the KB-JWT, which covers its signature and `sd_hash`."""
-    return hashlib.sha256(kb_jwt.encode("ascii")).digest()[:16]
+    """128 bits of SHA-256 over the KB-JWT's signing input (header.payload), not its signature."""
+    return hashlib.sha256(kb_jwt[: kb_jwt.rindex(".")].encode("ascii")).digest()[:16]
 
 
 class ReplayStore(Protocol):

@@ -11,8 +11,9 @@ import pytest
 from gate_kit import AGENCY, Clock, IssuerDouble, presentation
 
 from schemas.employee_id import Purpose
+from vc.base64url import b64url_decode, b64url_encode
 from vc.errors import Code, SignatureError, VCError
-from vc.keys import Ed25519PrivateKey
+from vc.keys import Ed25519PrivateKey, P256PrivateKey
 from vc.qr_compact import encode_presentation
 from vc.sd_jwt_vc import jwt_vc_issuer_metadata
 from vc.status_list import INVALID, SUSPENDED
@@ -166,6 +167,30 @@ def test_replay_step_and_stores(world: World, tmp_path: Path) -> None:
     finally:
         gate_a.close()
         gate_b.close()
+
+
+# the order of P-256 (FIPS 186-4 D.1.2.3): an ECDSA signature (r, s) also verifies as (r, n - s)
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def test_replay_of_an_es256_presentation_with_its_signature_respelled(world: World) -> None:
+    """ECDSA is malleable: whoever photographs a QR can flip `s` and get a KB-JWT that still
+    verifies. The replay key must follow what the holder signed, not the signature bytes."""
+    holder = P256PrivateKey.generate()
+    credential, _ = world.issuer.issue(holder)
+    original = presentation(credential, holder, audience=AUDIENCE, iat=world.clock())
+    head, _, kb_jwt = original.rpartition("~")
+    signing_input, _, signature = kb_jwt.rpartition(".")
+    raw = b64url_decode(signature)
+    r, s = raw[:32], int.from_bytes(raw[32:], "big")
+    flipped = r + (P256_ORDER - s).to_bytes(32, "big")
+    respelled = f"{head}~{signing_input}.{b64url_encode(flipped)}"
+    assert respelled != original
+    pipeline = world.pipeline()
+    now = world.clock()
+    assert pipeline.decide(original, now=now).allow
+    replayed = pipeline.decide(respelled, now=now + 1)
+    assert replayed.reason is Reason.replayed  # it verifies, but it is the same presentation
 
 
 def test_credential_type_step(world: World) -> None:
