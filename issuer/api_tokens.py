@@ -20,8 +20,15 @@ from issuer.errors import AuthError, HrError, IssuerCode
 from issuer.hashing import new_secret, sha256_hex
 from issuer.models import ApiToken, Employee
 
-__all__ = ["Principal", "Role", "authenticate", "create_api_token", "list_api_tokens",
-           "operator", "revoke_api_token"]
+__all__ = [
+    "Principal",
+    "Role",
+    "authenticate",
+    "create_api_token",
+    "list_api_tokens",
+    "operator",
+    "revoke_api_token",
+]
 
 TOKEN_PREFIX = "mid_"  # noqa: S105 - a prefix, not a secret
 _MAX_TOKEN_CHARS = 200
@@ -77,25 +84,50 @@ def create_api_token(
         Role.agency_officer: ("agency",),
         Role.employee: ("employee",),
     }[role]
-    given = {k for k, v in (("department", department_code), ("agency", agency_code),
-                            ("employee", employee_number)) if v}
+    given = {
+        k
+        for k, v in (
+            ("department", department_code),
+            ("agency", agency_code),
+            ("employee", employee_number),
+        )
+        if v
+    }
     if given != set(needs):
         wanted = ", ".join(f"--{n}" for n in needs) or "no scope option"
         raise HrError(IssuerCode.invalid_token_binding, f"role {role} takes {wanted}")
-    if employee_number is not None and session.scalar(
-        select(Employee.id).where(Employee.employee_number == employee_number)
-    ) is None:
+    if (
+        employee_number is not None
+        and session.scalar(select(Employee.id).where(Employee.employee_number == employee_number))
+        is None
+    ):
         raise HrError(IssuerCode.employee_not_found, "no such employee")
     token = TOKEN_PREFIX + new_secret(32)
-    row = ApiToken(token_hash=sha256_hex(token), role=role.value, department_code=department_code,
-                   agency_code=agency_code, employee_number=employee_number,
-                   label=label[:100], created_at=now)
+    row = ApiToken(
+        token_hash=sha256_hex(token),
+        role=role.value,
+        department_code=department_code,
+        agency_code=agency_code,
+        employee_number=employee_number,
+        label=label[:100],
+        created_at=now,
+    )
     session.add(row)
     session.flush()
-    append_audit(session, actor=created_by, role="admin", action="token.create",
-                 subject=f"token:{row.id}", now=now,
-                 detail={"role": role.value, "department": department_code,
-                         "agency": agency_code, "employee": employee_number})
+    append_audit(
+        session,
+        actor=created_by,
+        role="admin",
+        action="token.create",
+        subject=f"token:{row.id}",
+        now=now,
+        detail={
+            "role": role.value,
+            "department": department_code,
+            "agency": agency_code,
+            "employee": employee_number,
+        },
+    )
     return token, row
 
 
@@ -110,8 +142,13 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == sha256_hex(token)))
     if row is None or row.revoked_at is not None:
         raise AuthError(IssuerCode.unauthorized, "unknown or revoked token")
-    return Principal(token_id=row.id, role=Role(row.role), department_code=row.department_code,
-                     agency_code=row.agency_code, employee_number=row.employee_number)
+    return Principal(
+        token_id=row.id,
+        role=Role(row.role),
+        department_code=row.department_code,
+        agency_code=row.agency_code,
+        employee_number=row.employee_number,
+    )
 
 
 def list_api_tokens(session: Session) -> Sequence[ApiToken]:
@@ -124,5 +161,11 @@ def revoke_api_token(session: Session, token_id: int, now: datetime, actor: str 
         raise HrError(IssuerCode.not_found, "no such token")
     if row.revoked_at is None:
         row.revoked_at = now
-        append_audit(session, actor=actor, role="admin", action="token.revoke",
-                     subject=f"token:{token_id}", now=now)
+        append_audit(
+            session,
+            actor=actor,
+            role="admin",
+            action="token.revoke",
+            subject=f"token:{token_id}",
+            now=now,
+        )

@@ -72,7 +72,8 @@ def get_employee(session: Session, principal: Principal, employee_number: str) -
 def _lapse_dead_approvals(session: Session, employee_id: int, now: datetime) -> None:
     """An approved application whose offer can no longer be redeemed no longer counts as open."""
     rows = session.execute(
-        select(Application, Offer).join(Offer, Offer.application_id == Application.id)
+        select(Application, Offer)
+        .join(Offer, Offer.application_id == Application.id)
         .where(Application.employee_id == employee_id, Application.state == "approved")
     ).all()
     for application, offer in rows:
@@ -81,8 +82,13 @@ def _lapse_dead_approvals(session: Session, employee_id: int, now: datetime) -> 
 
 
 def file_application(
-    session: Session, principal: Principal, *, employee_number: str | None, phone: str,
-    reason: str, now: datetime,
+    session: Session,
+    principal: Principal,
+    *,
+    employee_number: str | None,
+    phone: str,
+    reason: str,
+    now: datetime,
 ) -> ApplicationRecord:
     """File an application; one open application per employee."""
     if principal.role is Role.department_head:
@@ -104,9 +110,14 @@ def file_application(
         raise HrError(IssuerCode.employee_not_active, "employee is not in active service")
     _lapse_dead_approvals(session, employee.id, now)
     application = Application(
-        id=uuid.uuid4().hex, employee_id=employee.id,
-        reason=reason, phone=phone, state="pending", filed_by=principal.actor,
-        filed_by_role=principal.role.value, created_at=now,
+        id=uuid.uuid4().hex,
+        employee_id=employee.id,
+        reason=reason,
+        phone=phone,
+        state="pending",
+        filed_by=principal.actor,
+        filed_by_role=principal.role.value,
+        created_at=now,
     )
     try:
         with session.begin_nested():
@@ -115,17 +126,28 @@ def file_application(
         raise HrError(
             IssuerCode.application_open, "employee already has an open application"
         ) from None
-    append_audit(session, actor=principal.actor, role=principal.role.value,
-                 action="application.file", subject=f"employee:{employee.employee_number}",
-                 now=now, detail={"application": application.id, "reason": reason})
+    append_audit(
+        session,
+        actor=principal.actor,
+        role=principal.role.value,
+        action="application.file",
+        subject=f"employee:{employee.employee_number}",
+        now=now,
+        detail={"application": application.id, "reason": reason},
+    )
     return ApplicationRecord(application, employee, None)
 
 
 def _load(session: Session, application_id: str) -> tuple[Application, Employee]:
-    row = session.execute(
-        select(Application, Employee).join(Employee, Employee.id == Application.employee_id)
-        .where(Application.id == application_id)
-    ).first() if 0 < len(application_id) <= 32 else None
+    row = (
+        session.execute(
+            select(Application, Employee)
+            .join(Employee, Employee.id == Application.employee_id)
+            .where(Application.id == application_id)
+        ).first()
+        if 0 < len(application_id) <= 32
+        else None
+    )
     if row is None:
         raise HrError(IssuerCode.application_not_found, "no such application")
     return row[0], row[1]
@@ -133,39 +155,78 @@ def _load(session: Session, application_id: str) -> tuple[Application, Employee]
 
 def _sms_bodies(secrets: OfferSecrets) -> tuple[str, str]:
     expires = secrets.expires_at.strftime("%Y-%m-%d %H:%M UTC")
-    link = (f"[모바일 공무원증] 발급 링크 / Issuance link: {secrets.link} "
-            f"(유효기한 / valid until {expires})")
-    code = (f"[모바일 공무원증] 인증번호 / Transaction code: {secrets.tx_code} "
-            "(링크와 함께 타인에게 알리지 마세요 / never share it)")
+    link = (
+        f"[모바일 공무원증] 발급 링크 / Issuance link: {secrets.link} "
+        f"(유효기한 / valid until {expires})"
+    )
+    code = (
+        f"[모바일 공무원증] 인증번호 / Transaction code: {secrets.tx_code} "
+        "(링크와 함께 타인에게 알리지 마세요 / never share it)"
+    )
     return link, code
 
 
-def send_offer(session: Session, application: Application, employee: Employee, *,
-               config: IssuerConfig, now: datetime) -> Offer:
+def send_offer(
+    session: Session,
+    application: Application,
+    employee: Employee,
+    *,
+    config: IssuerConfig,
+    now: datetime,
+) -> Offer:
     """Create the approved application's offer and queue its two SMS (link, then tx_code)."""
     secrets = create_offer(session, application, config=config, now=now)
     link_body, code_body = _sms_bodies(secrets)
     subject = f"employee:{employee.employee_number}"
-    enqueue_message(session, channel="sms", recipient=application.phone, kind="offer_link",
-                    subject=subject, body=link_body, now=now)
-    enqueue_message(session, channel="sms", recipient=application.phone, kind="tx_code",
-                    subject=subject, body=code_body, now=now)
+    enqueue_message(
+        session,
+        channel="sms",
+        recipient=application.phone,
+        kind="offer_link",
+        subject=subject,
+        body=link_body,
+        now=now,
+    )
+    enqueue_message(
+        session,
+        channel="sms",
+        recipient=application.phone,
+        kind="tx_code",
+        subject=subject,
+        body=code_body,
+        now=now,
+    )
     offer = session.scalar(select(Offer).where(Offer.application_id == application.id))
     assert offer is not None
     return offer
 
 
 def file_preapproved_application(
-    session: Session, employee: Employee, *, phone: str, actor: str, role: str, comment: str,
-    config: IssuerConfig, now: datetime,
+    session: Session,
+    employee: Employee,
+    *,
+    phone: str,
+    actor: str,
+    role: str,
+    comment: str,
+    config: IssuerConfig,
+    now: datetime,
 ) -> ApplicationRecord:
     """A reissue application filed and approved at once by HR (lost phone, changed claims,
     key compromise): the offer and its SMS go out in this transaction."""
     _lapse_dead_approvals(session, employee.id, now)
     application = Application(
-        id=uuid.uuid4().hex, employee_id=employee.id, reason="reissue", phone=phone,
-        state="approved", filed_by=actor, filed_by_role=role, decided_by=actor,
-        decision_comment=comment[:1000], created_at=now, decided_at=now,
+        id=uuid.uuid4().hex,
+        employee_id=employee.id,
+        reason="reissue",
+        phone=phone,
+        state="approved",
+        filed_by=actor,
+        filed_by_role=role,
+        decided_by=actor,
+        decision_comment=comment[:1000],
+        created_at=now,
+        decided_at=now,
     )
     try:
         with session.begin_nested():
@@ -179,8 +240,14 @@ def file_preapproved_application(
 
 
 def decide_application(
-    session: Session, principal: Principal, application_id: str, *, approve: bool,
-    comment: str, config: IssuerConfig, now: datetime,
+    session: Session,
+    principal: Principal,
+    application_id: str,
+    *,
+    approve: bool,
+    comment: str,
+    config: IssuerConfig,
+    now: datetime,
 ) -> ApplicationRecord:
     """Approve (creating the offer and queuing both SMS) or reject, with a comment."""
     if principal.role not in (Role.department_head, Role.hr_admin):
@@ -197,18 +264,27 @@ def decide_application(
     decided = session.execute(
         update(Application)
         .where(Application.id == application.id, Application.state == "pending")
-        .values(state="approved" if approve else "rejected", decided_by=principal.actor,
-                decision_comment=comment, decided_at=now)
+        .values(
+            state="approved" if approve else "rejected",
+            decided_by=principal.actor,
+            decision_comment=comment,
+            decided_at=now,
+        )
         .execution_options(synchronize_session=False)
     )
     if decided.rowcount != 1:  # type: ignore[attr-defined]
         raise HrError(IssuerCode.application_not_pending, "application was already decided")
     session.refresh(application)
     offer = send_offer(session, application, employee, config=config, now=now) if approve else None
-    append_audit(session, actor=principal.actor, role=principal.role.value,
-                 action="application.approve" if approve else "application.reject",
-                 subject=f"employee:{employee.employee_number}", now=now,
-                 detail={"application": application.id})
+    append_audit(
+        session,
+        actor=principal.actor,
+        role=principal.role.value,
+        action="application.approve" if approve else "application.reject",
+        subject=f"employee:{employee.employee_number}",
+        now=now,
+        detail={"application": application.id},
+    )
     return ApplicationRecord(application, employee, offer)
 
 
@@ -230,7 +306,8 @@ def list_applications(
         select(Application, Employee, Offer)
         .join(Employee, Employee.id == Application.employee_id)
         .outerjoin(Offer, Offer.application_id == Application.id)
-        .order_by(Application.created_at.desc(), Application.id).limit(limit)
+        .order_by(Application.created_at.desc(), Application.id)
+        .limit(limit)
     )
     match principal.role:
         case Role.department_head:
@@ -242,4 +319,3 @@ def list_applications(
     if state is not None:
         query = query.where(Application.state == state)
     return [ApplicationRecord(a, e, o) for a, e, o in session.execute(query).all()]
-

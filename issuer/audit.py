@@ -31,8 +31,18 @@ __all__ = [
 
 GENESIS_HASH = "0" * 64
 _FORBIDDEN_DETAIL_KEYS = frozenset(
-    {"tx_code", "pre-authorized_code", "pre_authorized_code", "code", "token", "access_token",
-     "credential", "secret", "offer_ref", "c_nonce"}
+    {
+        "tx_code",
+        "pre-authorized_code",
+        "pre_authorized_code",
+        "code",
+        "token",
+        "access_token",
+        "credential",
+        "secret",
+        "offer_ref",
+        "c_nonce",
+    }
 )
 DetailValue = str | int | bool | None
 
@@ -47,12 +57,22 @@ def _canonical_time(at: datetime) -> str:
     return at.isoformat(timespec="microseconds")
 
 
-def entry_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, role: str, action: str,
-               subject: str, detail: str) -> str:
+def entry_hash(
+    prev_hash: str,
+    *,
+    seq: int,
+    at: datetime,
+    actor: str,
+    role: str,
+    action: str,
+    subject: str,
+    detail: str,
+) -> str:
     """The chained hash of one entry."""
     body = json.dumps(
         [prev_hash, seq, _canonical_time(at), actor, role, action, subject, detail],
-        ensure_ascii=False, separators=(",", ":"),
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
@@ -83,13 +103,32 @@ def append_audit(
     ).one()
     seq = head_seq + 1
     at = now.astimezone(UTC)
-    detail_json = json.dumps(dict(detail or {}), sort_keys=True, ensure_ascii=False,
-                             separators=(",", ":"))
-    digest = entry_hash(head_hash, seq=seq, at=at, actor=actor, role=role, action=action,
-                        subject=subject, detail=detail_json)
-    session.execute(insert(AuditEntry).values(
-        seq=seq, at=at, actor=actor, role=role, action=action, subject=subject,
-        detail=detail_json, prev_hash=head_hash, hash=digest))
+    detail_json = json.dumps(
+        dict(detail or {}), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    digest = entry_hash(
+        head_hash,
+        seq=seq,
+        at=at,
+        actor=actor,
+        role=role,
+        action=action,
+        subject=subject,
+        detail=detail_json,
+    )
+    session.execute(
+        insert(AuditEntry).values(
+            seq=seq,
+            at=at,
+            actor=actor,
+            role=role,
+            action=action,
+            subject=subject,
+            detail=detail_json,
+            prev_hash=head_hash,
+            hash=digest,
+        )
+    )
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=digest))
     return seq, digest
 
@@ -115,9 +154,16 @@ def verify_audit_chain(session: Session) -> AuditSummary:
             raise AuditChainBroken(expected_seq, "entry missing")
         if entry.prev_hash != prev:
             raise AuditChainBroken(entry.seq, "previous-hash link broken")
-        recomputed = entry_hash(prev, seq=entry.seq, at=entry.at, actor=entry.actor,
-                                role=entry.role, action=entry.action, subject=entry.subject,
-                                detail=entry.detail)
+        recomputed = entry_hash(
+            prev,
+            seq=entry.seq,
+            at=entry.at,
+            actor=entry.actor,
+            role=entry.role,
+            action=entry.action,
+            subject=entry.subject,
+            detail=entry.detail,
+        )
         if recomputed != entry.hash:
             raise AuditChainBroken(entry.seq, "entry content changed")
         prev, expected_seq, count = entry.hash, expected_seq + 1, count + 1

@@ -48,12 +48,21 @@ def _mask(phone: str) -> str:
 def application_view(record: ApplicationRecord) -> ApplicationView:
     a, e, o = record.application, record.employee, record.offer
     return ApplicationView(
-        id=a.id, employee_number=e.employee_number, employee_name=e.name, department=e.department,
-        reason=a.reason, phone=_mask(a.phone), state=a.state, filed_by=a.filed_by,
-        created_at=a.created_at, decided_by=a.decided_by, decision_comment=a.decision_comment,
+        id=a.id,
+        employee_number=e.employee_number,
+        employee_name=e.name,
+        department=e.department,
+        reason=a.reason,
+        phone=_mask(a.phone),
+        state=a.state,
+        filed_by=a.filed_by,
+        created_at=a.created_at,
+        decided_by=a.decided_by,
+        decision_comment=a.decision_comment,
         decided_at=a.decided_at,
         offer=OfferView(state=o.state, expires_at=o.expires_at, tx_attempts=o.tx_attempts)
-        if o is not None else None,
+        if o is not None
+        else None,
     )
 
 
@@ -62,8 +71,12 @@ def whoami(ctx: Ctx, authorization: Authorization = None) -> PrincipalView:
     """The role and scope of the calling token."""
     with ctx.unit_of_work() as session:
         p: Principal = authenticate(session, authorization)
-    return PrincipalView(role=p.role.value, department_code=p.department_code,
-                         agency_code=p.agency_code, employee_number=p.employee_number)
+    return PrincipalView(
+        role=p.role.value,
+        department_code=p.department_code,
+        agency_code=p.agency_code,
+        employee_number=p.employee_number,
+    )
 
 
 @hr_router.post("/applications", status_code=201)
@@ -71,14 +84,21 @@ def apply(body: ApplyRequest, ctx: Ctx, authorization: Authorization = None) -> 
     """File an application (employee for self, agency officer for dispatched employees)."""
     with ctx.unit_of_work() as session:
         principal = authenticate(session, authorization)
-        record = file_application(session, principal, employee_number=body.employee_number,
-                                  phone=body.phone, reason=body.reason, now=ctx.clock())
+        record = file_application(
+            session,
+            principal,
+            employee_number=body.employee_number,
+            phone=body.phone,
+            reason=body.reason,
+            now=ctx.clock(),
+        )
         return application_view(record)
 
 
 @hr_router.get("/applications")
 def applications(
-    ctx: Ctx, authorization: Authorization = None,
+    ctx: Ctx,
+    authorization: Authorization = None,
     state: Annotated[str | None, Query(max_length=12)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ApplicationView]:
@@ -90,19 +110,32 @@ def applications(
 
 
 @hr_router.get("/applications/{application_id}")
-def application(application_id: str, ctx: Ctx, authorization: Authorization = None
-                ) -> ApplicationView:
+def application(
+    application_id: str, ctx: Ctx, authorization: Authorization = None
+) -> ApplicationView:
     with ctx.unit_of_work() as session:
         principal = authenticate(session, authorization)
         return application_view(get_application(session, principal, application_id))
 
 
-def _decide(application_id: str, body: DecisionRequest, ctx: IssuerContext,
-            authorization: str | None, approve: bool) -> ApplicationView:
+def _decide(
+    application_id: str,
+    body: DecisionRequest,
+    ctx: IssuerContext,
+    authorization: str | None,
+    approve: bool,
+) -> ApplicationView:
     with ctx.unit_of_work() as session:
         principal = authenticate(session, authorization)
-        record = decide_application(session, principal, application_id, approve=approve,
-                                    comment=body.comment, config=ctx.config, now=ctx.clock())
+        record = decide_application(
+            session,
+            principal,
+            application_id,
+            approve=approve,
+            comment=body.comment,
+            config=ctx.config,
+            now=ctx.clock(),
+        )
         view = application_view(record)
     if approve:
         ctx.wake_outbox()  # committed: the SMS may go now
@@ -110,22 +143,23 @@ def _decide(application_id: str, body: DecisionRequest, ctx: IssuerContext,
 
 
 @hr_router.post("/applications/{application_id}/approve")
-def approve(application_id: str, body: DecisionRequest, ctx: Ctx,
-            authorization: Authorization = None) -> ApplicationView:
+def approve(
+    application_id: str, body: DecisionRequest, ctx: Ctx, authorization: Authorization = None
+) -> ApplicationView:
     """Approve (department head of the employee's department): creates the offer, sends SMS."""
     return _decide(application_id, body, ctx, authorization, approve=True)
 
 
 @hr_router.post("/applications/{application_id}/reject")
-def reject(application_id: str, body: DecisionRequest, ctx: Ctx,
-           authorization: Authorization = None) -> ApplicationView:
+def reject(
+    application_id: str, body: DecisionRequest, ctx: Ctx, authorization: Authorization = None
+) -> ApplicationView:
     """Reject with a comment."""
     return _decide(application_id, body, ctx, authorization, approve=False)
 
 
 @hr_router.get("/employees/{employee_number}")
-def employee(employee_number: str, ctx: Ctx, authorization: Authorization = None
-             ) -> EmployeeView:
+def employee(employee_number: str, ctx: Ctx, authorization: Authorization = None) -> EmployeeView:
     """An employee's HR record, within the caller's scope."""
     with ctx.unit_of_work() as session:
         principal = authenticate(session, authorization)

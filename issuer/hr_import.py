@@ -169,8 +169,15 @@ def import_records(
             digest = _fields_hash(fields)
             employee = existing.get(record.employee_number)
             if employee is None:
-                session.add(Employee(**fields, opaque_id=new_secret(16), record_hash=digest,
-                                     created_at=now, updated_at=now))
+                session.add(
+                    Employee(
+                        **fields,
+                        opaque_id=new_secret(16),
+                        record_hash=digest,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
                 result.created += 1
             elif employee.record_hash != digest:
                 changed = tuple(k for k, v in fields.items() if getattr(employee, k) != v)
@@ -185,8 +192,17 @@ def import_records(
         session.flush()
         if progress is not None:
             progress(len(chunk))
-    append_audit(session, actor=actor, role="hr_admin", action="hr.import",
-                 subject=f"source:{source.value}", now=now,
-                 detail={"created": result.created, "updated": result.updated,
-                         "unchanged": result.unchanged})
+    append_audit(
+        session,
+        actor=actor,
+        role="hr_admin",
+        action="hr.import",
+        subject=f"source:{source.value}",
+        now=now,
+        detail={
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+        },
+    )
     return result

@@ -72,8 +72,10 @@ def _access_token(session: Session, authorization: str | None, now: datetime) ->
 
 def _proof_jwt(body: Mapping[str, Any]) -> str:
     if "proof" in body:
-        raise ProtocolError(IssuerCode.invalid_credential_request,
-                            "use proofs (the singular proof was removed in OpenID4VCI 1.0)")
+        raise ProtocolError(
+            IssuerCode.invalid_credential_request,
+            "use proofs (the singular proof was removed in OpenID4VCI 1.0)",
+        )
     proofs = body.get("proofs")
     if proofs is None:
         raise ProtocolError(IssuerCode.invalid_proof, "proofs is required")
@@ -93,8 +95,10 @@ def _check_request_shape(body: Any) -> None:
         raise ProtocolError(IssuerCode.invalid_credential_request, "body must be a JSON object")
     has_id, has_conf = "credential_identifier" in body, "credential_configuration_id" in body
     if has_id == has_conf:
-        raise ProtocolError(IssuerCode.invalid_credential_request,
-                            "exactly one of credential_identifier, credential_configuration_id")
+        raise ProtocolError(
+            IssuerCode.invalid_credential_request,
+            "exactly one of credential_identifier, credential_configuration_id",
+        )
     if has_id:
         raise ProtocolError(IssuerCode.unknown_credential_identifier, "no identifiers were issued")
     if body["credential_configuration_id"] != CONFIGURATION_ID:
@@ -106,17 +110,18 @@ def _check_request_shape(body: Any) -> None:
 def _verify_proof(session: Session, proof: str, config: IssuerConfig, now: datetime) -> PublicKey:
     try:
         key, payload = verify_proof_jwt(
-            proof, audience=config.base_url, algorithms=config.proof_algorithms,
-            now=now.timestamp(), max_age=config.proof_max_age_s,
+            proof,
+            audience=config.base_url,
+            algorithms=config.proof_algorithms,
+            now=now.timestamp(),
+            max_age=config.proof_max_age_s,
         )
     except VCError as exc:
         raise ProtocolError(IssuerCode.invalid_proof, f"proof rejected: {exc.code}") from exc
     nonce = payload.get("nonce")
     if not isinstance(nonce, str) or not nonce:
         raise ProtocolError(IssuerCode.invalid_proof, "proof carries no c_nonce")
-    used = session.execute(
-        delete(Nonce).where(Nonce.value == nonce, Nonce.expires_at > now)
-    )
+    used = session.execute(delete(Nonce).where(Nonce.value == nonce, Nonce.expires_at > now))
     if used.rowcount != 1:  # type: ignore[attr-defined]
         raise ProtocolError(IssuerCode.invalid_nonce, "c_nonce unknown, used or expired")
     return key
@@ -152,8 +157,14 @@ def _expiry(employee: Employee, config: IssuerConfig, now: datetime) -> datetime
 
 
 def issue_credential(
-    session: Session, *, authorization: str | None, body: Any, config: IssuerConfig,
-    keyring: IssuerKeyring, publisher: StatusListPublisher, now: datetime,
+    session: Session,
+    *,
+    authorization: str | None,
+    body: Any,
+    config: IssuerConfig,
+    keyring: IssuerKeyring,
+    publisher: StatusListPublisher,
+    now: datetime,
 ) -> dict[str, Any]:
     """The Credential Endpoint (§8): returns `{"credentials": [...], "notification_id": ...}`.
 
@@ -166,26 +177,31 @@ def issue_credential(
         raise ProtocolError(IssuerCode.invalid_token, "access token already used for a credential")
     _check_request_shape(body)
     holder_key = _verify_proof(session, _proof_jwt(body), config, now)
-    employee = session.scalar(select(Employee).where(Employee.id == token.employee_id)
-                              .with_for_update())
+    employee = session.scalar(
+        select(Employee).where(Employee.id == token.employee_id).with_for_update()
+    )
     assert employee is not None  # foreign key
     exp = _expiry(employee, config, now)
     if employee.employment_status != "active" or exp <= now:
         raise ProtocolError(IssuerCode.credential_request_denied, "employee not in active service")
-    if session.scalar(select(Credential.id).where(Credential.employee_id == employee.id,
-                                                   Credential.state == "suspended")):
-        raise ProtocolError(IssuerCode.credential_request_denied,
-                            "the employee's credential is suspended")
+    if session.scalar(
+        select(Credential.id).where(
+            Credential.employee_id == employee.id, Credential.state == "suspended"
+        )
+    ):
+        raise ProtocolError(
+            IssuerCode.credential_request_denied, "the employee's credential is suspended"
+        )
     superseded = session.execute(
         update(Credential)
-        .where(Credential.employee_id == employee.id,
-               Credential.state.in_(LIVE_CREDENTIAL_STATES))
+        .where(Credential.employee_id == employee.id, Credential.state.in_(LIVE_CREDENTIAL_STATES))
         .values(state="revoked", revoked_at=now, revocation_reason="superseded")
         .returning(Credential.status_list_id, Credential.status_idx)
         .execution_options(synchronize_session=False)
     ).all()
-    publisher.record_changes(session, ((lid, idx, "revoked") for lid, idx in superseded),
-                             keyring=keyring, now=now)
+    publisher.record_changes(
+        session, ((lid, idx, "revoked") for lid, idx in superseded), keyring=keyring, now=now
+    )
     offer = session.get(Offer, token.offer_id)
     signer = keyring.signing_key(now.timestamp())
 
@@ -194,10 +210,17 @@ def issue_credential(
     def build(status_list: StatusListRecord, idx: int) -> Credential:
         slot[:] = [status_list]
         credential = Credential(
-            id=uuid.uuid4().hex, employee_id=employee.id,
-            application_id=offer.application_id if offer else None, offer_id=token.offer_id,
-            holder_jkt=holder_key.thumbprint(), kid=signer.kid, status_list_id=status_list.id,
-            status_idx=idx, state="active", issued_at=now, expires_at=exp,
+            id=uuid.uuid4().hex,
+            employee_id=employee.id,
+            application_id=offer.application_id if offer else None,
+            offer_id=token.offer_id,
+            holder_jkt=holder_key.thumbprint(),
+            kid=signer.kid,
+            status_list_id=status_list.id,
+            status_idx=idx,
+            state="active",
+            issued_at=now,
+            expires_at=exp,
             notification_id=new_secret(24),
         )
         session.add(credential)
@@ -206,22 +229,45 @@ def issue_credential(
     credential = allocate_status_slot(session, config, now, build)
     status_list = slot[0]
     sd_jwt_vc = issue_sd_jwt_vc(
-        issuer=config.base_url, vct=config.vct, claims=(claims := employee_claims(employee)),
-        disclosable=DISCLOSABLE.intersection(claims), key=signer.key, kid=signer.kid,
-        holder_jwk=holder_key.to_jwk(), iat=int(now.timestamp()), exp=int(exp.timestamp()),
+        issuer=config.base_url,
+        vct=config.vct,
+        claims=(claims := employee_claims(employee)),
+        disclosable=DISCLOSABLE.intersection(claims),
+        key=signer.key,
+        kid=signer.kid,
+        holder_jwk=holder_key.to_jwk(),
+        iat=int(now.timestamp()),
+        exp=int(exp.timestamp()),
         status=status_reference(credential.status_idx, status_list.uri),
     )
     token.credential_issued = True
     if offer is not None:
-        session.execute(update(Application).where(Application.id == offer.application_id)
-                        .values(state="issued").execution_options(synchronize_session=False))
-    append_audit(session, actor="wallet", role="holder", action="credential.issue",
-                 subject=f"employee:{employee.employee_number}", now=now,
-                 detail={"credential_id": credential.id, "status_list": status_list.id,
-                         "status_idx": credential.status_idx, "kid": signer.kid,
-                         "holder_jkt": credential.holder_jkt, "superseded": len(superseded)})
-    return {"credentials": [{"credential": sd_jwt_vc}],
-            "notification_id": credential.notification_id}
+        session.execute(
+            update(Application)
+            .where(Application.id == offer.application_id)
+            .values(state="issued")
+            .execution_options(synchronize_session=False)
+        )
+    append_audit(
+        session,
+        actor="wallet",
+        role="holder",
+        action="credential.issue",
+        subject=f"employee:{employee.employee_number}",
+        now=now,
+        detail={
+            "credential_id": credential.id,
+            "status_list": status_list.id,
+            "status_idx": credential.status_idx,
+            "kid": signer.kid,
+            "holder_jkt": credential.holder_jkt,
+            "superseded": len(superseded),
+        },
+    )
+    return {
+        "credentials": [{"credential": sd_jwt_vc}],
+        "notification_id": credential.notification_id,
+    }
 
 
 def record_notification(
@@ -233,21 +279,35 @@ def record_notification(
         raise ProtocolError(IssuerCode.invalid_notification_request, "body must be a JSON object")
     notification_id, event = body.get("notification_id"), body.get("event")
     if not isinstance(notification_id, str) or event not in NOTIFICATION_EVENTS:
-        raise ProtocolError(IssuerCode.invalid_notification_request,
-                            "notification_id and a known event are required")
+        raise ProtocolError(
+            IssuerCode.invalid_notification_request,
+            "notification_id and a known event are required",
+        )
     description = body.get("event_description")
     if description is not None and not isinstance(description, str):
-        raise ProtocolError(IssuerCode.invalid_notification_request,
-                            "event_description must be a string")
-    credential = session.scalar(
-        select(Credential).where(Credential.notification_id == notification_id,
-                                 Credential.offer_id == token.offer_id)
-    ) if len(notification_id) <= 64 else None
+        raise ProtocolError(
+            IssuerCode.invalid_notification_request, "event_description must be a string"
+        )
+    credential = (
+        session.scalar(
+            select(Credential).where(
+                Credential.notification_id == notification_id, Credential.offer_id == token.offer_id
+            )
+        )
+        if len(notification_id) <= 64
+        else None
+    )
     if credential is None:
         raise ProtocolError(IssuerCode.invalid_notification_id, "unknown notification_id")
     if credential.notification_event == event:
         return
     credential.notification_event = event
     credential.notified_at = now
-    append_audit(session, actor="wallet", role="holder", action=f"credential.{event}",
-                 subject=f"credential:{credential.id}", now=now)
+    append_audit(
+        session,
+        actor="wallet",
+        role="holder",
+        action=f"credential.{event}",
+        subject=f"credential:{credential.id}",
+        now=now,
+    )

@@ -65,13 +65,19 @@ def create_offer(
     code = derive_pre_authorized_code(config.secret_key, ref)
     tx_code = new_numeric_code(config.tx_code_length)
     expires_at = now + timedelta(seconds=config.offer_lifetime_s)
-    session.add(Offer(
-        application_id=application.id, employee_id=application.employee_id,
-        ref_hash=keyed_hash(config.secret_key, "offer_ref", ref),
-        code_hash=keyed_hash(config.secret_key, "pre-authorized_code", code),
-        tx_code_hash=_tx_code_hash(config.secret_key, code, tx_code),
-        state="active", tx_attempts=0, created_at=now, expires_at=expires_at,
-    ))
+    session.add(
+        Offer(
+            application_id=application.id,
+            employee_id=application.employee_id,
+            ref_hash=keyed_hash(config.secret_key, "offer_ref", ref),
+            code_hash=keyed_hash(config.secret_key, "pre-authorized_code", code),
+            tx_code_hash=_tx_code_hash(config.secret_key, code, tx_code),
+            state="active",
+            tx_attempts=0,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
     session.flush()
     offer_uri = config.offer_uri(ref)
     return OfferSecrets(offer_uri, credential_offer_uri_link(offer_uri), tx_code, expires_at)
@@ -98,8 +104,11 @@ def credential_offer_document(
         "grants": {
             PRE_AUTHORIZED_GRANT: {
                 "pre-authorized_code": derive_pre_authorized_code(config.secret_key, ref),
-                "tx_code": {"input_mode": "numeric", "length": config.tx_code_length,
-                            "description": TX_CODE_DESCRIPTION},
+                "tx_code": {
+                    "input_mode": "numeric",
+                    "length": config.tx_code_length,
+                    "description": TX_CODE_DESCRIPTION,
+                },
             }
         },
     }
@@ -124,7 +133,8 @@ def _check_authorization_details(raw: str | None) -> None:
             IssuerCode.invalid_request, "authorization_details is not JSON"
         ) from None
     if not isinstance(details, list) or not all(
-        isinstance(d, dict) and d.get("type") == "openid_credential"
+        isinstance(d, dict)
+        and d.get("type") == "openid_credential"
         and d.get("credential_configuration_id") == CONFIGURATION_ID
         for d in details
     ):
@@ -166,19 +176,39 @@ def exchange_pre_authorized_code(
         dead = offer.tx_attempts >= config.tx_code_max_attempts
         if dead:
             offer.state = "dead"
-        append_audit(session, actor="wallet", role="holder", action="offer.tx_code_wrong",
-                     subject=f"offer:{offer.id}", now=now,
-                     detail={"attempts": offer.tx_attempts, "dead": dead})
+        append_audit(
+            session,
+            actor="wallet",
+            role="holder",
+            action="offer.tx_code_wrong",
+            subject=f"offer:{offer.id}",
+            now=now,
+            detail={"attempts": offer.tx_attempts, "dead": dead},
+        )
         raise ProtocolError(IssuerCode.invalid_grant, "wrong tx_code", keep_changes=True)
     offer.state = "used"
     offer.used_at = now
     access_token = new_secret(32)
-    session.add(AccessToken(
-        token_hash=sha256_hex(access_token), offer_id=offer.id, employee_id=offer.employee_id,
-        expires_at=now + timedelta(seconds=config.access_token_lifetime_s),
-        credential_issued=False,
-    ))
-    append_audit(session, actor="wallet", role="holder", action="offer.redeem",
-                 subject=f"employee:{employee_number}", now=now, detail={"offer": offer.id})
-    return {"access_token": access_token, "token_type": "Bearer",
-            "expires_in": config.access_token_lifetime_s}
+    session.add(
+        AccessToken(
+            token_hash=sha256_hex(access_token),
+            offer_id=offer.id,
+            employee_id=offer.employee_id,
+            expires_at=now + timedelta(seconds=config.access_token_lifetime_s),
+            credential_issued=False,
+        )
+    )
+    append_audit(
+        session,
+        actor="wallet",
+        role="holder",
+        action="offer.redeem",
+        subject=f"employee:{employee_number}",
+        now=now,
+        detail={"offer": offer.id},
+    )
+    return {
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": config.access_token_lifetime_s,
+    }

@@ -65,8 +65,9 @@ async def _form_body(request: Request) -> dict[str, list[str]]:
         raise ProtocolError(IssuerCode.invalid_request, f"Content-Type must be {_FORM}")
     raw = await request.body()
     try:
-        return parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw),
-                        max_num_fields=32)
+        return parse_qs(
+            raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw), max_num_fields=32
+        )
     except (UnicodeDecodeError, ValueError):
         raise ProtocolError(IssuerCode.invalid_request, "body is not a valid form") from None
 
@@ -109,10 +110,26 @@ def oid4vci_router(config: IssuerConfig) -> APIRouter:
         )
         return JSONResponse(doc, headers=NO_STORE)
 
-    @router.post("/token", openapi_extra={"requestBody": {"content": {_FORM: {"schema": {
-        "type": "object", "required": ["grant_type", "pre-authorized_code"],
-        "properties": {"grant_type": {"type": "string"}, "pre-authorized_code": {"type": "string"},
-                       "tx_code": {"type": "string"}}}}}}})
+    @router.post(
+        "/token",
+        openapi_extra={
+            "requestBody": {
+                "content": {
+                    _FORM: {
+                        "schema": {
+                            "type": "object",
+                            "required": ["grant_type", "pre-authorized_code"],
+                            "properties": {
+                                "grant_type": {"type": "string"},
+                                "pre-authorized_code": {"type": "string"},
+                                "tx_code": {"type": "string"},
+                            },
+                        }
+                    }
+                }
+            }
+        },
+    )
     async def token(request: Request, ctx: IssuerContext = Ctx) -> JSONResponse:
         """Token Endpoint, pre-authorized code grant (§6)."""
         form = await _form_body(request)
@@ -129,18 +146,45 @@ def oid4vci_router(config: IssuerConfig) -> APIRouter:
         )
         return JSONResponse({"c_nonce": value}, headers=NO_STORE)
 
-    @router.post("/credential", openapi_extra={"requestBody": {"content": {"application/json": {
-        "schema": {"type": "object", "properties": {
-            "credential_configuration_id": {"type": "string"},
-            "proofs": {"type": "object", "properties": {
-                "jwt": {"type": "array", "items": {"type": "string"}}}}}}}}}})
+    @router.post(
+        "/credential",
+        openapi_extra={
+            "requestBody": {
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "credential_configuration_id": {"type": "string"},
+                                "proofs": {
+                                    "type": "object",
+                                    "properties": {
+                                        "jwt": {"type": "array", "items": {"type": "string"}}
+                                    },
+                                },
+                            },
+                        }
+                    }
+                }
+            }
+        },
+    )
     async def credential(request: Request, ctx: IssuerContext = Ctx) -> JSONResponse:
         """Credential Endpoint (§8): one `dc+sd-jwt` bound to the proof key."""
         authorization = request.headers.get("authorization")
         body = await _json_body(request)
-        reply = await _in_transaction(ctx, lambda s, now: issue_credential(
-            s, authorization=authorization, body=body, config=ctx.config, keyring=ctx.keyring,
-            publisher=ctx.status, now=now))
+        reply = await _in_transaction(
+            ctx,
+            lambda s, now: issue_credential(
+                s,
+                authorization=authorization,
+                body=body,
+                config=ctx.config,
+                keyring=ctx.keyring,
+                publisher=ctx.status,
+                now=now,
+            ),
+        )
         return JSONResponse(reply, headers=NO_STORE)
 
     @router.post("/notification", status_code=204, response_class=Response)
@@ -148,8 +192,10 @@ def oid4vci_router(config: IssuerConfig) -> APIRouter:
         """Notification Endpoint (§11)."""
         authorization = request.headers.get("authorization")
         body = await _json_body(request)
-        await _in_transaction(ctx, lambda s, now: record_notification(
-            s, authorization=authorization, body=body, now=now))
+        await _in_transaction(
+            ctx,
+            lambda s, now: record_notification(s, authorization=authorization, body=body, now=now),
+        )
         return Response(status_code=204)
 
     return router

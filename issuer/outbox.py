@@ -62,8 +62,13 @@ class LogFileSender:
 
     def send(self, message: OutgoingMessage) -> None:
         line = json.dumps(
-            {"id": message.id, "channel": message.channel, "to": message.recipient,
-             "kind": message.kind, "body": message.body},
+            {
+                "id": message.id,
+                "channel": message.channel,
+                "to": message.recipient,
+                "kind": message.kind,
+                "body": message.body,
+            },
             ensure_ascii=False,
         )
         with self._lock:
@@ -75,12 +80,26 @@ class LogFileSender:
 
 
 def enqueue_message(
-    session: Session, *, channel: str, recipient: str, kind: str, subject: str, body: str,
+    session: Session,
+    *,
+    channel: str,
+    recipient: str,
+    kind: str,
+    subject: str,
+    body: str,
     now: datetime,
 ) -> OutboxMessage:
-    msg = OutboxMessage(channel=channel, recipient=recipient, kind=kind, subject=subject,
-                        body=body, state="pending", attempts=0, next_attempt_at=now,
-                        created_at=now)
+    msg = OutboxMessage(
+        channel=channel,
+        recipient=recipient,
+        kind=kind,
+        subject=subject,
+        body=body,
+        state="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
     session.add(msg)
     return msg
 
@@ -104,8 +123,9 @@ def deliver_one(session: Session, sender: MessageSender, now: datetime) -> Outbo
     try:
         sender.send(OutgoingMessage(msg.id, msg.channel, msg.recipient, msg.kind, msg.body))
     except Exception as exc:
-        log.warning("outbox message %s not delivered (attempt %s)", msg.id, msg.attempts,
-                    exc_info=True)
+        log.warning(
+            "outbox message %s not delivered (attempt %s)", msg.id, msg.attempts, exc_info=True
+        )
         msg.last_error = f"{type(exc).__name__}: {exc}"[:200]
         msg.next_attempt_at = now + timedelta(seconds=min(2**msg.attempts, _MAX_BACKOFF_S))
         return msg

@@ -31,8 +31,10 @@ def current_status_list(session: Session, config: IssuerConfig, now: datetime) -
     """The oldest list that is not full, creating list 1 (or the next one) when needed."""
     for _ in range(_MAX_TRIES):
         found = session.scalar(
-            select(StatusListRecord).where(StatusListRecord.full.is_(False))
-            .order_by(StatusListRecord.id).limit(1)
+            select(StatusListRecord)
+            .where(StatusListRecord.full.is_(False))
+            .order_by(StatusListRecord.id)
+            .limit(1)
         )
         if found is not None:
             return found
@@ -40,8 +42,12 @@ def current_status_list(session: Session, config: IssuerConfig, now: datetime) -
         try:
             with session.begin_nested():
                 record = StatusListRecord(
-                    id=next_id, uri=config.status_list_uri(next_id), bits=config.status_list_bits,
-                    size=config.status_list_size, full=False, created_at=now,
+                    id=next_id,
+                    uri=config.status_list_uri(next_id),
+                    bits=config.status_list_bits,
+                    size=config.status_list_size,
+                    full=False,
+                    created_at=now,
                 )
                 session.add(record)
             return record
@@ -51,11 +57,14 @@ def current_status_list(session: Session, config: IssuerConfig, now: datetime) -
 
 
 def _slot_taken(session: Session, list_id: int, idx: int) -> bool:
-    return session.scalar(
-        select(Credential.id).where(
-            Credential.status_list_id == list_id, Credential.status_idx == idx
+    return (
+        session.scalar(
+            select(Credential.id).where(
+                Credential.status_list_id == list_id, Credential.status_idx == idx
+            )
         )
-    ) is not None
+        is not None
+    )
 
 
 def allocate_status_slot(
@@ -80,10 +89,14 @@ def allocate_status_slot(
                 raise
             collisions += 1
         if collisions >= _COLLISIONS_BEFORE_COUNT:
-            used = session.scalar(
-                select(func.count()).select_from(Credential)
-                .where(Credential.status_list_id == status_list.id)
-            ) or 0
+            used = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(Credential)
+                    .where(Credential.status_list_id == status_list.id)
+                )
+                or 0
+            )
             if used >= status_list.size * _FULL_FRACTION:
                 status_list.full = True
                 session.flush()

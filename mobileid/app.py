@@ -64,14 +64,19 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.issuer = IssuerContext(
-        config=runtime.config, keys=runtime.keys, status=runtime.status,
-        unit_of_work=runtime.unit_of_work, clock=clock, wake_outbox=worker.wake,
+        config=runtime.config,
+        keys=runtime.keys,
+        status=runtime.status,
+        unit_of_work=runtime.unit_of_work,
+        clock=clock,
+        wake_outbox=worker.wake,
     )
     with runtime.unit_of_work() as session:  # publish from the committed state (crash recovery)
         report = runtime.status.rebuild(session, keyring=runtime.keyring, now=clock())
     if report.repaired:
-        log.warning("%d status list token(s) disagreed with the database and were rebuilt",
-                    report.repaired)
+        log.warning(
+            "%d status list token(s) disagreed with the database and were rebuilt", report.repaired
+        )
     app.include_router(oid4vci_router(runtime.config))
     app.include_router(hr_router)
     app.include_router(lifecycle_router)

@@ -33,11 +33,27 @@ def outbox_list(
 ) -> None:
     """발송함 목록 / List outbox messages, newest first."""
     with issuer_runtime() as runtime, runtime.unit_of_work() as session:
-        table = Table("id", "상태 / state", "종류 / kind", "수신 / to", "시도 / tries",
-                      "생성 / created", "내용 / body", "오류 / last error")
+        table = Table(
+            "id",
+            "상태 / state",
+            "종류 / kind",
+            "수신 / to",
+            "시도 / tries",
+            "생성 / created",
+            "내용 / body",
+            "오류 / last error",
+        )
         for m in list_messages(session, state=state, limit=limit):
-            table.add_row(str(m.id), m.state, m.kind, m.recipient, str(m.attempts),
-                          f"{m.created_at:%Y-%m-%d %H:%M:%S}", m.body, m.last_error or "")
+            table.add_row(
+                str(m.id),
+                m.state,
+                m.kind,
+                m.recipient,
+                str(m.attempts),
+                f"{m.created_at:%Y-%m-%d %H:%M:%S}",
+                m.body,
+                m.last_error or "",
+            )
     console.print(table)
 
 
@@ -69,11 +85,25 @@ def audit_list(
 ) -> None:
     """감사 기록 보기 / Show audit entries in order."""
     with issuer_runtime() as runtime, runtime.unit_of_work() as session:
-        table = Table("seq", "시각 / at", "행위자 / actor", "역할 / role", "행위 / action",
-                      "대상 / subject", "세부 / detail")
+        table = Table(
+            "seq",
+            "시각 / at",
+            "행위자 / actor",
+            "역할 / role",
+            "행위 / action",
+            "대상 / subject",
+            "세부 / detail",
+        )
         for n, e in enumerate(iter_audit(session, after=after)):
             if n >= limit:
                 break
-            table.add_row(str(e.seq), f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.role, e.action,
-                          e.subject, e.detail)
+            table.add_row(
+                str(e.seq),
+                f"{e.at:%Y-%m-%d %H:%M:%S}",
+                e.actor,
+                e.role,
+                e.action,
+                e.subject,
+                e.detail,
+            )
     console.print(table)

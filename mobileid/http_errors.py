@@ -30,20 +30,42 @@ log = logging.getLogger("mobileid.errors")
 C = IssuerCode
 
 STATUS_BY_CODE: Mapping[str, int] = {
-    C.invalid_request: 400, C.invalid_grant: 400, C.unsupported_grant_type: 400,
-    C.invalid_token: 401, C.invalid_proof: 400, C.invalid_nonce: 400,
-    C.unknown_credential_configuration: 400, C.unknown_credential_identifier: 400,
-    C.invalid_credential_request: 400, C.credential_request_denied: 400,
-    C.invalid_notification_id: 400, C.invalid_notification_request: 400,
-    C.invalid_encryption_parameters: 400, C.offer_not_found: 404,
-    C.unauthorized: 401, C.forbidden_role: 403, C.forbidden_scope: 403,
-    C.employee_not_found: 404, C.employee_not_active: 409, C.application_not_found: 404,
-    C.application_open: 409, C.application_not_pending: 409, C.invalid_token_binding: 400,
-    C.request_too_large: 413, C.not_found: 404, "method_not_allowed": 405,
-    C.credential_not_found: 404, C.credential_already_revoked: 409,
-    C.credential_already_suspended: 409, C.credential_not_suspended: 409,
-    C.credential_revoked: 409, C.credential_suspended: 409, C.invalid_reason: 400,
-    C.invalid_scope: 400, C.status_list_not_found: 404, C.signing_key_not_found: 404,
+    C.invalid_request: 400,
+    C.invalid_grant: 400,
+    C.unsupported_grant_type: 400,
+    C.invalid_token: 401,
+    C.invalid_proof: 400,
+    C.invalid_nonce: 400,
+    C.unknown_credential_configuration: 400,
+    C.unknown_credential_identifier: 400,
+    C.invalid_credential_request: 400,
+    C.credential_request_denied: 400,
+    C.invalid_notification_id: 400,
+    C.invalid_notification_request: 400,
+    C.invalid_encryption_parameters: 400,
+    C.offer_not_found: 404,
+    C.unauthorized: 401,
+    C.forbidden_role: 403,
+    C.forbidden_scope: 403,
+    C.employee_not_found: 404,
+    C.employee_not_active: 409,
+    C.application_not_found: 404,
+    C.application_open: 409,
+    C.application_not_pending: 409,
+    C.invalid_token_binding: 400,
+    C.request_too_large: 413,
+    C.not_found: 404,
+    "method_not_allowed": 405,
+    C.credential_not_found: 404,
+    C.credential_already_revoked: 409,
+    C.credential_already_suspended: 409,
+    C.credential_not_suspended: 409,
+    C.credential_revoked: 409,
+    C.credential_suspended: 409,
+    C.invalid_reason: 400,
+    C.invalid_scope: 400,
+    C.status_list_not_found: 404,
+    C.signing_key_not_found: 404,
 }
 
 # Which spec code a malformed or oversized request gets, by endpoint (longest prefix wins).
@@ -60,15 +82,18 @@ _REQUEST_ERROR_BY_PATH: tuple[tuple[str, str], ...] = (
 def request_error_code(path: str) -> str:
     """The error code for a request the endpoint at `path` cannot even parse."""
     for prefix, code in _REQUEST_ERROR_BY_PATH:
-        if path == prefix or path.startswith(prefix + "/") or (
-            prefix.endswith("/") and path.startswith(prefix)
+        if (
+            path == prefix
+            or path.startswith(prefix + "/")
+            or (prefix.endswith("/") and path.startswith(prefix))
         ):
             return code
     return C.invalid_request
 
 
-def error_response(code: str, description: str | None = None, status: int | None = None
-                   ) -> JSONResponse:
+def error_response(
+    code: str, description: str | None = None, status: int | None = None
+) -> JSONResponse:
     status = status or STATUS_BY_CODE.get(code, 400)
     body: dict[str, str] = {"error": str(code)}
     if description:
@@ -103,10 +128,14 @@ async def _vc_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    fields = sorted({".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
-                     for e in exc.errors()})
-    what = "malformed JSON" if any(e.get("type") == "json_invalid" for e in exc.errors()) else (
-        "invalid or missing: " + ", ".join(fields[:10]))
+    fields = sorted(
+        {".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body" for e in exc.errors()}
+    )
+    what = (
+        "malformed JSON"
+        if any(e.get("type") == "json_invalid" for e in exc.errors())
+        else ("invalid or missing: " + ", ".join(fields[:10]))
+    )
     return error_response(request_error_code(request.url.path), what, status=400)
 
 

@@ -88,8 +88,7 @@ def open_issuer_runtime(
     try:
         if migrate:
             upgrade_database(engine)
-        keyring = load_or_create_keyring(settings.keys_dir, settings.signing_alg,
-                                         int(time.time()))
+        keyring = load_or_create_keyring(settings.keys_dir, settings.signing_alg, int(time.time()))
     except BaseException:
         engine.dispose()
         raise
@@ -97,7 +96,13 @@ def open_issuer_runtime(
         console = _console_echo(Console(stderr=True)) if settings.outbox_console else None
         sender = LogFileSender(settings.outbox_log_path, console)
     config = issuer_config(settings)
-    return IssuerRuntime(settings, config, engine, make_session_factory(engine),
-                         KeyStore(settings.keys_dir, keyring), StatusListPublisher(config),
-                         sender, clock)
-
+    return IssuerRuntime(
+        settings,
+        config,
+        engine,
+        make_session_factory(engine),
+        KeyStore(settings.keys_dir, keyring),
+        StatusListPublisher(config),
+        sender,
+        clock,
+    )

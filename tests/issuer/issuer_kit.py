@@ -30,14 +30,30 @@ def tiny_jpeg_data_uri() -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def employee(number: str, *, department_code: str = "D100", department: str = "디지털정부과",
-             name: str = "홍길동", **extra: Any) -> dict[str, Any]:
+def employee(
+    number: str,
+    *,
+    department_code: str = "D100",
+    department: str = "디지털정부과",
+    name: str = "홍길동",
+    **extra: Any,
+) -> dict[str, Any]:
     record = {
-        "employee_number": number, "name": name, "name_en": "Hong Gildong",
-        "agency": "행정안전부", "agency_code": AGENCY, "department": department,
-        "department_code": department_code, "position": "주무관", "grade": "6급",
-        "employment_type": "general", "employment_status": "active", "retirement_date": "",
-        "dispatched_to_agency_code": "", "phone": "010-1234-5678", "photo": "",
+        "employee_number": number,
+        "name": name,
+        "name_en": "Hong Gildong",
+        "agency": "행정안전부",
+        "agency_code": AGENCY,
+        "department": department,
+        "department_code": department_code,
+        "position": "주무관",
+        "grade": "6급",
+        "employment_type": "general",
+        "employment_status": "active",
+        "retirement_date": "",
+        "dispatched_to_agency_code": "",
+        "phone": "010-1234-5678",
+        "photo": "",
     }
     record.update(extra)
     return record
@@ -124,17 +140,26 @@ def link_of(sms: Mapping[str, Any]) -> str:
     return str(sms["body"].split("Issuance link: ")[1].split(" ")[0])
 
 
-def apply_and_approve(client: httpx.Client, tokens: Tokens, *, applicant: str,
-                      employee_number: str | None = None, head: str | None = None,
-                      reason: str = "new") -> dict[str, Any]:
+def apply_and_approve(
+    client: httpx.Client,
+    tokens: Tokens,
+    *,
+    applicant: str,
+    employee_number: str | None = None,
+    head: str | None = None,
+    reason: str = "new",
+) -> dict[str, Any]:
     body: dict[str, Any] = {"phone": "010-1234-5678", "reason": reason}
     if employee_number:
         body["employee_number"] = employee_number
     r = client.post("/hr/applications", json=body, headers=bearer(applicant))
     assert r.status_code == 201, r.text
     app_id = r.json()["id"]
-    r = client.post(f"/hr/applications/{app_id}/approve", json={"comment": "승인"},
-                    headers=bearer(head or tokens.head_d100))
+    r = client.post(
+        f"/hr/applications/{app_id}/approve",
+        json={"comment": "승인"},
+        headers=bearer(head or tokens.head_d100),
+    )
     assert r.status_code == 200, r.text
     return dict(r.json())
 
@@ -169,11 +194,18 @@ class Holder:
         assert r.status_code == 200, r.text
         return str(r.json()["c_nonce"])
 
-    def proof(self, nonce: str | None, *, audience: str | None = None, iat: int | None = None,
-              key: PrivateKey | None = None) -> str:
+    def proof(
+        self,
+        nonce: str | None,
+        *,
+        audience: str | None = None,
+        iat: int | None = None,
+        key: PrivateKey | None = None,
+    ) -> str:
         aud = audience or str(self.client.base_url).rstrip("/")
-        return create_proof_jwt(key or self.key, audience=aud, nonce=nonce,
-                                iat=iat or self.clock.timestamp())
+        return create_proof_jwt(
+            key or self.key, audience=aud, nonce=nonce, iat=iat or self.clock.timestamp()
+        )
 
     def credential(self, access_token: str | None, body: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}

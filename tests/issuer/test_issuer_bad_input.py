@@ -36,8 +36,9 @@ def hr(live_server, tmp_path: Path):
 def test_oversized_body(hr, path: str) -> None:
     server, tokens = hr
     big = b'{"x":"' + b"a" * (70 * 1024) + b'"}'
-    r = server.client.post(path, content=big, headers={**bearer(tokens.admin),
-                                                       "Content-Type": "application/json"})
+    r = server.client.post(
+        path, content=big, headers={**bearer(tokens.admin), "Content-Type": "application/json"}
+    )
     assert r.status_code == 413, r.text
     expected = "request_too_large" if path.startswith("/hr/") else POST_ENDPOINTS[path]
     assert r.json()["error"] == expected
@@ -50,8 +51,11 @@ def test_oversized_chunked_body(hr) -> None:
         for _ in range(80):
             yield b"a" * 1024
 
-    r = server.client.post("/credential", content=chunks(),
-                           headers={**bearer(tokens.admin), "Content-Type": "application/json"})
+    r = server.client.post(
+        "/credential",
+        content=chunks(),
+        headers={**bearer(tokens.admin), "Content-Type": "application/json"},
+    )
     assert r.status_code == 413 and r.json()["error"] == "invalid_credential_request"
 
 
@@ -62,11 +66,16 @@ def test_malformed_json(hr, path: str) -> None:
     if path in ("/credential", "/notification"):  # token errors come first (RFC 6750)
         apply_and_approve(server.client, tokens, applicant=tokens.e1001)
         holder = Holder(server.client, Ed25519PrivateKey.generate(), server.clock)
-        access = holder.access_token(link_of(read_sms(server.data_dir, kind="offer_link")[0]),
-                                     tx_code_of(read_sms(server.data_dir, kind="tx_code")[0]))
+        access = holder.access_token(
+            link_of(read_sms(server.data_dir, kind="offer_link")[0]),
+            tx_code_of(read_sms(server.data_dir, kind="tx_code")[0]),
+        )
     token = access or tokens.admin
-    r = server.client.post(path, content=b'{"phone": "010', headers={
-        **bearer(token), "Content-Type": "application/json"})
+    r = server.client.post(
+        path,
+        content=b'{"phone": "010',
+        headers={**bearer(token), "Content-Type": "application/json"},
+    )
     assert r.status_code == 400, r.text
     assert r.json()["error"] == POST_ENDPOINTS[path]
 
@@ -79,17 +88,23 @@ def test_unknown_paths_and_methods(hr) -> None:
     assert r.status_code == 405 and r.json()["error"] == "method_not_allowed"
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.binary(max_size=300) | st.text(max_size=200).map(str.encode),
-       path=st.sampled_from([*sorted(POST_ENDPOINTS), "/credential-offer/x"]),
-       content_type=st.sampled_from(["application/json", "application/x-www-form-urlencoded",
-                                     "text/plain"]))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.binary(max_size=300) | st.text(max_size=200).map(str.encode),
+    path=st.sampled_from([*sorted(POST_ENDPOINTS), "/credential-offer/x"]),
+    content_type=st.sampled_from(
+        ["application/json", "application/x-www-form-urlencoded", "text/plain"]
+    ),
+)
 def test_garbage_never_crashes(live_server, body: bytes, path: str, content_type: str) -> None:
-    r = live_server.client.request("GET" if path.startswith("/credential-offer") else "POST",
-                                   path, content=body, headers={
-                                       "Content-Type": content_type,
-                                       "Authorization": "Bearer x"})
+    r = live_server.client.request(
+        "GET" if path.startswith("/credential-offer") else "POST",
+        path,
+        content=body,
+        headers={"Content-Type": content_type, "Authorization": "Bearer x"},
+    )
     assert r.status_code < 500, r.text
     if r.status_code >= 400:
         assert isinstance(r.json()["error"], str)
@@ -101,8 +116,12 @@ def test_parallel_issuance_gets_distinct_status_indexes(hr) -> None:
     offers = []
     for i, number in enumerate(numbers, start=1):
         apply_and_approve(server.client, tokens, applicant=tokens.admin, employee_number=number)
-        offers.append((link_of(read_sms(server.data_dir, kind="offer_link", count=i)[-1]),
-                       tx_code_of(read_sms(server.data_dir, kind="tx_code", count=i)[-1])))
+        offers.append(
+            (
+                link_of(read_sms(server.data_dir, kind="offer_link", count=i)[-1]),
+                tx_code_of(read_sms(server.data_dir, kind="tx_code", count=i)[-1]),
+            )
+        )
     barrier = threading.Barrier(len(offers))
     results: list[dict] = []
     errors: list[BaseException] = []
@@ -121,8 +140,9 @@ def test_parallel_issuance_gets_distinct_status_indexes(hr) -> None:
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=flow, args=(link, tx, n))
-               for n, (link, tx) in enumerate(offers)]
+    threads = [
+        threading.Thread(target=flow, args=(link, tx, n)) for n, (link, tx) in enumerate(offers)
+    ]
     for t in threads:
         t.start()
     for t in threads:

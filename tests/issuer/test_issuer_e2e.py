@@ -35,8 +35,11 @@ def _issuer_keys(server):
 def _verify(server, credential: str):
     keys = _issuer_keys(server)
     return verify_sd_jwt_vc(
-        credential, issuer_key=lambda h, p: keys[h["kid"]], algorithms=["EdDSA", "ES256"],
-        key_binding=False, vct_values=[f"{server.url}/types/employee-id/v1"],
+        credential,
+        issuer_key=lambda h, p: keys[h["kid"]],
+        algorithms=["EdDSA", "ES256"],
+        key_binding=False,
+        vct_values=[f"{server.url}/types/employee-id/v1"],
         now=server.clock.timestamp(),
     )
 
@@ -45,8 +48,9 @@ def test_full_flow_via_cli_and_http(live_server, tmp_path: Path) -> None:
     server = live_server
     runner = CliRunner()
     hr_file = write_csv(tmp_path / "hr.csv", standard_staff())
-    result = runner.invoke(cli, ["hr", "import", str(hr_file), "--source", "central"],
-                           env=server.env)
+    result = runner.invoke(
+        cli, ["hr", "import", str(hr_file), "--source", "central"], env=server.env
+    )
     assert result.exit_code == 0, result.output
     assert "created 17" in result.output.replace("[bold]", "")
 
@@ -58,13 +62,17 @@ def test_full_flow_via_cli_and_http(live_server, tmp_path: Path) -> None:
     employee_token = token("--role", "employee", "--employee", "E1001")
     head_token = token("--role", "department_head", "--department", "D100")
 
-    r = server.client.post("/hr/applications", json={"phone": "010-2222-3333", "reason": "new"},
-                           headers=bearer(employee_token))
+    r = server.client.post(
+        "/hr/applications",
+        json={"phone": "010-2222-3333", "reason": "new"},
+        headers=bearer(employee_token),
+    )
     assert r.status_code == 201, r.text
     app_id = r.json()["id"]
     assert r.json()["phone"] == "010-****-3333"
-    r = server.client.post(f"/hr/applications/{app_id}/approve", json={"comment": "확인"},
-                           headers=bearer(head_token))
+    r = server.client.post(
+        f"/hr/applications/{app_id}/approve", json={"comment": "확인"}, headers=bearer(head_token)
+    )
     assert r.status_code == 200 and r.json()["state"] == "approved"
     assert r.json()["offer"]["state"] == "active"
 
@@ -80,8 +88,10 @@ def test_full_flow_via_cli_and_http(live_server, tmp_path: Path) -> None:
     holder = Holder(server.client, Ed25519PrivateKey.generate(), server.clock)
     offer = holder.offer(link)
     assert offer["credential_issuer"] == server.url
-    assert offer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["tx_code"][
-        "length"] == 6
+    assert (
+        offer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["tx_code"]["length"]
+        == 6
+    )
     response = holder.receive(link, tx_code)
     credential = response["credentials"][0]["credential"]
 
@@ -92,8 +102,9 @@ def test_full_flow_via_cli_and_http(live_server, tmp_path: Path) -> None:
     assert claims["employee_number"] == "E1001" and claims["name"] == "홍길동"
     assert claims["active_public_servant_of"] == "1741000"
     assert claims["photo"].startswith("data:image/jpeg;base64,")
-    EmployeeIdClaims.model_validate({k: v for k, v in claims.items()
-                                     if k in EmployeeIdClaims.model_fields})
+    EmployeeIdClaims.model_validate(
+        {k: v for k, v in claims.items() if k in EmployeeIdClaims.model_fields}
+    )
     disclosed = {d.name for d in verified.disclosures}
     assert PURPOSES[Purpose.identity] <= disclosed
     assert {"iss", "exp", "cnf", "vct", "status"}.isdisjoint(disclosed)
@@ -109,9 +120,11 @@ def test_full_flow_via_cli_and_http(live_server, tmp_path: Path) -> None:
         assert row.kid == server.runtime.keyring.active.kid
     assert VALID == 0
 
-    r = server.client.post("/notification", json={
-        "notification_id": response["notification_id"], "event": "credential_accepted"},
-        headers=bearer(response["access_token"]))
+    r = server.client.post(
+        "/notification",
+        json={"notification_id": response["notification_id"], "event": "credential_accepted"},
+        headers=bearer(response["access_token"]),
+    )
     assert r.status_code == 204
 
     wide = dict(server.env, COLUMNS="400")
@@ -131,8 +144,9 @@ def test_reissue_with_p256_holder_revokes_previous(live_server, tmp_path: Path) 
     tokens = seed(server, tmp_path)
     issued = []
     for key in (Ed25519PrivateKey.generate(), P256PrivateKey.generate()):
-        apply_and_approve(server.client, tokens, applicant=tokens.e1002,
-                          reason="reissue" if issued else "new")
+        apply_and_approve(
+            server.client, tokens, applicant=tokens.e1002, reason="reissue" if issued else "new"
+        )
         n = len(issued) + 1
         link = link_of(read_sms(server.data_dir, kind="offer_link", count=n)[-1])
         tx = tx_code_of(read_sms(server.data_dir, kind="tx_code", count=n)[-1])
@@ -157,7 +171,9 @@ def test_discovery_documents(live_server) -> None:
     assert conf["format"] == "dc+sd-jwt"
     assert conf["vct"] == server.url + "/types/employee-id/v1"
     assert conf["proof_types_supported"]["jwt"]["proof_signing_alg_values_supported"] == [
-        "EdDSA", "ES256"]
+        "EdDSA",
+        "ES256",
+    ]
     assert {d["locale"] for d in conf["credential_metadata"]["display"]} == {"ko-KR", "en-US"}
     assert "authorization_servers" not in meta
     as_meta = server.client.get("/.well-known/oauth-authorization-server").json()

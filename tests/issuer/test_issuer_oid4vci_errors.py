@@ -64,17 +64,28 @@ def test_missing_tx_code_and_grant_errors(offered) -> None:
     server, holder, link, _tx = offered
     code = holder.code_of(holder.offer(link))
     _error(holder.token(code, None), 400, "invalid_request")
-    _error(server.client.post("/token", data={"pre-authorized_code": code}), 400,
-           "invalid_request")
-    _error(server.client.post("/token", data={"grant_type": "authorization_code", "code": "x"}),
-           400, "unsupported_grant_type")
-    _error(server.client.post("/token", data={"grant_type": PRE_AUTHORIZED_GRANT}), 400,
-           "invalid_request")
-    _error(server.client.post("/token", json={"grant_type": PRE_AUTHORIZED_GRANT}), 400,
-           "invalid_request")
+    _error(server.client.post("/token", data={"pre-authorized_code": code}), 400, "invalid_request")
+    _error(
+        server.client.post("/token", data={"grant_type": "authorization_code", "code": "x"}),
+        400,
+        "unsupported_grant_type",
+    )
+    _error(
+        server.client.post("/token", data={"grant_type": PRE_AUTHORIZED_GRANT}),
+        400,
+        "invalid_request",
+    )
+    _error(
+        server.client.post("/token", json={"grant_type": PRE_AUTHORIZED_GRANT}),
+        400,
+        "invalid_request",
+    )
     _error(holder.token("not-a-code", "123456"), 400, "invalid_grant")
-    r = server.client.post("/token", content=f"grant_type={PRE_AUTHORIZED_GRANT}&grant_type=x",
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = server.client.post(
+        "/token",
+        content=f"grant_type={PRE_AUTHORIZED_GRANT}&grant_type=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     _error(r, 400, "invalid_request")
 
 
@@ -114,8 +125,11 @@ def test_stale_nonce(offered) -> None:
 
 def test_unknown_nonce(authorized) -> None:
     _server, holder, access = authorized
-    _error(holder.credential(access, holder.request(holder.proof("never-issued"))), 400,
-           "invalid_nonce")
+    _error(
+        holder.credential(access, holder.request(holder.proof("never-issued"))),
+        400,
+        "invalid_nonce",
+    )
 
 
 def test_reused_nonce(authorized) -> None:
@@ -152,8 +166,9 @@ def _proof_parts(holder: Holder, nonce: str, server) -> tuple[dict, dict]:
 def test_wrong_typ(authorized) -> None:
     server, holder, access = authorized
     _h, payload = _proof_parts(holder, holder.nonce(), server)
-    proof = sign_compact(payload, holder.key, typ="JWT",
-                         headers={"jwk": holder.key.public_key.to_jwk()})
+    proof = sign_compact(
+        payload, holder.key, typ="JWT", headers={"jwk": holder.key.public_key.to_jwk()}
+    )
     _error(holder.credential(access, holder.request(proof)), 400, "invalid_proof")
 
 
@@ -168,41 +183,77 @@ def test_alg_none(authorized) -> None:
 def test_signed_by_other_key_than_header(authorized) -> None:
     server, holder, access = authorized
     _h, payload = _proof_parts(holder, holder.nonce(), server)
-    proof = sign_compact(payload, Ed25519PrivateKey.generate(), typ=PROOF_TYP,
-                         headers={"jwk": holder.key.public_key.to_jwk()})
+    proof = sign_compact(
+        payload,
+        Ed25519PrivateKey.generate(),
+        typ=PROOF_TYP,
+        headers={"jwk": holder.key.public_key.to_jwk()},
+    )
     _error(holder.credential(access, holder.request(proof)), 400, "invalid_proof")
 
 
 def test_private_key_in_header(authorized) -> None:
     server, holder, access = authorized
     _h, payload = _proof_parts(holder, holder.nonce(), server)
-    proof = sign_compact(payload, holder.key, typ=PROOF_TYP,
-                         headers={"jwk": holder.key.to_jwk(private=True)})
+    proof = sign_compact(
+        payload, holder.key, typ=PROOF_TYP, headers={"jwk": holder.key.to_jwk(private=True)}
+    )
     _error(holder.credential(access, holder.request(proof)), 400, "invalid_proof")
 
 
 def test_request_shape_errors(authorized) -> None:
     _server, holder, access = authorized
     proof = holder.proof(holder.nonce())
-    _error(holder.credential(access, {"credential_configuration_id": CONFIG_ID}), 400,
-           "invalid_proof")
-    _error(holder.credential(access, {"credential_configuration_id": "Nope",
-                                      "proofs": {"jwt": [proof]}}),
-           400, "unknown_credential_configuration")
-    _error(holder.credential(access, {"proofs": {"jwt": [proof]}}), 400,
-           "invalid_credential_request")
-    _error(holder.credential(access, {"credential_identifier": "x", "proofs": {"jwt": [proof]}}),
-           400, "unknown_credential_identifier")
-    _error(holder.credential(access, {"credential_configuration_id": CONFIG_ID,
-                                      "proof": {"proof_type": "jwt", "jwt": proof}}),
-           400, "invalid_credential_request")
-    _error(holder.credential(access, {"credential_configuration_id": CONFIG_ID,
-                                      "proofs": {"jwt": [proof, proof]}}),
-           400, "invalid_credential_request")
-    _error(holder.credential(access, {"credential_configuration_id": CONFIG_ID,
-                                      "proofs": {"jwt": "not-a-list"}}), 400, "invalid_proof")
-    _error(holder.credential(access, {"credential_configuration_id": CONFIG_ID,
-                                      "proofs": {"ldp_vp": [{}]}}), 400, "invalid_proof")
+    _error(
+        holder.credential(access, {"credential_configuration_id": CONFIG_ID}), 400, "invalid_proof"
+    )
+    _error(
+        holder.credential(
+            access, {"credential_configuration_id": "Nope", "proofs": {"jwt": [proof]}}
+        ),
+        400,
+        "unknown_credential_configuration",
+    )
+    _error(
+        holder.credential(access, {"proofs": {"jwt": [proof]}}), 400, "invalid_credential_request"
+    )
+    _error(
+        holder.credential(access, {"credential_identifier": "x", "proofs": {"jwt": [proof]}}),
+        400,
+        "unknown_credential_identifier",
+    )
+    _error(
+        holder.credential(
+            access,
+            {
+                "credential_configuration_id": CONFIG_ID,
+                "proof": {"proof_type": "jwt", "jwt": proof},
+            },
+        ),
+        400,
+        "invalid_credential_request",
+    )
+    _error(
+        holder.credential(
+            access, {"credential_configuration_id": CONFIG_ID, "proofs": {"jwt": [proof, proof]}}
+        ),
+        400,
+        "invalid_credential_request",
+    )
+    _error(
+        holder.credential(
+            access, {"credential_configuration_id": CONFIG_ID, "proofs": {"jwt": "not-a-list"}}
+        ),
+        400,
+        "invalid_proof",
+    )
+    _error(
+        holder.credential(
+            access, {"credential_configuration_id": CONFIG_ID, "proofs": {"ldp_vp": [{}]}}
+        ),
+        400,
+        "invalid_proof",
+    )
     _error(holder.credential(access, ["not", "an", "object"]), 400, "invalid_credential_request")
     # none of the refusals consumed the nonce: the same proof still works
     assert holder.credential(access, holder.request(proof)).status_code == 200
@@ -221,25 +272,52 @@ def test_access_token_errors(authorized) -> None:
     again = holder.request(holder.proof(holder.nonce()))
     _error(holder.credential(access, again), 401, "invalid_token")  # spent on one credential
     server.clock.advance(301)
-    _error(server.client.post("/notification", json={"notification_id": "x",
-                                                     "event": "credential_accepted"},
-                              headers={"Authorization": f"Bearer {access}"}), 401, "invalid_token")
+    _error(
+        server.client.post(
+            "/notification",
+            json={"notification_id": "x", "event": "credential_accepted"},
+            headers={"Authorization": f"Bearer {access}"},
+        ),
+        401,
+        "invalid_token",
+    )
 
 
 def test_notification_errors(authorized) -> None:
     server, holder, access = authorized
     issued = holder.credential(access, holder.request(holder.proof(holder.nonce()))).json()
     auth = {"Authorization": f"Bearer {access}"}
-    _error(server.client.post("/notification", json={"notification_id": "nope",
-                                                     "event": "credential_accepted"},
-                              headers=auth), 400, "invalid_notification_id")
-    _error(server.client.post("/notification", json={"notification_id": issued["notification_id"],
-                                                     "event": "party"},
-                              headers=auth), 400, "invalid_notification_request")
-    _error(server.client.post("/notification", content=b"{", headers=dict(
-        auth, **{"Content-Type": "application/json"})), 400, "invalid_notification_request")
+    _error(
+        server.client.post(
+            "/notification",
+            json={"notification_id": "nope", "event": "credential_accepted"},
+            headers=auth,
+        ),
+        400,
+        "invalid_notification_id",
+    )
+    _error(
+        server.client.post(
+            "/notification",
+            json={"notification_id": issued["notification_id"], "event": "party"},
+            headers=auth,
+        ),
+        400,
+        "invalid_notification_request",
+    )
+    _error(
+        server.client.post(
+            "/notification",
+            content=b"{",
+            headers=dict(auth, **{"Content-Type": "application/json"}),
+        ),
+        400,
+        "invalid_notification_request",
+    )
     for _ in range(2):  # idempotent
-        r = server.client.post("/notification", json={
-            "notification_id": issued["notification_id"], "event": "credential_deleted"},
-            headers=auth)
+        r = server.client.post(
+            "/notification",
+            json={"notification_id": issued["notification_id"], "event": "credential_deleted"},
+            headers=auth,
+        )
         assert r.status_code == 204

@@ -27,8 +27,12 @@ from mobileid.settings import Settings, get_settings
 
 @pytest.fixture
 def env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    values = {"MOBILEID_DATA_DIR": str(tmp_path / "data"), "MOBILEID_DATABASE_URL": database_url,
-              "MOBILEID_OUTBOX_CONSOLE": "false", "COLUMNS": "300"}
+    values = {
+        "MOBILEID_DATA_DIR": str(tmp_path / "data"),
+        "MOBILEID_DATABASE_URL": database_url,
+        "MOBILEID_OUTBOX_CONSOLE": "false",
+        "COLUMNS": "300",
+    }
     for k, v in values.items():
         monkeypatch.setenv(k, v)
     return values
@@ -55,23 +59,37 @@ def test_import_json_with_korean_labels_and_reimport(env, runtime, tmp_path: Pat
     assert r.exit_code == 0, r.output
     with runtime.unit_of_work() as s:
         e = s.scalar(select(Employee).where(Employee.employee_number == "E1002"))
-        assert (e.employment_type, e.hr_source, e.phone) == ("special_contract", "insarang",
-                                                             "01012345678")
-        assert s.scalar(select(Employee.employment_status)
-                        .where(Employee.employee_number == "E4001")) == "leave"
+        assert (e.employment_type, e.hr_source, e.phone) == (
+            "special_contract",
+            "insarang",
+            "01012345678",
+        )
+        assert (
+            s.scalar(select(Employee.employment_status).where(Employee.employee_number == "E4001"))
+            == "leave"
+        )
     rows[0]["department"] = "혁신기획과"
-    r = runner.invoke(cli, ["hr", "import", str(write_csv(tmp_path / "hr.csv", rows)),
-                            "--source", "local"], env=env)
+    r = runner.invoke(
+        cli,
+        ["hr", "import", str(write_csv(tmp_path / "hr.csv", rows)), "--source", "local"],
+        env=env,
+    )
     assert r.exit_code == 0 and "updated 1" in r.output and "unchanged 16" in r.output, r.output
     assert _count(runtime, Employee) == 17
 
 
 def test_invalid_file_rejected_whole(env, runtime, tmp_path: Path) -> None:
-    rows = [employee("E1"), employee("E2", agency_code="12"), employee("E3", phone="abc"),
-            employee("E1"), employee("E5", employment_type="wizard"),
-            employee("E6", photo="data:image/png;base64,AAAA")]
-    r = CliRunner().invoke(cli, ["hr", "import", str(write_csv(tmp_path / "bad.csv", rows))],
-                           env=env)
+    rows = [
+        employee("E1"),
+        employee("E2", agency_code="12"),
+        employee("E3", phone="abc"),
+        employee("E1"),
+        employee("E5", employment_type="wizard"),
+        employee("E6", photo="data:image/png;base64,AAAA"),
+    ]
+    r = CliRunner().invoke(
+        cli, ["hr", "import", str(write_csv(tmp_path / "bad.csv", rows))], env=env
+    )
     assert r.exit_code == 1
     for fragment in ("agency_code", "phone", "duplicate of record 1", "employment_type", "photo"):
         assert fragment in r.output, (fragment, r.output)
@@ -90,8 +108,9 @@ def test_create_token_binding(env, runtime) -> None:
     runner = CliRunner()
     r = runner.invoke(cli, ["admin", "create-token", "--role", "department_head"], env=env)
     assert r.exit_code == 1 and "invalid_token_binding" in r.output
-    r = runner.invoke(cli, ["admin", "create-token", "--role", "employee", "--employee", "X"],
-                      env=env)
+    r = runner.invoke(
+        cli, ["admin", "create-token", "--role", "employee", "--employee", "X"], env=env
+    )
     assert r.exit_code == 1 and "employee_not_found" in r.output
     r = runner.invoke(cli, ["admin", "create-token", "--role", "hr_admin"], env=env)
     token = r.output.strip().splitlines()[-1]
@@ -116,13 +135,21 @@ def test_audit_chain_detects_tampering(env, runtime) -> None:
     now = datetime.now(UTC)
     with runtime.unit_of_work() as s:
         for i in range(5):
-            append_audit(s, actor="t", role="hr_admin", action="test", subject=f"s{i}", now=now,
-                         detail={"n": i})
+            append_audit(
+                s,
+                actor="t",
+                role="hr_admin",
+                action="test",
+                subject=f"s{i}",
+                now=now,
+                detail={"n": i},
+            )
     with runtime.unit_of_work() as s:
         assert verify_audit_chain(s).entries == 5
     with pytest.raises(ValueError, match="secrets"), runtime.unit_of_work() as s:
-        append_audit(s, actor="t", role="r", action="a", subject="s", now=now,
-                     detail={"tx_code": "123456"})
+        append_audit(
+            s, actor="t", role="r", action="a", subject="s", now=now, detail={"tx_code": "123456"}
+        )
     with pytest.raises(DBAPIError), runtime.engine.begin() as conn:
         conn.execute(text("UPDATE issuer_audit_log SET actor = 'x' WHERE seq = 2"))
     assert CliRunner().invoke(cli, ["audit", "verify"], env=env).exit_code == 0
@@ -159,8 +186,15 @@ def test_outbox_retries_and_redacts(env, runtime) -> None:
     sender = FlakySender(failures=2)
     now = datetime.now(UTC)
     with runtime.unit_of_work() as s:
-        enqueue_message(s, channel="sms", recipient="01012345678", kind="tx_code",
-                        subject="employee:E1", body="code 123456", now=now)
+        enqueue_message(
+            s,
+            channel="sms",
+            recipient="01012345678",
+            kind="tx_code",
+            subject="employee:E1",
+            body="code 123456",
+            now=now,
+        )
     for attempt, delay in ((1, 0.5), (2, 2.5)):  # back-off 2 s, then 4 s
         with runtime.unit_of_work() as s:
             msg = deliver_one(s, sender, now + _secs(delay))
@@ -184,9 +218,14 @@ def _secs(n: float):
 
 def test_models_match_migrations(runtime) -> None:
     with runtime.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={
-            "version_table": VERSION_TABLE, "compare_type": True,
-            "include_name": lambda n, t, p: t != "table" or (n or "").startswith("issuer_")})
+        ctx = MigrationContext.configure(
+            conn,
+            opts={
+                "version_table": VERSION_TABLE,
+                "compare_type": True,
+                "include_name": lambda n, t, p: t != "table" or (n or "").startswith("issuer_"),
+            },
+        )
         assert compare_metadata(ctx, metadata) == []
 
 
@@ -213,9 +252,9 @@ def test_settings() -> None:
         Settings(env="prod", issuer_base_url="https://id.example.go.kr")
     with pytest.raises(ValidationError, match="https"):
         Settings(env="prod", secret_key="k" * 40, issuer_base_url="http://id.example.go.kr")
-    assert Settings(env="prod", secret_key="k" * 40,
-                    issuer_base_url="https://id.example.go.kr/").issuer_base_url == (
-        "https://id.example.go.kr")
+    assert Settings(
+        env="prod", secret_key="k" * 40, issuer_base_url="https://id.example.go.kr/"
+    ).issuer_base_url == ("https://id.example.go.kr")
     r = CliRunner().invoke(cli, ["issuer", "info"], env={"MOBILEID_ENV": "prod"})
     assert r.exit_code == 2 and "placeholder" in r.output
 

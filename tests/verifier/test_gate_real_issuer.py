@@ -35,8 +35,21 @@ def _onboard(server: Any, tmp_path: Path) -> Path:
     apply_and_approve(server.client, tokens, applicant=tokens.e1002)
     link = link_of(read_sms(server.data_dir, kind="offer_link")[-1])
     tx = tx_code_of(read_sms(server.data_dir, kind="tx_code")[-1])
-    result = runner.invoke(cli, ["wallet", "accept", link, "--accept-terms", "--tx-code", tx,
-                                 "--pin", PIN, "--wallet", str(wallet)])
+    result = runner.invoke(
+        cli,
+        [
+            "wallet",
+            "accept",
+            link,
+            "--accept-terms",
+            "--tx-code",
+            tx,
+            "--pin",
+            PIN,
+            "--wallet",
+            str(wallet),
+        ],
+    )
     assert result.exit_code == 0, result.output
     return wallet
 
@@ -45,8 +58,23 @@ def _qr_png(wallet: Path, audience: str, png: Path) -> bytes:
     """`mobileid wallet qr --png`, then what a scanner reads from the image."""
     from PIL import Image
 
-    result = CliRunner().invoke(cli, ["wallet", "qr", "--purpose", "gate", "--audience", audience,
-                                      "--png", str(png), "--pin", PIN, "--wallet", str(wallet)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "wallet",
+            "qr",
+            "--purpose",
+            "gate",
+            "--audience",
+            audience,
+            "--png",
+            str(png),
+            "--pin",
+            PIN,
+            "--wallet",
+            str(wallet),
+        ],
+    )
     assert result.exit_code == 0, result.output
     found = zxingcpp.read_barcodes(Image.open(png))
     assert len(found) == 1
@@ -68,8 +96,7 @@ def test_wallet_png_scanned_at_the_gate(live_server: Any, tmp_path: Path) -> Non
     wallet = _onboard(live_server, tmp_path)
     probe = _qr_png(wallet, "gate:probe", tmp_path / "probe.png")
     has_status = _status_endpoint(probe) is not None
-    policy = gate_policy(live_server.url,
-                         stale_status="fail_closed" if has_status else "fail_open")
+    policy = gate_policy(live_server.url, stale_status="fail_closed" if has_status else "fail_open")
     service = make_gate(policy, tmp_path, clock=lambda: live_server.clock().timestamp())
     with serve(create_gate_app(service, worker_factory=None)) as gate:
         scanned = _qr_png(wallet, policy.audience, tmp_path / "gate.png")
@@ -94,8 +121,11 @@ def _revoke(server: Any, employee_number: str) -> None:
     listed = server.client.get(f"/hr/employees/{employee_number}/credentials", headers=headers)
     live = [c for c in listed.json() if c["state"] == "active"]
     assert len(live) == 1, listed.text
-    r = server.client.post(f"/hr/credentials/{live[0]['id']}/revoke", headers=headers,
-                           json={"reason": "phone_lost", "comment": "gate test"})
+    r = server.client.post(
+        f"/hr/credentials/{live[0]['id']}/revoke",
+        headers=headers,
+        json={"reason": "phone_lost", "comment": "gate test"},
+    )
     assert r.status_code == 200 and r.json()["after"] == "revoked", r.text
 
 
@@ -111,6 +141,7 @@ def test_revocation_at_the_real_issuer_reaches_the_gate(live_server: Any, tmp_pa
 
     phone = Presenter(clock=lambda: live_server.clock().timestamp())  # the gate's time, too
     with serve(create_gate_app(service, worker_factory=None)) as gate:
+
         def scan() -> dict[str, Any]:
             opened = WalletStore(wallet).unlock(PIN)
             shown = phone.purpose_presentation(opened, "gate", audience=policy.audience)
@@ -127,8 +158,9 @@ def test_revocation_at_the_real_issuer_reaches_the_gate(live_server: Any, tmp_pa
 
 def _wallet_show(wallet: Path) -> str:
     """`mobileid wallet show --refresh`: the status as the issuer publishes it now."""
-    result = CliRunner().invoke(cli, ["wallet", "show", "--refresh", "--pin", PIN,
-                                      "--wallet", str(wallet)])
+    result = CliRunner().invoke(
+        cli, ["wallet", "show", "--refresh", "--pin", PIN, "--wallet", str(wallet)]
+    )
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -153,7 +185,8 @@ def test_a_new_gate_learns_every_list_and_then_decides_offline(
 
     offline = make_gate(policy, tmp_path, clock=clock, online=False, name="new-gate")
     phone = Presenter(clock=clock)
-    shown = phone.purpose_presentation(WalletStore(wallet).unlock(PIN), "gate",
-                                       audience=policy.audience)
+    shown = phone.purpose_presentation(
+        WalletStore(wallet).unlock(PIN), "gate", audience=policy.audience
+    )
     decision = offline.scan(shown.payload)
     assert decision.allow and not decision.stale_status, decision
