@@ -15,6 +15,8 @@ for _path in (_HERE, _HERE.parent / "verifier", _HERE.parent):
         sys.path.insert(0, str(_path))
 
 with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
+    import authlib.deprecate  # its import puts an "always" filter first ...
+
+    warnings.simplefilter("ignore")  # (... so "ignore" goes in front of it, afterwards)
     import authlib.integrations.httpx_client
     import authlib.jose  # noqa: F401  (deprecated for joserfc; authlib's own OIDC checks use it)
