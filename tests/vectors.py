@@ -1,4 +1,5 @@
-"""Where the standards' own test vectors live: `../shared/vectors/` beside the project root.
+"""Where the standards' own test vectors live: `../shared/vectors/` beside the project root, or
+wherever `MOBILEID_VECTORS_DIR` points.
 
 They are read in place, never copied into the repository. A checkout without the folder skips the
 tests that need it, with a message saying why.
@@ -7,12 +8,16 @@ tests that need it, with a message saying why.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-VECTORS_DIR = (Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors").resolve()
+VECTORS_DIR = Path(
+    os.environ.get("MOBILEID_VECTORS_DIR")
+    or Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors"
+).resolve()
 
 
 def vectors_dir() -> Path:
