@@ -227,5 +227,22 @@ class Holder:
         return dict(r.json(), access_token=access)
 
 
+def onboard_wallet(server: Any, wallet: Path, pin: str) -> Path:
+    """HR data seeded, E1002 applies and is approved, and `mobileid wallet accept` takes the SMS
+    link and code into the wallet at `wallet`: the phone other parties' tests start from."""
+    from typer.testing import CliRunner
+
+    from mobileid.cli import app as cli
+
+    tokens = seed(server, wallet.parent)
+    apply_and_approve(server.client, tokens, applicant=tokens.e1002)
+    link = link_of(read_sms(server.data_dir, kind="offer_link")[-1])
+    tx = tx_code_of(read_sms(server.data_dir, kind="tx_code")[-1])
+    args = ["wallet", "accept", link, "--accept-terms", "--tx-code", tx, "--pin", pin]
+    result = CliRunner().invoke(cli, [*args, "--wallet", str(wallet)])
+    assert result.exit_code == 0, result.output
+    return wallet
+
+
 def offer_link_query(link: str) -> dict[str, list[str]]:
     return parse_qs(urlsplit(link).query)

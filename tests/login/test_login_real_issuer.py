@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "issuer"))
 
-from issuer_kit import apply_and_approve, link_of, read_sms, seed, tx_code_of
+from issuer_kit import onboard_wallet
 
 from mobileid.cli import app as cli
 from vc.jws import decode_unverified
@@ -30,29 +30,6 @@ from wallet_sim.store import WalletStore
 @dataclass
 class _Issuer:
     url: str
-
-
-def _onboard(server: Any, wallet: Path) -> None:
-    tokens = seed(server, wallet.parent)
-    apply_and_approve(server.client, tokens, applicant=tokens.e1002)
-    link = link_of(read_sms(server.data_dir, kind="offer_link")[-1])
-    tx = tx_code_of(read_sms(server.data_dir, kind="tx_code")[-1])
-    result = CliRunner().invoke(
-        cli,
-        [
-            "wallet",
-            "accept",
-            link,
-            "--accept-terms",
-            "--tx-code",
-            tx,
-            "--pin",
-            PIN,
-            "--wallet",
-            str(wallet),
-        ],
-    )
-    assert result.exit_code == 0, result.output
 
 
 def _serves_status(wallet: Path) -> bool:
@@ -83,7 +60,7 @@ def _revoke(server: Any, employee_number: str) -> None:
 @pytest.mark.slow
 def test_login_with_a_credential_from_the_real_issuer(live_server: Any, tmp_path: Path) -> None:
     wallet = tmp_path / "phone"
-    _onboard(live_server, wallet)
+    onboard_wallet(live_server, wallet, PIN)
     has_status = _serves_status(wallet)
 
     def clock() -> float:

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "issuer"))
 
-from issuer_kit import apply_and_approve, link_of, read_sms, seed, tx_code_of
+from issuer_kit import onboard_wallet
 
 from mobileid.cli import app as cli
 from vc.jws import decode_unverified
@@ -30,28 +30,7 @@ zxingcpp = pytest.importorskip("zxingcpp")
 
 
 def _onboard(server: Any, tmp_path: Path) -> Path:
-    runner, wallet = CliRunner(), tmp_path / "phone"
-    tokens = seed(server, tmp_path)
-    apply_and_approve(server.client, tokens, applicant=tokens.e1002)
-    link = link_of(read_sms(server.data_dir, kind="offer_link")[-1])
-    tx = tx_code_of(read_sms(server.data_dir, kind="tx_code")[-1])
-    result = runner.invoke(
-        cli,
-        [
-            "wallet",
-            "accept",
-            link,
-            "--accept-terms",
-            "--tx-code",
-            tx,
-            "--pin",
-            PIN,
-            "--wallet",
-            str(wallet),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    return wallet
+    return onboard_wallet(server, tmp_path / "phone", PIN)
 
 
 def _qr_png(wallet: Path, audience: str, png: Path) -> bytes:
