@@ -103,8 +103,9 @@ def status_list_aggregation(ctx: Ctx) -> Response:
     )
 
 
-@status_router.get(
+@status_router.api_route(
     "/status-lists/{list_id}",
+    methods=["GET", "HEAD"],  # HEAD: a cache revalidates (ETag) without the body
     response_class=Response,
     responses={
         200: {

@@ -54,6 +54,9 @@ def test_endpoint_headers_etag_and_gzip(live_server, tmp_path: Path) -> None:
     assert again.headers["etag"] == etag and again.headers["cache-control"] == "max-age=300"
     assert plain_get('"other", ' + etag).status_code == 304
     assert plain_get('"other"').status_code == 200
+    head = httpx.head(a.uri, headers={"Accept-Encoding": "identity"})
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == etag and head.headers["cache-control"] == "max-age=300"
 
     # gzip when asked (and only then); the decoded body is the same token
     raw = httpx.get(a.uri, headers={"Accept-Encoding": "gzip"})
