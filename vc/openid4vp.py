@@ -6,7 +6,8 @@ Authorization Requests arrive as `openid4vp://?...` links, by value or by refere
 `x509_san_dns:` (leaf dNSName SAN) and `x509_hash:` (b64url SHA-256 of the DER leaf), both with
 the `x5c` chain validated to a trust anchor the caller gives; `decentralized_identifier:` for
 did:key; `redirect_uri:` only unsigned and by value. Fetching is the caller's business: this
-module does no I/O. Response Mode `direct_post` only (§8.2); `direct_post.jwt` is refused.
+module does no I/O. Response Modes `direct_post` (§8.2) and `direct_post.jwt` (§8.3: the
+parameters as a JWE, `ECDH-ES` to the verifier's `client_metadata.jwks` key, AES-GCM).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import base64
 import binascii
 import hashlib
 import json
+import os
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,6 +69,8 @@ __all__ = [
     "decrypt_response",
     "direct_post_error_form",
     "direct_post_form",
+    "direct_post_jwt_form",
+    "encrypt_response",
     "encryption_jwk",
     "parse_direct_post",
     "parse_request_link",
@@ -290,6 +294,10 @@ class AuthorizationRequest:
     client_metadata: Mapping[str, Any]
     signed: bool
     certificate: x509.Certificate | None = None
+    response_mode: str = RESPONSE_MODE_DIRECT_POST
+    encryption_jwk: Mapping[str, Any] | None = None
+    """`direct_post.jwt`: the verifier's key from `client_metadata.jwks` (§8.3)."""
+    encryption_enc: str | None = None
 
 
 def _url_safe(value: Any, name: str) -> str:
@@ -330,8 +338,9 @@ def check_authorization_request(
         raise SignatureError(Code.untrusted_issuer, "this client must send a signed request")
     if params.get("response_type") != RESPONSE_TYPE_VP_TOKEN:
         raise _bad("response_type must be vp_token")
-    if params.get("response_mode") != RESPONSE_MODE_DIRECT_POST:
-        raise _bad(f"response_mode {params.get('response_mode')!r} is not supported")
+    response_mode = params.get("response_mode")
+    if response_mode not in (RESPONSE_MODE_DIRECT_POST, RESPONSE_MODE_DIRECT_POST_JWT):
+        raise _bad(f"response_mode {response_mode!r} is not supported")
     if "redirect_uri" in params:
         raise _bad("redirect_uri must not be present with direct_post")
     response_uri = params.get("response_uri")
@@ -351,6 +360,11 @@ def check_authorization_request(
     metadata = params.get("client_metadata", {})
     if type(metadata) is not dict:
         raise _bad("client_metadata must be an object")
+    jwk, enc = (
+        _response_encryption(metadata)
+        if response_mode == RESPONSE_MODE_DIRECT_POST_JWT
+        else (None, None)
+    )
     return AuthorizationRequest(
         client_id=client_id,
         prefix=prefix,
@@ -361,7 +375,35 @@ def check_authorization_request(
         client_metadata=metadata,
         signed=signed,
         certificate=verified.certificate if verified else None,
+        response_mode=response_mode,
+        encryption_jwk=jwk,
+        encryption_enc=enc,
     )
+
+
+def _response_encryption(metadata: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """For `direct_post.jwt`: a P-256 `ECDH-ES` key from `client_metadata.jwks` and the first
+    content encryption the verifier lists that we support (A128GCM when it lists none, §5.1)."""
+    jwks = metadata.get("jwks")
+    keys = jwks.get("keys") if type(jwks) is dict else None
+    usable = [
+        k
+        for k in (keys if type(keys) is list else [])
+        if type(k) is dict
+        and k.get("kty") == "EC"
+        and k.get("crv") == "P-256"
+        and k.get("alg", JWE_ALG) == JWE_ALG
+        and k.get("use", "enc") == "enc"
+        and type(k.get("kid")) is str
+    ]
+    if not usable:
+        raise _bad("direct_post.jwt needs a P-256 ECDH-ES key with a kid in client_metadata.jwks")
+    listed = metadata.get("encrypted_response_enc_values_supported", ["A128GCM"])
+    enc = next((e for e in listed if e in _ENC_KEY_BYTES), None) if type(listed) is list else None
+    if enc is None:
+        raise _bad("none of the verifier's response encryption methods is supported")
+    _point(usable[0])  # a key that is not on the curve is refused now, not at answer time
+    return usable[0], enc
 
 
 # --- response (§8.1, §8.2) -------------------------------------------------------------------
@@ -554,17 +596,62 @@ def response_kid(token: str) -> str:
     return kid
 
 
-def _epk(header: Mapping[str, Any]) -> ec.EllipticCurvePublicKey:
-    epk = header.get("epk")
-    if type(epk) is not dict or epk.get("kty") != "EC" or epk.get("crv") != "P-256":
-        raise _bad("epk must be a P-256 EC JWK")
+def _point(jwk: Any) -> ec.EllipticCurvePublicKey:
+    """A P-256 public JWK as a key; `FormatError` unless it is a point on the curve."""
+    if type(jwk) is not dict or jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
+        raise _bad("not a P-256 EC JWK")
     try:
-        x, y = b64url_decode(epk["x"]), b64url_decode(epk["y"])
+        x, y = b64url_decode(jwk["x"]), b64url_decode(jwk["y"])
         if len(x) != 32 or len(y) != 32:
             raise ValueError("coordinate length")
         return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + x + y)
-    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
-        raise _bad("epk is not a point on P-256") from exc
+    except (KeyError, TypeError, ValueError, binascii.Error, VCError) as exc:
+        raise _bad("not a point on P-256") from exc
+
+
+def _epk(header: Mapping[str, Any]) -> ec.EllipticCurvePublicKey:
+    return _point(header.get("epk"))
+
+
+def _content_key(shared: bytes, enc: str, apu: bytes = b"", apv: bytes = b"") -> bytes:
+    """RFC 7518 §4.6.2: Concat KDF over the ECDH secret, AlgorithmID = `enc` (direct agreement)."""
+    size = _ENC_KEY_BYTES[enc]
+    other = b"".join(len(v).to_bytes(4, "big") + v for v in (enc.encode("ascii"), apu, apv))
+    return ConcatKDFHash(hashes.SHA256(), size, other + (size * 8).to_bytes(4, "big")).derive(
+        shared
+    )
+
+
+def encrypt_response(params: Mapping[str, Any], jwk: Mapping[str, Any], enc: str) -> str:
+    """The wallet's `direct_post.jwt` answer (§8.3): the response parameters as a compact JWE,
+    `ECDH-ES` to the verifier's key with a fresh ephemeral key, `enc` AES-GCM."""
+    if enc not in _ENC_KEY_BYTES:
+        raise _bad(f"unsupported enc {enc!r}", Code.unsupported_algorithm)
+    recipient = _point(dict(jwk))
+    ephemeral = ec.generate_private_key(ec.SECP256R1())
+    epk = encryption_jwk(ephemeral.public_key(), "")
+    header = {
+        "alg": JWE_ALG,
+        "enc": enc,
+        "kid": jwk["kid"],
+        "epk": {k: epk[k] for k in ("kty", "crv", "x", "y")},
+    }
+    protected = b64url_encode(json_dumps(header))
+    cek = _content_key(ephemeral.exchange(ec.ECDH(), recipient), enc)
+    iv = os.urandom(12)
+    sealed = AESGCM(cek).encrypt(iv, json_dumps(dict(params)), protected.encode("ascii"))
+    ciphertext, tag = sealed[:-16], sealed[-16:]
+    return f"{protected}..{b64url_encode(iv)}.{b64url_encode(ciphertext)}.{b64url_encode(tag)}"
+
+
+def direct_post_jwt_form(
+    params: Mapping[str, Any], request: AuthorizationRequest
+) -> dict[str, str]:
+    """The `direct_post.jwt` body: `response` = the parameters (`vp_token` as a JSON object, or
+    an error) encrypted to the request's key."""
+    if request.encryption_jwk is None or request.encryption_enc is None:
+        raise _bad("this request asked for plain direct_post")
+    return {"response": encrypt_response(params, request.encryption_jwk, request.encryption_enc)}
 
 
 def decrypt_response(
@@ -587,17 +674,12 @@ def decrypt_response(
         raise _bad("JWE kid is not our key")
     if "zip" in header or "crit" in header or raw[1]:
         raise _bad("JWE uses features we do not accept (zip, crit, an encrypted key)")
-    size = _ENC_KEY_BYTES[enc]
     try:
         apu = b64url_decode(header.get("apu", ""))
         apv = b64url_decode(header.get("apv", ""))
-    except (TypeError, ValueError, binascii.Error) as exc:
+    except (TypeError, ValueError, binascii.Error, VCError) as exc:
         raise _bad("apu/apv are not base64url") from exc
-    shared = key.exchange(ec.ECDH(), _epk(header))
-    other = b"".join(len(v).to_bytes(4, "big") + v for v in (enc.encode("ascii"), apu, apv)) + (
-        size * 8
-    ).to_bytes(4, "big")
-    cek = ConcatKDFHash(hashes.SHA256(), size, other).derive(shared)
+    cek = _content_key(key.exchange(ec.ECDH(), _epk(header)), enc, apu, apv)
     iv, ciphertext, tag = raw[2], raw[3], raw[4]
     if len(iv) != 12 or len(tag) != 16:
         raise _bad("JWE iv or tag has the wrong length")

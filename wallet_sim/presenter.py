@@ -2,11 +2,12 @@
 
 QR (gate, library, identity): an SD-JWT VC presentation disclosing exactly the purpose's claims
 from `schemas/`, with a KB-JWT (`aud` the verifier audience, `iat` now, a nonce), as the plain
-compact string (the gate issue settles the final payload format).
+compact string or the compact binary encoding of `vc.qr_compact` (the default).
 
 OpenID4VP: parse the `openid4vp://` link, fetch and verify the Request Object (`vc.openid4vp`),
 evaluate its DCQL query (`vc.dcql`), show what goes to whom, and after consent POST the
-`vp_token` with `direct_post` (KB `aud` = the full client_id, `nonce` from the request). Every
+`vp_token` with `direct_post`, encrypted when the request says `direct_post.jwt` (KB `aud` = the
+full client_id, `nonce` from the request). Every
 presentation is written to the wallet's own encrypted history and nowhere else.
 """
 
@@ -33,10 +34,12 @@ from vc.dcql import SD_JWT_VC_FORMAT, Candidate, CredentialMatch, DcqlMatch, mat
 from vc.errors import VCError
 from vc.openid4vp import (
     REQUEST_OBJECT_MEDIA_TYPE,
+    RESPONSE_MODE_DIRECT_POST_JWT,
     AuthorizationRequest,
     check_authorization_request,
     direct_post_error_form,
     direct_post_form,
+    direct_post_jwt_form,
     parse_request_link,
     verify_request_object,
 )
@@ -272,7 +275,8 @@ class Presenter:
     def respond(
         self, plan: PresentationPlan, wallet: UnlockedWallet, *, follow_redirect: bool = True
     ) -> PresentationOutcome:
-        """POST the `vp_token` (direct_post) and report the verifier's answer."""
+        """POST the `vp_token` (`direct_post`, or encrypted: `direct_post.jwt`) and report the
+        verifier's answer."""
         request = plan.request
         presentations = {
             query_id: [
@@ -280,7 +284,9 @@ class Presenter:
             ]
             for query_id, matches in plan.match.presentations.items()
         }
-        form = direct_post_form(presentations, request.state)
+        form = _answer(
+            request, {"vp_token": presentations}, direct_post_form(presentations, request.state)
+        )
         entry: dict[str, Any] = {
             "at": int(self.clock()),
             "kind": "openid4vp",
@@ -327,9 +333,22 @@ class Presenter:
         self._send_error(plan.request, "access_denied", "the user declined")
 
     def _send_error(self, request: AuthorizationRequest, error: str, description: str) -> None:
-        form = direct_post_error_form(error, description, request.state)
+        plain = direct_post_error_form(error, description, request.state)
+        form = _answer(request, dict(plain), plain)
         with contextlib.suppress(httpx.HTTPError, WalletError):  # best effort only
             self._http().post(request.response_uri, data=form)
+
+
+def _answer(
+    request: AuthorizationRequest, params: dict[str, Any], plain: dict[str, str]
+) -> dict[str, str]:
+    """The form to POST: `plain` for `direct_post`; for `direct_post.jwt` the parameters (the
+    `vp_token` as a JSON object) encrypted to the verifier's key (§8.3)."""
+    if request.response_mode != RESPONSE_MODE_DIRECT_POST_JWT:
+        return plain
+    if request.state is not None:
+        params["state"] = request.state
+    return direct_post_jwt_form(params, request)
 
 
 def _check_formats(request: AuthorizationRequest, wallet: UnlockedWallet) -> None:

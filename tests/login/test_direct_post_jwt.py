@@ -1,9 +1,11 @@
 """`direct_post.jwt` (OpenID4VP 1.0 §8.3, HAIP): the request carries a fresh P-256 key per
 session; the answer arrives as a JWE (`ECDH-ES`, A128GCM or A256GCM) made here with joserfc,
-an independent JOSE implementation (the wallet simulator speaks `direct_post` only)."""
+an independent JOSE implementation, and by the wallet simulator (`vc.openid4vp.encrypt_response`),
+which joserfc must be able to open too."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -99,3 +101,45 @@ def test_encrypted_responses_that_do_not_open(world: Login, tmp_path: Path) -> N
         assert response.status_code == 400, form
         assert response.json()["error"] == "invalid_request"
     assert _post(world, {"response": token}).status_code == 200  # nothing above spent it
+
+
+def test_the_wallet_simulator_answers_encrypted(world: Login, tmp_path: Path) -> None:
+    """Our own wallet sees `direct_post.jwt`, encrypts to the session key, and the login
+    completes; a decline is encrypted as well (a plain one would be refused)."""
+    wallet, _ = make_wallet(tmp_path / "phone", world.issuer, number="E7002")
+    session = world.session()
+    presenter = world.presenter()
+    plan = presenter.resolve_request(session["link"], wallet)
+    assert plan.request.response_mode == "direct_post.jwt"
+    assert plan.request.encryption_enc == "A128GCM"  # the first the verifier lists
+    outcome = presenter.respond(plan, wallet)
+    assert outcome.status_code == 200
+    body = world.result(session).json()
+    assert body["status"] == "completed"
+    assert body["presentations"]["employee_id"][0]["claims"]["employee_number"] == "E7002"
+
+    declined = world.session()
+    presenter.decline(presenter.resolve_request(declined["link"], wallet))
+    assert world.result(declined).json()["status"] == "failed"
+
+
+def test_what_the_wallet_encrypts_opens_with_joserfc() -> None:
+    """An independent JOSE library opens our JWE: the header, Concat KDF and AES-GCM agree."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from vc.openid4vp import encrypt_response, encryption_jwk
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    public = encryption_jwk(private.public_key(), "session-1")
+    numbers = private.private_numbers()
+    private_jwk = {
+        **public,
+        "d": base64.urlsafe_b64encode(numbers.private_value.to_bytes(32, "big"))
+        .rstrip(b"=")
+        .decode(),
+    }
+    for enc in ("A128GCM", "A256GCM"):
+        token = encrypt_response({"vp_token": {"q": ["x~"]}, "state": "s1"}, public, enc)
+        opened = jwe.decrypt_compact(token, jwk_module.ECKey.import_key(private_jwk))
+        assert opened.protected["kid"] == "session-1" and opened.protected["enc"] == enc
+        assert json.loads(opened.plaintext) == {"vp_token": {"q": ["x~"]}, "state": "s1"}
