@@ -103,9 +103,9 @@ def status_list_aggregation(ctx: Ctx) -> Response:
     )
 
 
-@status_router.api_route(
+@status_router.head("/status-lists/{list_id}", include_in_schema=False)  # revalidate, no body
+@status_router.get(
     "/status-lists/{list_id}",
-    methods=["GET", "HEAD"],  # HEAD: a cache revalidates (ETag) without the body
     response_class=Response,
     responses={
         200: {
