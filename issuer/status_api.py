@@ -14,12 +14,10 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Response
-from sqlalchemy import select
 
 from issuer.context import IssuerContext, issuer_context
 from issuer.errors import IssuerCode, LifecycleError
-from issuer.models import StatusListRecord
-from issuer.status_publication import PublishedToken
+from issuer.status_publication import PublishedToken, published_list_uris
 from schemas.hr_api import ErrorBody
 from vc.status_list import STATUS_LIST_MEDIA_TYPE
 
@@ -95,9 +93,9 @@ def status_list_aggregation(ctx: Ctx) -> Response:
     """Every status list this issuer publishes (`{"status_lists": [uri, ...]}`), so verifiers
     such as gates can fetch them all ahead of time and decide offline."""
     with ctx.unit_of_work() as session:
-        uris = session.scalars(select(StatusListRecord.uri).order_by(StatusListRecord.id)).all()
+        uris = published_list_uris(session)
     return Response(
-        orjson.dumps({"status_lists": list(uris)}),
+        orjson.dumps({"status_lists": uris}),
         media_type="application/json",
         headers={"Cache-Control": f"max-age={ctx.config.status_list_ttl_s}", **_CORS},
     )

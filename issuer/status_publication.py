@@ -282,6 +282,11 @@ class StatusListSummary:
     signed_at: datetime | None
 
 
+def published_list_uris(session: Session) -> list[str]:
+    """Every status list's URI, oldest first (Token Status List aggregation)."""
+    return list(session.scalars(select(StatusListRecord.uri).order_by(StatusListRecord.id)))
+
+
 def status_list_summary(session: Session) -> list[StatusListSummary]:
     """Each list with its use and its published token's version, key and time (operators)."""
     counts: dict[tuple[int, str], int] = {

@@ -244,5 +244,23 @@ def onboard_wallet(server: Any, wallet: Path, pin: str) -> Path:
     return wallet
 
 
+def revoke_via_hr_api(server: Any, employee_number: str, *, comment: str) -> None:
+    """Revoke the employee's live credential through the issuer's HR API, as HR would."""
+    from issuer.api_tokens import Role, create_api_token
+
+    with server.runtime.unit_of_work() as session:
+        token, _ = create_api_token(session, role=Role.hr_admin, now=server.runtime.clock())
+    headers = {"Authorization": f"Bearer {token}"}
+    listed = server.client.get(f"/hr/employees/{employee_number}/credentials", headers=headers)
+    live = [c for c in listed.json() if c["state"] == "active"]
+    assert len(live) == 1, listed.text
+    r = server.client.post(
+        f"/hr/credentials/{live[0]['id']}/revoke",
+        headers=headers,
+        json={"reason": "phone_lost", "comment": comment},
+    )
+    assert r.status_code == 200 and r.json()["after"] == "revoked", r.text
+
+
 def offer_link_query(link: str) -> dict[str, list[str]]:
     return parse_qs(urlsplit(link).query)

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "issuer"))
 
-from issuer_kit import onboard_wallet
+from issuer_kit import onboard_wallet, revoke_via_hr_api
 
 from mobileid.cli import app as cli
 from vc.jws import decode_unverified
@@ -40,21 +40,7 @@ def _serves_status(wallet: Path) -> bool:
 
 
 def _revoke(server: Any, employee_number: str) -> None:
-    """Revoke the employee's live credential through the issuer's HR API, as HR would."""
-    from issuer.api_tokens import Role, create_api_token
-
-    with server.runtime.unit_of_work() as session:
-        token, _ = create_api_token(session, role=Role.hr_admin, now=server.runtime.clock())
-    headers = {"Authorization": f"Bearer {token}"}
-    listed = server.client.get(f"/hr/employees/{employee_number}/credentials", headers=headers)
-    live = [c for c in listed.json() if c["state"] == "active"]
-    assert len(live) == 1, listed.text
-    revoked = server.client.post(
-        f"/hr/credentials/{live[0]['id']}/revoke",
-        headers=headers,
-        json={"reason": "phone_lost", "comment": "login test"},
-    )
-    assert revoked.status_code == 200, revoked.text
+    revoke_via_hr_api(server, employee_number, comment="login test")
 
 
 @pytest.mark.slow
