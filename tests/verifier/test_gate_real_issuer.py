@@ -55,7 +55,7 @@ def _qr_png(wallet: Path, audience: str, png: Path) -> bytes:
         ],
     )
     assert result.exit_code == 0, result.output
-    found = zxingcpp.read_barcodes(Image.open(png))
+    found = zxingcpp.read_barcodes(Image.open(png), formats=zxingcpp.BarcodeFormat.QRCode)
     assert len(found) == 1
     return bytes(found[0].bytes)
 
