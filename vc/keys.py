@@ -286,7 +286,7 @@ def _member(jwk: Mapping[str, Any], name: str) -> bytes:
 
 def public_key_from_jwk(jwk: Any) -> PublicKey:
     """Parse a public JWK; refuses private members so a private key is never taken for public."""
-    if not isinstance(jwk, Mapping):
+    if type(jwk) is not dict and not isinstance(jwk, Mapping):  # the ABC check is slow
         raise KeyMaterialError(Code.invalid_key, "JWK must be a JSON object")
     if "d" in jwk:
         raise KeyMaterialError(Code.invalid_key, "a public JWK must not contain a private key")
@@ -300,7 +300,7 @@ def public_key_from_jwk(jwk: Any) -> PublicKey:
 
 def private_key_from_jwk(jwk: Any) -> PrivateKey:
     """Parse a private JWK and check that its public part matches the private key."""
-    if not isinstance(jwk, Mapping):
+    if type(jwk) is not dict and not isinstance(jwk, Mapping):  # the ABC check is slow
         raise KeyMaterialError(Code.invalid_key, "JWK must be a JSON object")
     kty, crv = jwk.get("kty"), jwk.get("crv")
     key: PrivateKey
