@@ -155,6 +155,7 @@ def serve(
     """로그인 서비스 실행 / Run the login service (OpenID4VP + OIDC) on its own port."""
     import uvicorn
 
+    from mobileid.heap import freeze_startup_heap
     from verifier.oidc.app import create_login_app
 
     settings = _settings(host=host, port=port, base_url=base_url)
@@ -167,8 +168,10 @@ def serve(
         f"[bold]mobileid login[/] → http://{settings.host}:{settings.port}  "
         f"(issuer {settings.base_url}, {len(settings.trusted_issuers)} trusted issuer(s))"
     )
+    app = create_login_app(service)
+    freeze_startup_heap()
     uvicorn.run(
-        create_login_app(service),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=log_level,
