@@ -228,11 +228,11 @@ def start_gate_process(
 ) -> tuple[subprocess.Popen[bytes], int, Path]:
     from mobileid.db import create_db_engine
     from verifier.gate.store import save_bundle
-    from verifier.models import metadata
+    from verifier.migrate import upgrade_verifier_database
 
     directory = Path(tempfile.mkdtemp(prefix="bench-gate-"))
     engine = create_db_engine(f"sqlite:///{directory / 'gate.sqlite3'}")
-    metadata.create_all(engine)
+    upgrade_verifier_database(engine, "gate")
     with engine.begin() as conn:
         save_bundle(conn, fixture.bundle())
     engine.dispose()

@@ -96,7 +96,7 @@ def serve_login(data_dir: str, port: int, lifetime_s: float) -> None:
 def start_login_process(fixture: Fixture, lifetime_s: float) -> tuple[Any, int, Path, Any]:
     """Prepare the data directory (certificate, client), start the worker; wait for its port."""
     from mobileid.db import create_db_engine
-    from verifier.oid4vp.models import login_metadata
+    from verifier.migrate import upgrade_verifier_database
     from verifier.oidc.app import unit_of_work
     from verifier.oidc.clients import register_client
     from verifier.x509 import create_local_pki
@@ -111,7 +111,7 @@ def start_login_process(fixture: Fixture, lifetime_s: float) -> tuple[Any, int, 
         port = sock.getsockname()[1]
     settings = _settings(directory, port)
     engine = create_db_engine(settings.db_url)
-    login_metadata.create_all(engine)
+    upgrade_verifier_database(engine, "login")
     with unit_of_work(engine) as db:
         new = register_client(
             db,

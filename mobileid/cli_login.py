@@ -23,7 +23,8 @@ from sqlalchemy import select
 from mobileid.cli_common import console, fail
 from mobileid.db import create_db_engine
 from verifier.fetch import new_http_client
-from verifier.oid4vp.models import login_metadata, login_records
+from verifier.migrate import upgrade_verifier_database
+from verifier.oid4vp.models import login_records
 from verifier.oidc.app import LoginService, build_login_service, purge_all, unit_of_work
 from verifier.oidc.claims import OIDC_CLAIMS
 from verifier.oidc.clients import (
@@ -92,7 +93,7 @@ def open_login_service(
 def _engine(settings: LoginSettings) -> Any:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.db_url)
-    login_metadata.create_all(engine)
+    upgrade_verifier_database(engine, "login")
     return engine
 
 

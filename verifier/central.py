@@ -24,7 +24,8 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from verifier.gate.store import Bundle
-from verifier.models import RECORD_COLUMNS, central_records, metadata
+from verifier.migrate import upgrade_verifier_database
+from verifier.models import RECORD_COLUMNS, central_records
 from verifier.status import StatusCache
 from verifier.trust import TrustedIssuer, TrustStore
 
@@ -122,7 +123,7 @@ class CentralService:
             self._client.close()
 
     def create_tables(self) -> None:
-        metadata.create_all(self.engine, tables=[central_records])
+        upgrade_verifier_database(self.engine, "central")
 
     def authorized(self, header: str | None) -> bool:
         if self.config.gate_token is None:

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from verifier.gate.recorder import EntryRecorder
 from verifier.gate.store import Bundle, count_pending, install_bundle, save_bundle, saved_bundle
-from verifier.models import metadata
+from verifier.migrate import upgrade_verifier_database
 from verifier.pipeline import Decision, Pipeline
 from verifier.policy import GatePolicy
 from verifier.replay import InMemoryReplayStore, ReplayStore, SqliteReplayStore
@@ -126,7 +126,7 @@ def build_gate(
     replay: ReplayStore | None = None,
 ) -> GateService:
     """Create tables, recover the journal, load the saved bundle, wire the pipeline."""
-    metadata.create_all(engine)
+    upgrade_verifier_database(engine, "gate")
     trust = TrustStore(
         policy.trusted_issuers,
         client=client,

@@ -18,9 +18,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from schemas.employee_id import DISCLOSABLE, PURPOSES
 from verifier.gate.service import GateService
+from verifier.migrate import upgrade_verifier_database
 from verifier.oid4vp.api import LoginRuntime, json_response, oid4vp_router
 from verifier.oid4vp.errors import ProtocolError
-from verifier.oid4vp.models import login_metadata
 from verifier.oid4vp.requests import EMPLOYEE_QUERY_ID, employee_dcql
 from verifier.oid4vp.sessions import (
     CROSS_DEVICE,
@@ -77,7 +77,7 @@ def mount_openid4vp(
     """Add the OpenID4VP endpoints and the `/desk` terminal page to a gate's app."""
     from verifier.oidc.app import unit_of_work
 
-    login_metadata.create_all(service.engine)
+    upgrade_verifier_database(service.engine, "login")
     policy = service.policy.verification
     purpose_claims = PURPOSES[policy.purpose]
     pipeline_policy = replace(policy, displayed_claims=tuple(sorted(DISCLOSABLE | {"vct"})))

@@ -1,7 +1,8 @@
 """The login service (`mobileid login serve`): one FastAPI app with the OpenID4VP verifier and
-the OpenID Connect bridge, on tables of its own (`login_metadata`, created at start-up like the
-gate's). Any number of processes may share one database: sessions, codes, tokens and keys all
-live there; each process holds only caches (issuer keys, status lists).
+the OpenID Connect bridge, on tables of its own (`login_metadata`, migrated at start-up by
+`verifier.migrate`, like the gate's). Any number of processes may share one database: sessions,
+codes, tokens and keys all live there; each process holds only caches (issuer keys, status
+lists).
 
 `build_login_service` wires the parts; `create_login_app` serves them, maps every error to the
 OAuth shape (`{"error", "error_description"}`) and purges expired sessions, codes, tokens and old
@@ -25,9 +26,9 @@ from fastapi.responses import Response
 from sqlalchemy import Connection, Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from verifier.migrate import upgrade_verifier_database
 from verifier.oid4vp.api import LoginRuntime, json_response, oid4vp_router
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
-from verifier.oid4vp.models import login_metadata
 from verifier.oid4vp.sessions import VpConfig, VpContext, purge_expired
 from verifier.oid4vp.verify import LoginVerifier, login_policy
 from verifier.oidc.api import oidc_router
@@ -90,7 +91,7 @@ def build_login_service(
     clock: Callable[[], float] = time.time,
 ) -> LoginService:
     """Create the tables and keys if missing, then wire trust, status, pipeline and contexts."""
-    login_metadata.create_all(engine)
+    upgrade_verifier_database(engine, "login")
     keys = load_or_create_keys(engine)
     policy = login_policy(
         stale_status=StalePolicy(settings.stale_status),

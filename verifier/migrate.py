@@ -1,0 +1,82 @@
+"""Alembic migrations for the verifier's tables: one branch per kind of deployment.
+
+`gate` (a gate terminal's local store: entry records, offline bundle), `central` (the records
+the gates upload) and `login` (the login verifier and identity desks: OpenID4VP sessions, OIDC
+clients, codes, tokens, keys, login records). One version table holds a head per branch applied,
+so the parts may share one PostgreSQL database and each creates only what it uses.
+
+A database made by `create_all` before these migrations existed is adopted: when a branch has no
+head yet but all its tables are there, the branch is stamped at its first revision (which made
+exactly those tables), then upgraded. Some of its tables without the others is refused rather
+than guessed at. Concurrent starts are safe: SQLite serialises writers, PostgreSQL takes a
+transaction advisory lock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, MetaData, inspect, text
+
+from verifier.models import bundle_items, central_records, entry_records, metadata
+from verifier.oid4vp.models import login_metadata
+
+__all__ = ["VERSION_TABLE", "Part", "branch_tables", "target_metadata", "upgrade_verifier_database"]
+
+VERSION_TABLE = "alembic_version_verifier"
+Part = Literal["gate", "central", "login"]
+_SCRIPT_LOCATION = str(Path(__file__).with_name("migrations"))
+_ADVISORY_LOCK_KEY = 0x4D4F4256  # "MOBV"
+_FIRST_REVISION: dict[str, str] = {"gate": "g0001", "central": "c0001", "login": "l0001"}
+
+
+def target_metadata() -> list[MetaData]:
+    """Every verifier table, for Alembic's comparisons."""
+    return [metadata, login_metadata]
+
+
+def branch_tables(part: Part) -> frozenset[str]:
+    """The tables a branch owns."""
+    if part == "gate":
+        return frozenset({entry_records.name, bundle_items.name})
+    if part == "central":
+        return frozenset({central_records.name})
+    return frozenset(login_metadata.tables)
+
+
+def _config(connection: Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", _SCRIPT_LOCATION)
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade_verifier_database(engine: Engine, part: Part) -> None:
+    """Bring `part`'s tables to the newest revision in one transaction (adopting old schemas)."""
+    if part not in _FIRST_REVISION:
+        raise ValueError(f"unknown verifier schema part {part!r}")
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
+        cfg = _config(connection)
+        script = ScriptDirectory.from_config(cfg)
+        in_branch = {rev.revision for rev in script.iterate_revisions(f"{part}@head", "base")}
+        current = MigrationContext.configure(
+            connection, opts={"version_table": VERSION_TABLE}
+        ).get_current_heads()
+        if not in_branch.intersection(current):
+            owned = branch_tables(part)
+            present = owned & set(inspect(connection).get_table_names())
+            if present == owned:
+                command.stamp(cfg, _FIRST_REVISION[part])
+            elif present:
+                raise RuntimeError(
+                    f"the database holds some of the {part} tables ({', '.join(sorted(present))}) "
+                    "but not all and no migration record: repair it by hand"
+                )
+        command.upgrade(cfg, f"{part}@head")
