@@ -14,6 +14,7 @@ transaction advisory lock.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Literal
 
@@ -56,19 +57,37 @@ def _config(connection: Connection) -> Config:
     return cfg
 
 
+@functools.cache
+def _branch(part: str) -> tuple[str, frozenset[str]]:
+    """(head, every revision) of a branch, read from the packaged scripts once per process."""
+    cfg = Config()
+    cfg.set_main_option("script_location", _SCRIPT_LOCATION)
+    script = ScriptDirectory.from_config(cfg)
+    head = script.get_revision(f"{part}@head")
+    if head is None:  # pragma: no cover - the packaged scripts define every part
+        raise LookupError(part)
+    revisions = script.iterate_revisions(f"{part}@head", "base")
+    return head.revision, frozenset(rev.revision for rev in revisions)
+
+
 def upgrade_verifier_database(engine: Engine, part: Part) -> None:
-    """Bring `part`'s tables to the newest revision in one transaction (adopting old schemas)."""
+    """Bring `part`'s tables to the newest revision in one transaction (adopting old schemas).
+
+    A database already at the head is seen with one query, without running Alembic's commands
+    (services and tests build on the same database many times).
+    """
     if part not in _FIRST_REVISION:
         raise ValueError(f"unknown verifier schema part {part!r}")
+    head, in_branch = _branch(part)
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
-        cfg = _config(connection)
-        script = ScriptDirectory.from_config(cfg)
-        in_branch = {rev.revision for rev in script.iterate_revisions(f"{part}@head", "base")}
         current = MigrationContext.configure(
             connection, opts={"version_table": VERSION_TABLE}
         ).get_current_heads()
+        if head in current:
+            return
+        cfg = _config(connection)
         if not in_branch.intersection(current):
             owned = branch_tables(part)
             present = owned & set(inspect(connection).get_table_names())
