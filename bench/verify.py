@@ -3,8 +3,9 @@
     python -m bench.verify [--seconds S]
 
 A presentation needs two signature checks (issuer JWT and KB-JWT), so the ceiling for any
-verifier is half the raw verification rate; `ratio_to_limit` is our rate over that ceiling. All
-figures are medians of several rounds measured in this one run, baseline included.
+verifier is half the raw verification rate; `ratio_to_limit` is our rate over that ceiling, the
+median over short blocks taken in turns with raw-verify blocks. All figures are medians measured
+in this one run, baseline included.
 
 The credential is a realistic employee ID: 8 selectively disclosable claims in Korean, plus the
 HR photo (a ~5 KB JPEG data URI, also disclosable), a holder key and a status reference. The
@@ -79,6 +80,37 @@ def rate(fn: Callable[[], object], seconds: float, rounds: int = 5) -> float:
     return statistics.median(results)
 
 
+def paired(
+    raw: Callable[[], object], ours: Callable[[], object], seconds: float, block: int = 100
+) -> tuple[float, float, float]:
+    """Raw and our rates, and our rate over half the raw one, from short blocks taken in turns.
+
+    A shared machine's speed drifts by tens of percent within seconds; neighbouring blocks see
+    the same speed, so the median of per-pair ratios holds still where whole-round rates do not.
+    Returns (raw /s, ours /s, median ratio to the two-signature limit).
+    """
+    raw_times: list[float] = []
+    our_times: list[float] = []
+    ratios: list[float] = []
+    deadline = time.perf_counter() + 5 * seconds
+    while time.perf_counter() < deadline or len(ratios) < 20:
+        start = time.perf_counter()
+        for _ in range(block):
+            raw()
+        middle = time.perf_counter()
+        for _ in range(block):
+            ours()
+        end = time.perf_counter()
+        raw_times.append(middle - start)
+        our_times.append(end - middle)
+        ratios.append(2 * (middle - start) / (end - middle))
+    return (
+        block / statistics.median(raw_times),
+        block / statistics.median(our_times),
+        statistics.median(ratios),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.0, help="length of one round")
@@ -146,11 +178,10 @@ def main() -> None:
         raw_vk.verify(signed.message, signed.signature)
 
     verify_presentation()  # fail before measuring if anything is wrong
-    raw = rate(raw_verify, args.seconds)
-    ours = rate(verify_presentation, args.seconds)
-    raw_after = rate(raw_verify, args.seconds)  # bracket ours, so drift shows
-    raw = statistics.median([raw, raw_after])
-    ours_photo = rate(lambda: verify_presentation(with_photo), args.seconds, rounds=3)
+    raw, ours, ratio = paired(raw_verify, verify_presentation, args.seconds)
+    _, ours_photo, photo_ratio = paired(
+        raw_verify, lambda: verify_presentation(with_photo), args.seconds / 2
+    )
     issuance = rate(issue, args.seconds, rounds=3)
     decode_times = []
     for _ in range(7):
@@ -158,7 +189,6 @@ def main() -> None:
         StatusList.decode(lst, 2).get(LIST_SIZE - 1)
         decode_times.append((time.perf_counter() - start) * 1000)
     decode_ms = statistics.median(decode_times)
-    ratio = ours / (raw / 2)
 
     print(
         f"presentation size                : {len(presentation):>10,} bytes "
@@ -172,7 +202,7 @@ def main() -> None:
     print(f"ratio to limit                   : {ratio:>10.2f}     (target >= 0.70)")
     print(
         f"  with the photo too ({len(with_photo):,} B)   : {ours_photo:>10,.0f} /s   "
-        f"(ratio {ours_photo / (raw / 2):.2f})"
+        f"(ratio {photo_ratio:.2f})"
     )
     print(f"issuance of the same credential  : {issuance:>10,.0f} /s")
     print(f"decode 2^20-entry status list    : {decode_ms:>10.2f} ms  (2 bits, {len(lst):,} B lst)")
