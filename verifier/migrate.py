@@ -50,19 +50,18 @@ def branch_tables(part: Part) -> frozenset[str]:
     return frozenset(login_metadata.tables)
 
 
-def _config(connection: Connection) -> Config:
+def _config(connection: Connection | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", _SCRIPT_LOCATION)
-    cfg.attributes["connection"] = connection
+    if connection is not None:
+        cfg.attributes["connection"] = connection
     return cfg
 
 
 @functools.cache
 def _branch(part: str) -> tuple[str, frozenset[str]]:
     """(head, every revision) of a branch, read from the packaged scripts once per process."""
-    cfg = Config()
-    cfg.set_main_option("script_location", _SCRIPT_LOCATION)
-    script = ScriptDirectory.from_config(cfg)
+    script = ScriptDirectory.from_config(_config())
     head = script.get_revision(f"{part}@head")
     if head is None:  # pragma: no cover - the packaged scripts define every part
         raise LookupError(part)
