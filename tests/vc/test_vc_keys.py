@@ -14,6 +14,7 @@ from vc.keys import (
     P256PrivateKey,
     P256PublicKey,
     PrivateKey,
+    PublicKey,
     generate_private_key,
     jwk_thumbprint,
     private_key_from_jwk,
@@ -250,3 +251,53 @@ def test_repr_never_shows_private_material(kind: str) -> None:
     key = KEYS[kind]
     assert key.to_jwk()["d"] not in repr(key)
     assert key.public_key.thumbprint() in repr(key)
+
+
+@pytest.mark.parametrize("path", ["cffi", "binding"])
+def test_ed25519_verify_paths_agree_with_openssl(
+    path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both ways into libsodium (cffi without an output buffer, or PyNaCl's public binding) give
+    OpenSSL's answer for good signatures, mutated ones, other keys, empty and long messages."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey as OpenSSLKey
+
+    import vc.keys
+
+    if path == "binding":
+        monkeypatch.setattr(vc.keys, "_SODIUM_OPEN", None)
+    else:
+        assert vc.keys._SODIUM_OPEN is not None
+    key = Ed25519PrivateKey(bytes(range(32)))
+    oracle = OpenSSLKey.from_public_bytes(key.public_key.raw)
+
+    def openssl_says(signature: bytes, message: bytes) -> bool:
+        try:
+            oracle.verify(signature, message)
+        except InvalidSignature:
+            return False
+        return True
+
+    def ours_says(public: PublicKey, signature: bytes, message: bytes) -> bool:
+        try:
+            public.verify(signature, message)
+        except VCError as exc:
+            assert exc.code == Code.invalid_signature
+            return False
+        return True
+
+    checked = 0
+    for message in (b"", b"m", bytes(range(256)) * 64, b"x" * 1_000_000):
+        signature = key.sign(message)
+        cases = [(signature, message), (signature, message + b"\x00")]
+        cases += [
+            (signature[:i] + bytes([signature[i] ^ 0x10]) + signature[i + 1 :], message)
+            for i in (0, 31, 32, 63)
+        ]
+        if message:
+            cases.append((signature, bytes([message[0] ^ 1]) + message[1:]))
+        for sig, msg in cases:
+            assert ours_says(key.public_key, sig, msg) == openssl_says(sig, msg)
+            checked += 1
+        assert not ours_says(OTHER["ed25519"].public_key, signature, message)
+    assert checked >= 20
