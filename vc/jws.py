@@ -157,6 +157,27 @@ def sign_compact_bytes(
     return token
 
 
+_HEADER_MEMO: dict[str, dict[str, Any]] = {}
+"""Decoded protected headers by their exact base64url text.
+
+Every credential one issuer key signs carries the same header text, and so does every KB-JWT
+from one kind of wallet; a gate decodes the same two or three headers all day. Only headers of
+plain members (alg, kid, typ: no nested jwk or x5c) are kept, and each caller gets its own
+copy, so nothing a caller does to its header reaches another. Nothing is trusted because it is
+here: it is the parse of the same text, checked again by every caller as before.
+"""
+_HEADER_MEMO_SIZE = 256
+_PLAIN = frozenset({str, int, bool, float})
+
+
+def _remember_header(h64: str, header: object) -> None:
+    if type(header) is not dict or not all(type(v) in _PLAIN for v in header.values()):
+        return
+    if len(_HEADER_MEMO) >= _HEADER_MEMO_SIZE:  # many different headers: start again
+        _HEADER_MEMO.clear()
+    _HEADER_MEMO[h64] = header.copy()
+
+
 def decode_unverified(
     token: str, *, max_bytes: int = MAX_JWS_BYTES
 ) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
@@ -174,10 +195,15 @@ def decode_unverified(
     if len(h64) > _MAX_HEADER_BYTES:
         raise FormatError(Code.input_too_large, "JWS header too large")
     # json_loads_object, inlined: this runs twice per presentation verified.
-    try:
-        header = orjson.loads(b64url_decode(h64))
-    except (orjson.JSONDecodeError, RecursionError) as exc:
-        raise FormatError(Code.malformed, "JWS header is not JSON") from exc
+    header = _HEADER_MEMO.get(h64)
+    if header is not None:
+        header = header.copy()
+    else:
+        try:
+            header = orjson.loads(b64url_decode(h64))
+        except (orjson.JSONDecodeError, RecursionError) as exc:
+            raise FormatError(Code.malformed, "JWS header is not JSON") from exc
+        _remember_header(h64, header)
     try:
         payload = orjson.loads(b64url_decode(p64))
     except (orjson.JSONDecodeError, RecursionError) as exc:

@@ -302,3 +302,37 @@ def test_b64url_decode_is_strict() -> None:
         with pytest.raises(VCError) as info:
             b64url_decode(bad)
         assert info.value.code == Code.malformed, bad
+
+
+def test_decoded_headers_are_remembered_as_private_copies() -> None:
+    """The header memo hands each caller its own dict, keeps only plain headers, stays bounded,
+    and never keeps what failed to parse."""
+    import vc.jws
+
+    enc = b64url_encode
+    vc.jws._HEADER_MEMO.clear()
+    plain = enc(b'{"alg":"EdDSA","kid":"k1","typ":"kb+jwt"}') + "." + enc(b"{}") + ".AA"
+    first = vc.jws.decode_unverified(plain)[0]
+    first["alg"] = "none"
+    again = vc.jws.decode_unverified(plain)[0]
+    assert again == {"alg": "EdDSA", "kid": "k1", "typ": "kb+jwt"}
+    assert again is not vc.jws.decode_unverified(plain)[0]
+
+    nested = enc(b'{"alg":"ES256","jwk":{"kty":"EC"}}') + "." + enc(b"{}") + ".AA"
+    vc.jws.decode_unverified(nested)[0]["jwk"]["kty"] = "changed"
+    assert vc.jws.decode_unverified(nested)[0]["jwk"] == {"kty": "EC"}
+    assert len(vc.jws._HEADER_MEMO) == 1
+
+    broken = enc(b'{"alg":') + "." + enc(b"{}") + ".AA"
+    for _ in range(2):
+        with pytest.raises(VCError):
+            vc.jws.decode_unverified(broken)
+    array = enc(b'["alg"]') + "." + enc(b"{}") + ".AA"
+    for _ in range(2):
+        with pytest.raises(VCError):
+            vc.jws.decode_unverified(array)
+
+    for n in range(3 * vc.jws._HEADER_MEMO_SIZE):
+        header = enc(b'{"alg":"EdDSA","kid":"%d"}' % n)
+        assert vc.jws.decode_unverified(header + "." + enc(b"{}") + ".AA")[0]["kid"] == str(n)
+        assert len(vc.jws._HEADER_MEMO) <= vc.jws._HEADER_MEMO_SIZE
