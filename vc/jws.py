@@ -167,11 +167,15 @@ copy, so nothing a caller does to its header reaches another. Nothing is trusted
 here: it is the parse of the same text, checked again by every caller as before.
 """
 _HEADER_MEMO_SIZE = 256
+_HEADER_MEMO_TEXT = 512
+"""Longer header texts are not kept: at most 256 x 512 characters however the memo is fed."""
 _PLAIN = frozenset({str, int, bool, float})
 
 
 def _remember_header(h64: str, header: object) -> None:
-    if type(header) is not dict or not all(type(v) in _PLAIN for v in header.values()):
+    if len(h64) > _HEADER_MEMO_TEXT or type(header) is not dict:
+        return
+    if not all(type(v) in _PLAIN for v in header.values()):
         return
     if len(_HEADER_MEMO) >= _HEADER_MEMO_SIZE:  # many different headers: start again
         _HEADER_MEMO.clear()

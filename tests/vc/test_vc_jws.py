@@ -322,6 +322,9 @@ def test_decoded_headers_are_remembered_as_private_copies() -> None:
     vc.jws.decode_unverified(nested)[0]["jwk"]["kty"] = "changed"
     assert vc.jws.decode_unverified(nested)[0]["jwk"] == {"kty": "EC"}
     assert len(vc.jws._HEADER_MEMO) == 1
+    long_kid = enc(b'{"alg":"EdDSA","kid":"%s"}' % (b"k" * 600)) + "." + enc(b"{}") + ".AA"
+    assert vc.jws.decode_unverified(long_kid)[0]["alg"] == "EdDSA"
+    assert len(vc.jws._HEADER_MEMO) == 1
 
     broken = enc(b'{"alg":') + "." + enc(b"{}") + ".AA"
     for _ in range(2):
