@@ -172,10 +172,8 @@ _HEADER_MEMO_TEXT = 512
 _PLAIN = frozenset({str, int, bool, float})
 
 
-def _remember_header(h64: str, header: object) -> None:
-    if len(h64) > _HEADER_MEMO_TEXT or type(header) is not dict:
-        return
-    if not all(type(v) in _PLAIN for v in header.values()):
+def _remember_header(h64: str, header: dict[str, Any]) -> None:
+    if len(h64) > _HEADER_MEMO_TEXT or not all(type(v) in _PLAIN for v in header.values()):
         return
     if len(_HEADER_MEMO) >= _HEADER_MEMO_SIZE:  # many different headers: start again
         _HEADER_MEMO.clear()
@@ -207,13 +205,13 @@ def decode_unverified(
             header = orjson.loads(b64url_decode(h64))
         except (orjson.JSONDecodeError, RecursionError) as exc:
             raise FormatError(Code.malformed, "JWS header is not JSON") from exc
+        if type(header) is not dict:
+            raise FormatError(Code.malformed, "JWS header is not a JSON object")
         _remember_header(h64, header)
     try:
         payload = orjson.loads(b64url_decode(p64))
     except (orjson.JSONDecodeError, RecursionError) as exc:
         raise FormatError(Code.malformed, "JWS payload is not JSON") from exc
-    if type(header) is not dict:
-        raise FormatError(Code.malformed, "JWS header is not a JSON object")
     if type(payload) is not dict:
         raise FormatError(Code.malformed, "JWS payload is not a JSON object")
     signing_input = token[: len(h64) + len(p64) + 1].encode("ascii")
