@@ -124,7 +124,9 @@ def read_sms(
     path = data_dir / "outbox.log"
     deadline = time.monotonic() + timeout
     while True:
-        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        # Complete lines only: the server may be in the middle of appending the next one.
+        lines = text[: text.rfind("\n") + 1].splitlines()
         found = [m for m in map(json.loads, lines) if m["kind"] == kind]
         if len(found) >= count or time.monotonic() > deadline:
             return found
