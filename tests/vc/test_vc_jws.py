@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vc.base64url import b64url_decode, b64url_encode
 from vc.errors import Code, VCError
@@ -302,6 +305,37 @@ def test_b64url_decode_is_strict() -> None:
         with pytest.raises(VCError) as info:
             b64url_decode(bad)
         assert info.value.code == Code.malformed, bad
+
+
+_B64URL_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _canonical_b64url(text: str) -> bool:
+    """The oracle: only URL-safe characters, and encoding the decoded bytes gives `text` back."""
+    if len(text) % 4 == 1 or any(c not in _B64URL_CHARS for c in text):
+        return False
+    decoded = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return b64url_encode(decoded) == text
+
+
+@given(
+    st.text(alphabet=_B64URL_CHARS, max_size=80)
+    | st.text(alphabet=_B64URL_CHARS + "+/= \n\x00.~é한", max_size=80)
+    | st.binary(max_size=60).map(b64url_encode)
+)
+def test_b64url_decode_accepts_exactly_the_canonical_strings(text: str) -> None:
+    """Strict decoding against an oracle built on the standard library: accepted iff canonical,
+    and then the bytes are the standard library's; the same for the text as bytes."""
+    if _canonical_b64url(text):
+        expected = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        assert b64url_decode(text) == expected
+        assert b64url_decode(text.encode("ascii")) == expected
+        return
+    with pytest.raises(VCError) as info:
+        b64url_decode(text)
+    assert info.value.code == Code.malformed
+    with pytest.raises(VCError):
+        b64url_decode(text.encode("utf-8"))
 
 
 def test_decoded_headers_are_remembered_as_private_copies() -> None:
