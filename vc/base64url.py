@@ -41,9 +41,11 @@ def b64url_decode(text: str | bytes) -> bytes:
     are refused here first; `str` checks because `in` on a `str` is a plain character search.
     """
     if not isinstance(text, str):
+        if not isinstance(text, bytes | bytearray | memoryview):  # bytes(10**9) would allocate
+            raise FormatError(Code.malformed, "base64url text must be str or bytes")
         try:
             text = bytes(text).decode("ascii")
-        except (TypeError, ValueError) as exc:
+        except ValueError as exc:
             raise FormatError(Code.malformed, "not base64url") from exc
     rem = len(text) & 3
     if (

@@ -301,7 +301,7 @@ def test_b64url_decode_is_strict() -> None:
     assert b64url_decode("AQID") == b"\x01\x02\x03"
     assert b64url_decode("AQI") == b"\x01\x02"
     assert b64url_decode("_-8") == b"\xff\xef"
-    for bad in ("AQ=", "AQ==", "A", "AQ+/", "A Q", "AQJ", "한글", "AQ\n"):
+    for bad in ("AQ=", "AQ==", "A", "AQ+/", "A Q", "AQJ", "한글", "AQ\n", b"\xff", 10**9, None):
         with pytest.raises(VCError) as info:
             b64url_decode(bad)
         assert info.value.code == Code.malformed, bad
