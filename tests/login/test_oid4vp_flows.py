@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -134,3 +138,34 @@ def test_request_uri_post_echoes_wallet_nonce(database_url: str, tmp_path: Path)
         assert decode_unverified(token)[1]["wallet_nonce"] == "abc123"
         refused = login.http.post(uri, data={"wallet_nonce": "a b<c>"})
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_request"
+
+
+def test_units_of_work_stay_on_the_event_loop_with_sqlite(
+    database_url: str, tmp_path: Path
+) -> None:
+    """With SQLite (one connection), every transaction of a login runs on the event loop's
+    thread, the wallet's answer included: only its verification goes to the thread pool. A
+    transaction there would hold the one connection while the loop waited for it."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL runs units of work in the thread pool by design")
+    with login_world(tmp_path, database_url) as login:
+        runtime = login.service.runtime
+        assert runtime.inline_db
+        threads: list[int] = []
+        plain = runtime.unit_of_work
+
+        @contextlib.contextmanager
+        def recorded() -> Iterator[Any]:
+            threads.append(threading.get_ident())
+            with plain() as db:
+                yield db
+
+        runtime.unit_of_work = recorded
+        wallet, _ = make_wallet(tmp_path / "phone", login.issuer, number="E2002")
+        session = login.session()
+        presenter = login.presenter()
+        outcome = presenter.respond(presenter.resolve_request(session["link"], wallet), wallet)
+        assert outcome.status_code == 200
+        assert login.result(session).json()["status"] == "completed"
+        assert len(threads) >= 5  # session, request object, answer (2), result
+        assert len(set(threads)) == 1

@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 from vc.openid4vp import MAX_DIRECT_POST_BYTES, REQUEST_OBJECT_MEDIA_TYPE
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
 from verifier.oid4vp.requests import RequestError, employee_dcql, qr_png, qr_svg
-from verifier.oid4vp.responses import receive_response
+from verifier.oid4vp.responses import open_response, settle_response, verify_response
 from verifier.oid4vp.sessions import (
     CROSS_DEVICE,
     SAME_DEVICE,
@@ -153,17 +153,26 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
             raise ProtocolError(ErrorCode.invalid_request, "wallet_nonce is not a nonce")
         return await _request_object(request, session_id, nonce)
 
-    def _receive(body: bytes) -> dict[str, Any]:
-        return receive_response(rt.unit_of_work, ctx, body, now=rt.clock())
-
     @router.post("/oid4vp/response")
     async def direct_post(request: Request) -> Response:
-        """The Response URI (§8.2): `vp_token` + `state` as a form, or an error response."""
+        """The Response URI (§8.2): `vp_token` + `state` as a form, or an error response.
+
+        Find the session, verify, end the session: verification may fetch keys or a status
+        list, so it runs in the thread pool and outside any transaction, while the two short
+        transactions go through `rt.call` like every other route (on the event loop with
+        SQLite). Were they in the pool thread too, the loop's own units of work would wait for
+        SQLite's one connection held there, and every other request with them.
+        """
         body = await read_body(request, MAX_DIRECT_POST_BYTES)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/x-www-form-urlencoded":
             raise ProtocolError(ErrorCode.invalid_request, "the response must be a form")
-        answer = await run_in_threadpool(_receive, body)  # may fetch keys or a status list
+        now = rt.clock()
+        pending = await rt.call(lambda db: open_response(db, body, now=now))
+        if pending.vp_token is None:
+            return json_response({})
+        outcome = await run_in_threadpool(verify_response, ctx, pending, now=now)
+        answer = await rt.call(lambda db: settle_response(db, ctx, pending, outcome, now=now))
         return json_response(answer)
 
     @router.get("/oid4vp/qr/{session_id}.{kind}")

@@ -7,8 +7,6 @@ good or bad, spends the session's nonce.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -40,7 +38,6 @@ from verifier.oid4vp.verify import (
 __all__ = [
     "PendingResponse",
     "open_response",
-    "receive_response",
     "settle_response",
     "verify_response",
 ]
@@ -179,21 +176,3 @@ def settle_response(
     return_uri = return_uri.replace("{session_id}", row.id)  # e.g. the OIDC bridge's continue URL
     sep = "&" if "?" in return_uri else "?"
     return {"redirect_uri": f"{return_uri}{sep}{urlencode({'response_code': response_code})}"}
-
-
-def receive_response(
-    unit_of_work: Callable[[], AbstractContextManager[Connection]],
-    ctx: VpContext,
-    body: bytes,
-    *,
-    now: float,
-) -> dict[str, Any]:
-    """Take a `direct_post` (§8.2): find the session, verify outside any transaction (keys or a
-    status list may be fetched), then end the session in a second, short one."""
-    with unit_of_work() as db:
-        pending = open_response(db, body, now=now)
-    if pending.vp_token is None:
-        return {}
-    outcome = verify_response(ctx, pending, now=now)
-    with unit_of_work() as db:
-        return settle_response(db, ctx, pending, outcome, now=now)
