@@ -6,6 +6,9 @@ redirect is followed: an issuer's metadata and status lists live where the issue
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -13,11 +16,14 @@ import httpx
 
 __all__ = [
     "LOOPBACK_HOSTS",
+    "FetchDeferred",
     "FetchError",
     "Fetched",
     "check_fetch_url",
     "fetch",
+    "fetching_deferred",
     "new_http_client",
+    "no_fetching",
     "origin_of",
 ]
 
@@ -27,6 +33,36 @@ TIMEOUT_SECONDS = 3.0
 
 class FetchError(Exception):
     """A document could not be fetched (network, status, size, URL policy); for logs only."""
+
+
+class FetchDeferred(Exception):
+    """A fetch was due while `no_fetching()` was in force: nothing was attempted or recorded
+    (no rate limit or retry interval spent), so the caller may run the same work again where
+    blocking is allowed."""
+
+
+_NO_FETCHING: ContextVar[bool] = ContextVar("mobileid_no_fetching", default=False)
+
+
+@contextmanager
+def no_fetching() -> Iterator[None]:
+    """Within this block (this thread or task only), a cache that would fetch raises
+    `FetchDeferred` instead: for work on an event loop that must not wait on the network.
+
+    Only work that records nothing of its own before it may fetch can be run again after a
+    deferral: a pipeline with a replay store records a presentation before looking up its
+    status, so only replay-free pipelines (OpenID4VP, which spends its nonce instead) qualify.
+    """
+    token = _NO_FETCHING.set(True)
+    try:
+        yield
+    finally:
+        _NO_FETCHING.reset(token)
+
+
+def fetching_deferred() -> bool:
+    """True inside `no_fetching()`; caches ask this before they record an attempt."""
+    return _NO_FETCHING.get()
 
 
 @dataclass(frozen=True, slots=True)

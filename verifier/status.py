@@ -23,7 +23,7 @@ from vc.status_list import (
     VerifiedStatusList,
     verify_status_list_token,
 )
-from verifier.fetch import FetchError, fetch, origin_of
+from verifier.fetch import FetchDeferred, FetchError, fetch, fetching_deferred, origin_of
 from verifier.trust import TrustStore
 
 __all__ = ["CachedStatusList", "StatusCache", "StatusLookup"]
@@ -175,6 +175,8 @@ class StatusCache:
                 return entry
             if now < self._next_attempt.get(uri, float("-inf")) and not force:
                 return entry
+            if fetching_deferred():
+                raise FetchDeferred(f"status list {uri}")
             self._next_attempt[uri] = now + self._retry
             try:
                 fetched = fetch(

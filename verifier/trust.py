@@ -23,7 +23,7 @@ from vc.errors import Code, SignatureError, VCError
 from vc.jws import KeyResolver
 from vc.keys import PublicKey
 from vc.sd_jwt_vc import jwt_vc_issuer_metadata_url, parse_jwt_vc_issuer_metadata
-from verifier.fetch import FetchError, fetch, origin_of
+from verifier.fetch import FetchDeferred, FetchError, fetch, fetching_deferred, origin_of
 
 __all__ = ["IssuerDocument", "TrustStore", "TrustedIssuer"]
 
@@ -146,6 +146,8 @@ class TrustStore:
         with self._lock:
             if not force and now - state.last_attempt < self._refresh_interval:
                 return False
+            if fetching_deferred():
+                raise FetchDeferred(f"issuer metadata of {issuer}")
             state.last_attempt = now
         url = jwt_vc_issuer_metadata_url(issuer)
         try:

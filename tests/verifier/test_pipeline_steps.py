@@ -17,7 +17,7 @@ from vc.keys import Ed25519PrivateKey, P256PrivateKey
 from vc.qr_compact import encode_presentation
 from vc.sd_jwt_vc import jwt_vc_issuer_metadata
 from vc.status_list import INVALID, SUSPENDED
-from verifier.fetch import FetchError, check_fetch_url, fetch
+from verifier.fetch import FetchDeferred, FetchError, check_fetch_url, fetch, no_fetching
 from verifier.pipeline import (
     Pipeline,
     apply_policy,
@@ -371,3 +371,33 @@ def test_policy_files(tmp_path: Path) -> None:
     for case in bad:
         with pytest.raises(PolicyError):
             parse_gate_policy(case, environ={})
+
+
+def test_a_decision_that_would_fetch_defers_under_no_fetching(world: World) -> None:
+    """Inside `no_fetching()` (an event loop's inline attempt) a cache that would fetch raises
+    `FetchDeferred` and records nothing: the same decision outside then fetches at once (no
+    rate limit or retry interval spent) and allows; with warm caches it decides inside. (No
+    replay store, as in OpenID4VP logins: a store records a presentation before its status.)"""
+    pipeline = Pipeline(
+        world.policy, audience=AUDIENCE, trust=world.trust, status=world.status, replay=None
+    )
+    credential, _ = world.credential()
+    with no_fetching(), pytest.raises(FetchDeferred):
+        pipeline.decide(world.presented(credential), now=world.clock())  # keys unknown
+    assert world.requests == []
+    world.trust.refresh(ISSUER)  # not held back by the deferred attempt
+    with no_fetching(), pytest.raises(FetchDeferred):
+        pipeline.decide(world.presented(credential), now=world.clock())  # no status list yet
+    assert world.requests == ["/.well-known/jwt-vc-issuer"]
+    assert pipeline.decide(world.presented(credential), now=world.clock()).allow  # fetches
+    assert world.requests[-1] == "/status-lists/1"
+    presented = world.presented(credential)
+    with no_fetching():
+        assert pipeline.decide(presented, now=world.clock()).allow
+    assert pipeline.decide(presented, now=world.clock()).allow  # nothing single-use was spent
+    world.clock.advance(301)  # past the list's ttl: a revalidation is due
+    with no_fetching(), pytest.raises(FetchDeferred):
+        pipeline.decide(world.presented(credential), now=world.clock())
+    fetched = len(world.requests)
+    assert pipeline.decide(world.presented(credential), now=world.clock()).allow
+    assert len(world.requests) == fetched + 1
