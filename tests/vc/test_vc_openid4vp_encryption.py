@@ -79,6 +79,9 @@ def test_request_picks_the_key_and_the_first_enc_we_support() -> None:
         pytest.param({"jwks": {"keys": [{**PUBLIC, "x": PUBLIC["y"]}]}}, id="off-curve"),
         pytest.param({"encrypted_response_enc_values_supported": ["A192GCM"]}, id="enc-unknown"),
         pytest.param({"encrypted_response_enc_values_supported": "A128GCM"}, id="enc-not-list"),
+        pytest.param(
+            {"encrypted_response_enc_values_supported": [["A128GCM"], {}]}, id="enc-not-strings"
+        ),
     ],
 )
 def test_requests_we_cannot_answer_encrypted_are_refused(metadata: dict[str, Any]) -> None:
