@@ -12,7 +12,8 @@ from pydantic import ValidationError
 from mobileid import __version__
 from mobileid.cli_common import console, fail, load_settings
 from mobileid.cli_gate import gate_app
-from mobileid.cli_issuer import admin_app, hr_app, issuer_app
+from mobileid.cli_hr import admin_app, hr_app
+from mobileid.cli_issuer import issuer_app
 from mobileid.cli_login import login_app, verifier_app
 from mobileid.cli_records import audit_app, outbox_app
 from mobileid.cli_wallet import wallet_app

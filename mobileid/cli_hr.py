@@ -1,0 +1,175 @@
+"""HR-side commands: `mobileid hr import` (e-사람 / 인사랑 files) and `mobileid admin ...` (the
+HR systems' API tokens)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from issuer.api_tokens import Role, create_api_token, list_api_tokens, revoke_api_token
+from issuer.errors import HrImportRejected
+from issuer.hr_changes import HrAction, apply_hr_actions, plan_hr_actions
+from issuer.hr_import import HrSource, import_records, parse_hr_file, validate_records
+from mobileid.cli_common import console, issuer_runtime
+from schemas.hr_record import __doc__ as HR_COLUMNS_DOC
+
+__all__ = ["admin_app", "hr_app"]
+
+hr_app = typer.Typer(help="인사 자료 / HR data: import employees.", no_args_is_help=True)
+admin_app = typer.Typer(help="관리 / Administration: HR API tokens.", no_args_is_help=True)
+
+
+def _print_problems(exc: HrImportRejected) -> None:
+    table = Table(title=f"거부됨 / rejected: {len(exc.problems)} problem(s); nothing was written")
+    table.add_column("행 / record", justify="right")
+    table.add_column("항목 / field")
+    table.add_column("문제 / problem")
+    for p in exc.problems:
+        table.add_row(str(p.row) if p.row else "-", p.field, p.message)
+    console.print(table)
+
+
+@hr_app.command(
+    "import",
+    help="인사 자료 가져오기 / Import an HR export (CSV or JSON).\n\n" + (HR_COLUMNS_DOC or ""),
+)
+def hr_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    source: Annotated[
+        HrSource,
+        typer.Option(
+            help="central = e-사람 (central government), local = 인사랑 (local government)"
+        ),
+    ] = HrSource.central,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="show what would change (records and credentials), write nothing"
+        ),
+    ] = False,
+) -> None:
+    try:
+        records = validate_records(parse_hr_file(file))
+    except HrImportRejected as exc:
+        _print_problems(exc)
+        raise typer.Exit(1) from None
+    with (
+        issuer_runtime() as runtime,
+        Progress(
+            TextColumn("[bold]가져오는 중 / importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+            transient=False,
+        ) as progress,
+    ):
+        task = progress.add_task("import", total=len(records))
+        with runtime.unit_of_work() as session:
+            now = runtime.clock()
+            result = import_records(
+                session,
+                records,
+                source=source,
+                now=now,
+                progress=lambda n: progress.advance(task, n),
+            )
+            actions = plan_hr_actions(session, result.changes)
+            if dry_run:
+                session.rollback()
+            else:
+                actions = apply_hr_actions(
+                    session,
+                    actions,
+                    actor="cli",
+                    role="hr_admin",
+                    config=runtime.config,
+                    publisher=runtime.status,
+                    keyring=runtime.keyring,
+                    now=now,
+                )
+    _print_actions(actions, dry_run=dry_run)
+    prefix = "예행 / dry run (nothing written): " if dry_run else ""
+    console.print(
+        f"{prefix}신규 created [bold]{result.created}[/], "
+        f"변경 updated [bold]{result.updated}[/], "
+        f"동일 unchanged [bold]{result.unchanged}[/] ({source.system})"
+    )
+
+
+def _print_actions(actions: Sequence[HrAction], *, dry_run: bool) -> None:
+    """One line per credential action (a table would truncate ids on narrow terminals)."""
+    if not actions:
+        return
+    title = "자격 조치 / credential actions" + (" (would be taken)" if dry_run else "")
+    console.print(f"[bold]{title}: {len(actions)}[/]")
+    for a in actions:
+        note = a.note or (f"offer for application {a.application_id}" if a.application_id else "")
+        console.print(
+            f"  {a.employee_number}: {a.action} ({a.reason}); changed "
+            f"{', '.join(a.changed_fields)}; credential {a.credential_id}"
+            + (f"; {note}" if note else ""),
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@admin_app.command("create-token")
+def create_token(
+    role: Annotated[Role, typer.Option(help="hr_admin, department_head, agency_officer, employee")],
+    department: Annotated[
+        str | None, typer.Option(help="department code (department_head)")
+    ] = None,
+    agency: Annotated[str | None, typer.Option(help="agency code (agency_officer)")] = None,
+    employee: Annotated[str | None, typer.Option(help="employee number (employee)")] = None,
+    label: Annotated[str, typer.Option(help="a note for operators")] = "",
+) -> None:
+    """토큰 발급 / Create an HR API token; it is printed once and stored only as a hash."""
+    with issuer_runtime() as runtime, runtime.unit_of_work() as session:
+        token, row = create_api_token(
+            session,
+            role=role,
+            now=runtime.clock(),
+            department_code=department,
+            agency_code=agency,
+            employee_number=employee,
+            label=label,
+        )
+        token_id = row.id
+    console.print(
+        f"토큰 / token #{token_id} ({role.value}) — 다시 표시되지 않습니다 / shown only once:",
+        highlight=False,
+    )
+    print(token)
+
+
+@admin_app.command("list-tokens")
+def list_tokens() -> None:
+    """토큰 목록 / List HR API tokens (never the tokens themselves)."""
+    with issuer_runtime() as runtime, runtime.unit_of_work() as session:
+        table = Table(
+            "id", "역할 / role", "범위 / scope", "메모 / label", "생성 / created", "폐기 / revoked"
+        )
+        for t in list_api_tokens(session):
+            scope = t.department_code or t.agency_code or t.employee_number or "-"
+            table.add_row(
+                str(t.id),
+                t.role,
+                scope,
+                t.label,
+                f"{t.created_at:%Y-%m-%d %H:%M}",
+                f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "",
+            )
+    console.print(table)
+
+
+@admin_app.command("revoke-token")
+def revoke_token(token_id: Annotated[int, typer.Argument(help="token id")]) -> None:
+    """토큰 폐기 / Revoke an HR API token."""
+    with issuer_runtime() as runtime, runtime.unit_of_work() as session:
+        revoke_api_token(session, token_id, runtime.clock())
+    console.print(f"폐기됨 / revoked: token #{token_id}")
