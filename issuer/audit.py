@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from issuer.errors import AuditChainBroken
@@ -45,6 +45,20 @@ _FORBIDDEN_DETAIL_KEYS = frozenset(
     }
 )
 DetailValue = str | int | bool | None
+
+# The three statements of an append, built once and run on the session's connection: the
+# ORM-enabled forms cost about 0.45 ms more per append on SQLite (statement building, the ORM's
+# bulk-insert and session-synchronising paths), on every issuance. Nothing loads the head row
+# as an ORM object in a session that appends, so there is nothing to synchronise.
+_ENTRIES: Table = AuditEntry.__table__  # type: ignore[assignment]
+_HEAD: Table = AuditHead.__table__  # type: ignore[assignment]
+_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+_INSERT_ENTRY = insert(_ENTRIES)
+_MOVE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +112,8 @@ def append_audit(
     if len(actor) > 100 or len(role) > 20 or len(action) > 50 or len(subject) > 100:
         raise ValueError("audit fields exceed their column sizes")
     session.flush()  # pending ORM changes first, so the head lock is the last lock taken
-    head_seq, head_hash = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-    ).one()
+    connection = session.connection()
+    head_seq, head_hash = connection.execute(_LOCK_HEAD).one()
     seq = head_seq + 1
     at = now.astimezone(UTC)
     detail_json = json.dumps(
@@ -116,20 +129,21 @@ def append_audit(
         subject=subject,
         detail=detail_json,
     )
-    session.execute(
-        insert(AuditEntry).values(
-            seq=seq,
-            at=at,
-            actor=actor,
-            role=role,
-            action=action,
-            subject=subject,
-            detail=detail_json,
-            prev_hash=head_hash,
-            hash=digest,
-        )
+    connection.execute(
+        _INSERT_ENTRY,
+        {
+            "seq": seq,
+            "at": at,
+            "actor": actor,
+            "role": role,
+            "action": action,
+            "subject": subject,
+            "detail": detail_json,
+            "prev_hash": head_hash,
+            "hash": digest,
+        },
     )
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=digest))
+    connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
     return seq, digest
 
 
