@@ -29,7 +29,6 @@ from issuer.models import (
     Employee,
     Nonce,
     Offer,
-    StatusListRecord,
 )
 from issuer.signing_keys import IssuerKeyring
 from issuer.status_publication import StatusListPublisher
@@ -205,29 +204,25 @@ def issue_credential(
     offer = session.get(Offer, token.offer_id)
     signer = keyring.signing_key(now.timestamp())
 
-    slot: list[StatusListRecord] = []
-
-    def build(status_list: StatusListRecord, idx: int) -> Credential:
-        slot[:] = [status_list]
-        credential = Credential(
-            id=uuid.uuid4().hex,
-            employee_id=employee.id,
-            application_id=offer.application_id if offer else None,
-            offer_id=token.offer_id,
-            holder_jkt=holder_key.thumbprint(),
-            kid=signer.kid,
-            status_list_id=status_list.id,
-            status_idx=idx,
-            state="active",
-            issued_at=now,
-            expires_at=exp,
-            notification_id=new_secret(24),
-        )
-        session.add(credential)
-        return credential
-
-    credential = allocate_status_slot(session, config, now, build)
-    status_list = slot[0]
+    credential_id, notification_id = uuid.uuid4().hex, new_secret(24)
+    holder_jkt = holder_key.thumbprint()
+    status_list, status_idx = allocate_status_slot(
+        session,
+        config,
+        now,
+        {
+            "id": credential_id,
+            "employee_id": employee.id,
+            "application_id": offer.application_id if offer else None,
+            "offer_id": token.offer_id,
+            "holder_jkt": holder_jkt,
+            "kid": signer.kid,
+            "state": "active",
+            "issued_at": now,
+            "expires_at": exp,
+            "notification_id": notification_id,
+        },
+    )
     sd_jwt_vc = issue_sd_jwt_vc(
         issuer=config.base_url,
         vct=config.vct,
@@ -238,7 +233,7 @@ def issue_credential(
         holder_jwk=holder_key.to_jwk(),
         iat=int(now.timestamp()),
         exp=int(exp.timestamp()),
-        status=status_reference(credential.status_idx, status_list.uri),
+        status=status_reference(status_idx, status_list.uri),
     )
     token.credential_issued = True
     if offer is not None:
@@ -256,17 +251,17 @@ def issue_credential(
         subject=f"employee:{employee.employee_number}",
         now=now,
         detail={
-            "credential_id": credential.id,
+            "credential_id": credential_id,
             "status_list": status_list.id,
-            "status_idx": credential.status_idx,
+            "status_idx": status_idx,
             "kid": signer.kid,
-            "holder_jkt": credential.holder_jkt,
+            "holder_jkt": holder_jkt,
             "superseded": len(superseded),
         },
     )
     return {
         "credentials": [{"credential": sd_jwt_vc}],
-        "notification_id": credential.notification_id,
+        "notification_id": notification_id,
     }
 
 

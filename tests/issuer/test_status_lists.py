@@ -220,24 +220,18 @@ def test_concurrent_allocation_has_no_duplicates(database_url: str) -> None:
             barrier.wait()
             for _ in range(125):
                 with transaction(sessions) as s:
-
-                    def insert(status_list: StatusListRecord, idx: int) -> Credential:
-                        c = Credential(
-                            id=uuid.uuid4().hex,
-                            employee_id=employee_id,
-                            holder_jkt="j",
-                            kid="k",
-                            status_list_id=status_list.id,
-                            status_idx=idx,
-                            state="revoked",
-                            issued_at=now,
-                            expires_at=now,
-                            notification_id=uuid.uuid4().hex,
-                        )
-                        s.add(c)
-                        return c
-
-                    allocate_status_slot(s, config, now, insert)
+                    row = {
+                        "id": uuid.uuid4().hex,
+                        "employee_id": employee_id,
+                        "holder_jkt": "j",
+                        "kid": "k",
+                        "state": "revoked",
+                        "issued_at": now,
+                        "expires_at": now,
+                        "notification_id": uuid.uuid4().hex,
+                    }
+                    status_list, idx = allocate_status_slot(s, config, now, row)
+                    assert 0 <= idx < status_list.size
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
