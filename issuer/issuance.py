@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from issuer.audit import append_audit
@@ -46,6 +46,37 @@ NOTIFICATION_EVENTS = ("credential_accepted", "credential_failure", "credential_
 _MAX_TOKEN_CHARS = 512
 _PRUNE_EVERY = 16  # expired nonces are removed on about one nonce request in 16
 
+# The Credential Endpoint's statements, built once: building a statement and its cache key costs
+# about 70 µs per query on every request (in bound parameters, names that are not columns).
+_TOKEN_FOR_UPDATE = (
+    select(AccessToken).where(AccessToken.token_hash == bindparam("b_hash")).with_for_update()
+)
+_USE_NONCE = (
+    delete(Nonce)
+    .where(Nonce.value == bindparam("b_value"), Nonce.expires_at > bindparam("b_now"))
+    .execution_options(synchronize_session=False)  # no Nonce is loaded in that session
+)
+_EMPLOYEE_FOR_UPDATE = select(Employee).where(Employee.id == bindparam("b_id")).with_for_update()
+_SUSPENDED_CREDENTIAL = select(Credential.id).where(
+    Credential.employee_id == bindparam("b_employee"), Credential.state == "suspended"
+)
+_SUPERSEDE_LIVE = (
+    update(Credential)
+    .where(
+        Credential.employee_id == bindparam("b_employee"),
+        Credential.state.in_(LIVE_CREDENTIAL_STATES),
+    )
+    .values(state="revoked", revoked_at=bindparam("b_now"), revocation_reason="superseded")
+    .returning(Credential.status_list_id, Credential.status_idx)
+    .execution_options(synchronize_session=False)
+)
+_APPLICATION_ISSUED = (
+    update(Application)
+    .where(Application.id == bindparam("b_id"))
+    .values(state="issued")
+    .execution_options(synchronize_session=False)
+)
+
 
 def new_c_nonce(session: Session, *, config: IssuerConfig, now: datetime) -> str:
     """A fresh, unpredictable c_nonce (§7); expired ones are pruned on the way."""
@@ -61,9 +92,7 @@ def _access_token(session: Session, authorization: str | None, now: datetime) ->
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > _MAX_TOKEN_CHARS:
         raise ProtocolError(IssuerCode.invalid_token, "Bearer access token required")
-    row = session.scalar(
-        select(AccessToken).where(AccessToken.token_hash == sha256_hex(token)).with_for_update()
-    )
+    row = session.scalar(_TOKEN_FOR_UPDATE, {"b_hash": sha256_hex(token)})
     if row is None or row.expires_at <= now:
         raise ProtocolError(IssuerCode.invalid_token, "access token unknown or expired")
     return row
@@ -120,7 +149,7 @@ def _verify_proof(session: Session, proof: str, config: IssuerConfig, now: datet
     nonce = payload.get("nonce")
     if not isinstance(nonce, str) or not nonce:
         raise ProtocolError(IssuerCode.invalid_proof, "proof carries no c_nonce")
-    used = session.execute(delete(Nonce).where(Nonce.value == nonce, Nonce.expires_at > now))
+    used = session.execute(_USE_NONCE, {"b_value": nonce, "b_now": now})
     if used.rowcount != 1:  # type: ignore[attr-defined]
         raise ProtocolError(IssuerCode.invalid_nonce, "c_nonce unknown, used or expired")
     return key
@@ -176,28 +205,16 @@ def issue_credential(
         raise ProtocolError(IssuerCode.invalid_token, "access token already used for a credential")
     _check_request_shape(body)
     holder_key = _verify_proof(session, _proof_jwt(body), config, now)
-    employee = session.scalar(
-        select(Employee).where(Employee.id == token.employee_id).with_for_update()
-    )
+    employee = session.scalar(_EMPLOYEE_FOR_UPDATE, {"b_id": token.employee_id})
     assert employee is not None  # foreign key
     exp = _expiry(employee, config, now)
     if employee.employment_status != "active" or exp <= now:
         raise ProtocolError(IssuerCode.credential_request_denied, "employee not in active service")
-    if session.scalar(
-        select(Credential.id).where(
-            Credential.employee_id == employee.id, Credential.state == "suspended"
-        )
-    ):
+    if session.scalar(_SUSPENDED_CREDENTIAL, {"b_employee": employee.id}):
         raise ProtocolError(
             IssuerCode.credential_request_denied, "the employee's credential is suspended"
         )
-    superseded = session.execute(
-        update(Credential)
-        .where(Credential.employee_id == employee.id, Credential.state.in_(LIVE_CREDENTIAL_STATES))
-        .values(state="revoked", revoked_at=now, revocation_reason="superseded")
-        .returning(Credential.status_list_id, Credential.status_idx)
-        .execution_options(synchronize_session=False)
-    ).all()
+    superseded = session.execute(_SUPERSEDE_LIVE, {"b_employee": employee.id, "b_now": now}).all()
     publisher.record_changes(
         session, ((lid, idx, "revoked") for lid, idx in superseded), keyring=keyring, now=now
     )
@@ -237,12 +254,7 @@ def issue_credential(
     )
     token.credential_issued = True
     if offer is not None:
-        session.execute(
-            update(Application)
-            .where(Application.id == offer.application_id)
-            .values(state="issued")
-            .execution_options(synchronize_session=False)
-        )
+        session.execute(_APPLICATION_ISSUED, {"b_id": offer.application_id})
     append_audit(
         session,
         actor="wallet",

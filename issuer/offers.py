@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from issuer.audit import append_audit
@@ -41,6 +41,16 @@ __all__ = [
 
 TX_CODE_DESCRIPTION = "문자로 받은 6자리 인증번호를 입력하세요 (Enter the 6-digit code sent by SMS)"
 _MAX_PARAM_CHARS = 512
+
+# Built once, for the offer and token endpoints: a statement and its cache key cost about 70 µs
+# to build on every request.
+_OFFER_BY_REF = select(Offer).where(Offer.ref_hash == bindparam("b_ref_hash"))
+_OFFER_BY_CODE_FOR_UPDATE = (
+    select(Offer, Employee.employee_number)
+    .join(Employee, Employee.id == Offer.employee_id)
+    .where(Offer.code_hash == bindparam("b_code_hash"))
+    .with_for_update(of=Offer)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +103,8 @@ def credential_offer_document(
     """The Credential Offer object served at `credential_offer_uri` (§4.1.1)."""
     offer = None
     if 0 < len(ref) <= _MAX_PARAM_CHARS:
-        offer = session.scalar(
-            select(Offer).where(Offer.ref_hash == keyed_hash(config.secret_key, "offer_ref", ref))
-        )
+        ref_hash = keyed_hash(config.secret_key, "offer_ref", ref)
+        offer = session.scalar(_OFFER_BY_REF, {"b_ref_hash": ref_hash})
     if offer is None or not _live(offer, now):
         raise ProtocolError(IssuerCode.offer_not_found, "no live offer at this URI")
     return {
@@ -155,12 +164,8 @@ def exchange_pre_authorized_code(
         raise ProtocolError(IssuerCode.invalid_request, "pre-authorized_code is required")
     tx_code = _single(form, "tx_code")
     _check_authorization_details(_single(form, "authorization_details"))
-    row = session.execute(
-        select(Offer, Employee.employee_number)
-        .join(Employee, Employee.id == Offer.employee_id)
-        .where(Offer.code_hash == keyed_hash(config.secret_key, "pre-authorized_code", code))
-        .with_for_update(of=Offer)
-    ).first()
+    code_hash = keyed_hash(config.secret_key, "pre-authorized_code", code)
+    row = session.execute(_OFFER_BY_CODE_FOR_UPDATE, {"b_code_hash": code_hash}).first()
     if row is None:
         raise ProtocolError(IssuerCode.invalid_grant, "unknown pre-authorized code")
     offer, employee_number = row

@@ -31,6 +31,12 @@ _FULL_FRACTION = 0.75  # beyond this, random probing gets slow: start a new list
 _COLLISIONS_BEFORE_COUNT = 4
 _CREDENTIALS: Table = Credential.__table__  # type: ignore[assignment]
 _SLOT = ["status_list_id", "status_idx"]
+_OLDEST_OPEN_LIST = (
+    select(StatusListRecord)
+    .where(StatusListRecord.full.is_(False))
+    .order_by(StatusListRecord.id)
+    .limit(1)
+)
 _INSERT_INTO_FREE_SLOT: dict[str, Insert] = {
     name: dialect.insert(_CREDENTIALS)
     .on_conflict_do_nothing(index_elements=_SLOT)
@@ -42,12 +48,7 @@ _INSERT_INTO_FREE_SLOT: dict[str, Insert] = {
 def current_status_list(session: Session, config: IssuerConfig, now: datetime) -> StatusListRecord:
     """The oldest list that is not full, creating list 1 (or the next one) when needed."""
     for _ in range(_MAX_TRIES):
-        found = session.scalar(
-            select(StatusListRecord)
-            .where(StatusListRecord.full.is_(False))
-            .order_by(StatusListRecord.id)
-            .limit(1)
-        )
+        found = session.scalar(_OLDEST_OPEN_LIST)
         if found is not None:
             return found
         next_id = (session.scalar(select(func.max(StatusListRecord.id))) or 0) + 1
