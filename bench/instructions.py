@@ -7,10 +7,11 @@ the interpreter's scattered memory traffic suffers more from a busy cache than l
 tight field arithmetic does, so the same code measures 0.65 on a busy hour and 0.75 on a quiet
 one. Instruction counts do not move: valgrind's callgrind counts every instruction executed, the
 same for the same interpreter, code and inputs whatever else the machine does. This benchmark
-runs one workload three times under callgrind: set-up alone, set-up plus N gate decisions (the
-in-process pipeline of `bench.gate`), set-up plus 2N raw PyNaCl verifications of the same
-presentation's two signing inputs (`bench.floor`); differences divided by N give instructions
-per decision and per raw pair. Their difference is what the gate adds to the two signatures.
+runs one workload four times under callgrind: set-up alone, set-up plus N gate decisions (the
+in-process pipeline of `bench.gate`), set-up plus N `vc` verifications alone (its reference
+line), set-up plus 2N raw PyNaCl verifications of presentations' two signing inputs
+(`bench.floor`); differences divided by N give instructions per decision, per verification and
+per raw pair. Decision minus raw pair is what the gate adds to the two signatures.
 
 An instruction is not a time: libsodium retires more instructions per cycle than the
 interpreter, so the instruction ratio is higher than the rate ratio. It is a regression figure:
@@ -32,14 +33,14 @@ from pathlib import Path
 
 WARMUP = 200
 FLOOR_SIGNERS = 64
-MODES = ("setup", "decide", "raw")
+MODES = ("setup", "decide", "vc", "raw")
 _TOTALS = re.compile(r"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
 
 
 def workload(mode: str, decisions: int) -> None:
     """What runs under callgrind: the same set-up in every mode, then the mode's loop."""
     from bench.floor import raw_verifier
-    from bench.gate import Fixture, gate_policy, in_process_pipeline
+    from bench.gate import Fixture, gate_policy, in_process_pipeline, vc_verify
 
     fixture = Fixture(holders=FLOOR_SIGNERS)  # as many issuer signatures as floor signers
     policy = gate_policy()
@@ -55,6 +56,9 @@ def workload(mode: str, decisions: int) -> None:
     if mode == "decide":
         for presentation in batch[WARMUP:]:
             pipeline.decide(presentation, now=now)
+    elif mode == "vc":
+        for presentation in batch[WARMUP:]:
+            vc_verify(pipeline, presentation, now)
     elif mode == "raw":
         for i in range(2 * decisions):
             floors[(i >> 1) % FLOOR_SIGNERS](i)
@@ -109,6 +113,7 @@ def main() -> None:
         totals = {mode: count(mode, args.decisions, Path(tmp)) for mode in MODES}
     per_decision = (totals["decide"] - totals["setup"]) / args.decisions
     per_raw_pair = (totals["raw"] - totals["setup"]) / args.decisions
+    per_vc = (totals["vc"] - totals["setup"]) / args.decisions
     print(f"raw PyNaCl Ed25519 verify, 2 inputs : {per_raw_pair:>12,.0f} instructions")
     print(
         f"in-process gate decision            : {per_decision:>12,.0f} instructions   "
@@ -117,12 +122,17 @@ def main() -> None:
     added = per_decision - per_raw_pair
     print(f"  added to the two signatures       : {added:>12,.0f} instructions")
     print(
+        f"  vc.verify_sd_jwt_vc alone (ref.)  : {per_vc:>12,.0f} instructions   "
+        f"ratio {per_raw_pair / per_vc:.3f} (no replay/status/policy)"
+    )
+    print(
         json.dumps(
             {
                 "instructions_per_decision": round(per_decision),
                 "instructions_per_raw_pair": round(per_raw_pair),
                 "instructions_added": round(added),
                 "instruction_ratio": round(per_raw_pair / per_decision, 3),
+                "vc_only_instruction_ratio": round(per_raw_pair / per_vc, 3),
             }
         )
     )

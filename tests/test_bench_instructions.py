@@ -25,7 +25,7 @@ def test_an_output_without_totals_is_an_error(tmp_path: Path) -> None:
         callgrind_total(out)
 
 
-@pytest.mark.parametrize("mode", ["setup", "decide", "raw"])
+@pytest.mark.parametrize("mode", ["setup", "decide", "vc", "raw"])
 def test_every_mode_runs_its_workload(mode: str) -> None:
     workload(mode, 3)  # the warm-up decisions must be allowed, or it raises
 
