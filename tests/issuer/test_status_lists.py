@@ -10,11 +10,13 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from lifecycle_kit import STATUS_LIST_SIZE, Office, serve
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from issuer.config import IssuerConfig
 from issuer.migrate import upgrade_database
@@ -181,16 +183,7 @@ def test_packed_list_matches_a_plain_encode() -> None:
     assert packed.compressed()[:2] == b"\x78\xda"
 
 
-def test_concurrent_allocation_has_no_duplicates(database_url: str) -> None:
-    """1,000 indices from 8 threads (8 connections) into small lists: every slot unique, lists
-    roll over when full. On PostgreSQL the threads really race."""
-    engine = create_db_engine(database_url)
-    upgrade_database(engine)
-    sessions = make_session_factory(engine)
-    config = IssuerConfig(
-        base_url="https://issuer.example", secret_key=b"k" * 32, status_list_size=512
-    )
-    now = datetime.now(UTC)
+def _one_employee(sessions: Any, now: datetime) -> int:
     with transaction(sessions) as s:
         employee = Employee(
             employee_number="E1",
@@ -211,7 +204,61 @@ def test_concurrent_allocation_has_no_duplicates(database_url: str) -> None:
         )
         s.add(employee)
         s.flush()
-        employee_id = employee.id
+        return employee.id
+
+
+def _revoked_row(employee_id: int, now: datetime, credential_id: str) -> dict[str, Any]:
+    return {
+        "id": credential_id,
+        "employee_id": employee_id,
+        "holder_jkt": "j",
+        "kid": "k",
+        "state": "revoked",
+        "issued_at": now,
+        "expires_at": now,
+        "notification_id": uuid.uuid4().hex,
+    }
+
+
+def test_only_a_taken_slot_is_retried(database_url: str) -> None:
+    """A slot collision moves on to another index in the same transaction; any other constraint
+    (here a credential id used twice) raises at once and keeps nothing."""
+    engine = create_db_engine(database_url)
+    upgrade_database(engine)
+    sessions = make_session_factory(engine)
+    config = IssuerConfig(
+        base_url="https://issuer.example", secret_key=b"k" * 32, status_list_size=512
+    )
+    now = datetime.now(UTC)
+    employee_id = _one_employee(sessions, now)
+    picks = iter([7, 7, 9])
+    with transaction(sessions) as s:
+        first = allocate_status_slot(
+            s, config, now, _revoked_row(employee_id, now, "a" * 32), lambda _: next(picks)
+        )
+        second = allocate_status_slot(
+            s, config, now, _revoked_row(employee_id, now, "b" * 32), lambda _: next(picks)
+        )
+    assert (first[1], second[1]) == (7, 9)
+    with pytest.raises(IntegrityError), transaction(sessions) as s:
+        allocate_status_slot(s, config, now, _revoked_row(employee_id, now, "a" * 32), lambda _: 11)
+    with transaction(sessions) as s:
+        slots = s.execute(select(Credential.id, Credential.status_idx)).all()
+    engine.dispose()
+    assert sorted(slots) == [("a" * 32, 7), ("b" * 32, 9)]
+
+
+def test_concurrent_allocation_has_no_duplicates(database_url: str) -> None:
+    """1,000 indices from 8 threads (8 connections) into small lists: every slot unique, lists
+    roll over when full. On PostgreSQL the threads really race."""
+    engine = create_db_engine(database_url)
+    upgrade_database(engine)
+    sessions = make_session_factory(engine)
+    config = IssuerConfig(
+        base_url="https://issuer.example", secret_key=b"k" * 32, status_list_size=512
+    )
+    now = datetime.now(UTC)
+    employee_id = _one_employee(sessions, now)
     errors: list[BaseException] = []
     barrier = threading.Barrier(8)
 
@@ -220,16 +267,7 @@ def test_concurrent_allocation_has_no_duplicates(database_url: str) -> None:
             barrier.wait()
             for _ in range(125):
                 with transaction(sessions) as s:
-                    row = {
-                        "id": uuid.uuid4().hex,
-                        "employee_id": employee_id,
-                        "holder_jkt": "j",
-                        "kid": "k",
-                        "state": "revoked",
-                        "issued_at": now,
-                        "expires_at": now,
-                        "notification_id": uuid.uuid4().hex,
-                    }
+                    row = _revoked_row(employee_id, now, uuid.uuid4().hex)
                     status_list, idx = allocate_status_slot(s, config, now, row)
                     assert 0 <= idx < status_list.size
         except BaseException as exc:  # pragma: no cover - reported below
