@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from issuer.audit import append_audit
@@ -29,6 +29,7 @@ from issuer.models import (
     Employee,
     Nonce,
     Offer,
+    table_of,
 )
 from issuer.signing_keys import IssuerKeyring
 from issuer.status_publication import StatusListPublisher
@@ -72,14 +73,13 @@ _SUPERSEDE_LIVE = (
     .returning(Credential.status_list_id, Credential.status_idx)
     .execution_options(synchronize_session=False)
 )
-_TOKENS: Table = AccessToken.__table__  # type: ignore[assignment]
-_NONCES: Table = Nonce.__table__  # type: ignore[assignment]
+_TOKENS = table_of(AccessToken)
 _TOKEN_SPENT = (
     update(_TOKENS)
     .where(_TOKENS.c.token_hash == bindparam("b_hash"))
     .values(credential_issued=True)
 )
-_INSERT_NONCE = insert(_NONCES)
+_INSERT_NONCE = insert(table_of(Nonce))
 _APPLICATION_ISSUED = (
     update(Application)
     .where(Application.id == bindparam("b_id"))

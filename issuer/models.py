@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -45,6 +46,7 @@ __all__ = [
     "StatusListRecord",
     "UTCDateTime",
     "metadata",
+    "table_of",
 ]
 
 NAMING = {
@@ -83,6 +85,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = metadata
+
+
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's `Table`, for plain (Core) statements built once on hot paths."""
+    table = model.__table__
+    if not isinstance(table, Table):  # every model here maps one table
+        raise TypeError(f"{model.__name__} is not mapped to a single table")
+    return table
 
 
 class Employee(Base):

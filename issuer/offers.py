@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from issuer.audit import append_audit
@@ -28,7 +28,7 @@ from issuer.hashing import (
     new_secret,
     sha256_hex,
 )
-from issuer.models import AccessToken, Application, Employee, Offer
+from issuer.models import AccessToken, Application, Employee, Offer, table_of
 from schemas.employee_id import CONFIGURATION_ID
 from vc.openid4vci import PRE_AUTHORIZED_GRANT, credential_offer_uri_link
 
@@ -52,14 +52,13 @@ _OFFER_BY_CODE_FOR_UPDATE = (
     .where(Offer.code_hash == bindparam("b_code_hash"))
     .with_for_update(of=Offer)
 )
-_OFFERS: Table = Offer.__table__  # type: ignore[assignment]
-_TOKENS: Table = AccessToken.__table__  # type: ignore[assignment]
+_OFFERS = table_of(Offer)
 _REDEEM_OFFER = (
     update(_OFFERS)
     .where(_OFFERS.c.id == bindparam("b_id"))
     .values(state="used", used_at=bindparam("b_now"))
 )
-_INSERT_TOKEN = insert(_TOKENS)
+_INSERT_TOKEN = insert(table_of(AccessToken))
 
 
 @dataclass(frozen=True, slots=True)

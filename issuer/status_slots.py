@@ -16,20 +16,20 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, func, select
+from sqlalchemy import Insert, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from issuer.config import IssuerConfig
-from issuer.models import Credential, StatusListRecord
+from issuer.models import Credential, StatusListRecord, table_of
 
 __all__ = ["allocate_status_slot", "current_status_list"]
 
 _MAX_TRIES = 64
 _FULL_FRACTION = 0.75  # beyond this, random probing gets slow: start a new list
 _COLLISIONS_BEFORE_COUNT = 4
-_CREDENTIALS: Table = Credential.__table__  # type: ignore[assignment]
+_CREDENTIALS = table_of(Credential)
 _SLOT = ["status_list_id", "status_idx"]
 _OLDEST_OPEN_LIST = (
     select(StatusListRecord)

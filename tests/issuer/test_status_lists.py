@@ -183,6 +183,18 @@ def test_packed_list_matches_a_plain_encode() -> None:
     assert packed.compressed()[:2] == b"\x78\xda"
 
 
+def _slot_database(database_url: str) -> tuple[Any, Any, IssuerConfig, datetime, int]:
+    """A fresh issuer database with lists of 512 slots and one employee to issue to."""
+    engine = create_db_engine(database_url)
+    upgrade_database(engine)
+    sessions = make_session_factory(engine)
+    config = IssuerConfig(
+        base_url="https://issuer.example", secret_key=b"k" * 32, status_list_size=512
+    )
+    now = datetime.now(UTC)
+    return engine, sessions, config, now, _one_employee(sessions, now)
+
+
 def _one_employee(sessions: Any, now: datetime) -> int:
     with transaction(sessions) as s:
         employee = Employee(
@@ -223,14 +235,7 @@ def _revoked_row(employee_id: int, now: datetime, credential_id: str) -> dict[st
 def test_only_a_taken_slot_is_retried(database_url: str) -> None:
     """A slot collision moves on to another index in the same transaction; any other constraint
     (here a credential id used twice) raises at once and keeps nothing."""
-    engine = create_db_engine(database_url)
-    upgrade_database(engine)
-    sessions = make_session_factory(engine)
-    config = IssuerConfig(
-        base_url="https://issuer.example", secret_key=b"k" * 32, status_list_size=512
-    )
-    now = datetime.now(UTC)
-    employee_id = _one_employee(sessions, now)
+    engine, sessions, config, now, employee_id = _slot_database(database_url)
     picks = iter([7, 7, 9])
     with transaction(sessions) as s:
         first = allocate_status_slot(
@@ -251,14 +256,7 @@ def test_only_a_taken_slot_is_retried(database_url: str) -> None:
 def test_concurrent_allocation_has_no_duplicates(database_url: str) -> None:
     """1,000 indices from 8 threads (8 connections) into small lists: every slot unique, lists
     roll over when full. On PostgreSQL the threads really race."""
-    engine = create_db_engine(database_url)
-    upgrade_database(engine)
-    sessions = make_session_factory(engine)
-    config = IssuerConfig(
-        base_url="https://issuer.example", secret_key=b"k" * 32, status_list_size=512
-    )
-    now = datetime.now(UTC)
-    employee_id = _one_employee(sessions, now)
+    engine, sessions, config, now, employee_id = _slot_database(database_url)
     errors: list[BaseException] = []
     barrier = threading.Barrier(8)
 
