@@ -25,7 +25,7 @@ def b64url_encode(data: bytes) -> str:
     return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_TO_URLSAFE).decode()
 
 
-def b64url_decode(text: str | bytes) -> bytes:
+def b64url_decode(text: object) -> bytes:
     """Decode unpadded base64url strictly; anything else raises `FormatError(malformed)`.
 
     Strict means: only the 64 URL-safe characters, no padding, no whitespace, and a final

@@ -181,7 +181,7 @@ def _remember_header(h64: str, header: dict[str, Any]) -> None:
 
 
 def decode_unverified(
-    token: str, *, max_bytes: int = MAX_JWS_BYTES
+    token: object, *, max_bytes: int = MAX_JWS_BYTES
 ) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
     """Split a compact JWS into (header, payload, signing input, signature) without verifying."""
     if not isinstance(token, str):
@@ -235,7 +235,7 @@ def check_typ(header: Mapping[str, Any], typ: str | Collection[str] | None) -> N
 
 
 def verify_compact(
-    token: str,
+    token: object,
     key: PublicKey | KeyResolver,
     *,
     algorithms: Collection[str],

@@ -44,7 +44,9 @@ class StatusList:
 
     __slots__ = ("_data", "_mask", "_per_byte", "bits", "size")
 
-    def __init__(self, size: int, bits: int = 1, data: bytes | bytearray | None = None) -> None:
+    def __init__(
+        self, size: object, bits: object = 1, data: bytes | bytearray | None = None
+    ) -> None:
         if type(bits) is not int or bits not in ALLOWED_BITS:  # 1.0 and True equal 1: refuse
             raise FormatError(Code.malformed, f"bits must be one of {ALLOWED_BITS}")
         if type(size) is not int or size <= 0:
@@ -67,7 +69,9 @@ class StatusList:
         return status_list
 
     @classmethod
-    def decode(cls, lst: str, bits: int, *, max_bytes: int = MAX_DECOMPRESSED_BYTES) -> StatusList:
+    def decode(
+        cls, lst: str, bits: object, *, max_bytes: int = MAX_DECOMPRESSED_BYTES
+    ) -> StatusList:
         """Inflate an `lst`; the size is every entry the bytes hold (the spec sends no length)."""
         if type(bits) is not int or bits not in ALLOWED_BITS:  # JSON 1.0 and true equal 1
             raise StatusError(Code.invalid_status_list, f"bits must be one of {ALLOWED_BITS}")
@@ -84,20 +88,21 @@ class StatusList:
             )
         return cls(len(data) * 8 // bits, bits, data)
 
-    def _check(self, idx: int) -> None:
+    def _check(self, idx: object) -> int:
         if type(idx) is not int or not 0 <= idx < self.size:
             raise StatusError(Code.status_index_out_of_range, f"index {idx!r} outside the list")
+        return idx
 
-    def get(self, idx: int) -> int:
-        self._check(idx)
-        shift = (idx % self._per_byte) * self.bits
-        return (self._data[idx // self._per_byte] >> shift) & self._mask
+    def get(self, idx: object) -> int:
+        at = self._check(idx)
+        shift = (at % self._per_byte) * self.bits
+        return (self._data[at // self._per_byte] >> shift) & self._mask
 
-    def set(self, idx: int, value: int) -> None:
-        self._check(idx)
+    def set(self, idx: object, value: object) -> None:
+        at = self._check(idx)
         if type(value) is not int or not 0 <= value <= self._mask:
             raise StatusError(Code.invalid_status_list, f"status {value!r} needs more bits")
-        pos, shift = idx // self._per_byte, (idx % self._per_byte) * self.bits
+        pos, shift = at // self._per_byte, (at % self._per_byte) * self.bits
         self._data[pos] = (self._data[pos] & ~(self._mask << shift) & 0xFF) | (value << shift)
 
     def to_bytes(self) -> bytes:
@@ -158,7 +163,7 @@ class VerifiedStatusList:
         limits = [t for t in (self.exp, self.iat + self.ttl if self.ttl else None) if t]
         return min(limits) if limits else None
 
-    def status(self, idx: int) -> int:
+    def status(self, idx: object) -> int:
         return self.status_list.get(idx)
 
 
@@ -194,6 +199,6 @@ def verify_status_list_token(
     body = claims.get("status_list")
     if not isinstance(body, Mapping) or type(body.get("lst")) is not str:
         raise StatusError(Code.invalid_status_list, "status_list must have bits and lst")
-    status_list = StatusList.decode(body["lst"], body.get("bits"))  # type: ignore[arg-type]
+    status_list = StatusList.decode(body["lst"], body.get("bits"))
     issuer = claims.get("iss") if type(claims.get("iss")) is str else None
     return VerifiedStatusList(uri, issuer, iat, exp, ttl, status_list)

@@ -255,10 +255,10 @@ class Pipeline:
             issuer = check_credential_type(verified, self._accepted_vcts)
             stale = check_status(verified, issuer, self.status, self.policy, now)
             outcome = apply_policy(verified.claims, self.policy)
-        except Denied as exc:
-            return self._deny(exc.reason, exc.detail, start, issuer)
-        except VCError as exc:
-            return self._deny(reason_for_error(exc), f"{exc.code}: {exc.detail}", start, issuer)
+        except Denied as denied:
+            return self._deny(denied.reason, denied.detail, start, issuer)
+        except VCError as err:
+            return self._deny(reason_for_error(err), f"{err.code}: {err.detail}", start, issuer)
         except _INPUT_ERRORS as exc:  # a shape no step foresaw: still an answer, never a crash
             log.warning("unexpected input error in pipeline: %r", exc)
             return self._deny(Reason.malformed, type(exc).__name__, start, issuer)

@@ -212,16 +212,16 @@ def _verify_key_binding(
 
 
 def verify_sd_jwt(
-    data: SdJwt | str,
+    data: object,
     *,
     issuer_key: PublicKey | KeyResolver,
     algorithms: Collection[str],
     key_binding: bool,
+    now: float,
     typ: str | Collection[str] | None = None,
     audience: str | None = None,
     nonce: str | None = None,
     kb_algorithms: Collection[str] | None = None,
-    now: float,
     leeway: float = 60,
     kb_max_age: float = 300,
     require_exp: bool = False,
@@ -230,6 +230,9 @@ def verify_sd_jwt(
     never_disclosable: frozenset[str] = frozenset(),
 ) -> VerifiedSdJwt:
     """Verify an SD-JWT (`key_binding=False`) or SD-JWT+KB (`key_binding=True`), §7.1 and §7.3.
+
+    `data` is a compact or JSON-serialized `str` or a parsed `SdJwt`; anything else is
+    `malformed` (typed `object` because that check, not the annotation, is the contract).
 
     Whether a KB-JWT is required is the caller's policy, never inferred from the input. With
     `nonce=None` the caller must check `kb_payload["nonce"]` itself (e.g. against a replay
