@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from mobileid.cli_common import console, fail, load_settings
 from mobileid.db import create_db_engine
+from vc import native
 from verifier.fetch import new_http_client
 from verifier.gate.service import GateService, build_gate
 from verifier.policy import GatePolicy, PolicyError, load_gate_policy
@@ -100,10 +101,13 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
     policy = _policy(policy_file, gate_id)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     service = _open(policy, data_dir, online=not offline)
+    core = native.state()
     console.print(
         f"[bold]gate {policy.gate_id}[/] ({policy.site_name}, {policy.verification.purpose}) → "
-        f"http://{host}:{port}/scan  audience={policy.audience}"
+        f"http://{host}:{port}/scan  audience={policy.audience}  core={core['core']}"
     )
+    if core["core"] != "compiled":
+        console.print(f"verification core from source: {core['why']}")
     app = create_gate_app(service)
     if openid4vp:
         url = (public_url or f"http://{host}:{port}").rstrip("/")

@@ -54,3 +54,26 @@ def test_records_csv_and_purge(tmp_path: Path) -> None:
 
     bad = runner.invoke(gate_app, ["records", *common, "--since", "yesterday"])
     assert bad.exit_code != 0
+
+
+def test_run_says_which_verification_core_decides(tmp_path: Path, monkeypatch) -> None:
+    from vc import native
+
+    served: list[dict] = []
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: served.append(options))
+    monkeypatch.setattr("mobileid.heap.freeze_startup_heap", lambda: None)
+    policy_file = tmp_path / "policy.json"
+    policy_file.write_text(
+        json.dumps(
+            {"gate_id": "sejong-02", "site": "sejong", "trusted_issuers": [{"issuer": ISSUER}]}
+        )
+    )
+    out = CliRunner().invoke(
+        gate_app,
+        ["run", "--policy", str(policy_file), "--data-dir", str(tmp_path / "gate"), "--offline"],
+    )
+    assert out.exit_code == 0, out.output
+    assert f"core={native.state()['core']}" in out.stdout
+    assert served == [
+        {"host": "127.0.0.1", "port": 8100, "log_level": "warning", "access_log": False}
+    ]
