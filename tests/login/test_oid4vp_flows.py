@@ -33,7 +33,10 @@ def test_signed_request_cross_device(database_url: str, tmp_path: Path, prefix: 
         assert header["typ"] == REQUEST_OBJECT_TYP and header["alg"] == "ES256"
         assert len(header["x5c"]) == 1  # the leaf only: the anchor is not sent
         assert params["client_id"] == session["client_id"]
-        assert params["response_mode"] == "direct_post" and "redirect_uri" not in params
+        # HAIP by default: the answer comes encrypted to this session's own P-256 key
+        assert params["response_mode"] == "direct_post.jwt" and "redirect_uri" not in params
+        (key,) = params["client_metadata"]["jwks"]["keys"]
+        assert key["crv"] == "P-256" and key["alg"] == "ECDH-ES" and "d" not in key
         assert len(params["nonce"]) >= 22 and params["state"]
         query = params["dcql_query"]["credentials"][0]
         assert query["meta"]["vct_values"] == [login.issuer.url + "/types/employee-id/v1"]

@@ -22,7 +22,7 @@ from login_kit import (
 from sqlalchemy import select
 
 from vc.base64url import b64url_encode
-from vc.openid4vp import parse_request_link
+from vc.openid4vp import encrypt_response, parse_request_link
 from verifier.oid4vp.models import login_records, vp_sessions
 from verifier.oidc.app import purge_all
 from wallet_sim.errors import VerifierError
@@ -37,9 +37,21 @@ def _post(login: Login, form: dict[str, str] | bytes, headers: Any = None) -> ht
     return login.http.post(url, data=form)
 
 
+def _respond(login: Login, params: dict[str, Any], fields: dict[str, Any]) -> httpx.Response:
+    """Post response parameters as the request asked: a form (`direct_post`, `vp_token` as JSON
+    text) or encrypted to the session's key (`direct_post.jwt`, `vp_token` an object)."""
+    if params["response_mode"] == "direct_post.jwt":
+        (key,) = params["client_metadata"]["jwks"]["keys"]
+        return _post(login, {"response": encrypt_response(fields, key, "A128GCM")})
+    if "vp_token" in fields:
+        fields = {**fields, "vp_token": json.dumps(fields["vp_token"])}
+    return _post(login, fields)
+
+
 def _answer(login: Login, params: dict[str, Any], presentation: str) -> httpx.Response:
-    vp_token = json.dumps({"employee_id": [presentation]})
-    return _post(login, {"vp_token": vp_token, "state": params["state"]})
+    return _respond(
+        login, params, {"vp_token": {"employee_id": [presentation]}, "state": params["state"]}
+    )
 
 
 def _outcome(login: Login, session: dict[str, Any]) -> dict[str, Any]:
@@ -55,9 +67,10 @@ def _refused(response: httpx.Response, error: str, status: int = 400) -> None:
     assert isinstance(body["error_description"], str) and "Traceback" not in response.text
 
 
-@pytest.fixture
-def world(database_url: str, tmp_path: Path) -> Any:
-    with login_world(tmp_path, database_url) as login:
+@pytest.fixture(params=["direct_post.jwt", "direct_post"])
+def world(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    """The login service answering in HAIP's encrypted mode (its default), and in plain mode."""
+    with login_world(tmp_path, database_url, response_mode=request.param) as login:
         yield login
 
 
@@ -166,8 +179,10 @@ def test_presentation_for_another_query(world: Login, phone: Any, vp_token: Any)
     wallet, _ = phone
     session = world.session()
     params = request_object_of(world, session)
-    token = json.dumps(vp_token(_presentation(world, wallet, params)))
-    _refused(_post(world, {"vp_token": token, "state": params["state"]}), "invalid_request")
+    token = vp_token(_presentation(world, wallet, params))
+    _refused(
+        _respond(world, params, {"vp_token": token, "state": params["state"]}), "invalid_request"
+    )
     assert _outcome(world, session) == {"status": "failed", "reason": "malformed"}
 
 
@@ -229,7 +244,7 @@ def test_wallet_error_response_ends_the_session(world: Login) -> None:
     session = world.session()
     params = request_object_of(world, session)
     form = {"error": "access_denied", "error_description": "user said no", "state": params["state"]}
-    assert _post(world, form).json() == {}
+    assert _respond(world, params, form).json() == {}
     assert _outcome(world, session) == {"status": "failed", "reason": "wallet_access_denied"}
 
 

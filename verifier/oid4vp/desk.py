@@ -72,7 +72,7 @@ def mount_openid4vp(
     *,
     base_url: str,
     certificate: VerifierCertificate | None,
-    prefix: str = "x509_san_dns",
+    prefix: str = "x509_hash",
 ) -> LoginRuntime:
     """Add the OpenID4VP endpoints and the `/desk` terminal page to a gate's app."""
     from verifier.oidc.app import unit_of_work

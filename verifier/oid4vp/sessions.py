@@ -28,7 +28,6 @@ from vc.openid4vp import (
     PREFIX_REDIRECT_URI,
     PREFIX_X509_HASH,
     PREFIX_X509_SAN_DNS,
-    RESPONSE_MODE_DIRECT_POST,
     RESPONSE_MODE_DIRECT_POST_JWT,
     encryption_jwk,
     request_link,
@@ -91,9 +90,10 @@ def secret_digest(secret: str) -> str:
 @dataclass(frozen=True, slots=True)
 class VpConfig:
     base_url: str
-    default_prefix: str = PREFIX_X509_SAN_DNS
-    response_mode: str = RESPONSE_MODE_DIRECT_POST
-    """`direct_post`, or `direct_post.jwt` (HAIP): responses encrypted to a per-session key."""
+    default_prefix: str = PREFIX_X509_HASH
+    response_mode: str = RESPONSE_MODE_DIRECT_POST_JWT
+    """`direct_post.jwt` (HAIP, the default): responses encrypted to a per-session key; or plain
+    `direct_post`."""
     session_ttl_s: float = 300.0
     client_name: str = "모바일 공무원증 로그인 (mobileid login)"
     return_path: str = "/oid4vp/done"

@@ -31,9 +31,11 @@ class LoginSettings(BaseSettings):
     """Issuer URLs, or objects as in gate policies (`issuer`, `vct_values`, `status_origins`)."""
     allow_insecure_loopback: bool = False
     """Fetch issuer metadata and status lists over http from 127.0.0.1 (development, tests)."""
-    client_id_prefix: Literal["x509_san_dns", "x509_hash", "redirect_uri"] = "x509_san_dns"
-    response_mode: Literal["direct_post", "direct_post.jwt"] = "direct_post"
-    """`direct_post.jwt` (HAIP): wallets encrypt their answer to a fresh key per session."""
+    client_id_prefix: Literal["x509_san_dns", "x509_hash", "redirect_uri"] = "x509_hash"
+    """HAIP's `x509_hash` by default; `x509_san_dns` for wallets of earlier drafts."""
+    response_mode: Literal["direct_post", "direct_post.jwt"] = "direct_post.jwt"
+    """HAIP's `direct_post.jwt` by default: wallets encrypt their answer to a fresh key per
+    session; plain `direct_post` only for wallets that cannot."""
     session_ttl_s: float = Field(default=300.0, ge=10, le=3600)
     code_ttl_s: float = Field(default=60.0, ge=10, le=600)
     token_ttl_s: float = Field(default=600.0, ge=60, le=86400)
