@@ -5,8 +5,9 @@ beside the in-process `vp_token` verification rate, in the same run.
 
 One login is what a business system, a browser and a wallet cause together: `GET /authorize`
 (OpenID4VP session created, login page), `GET request_uri` (signed Request Object), `POST
-/oid4vp/response` (`direct_post`, verified through the shared pipeline), `GET /login/continue`
-(authorization code) and `POST /token` (PKCE, RS256 ID token): five keep-alive HTTP requests.
+/oid4vp/response` (`direct_post.jwt`, HAIP's default: encrypted to the session's key, then
+verified through the shared pipeline), `GET /login/continue` (authorization code) and `POST
+/token` (PKCE, RS256 ID token): five keep-alive HTTP requests.
 The worker (uvicorn, its own process, SQLite) has the issuer's keys and status list preloaded,
 as after its first login; the load generator reads the Request Object without verifying it (a
 wallet would) and signs a fresh KB-JWT per login. `verify_per_s` is `verify_vp_token` in process
@@ -40,6 +41,7 @@ from vc.base64url import b64url_encode
 from vc.dcql import parse_dcql_query
 from vc.jws import decode_unverified
 from vc.keys import Ed25519PrivateKey
+from vc.openid4vp import encrypt_response
 from vc.sd_jwt import present
 
 REDIRECT_URI = "https://approval.example.go.kr/callback"
@@ -220,9 +222,13 @@ async def one_login(
         nonce=params["nonce"],
         iat=int(time.time()),
     )
-    form = urlencode(
-        {"vp_token": json.dumps({"employee_id": [presentation]}), "state": params["state"]}
-    ).encode()
+    answer_fields = {"vp_token": {"employee_id": [presentation]}, "state": params["state"]}
+    if params["response_mode"] == "direct_post.jwt":  # the default (HAIP): encrypted
+        (key,) = params["client_metadata"]["jwks"]["keys"]
+        form = urlencode({"response": encrypt_response(answer_fields, key, "A128GCM")}).encode()
+    else:
+        answer_fields["vp_token"] = json.dumps(answer_fields["vp_token"])
+        form = urlencode(answer_fields).encode()
     status, _, answer = await conn.request(
         "POST",
         "/oid4vp/response",
