@@ -25,7 +25,6 @@ import secrets
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -35,6 +34,7 @@ from pathlib import Path
 import qrcode
 
 from bench.floor import raw_verifier
+from bench.loopback import free_port, paced, pct, saturate, start_worker
 from mobileid.heap import freeze_startup_heap
 from schemas.employee_id import DISCLOSABLE, PURPOSES, Purpose, employee_vct
 from vc import native
@@ -60,6 +60,7 @@ ISSUER = "https://mobileid.mois.go.kr"
 STATUS_URI = f"{ISSUER}/status-lists/1"
 LIST_SIZE = 1 << 20
 LIBRARY_SECRET = "bench-library-secret-0123456789"
+SCAN = ("/scan", "application/octet-stream")  # what a scanner posts: the QR's bytes
 
 
 class Fixture:
@@ -240,114 +241,12 @@ def start_gate_process(
     with engine.begin() as conn:
         save_bundle(conn, fixture.bundle())
     engine.dispose()
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.gate", "--serve", str(directory), str(port), str(lifetime_s)],
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process, port, directory
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("gate worker did not start")
+    port = free_port()
+    return start_worker("bench.gate", directory, port, lifetime_s), port, directory
 
 
-# --- a small keep-alive HTTP/1.1 load generator ---------------------------------------------
-
-
-class Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def open(cls, port: int) -> Connection:
-        return cls(*await asyncio.open_connection("127.0.0.1", port))
-
-    async def scan(self, body: bytes) -> bytes:
-        head = (
-            f"POST /scan HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
-            f"application/octet-stream\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode()
-        self.writer.write(head + body)
-        status_line = await self.reader.readline()
-        length = 0
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            if line[:15].lower() == b"content-length:":
-                length = int(line[15:])
-        payload = await self.reader.readexactly(length)
-        if b" 200 " not in status_line:
-            raise RuntimeError(f"gate answered {status_line!r}")
-        return payload
-
-    def close(self) -> None:
-        self.writer.close()
-
-
-async def saturate(
-    port: int, bodies: list[bytes], connections: int
-) -> tuple[float, list[float], int]:
-    conns = [await Connection.open(port) for _ in range(connections)]
-    latencies: list[float] = []
-    allowed = 0
-    queue = iter(bodies)
-
-    async def worker(conn: Connection) -> None:
-        nonlocal allowed
-        for body in queue:
-            start = time.perf_counter()
-            answer = await conn.scan(body)
-            latencies.append((time.perf_counter() - start) * 1000)
-            allowed += b'"allow":true' in answer
-
-    start = time.perf_counter()
-    await asyncio.gather(*(worker(c) for c in conns))
-    elapsed = time.perf_counter() - start
-    for c in conns:
-        c.close()
-    return len(bodies) / elapsed, latencies, allowed
-
-
-async def paced(
-    port: int, bodies: list[bytes], rate: float, connections: int
-) -> tuple[list[float], int]:
-    conns = [await Connection.open(port) for _ in range(connections)]
-    idle: asyncio.Queue[Connection] = asyncio.Queue()
-    for c in conns:
-        idle.put_nowait(c)
-    latencies: list[float] = []
-    allowed = 0
-    loop = asyncio.get_running_loop()
-    t0 = loop.time() + 0.05
-
-    async def one(i: int, body: bytes) -> None:
-        nonlocal allowed
-        scheduled = t0 + i / rate
-        await asyncio.sleep(max(0.0, scheduled - loop.time()))
-        conn = await idle.get()
-        answer = await conn.scan(body)
-        latencies.append((loop.time() - scheduled) * 1000)
-        allowed += b'"allow":true' in answer
-        idle.put_nowait(conn)
-
-    await asyncio.gather(*(one(i, b) for i, b in enumerate(bodies)))
-    for c in conns:
-        c.close()
-    return latencies, allowed
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+def allowed(answer: bytes) -> bool:
+    return b'"allow":true' in answer
 
 
 def main() -> None:
@@ -421,15 +320,17 @@ def main() -> None:
     process, port, directory = start_gate_process(fixture, lifetime_s=180)
     try:
         warm = [encode_presentation(p) for p in fixture.presentations(200, policy.audience)]
-        asyncio.run(saturate(port, warm, args.connections))
+        asyncio.run(saturate(port, *SCAN, warm, args.connections, allowed))
         count = max(2000, int(3000 * args.seconds))
         bodies = [encode_presentation(p) for p in fixture.presentations(count, policy.audience)]
-        scans_per_s, latencies, allowed = asyncio.run(saturate(port, bodies, args.connections))
-        if allowed != len(bodies):
-            raise AssertionError(f"only {allowed}/{len(bodies)} scans allowed over HTTP")
+        scans_per_s, latencies, passed = asyncio.run(
+            saturate(port, *SCAN, bodies, args.connections, allowed)
+        )
+        if passed != len(bodies):
+            raise AssertionError(f"only {passed}/{len(bodies)} scans allowed over HTTP")
         paced_n = max(1500, int(2500 * args.seconds))
         bodies = [encode_presentation(p) for p in fixture.presentations(paced_n, policy.audience)]
-        paced_lat, paced_ok = asyncio.run(paced(port, bodies, 500.0, 32))
+        paced_lat, paced_ok = asyncio.run(paced(port, *SCAN, bodies, 500.0, 32, allowed))
         if paced_ok != len(bodies):
             raise AssertionError(f"only {paced_ok}/{len(bodies)} paced scans allowed")
     finally:

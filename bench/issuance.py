@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import create_engine, text
 
+from bench.loopback import free_port
 from issuer.api_tokens import Principal, Role
 from issuer.applications import decide_application, file_application
 from issuer.hr_import import HrSource, import_records, validate_records
@@ -55,12 +55,6 @@ class _Capture:
 
     def send(self, message: OutgoingMessage) -> None:
         self.messages.append(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _records(n: int) -> list[dict[str, Any]]:
@@ -215,7 +209,7 @@ def bench_database(
     name: str, database_url: str, flows: int, clients: int, workers: int
 ) -> tuple[float, float | None]:
     with tempfile.TemporaryDirectory(prefix=f"mobileid-bench-{name}-") as tmp:
-        port = _free_port()
+        port = free_port()
         issuer = f"http://127.0.0.1:{port}"
         env = {
             "MOBILEID_DATA_DIR": str(Path(tmp) / "data"),

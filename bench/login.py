@@ -25,10 +25,7 @@ import json
 import re
 import secrets
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -37,6 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from bench.gate import ISSUER, STATUS_URI, Fixture
+from bench.loopback import Connection, free_port, start_worker
 from vc.base64url import b64url_encode
 from vc.dcql import parse_dcql_query
 from vc.jws import decode_unverified
@@ -108,9 +106,7 @@ def start_login_process(fixture: Fixture, lifetime_s: float) -> tuple[Any, int, 
     (directory / "issuer.json").write_text(
         json.dumps({"metadata": fixture.metadata, "status_token": fixture.status_token})
     )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     settings = _settings(directory, port)
     engine = create_db_engine(settings.db_url)
     upgrade_verifier_database(engine, "login")
@@ -123,60 +119,7 @@ def start_login_process(fixture: Fixture, lifetime_s: float) -> tuple[Any, int, 
             now=time.time(),
         )
     engine.dispose()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bench.login",
-            "--serve",
-            str(directory),
-            str(port),
-            str(lifetime_s),
-        ],
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process, port, directory, new
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("login worker did not start")
-
-
-# --- a keep-alive HTTP/1.1 client: status, headers, body ------------------------------------
-
-
-class Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def open(cls, port: int) -> Connection:
-        return cls(*await asyncio.open_connection("127.0.0.1", port))
-
-    async def request(
-        self, method: str, target: str, *, body: bytes = b"", headers: dict[str, str] | None = None
-    ) -> tuple[int, dict[str, str], bytes]:
-        lines = [f"{method} {target} HTTP/1.1", "Host: 127.0.0.1"]
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        if method == "POST":
-            lines.append(f"Content-Length: {len(body)}")
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        status = int((await self.reader.readline()).split()[1])
-        found: dict[str, str] = {}
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            found[name.strip().lower()] = value.strip()
-        payload = await self.reader.readexactly(int(found.get("content-length", "0")))
-        return status, found, payload
-
-    def close(self) -> None:
-        self.writer.close()
+    return start_worker("bench.login", directory, port, lifetime_s), port, directory, new
 
 
 def _path(url: str) -> str:
