@@ -29,9 +29,9 @@ from issuer.config import IssuerConfig
 from issuer.errors import AuthError, HrError, IssuerCode
 from issuer.hr_import import HrSource, ImportResult, import_records
 from issuer.issuance import KST
-from issuer.lifecycle import change_states
 from issuer.models import LIVE_CREDENTIAL_STATES, Application, Credential, Employee
 from issuer.signing_keys import IssuerKeyring
+from issuer.state_changes import change_states
 from issuer.status_publication import StatusListPublisher
 from schemas.hr_record import HrRecord
 

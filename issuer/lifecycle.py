@@ -1,10 +1,11 @@
 """Credential lifecycle: revoke, suspend, reinstate and reissue, each with a reason, audited.
 
-Every change updates the credential row and republishes its status list in the caller's
-transaction (`StatusListPublisher.record_changes`), so verifiers see it as soon as it commits.
-Revocation (INVALID) is final; suspension (SUSPENDED) is undone by reinstatement (VALID).
-`hr_admin` may do everything; a department head may act on their own department's credentials
-for the operational reasons (a lost phone, an investigation), not for HR decisions.
+Each operation checks the operator's role and the credential's current state, then applies the
+change with `state_changes.change_states`, in the caller's transaction, so verifiers see it as
+soon as it commits. Revocation (INVALID) is final; suspension (SUSPENDED) is undone by
+reinstatement (VALID). `hr_admin` may do everything; a department head may act on their own
+department's credentials for the operational reasons (a lost phone, an investigation), not for
+HR decisions.
 """
 
 from __future__ import annotations
@@ -23,19 +24,20 @@ from issuer.config import IssuerConfig
 from issuer.errors import AuthError, HrError, IssuerCode, LifecycleError
 from issuer.models import LIVE_CREDENTIAL_STATES, Credential, Employee, StatusListRecord
 from issuer.signing_keys import IssuerKeyring
+from issuer.state_changes import (
+    REINSTATEMENT_REASONS,
+    REVOCATION_REASONS,
+    SUSPENSION_REASONS,
+    StatusChange,
+    change_states,
+)
 from issuer.status_publication import StatusListPublisher
 from schemas.hr_record import normalize_phone
 
 __all__ = [
-    "REINSTATEMENT_REASONS",
     "REISSUE_REASONS",
-    "REVOCATION_REASONS",
-    "SUSPENSION_REASONS",
-    "SYSTEM_REVOCATION_REASONS",
     "CredentialRecord",
     "ReissueResult",
-    "StatusChange",
-    "change_states",
     "list_credentials",
     "live_credential",
     "reinstate_credential",
@@ -44,20 +46,6 @@ __all__ = [
     "suspend_credential",
 ]
 
-REVOCATION_REASONS = (
-    "phone_lost",
-    "phone_changed",
-    "app_deleted",
-    "pin_lockout",
-    "info_changed",
-    "retired",
-    "dismissed",
-    "other",
-)
-SYSTEM_REVOCATION_REASONS = ("superseded", "key_compromise")
-"""Set by the issuer itself (a newer credential was issued; the signing key was compromised)."""
-SUSPENSION_REASONS = ("leave_of_absence", "investigation", "emergency")
-REINSTATEMENT_REASONS = ("leave_ended", "investigation_closed", "emergency_over", "other")
 REISSUE_REASONS = ("phone_lost", "phone_changed")
 
 _DEPARTMENT_HEAD_MAY: Mapping[str, frozenset[str]] = {
@@ -67,19 +55,6 @@ _DEPARTMENT_HEAD_MAY: Mapping[str, frozenset[str]] = {
     "reissue": frozenset(REISSUE_REASONS),
 }
 _MAX_ID_CHARS = 32
-
-
-@dataclass(frozen=True, slots=True)
-class StatusChange:
-    """One credential's state change, as reported to operators."""
-
-    credential_id: str
-    employee_number: str
-    before: str
-    after: str
-    reason: str
-    status_list_id: int
-    status_idx: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,74 +110,6 @@ def _load_for_update(session: Session, credential_id: str) -> tuple[Credential, 
     if row is None:
         raise LifecycleError(IssuerCode.credential_not_found, "no such credential")
     return row[0], row[1]
-
-
-def change_states(
-    session: Session,
-    targets: Sequence[tuple[Credential, Employee]],
-    *,
-    new_state: str,
-    reason: str,
-    actor: str,
-    role: str,
-    publisher: StatusListPublisher,
-    keyring: IssuerKeyring,
-    now: datetime,
-    detail: Mapping[str, DetailValue] | None = None,
-) -> list[StatusChange]:
-    """Set `new_state` on credentials already checked by the caller, republish their lists,
-    and audit each change. The shared step of every lifecycle operation."""
-    changes: list[StatusChange] = []
-    for credential, employee in targets:
-        before = credential.state
-        credential.state = new_state
-        if new_state == "revoked":
-            credential.revoked_at, credential.revocation_reason = now, reason
-        elif new_state == "suspended":
-            credential.suspended_at, credential.suspension_reason = now, reason
-        else:
-            credential.suspended_at = credential.suspension_reason = None
-        changes.append(
-            StatusChange(
-                credential.id,
-                employee.employee_number,
-                before,
-                new_state,
-                reason,
-                credential.status_list_id,
-                credential.status_idx,
-            )
-        )
-    session.flush()
-    publisher.record_changes(
-        session,
-        ((c.status_list_id, c.status_idx, new_state) for c, _ in targets),
-        keyring=keyring,
-        now=now,
-    )
-    action = {
-        "revoked": "credential.revoke",
-        "suspended": "credential.suspend",
-        "active": "credential.reinstate",
-    }[new_state]
-    for change in changes:
-        append_audit(
-            session,
-            actor=actor,
-            role=role,
-            action=action,
-            subject=f"employee:{change.employee_number}",
-            now=now,
-            detail={
-                "credential_id": change.credential_id,
-                "reason": reason,
-                "from": change.before,
-                "status_list": change.status_list_id,
-                "status_idx": change.status_idx,
-                **(detail or {}),
-            },
-        )
-    return changes
 
 
 def _comment(comment: str) -> dict[str, DetailValue]:

@@ -22,7 +22,6 @@ from issuer.hr_api import application_view
 from issuer.hr_changes import HrAction, update_employee
 from issuer.lifecycle import (
     CredentialRecord,
-    StatusChange,
     list_credentials,
     reinstate_credential,
     reissue_credential,
@@ -30,6 +29,7 @@ from issuer.lifecycle import (
     suspend_credential,
 )
 from issuer.mass_actions import MassScope, plan_mass_action, run_mass_action
+from issuer.state_changes import StatusChange
 from schemas.hr_api import ApplicationView, ErrorBody
 
 __all__ = ["lifecycle_router"]

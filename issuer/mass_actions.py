@@ -23,9 +23,9 @@ from issuer.applications import file_preapproved_application
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
 from issuer.errors import AuthError, HrError, IssuerCode, LifecycleError
-from issuer.lifecycle import REVOCATION_REASONS, SUSPENSION_REASONS, change_states
 from issuer.models import Application, Credential, Employee
 from issuer.signing_keys import IssuerKeyring
+from issuer.state_changes import REVOCATION_REASONS, SUSPENSION_REASONS, change_states
 from issuer.status_publication import StatusListPublisher
 
 __all__ = ["MassPlan", "MassResult", "MassScope", "plan_mass_action", "run_mass_action"]

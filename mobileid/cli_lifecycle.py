@@ -16,10 +16,6 @@ from sqlalchemy.orm import Session
 
 from issuer.api_tokens import operator
 from issuer.lifecycle import (
-    REINSTATEMENT_REASONS,
-    REVOCATION_REASONS,
-    SUSPENSION_REASONS,
-    StatusChange,
     list_credentials,
     live_credential,
     reinstate_credential,
@@ -28,6 +24,12 @@ from issuer.lifecycle import (
     suspend_credential,
 )
 from issuer.mass_actions import MassScope, plan_mass_action, run_mass_action
+from issuer.state_changes import (
+    REINSTATEMENT_REASONS,
+    REVOCATION_REASONS,
+    SUSPENSION_REASONS,
+    StatusChange,
+)
 from mobileid.cli_common import console, fail, issuer_runtime
 
 __all__ = ["register_lifecycle_commands"]

@@ -1,0 +1,126 @@
+"""Credential state changes: the reasons each state takes, and the one step that applies them.
+
+`change_states` is shared by every path that changes a credential's state: an operator's revoke,
+suspend or reinstate (`lifecycle`), an HR change (`hr_changes`) and a mass action
+(`mass_actions`). It updates the credential rows and republishes their status lists in the
+caller's transaction (`StatusListPublisher.record_changes`), so verifiers see the change as soon
+as it commits. Roles and the current state are each caller's to check, before it is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from issuer.audit import DetailValue, append_audit
+from issuer.models import Credential, Employee
+from issuer.signing_keys import IssuerKeyring
+from issuer.status_publication import StatusListPublisher
+
+__all__ = [
+    "REINSTATEMENT_REASONS",
+    "REVOCATION_REASONS",
+    "SUSPENSION_REASONS",
+    "SYSTEM_REVOCATION_REASONS",
+    "StatusChange",
+    "change_states",
+]
+
+REVOCATION_REASONS = (
+    "phone_lost",
+    "phone_changed",
+    "app_deleted",
+    "pin_lockout",
+    "info_changed",
+    "retired",
+    "dismissed",
+    "other",
+)
+SYSTEM_REVOCATION_REASONS = ("superseded", "key_compromise")
+"""Set by the issuer itself (a newer credential was issued; the signing key was compromised)."""
+SUSPENSION_REASONS = ("leave_of_absence", "investigation", "emergency")
+REINSTATEMENT_REASONS = ("leave_ended", "investigation_closed", "emergency_over", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One credential's state change, as reported to operators."""
+
+    credential_id: str
+    employee_number: str
+    before: str
+    after: str
+    reason: str
+    status_list_id: int
+    status_idx: int
+
+
+def change_states(
+    session: Session,
+    targets: Sequence[tuple[Credential, Employee]],
+    *,
+    new_state: str,
+    reason: str,
+    actor: str,
+    role: str,
+    publisher: StatusListPublisher,
+    keyring: IssuerKeyring,
+    now: datetime,
+    detail: Mapping[str, DetailValue] | None = None,
+) -> list[StatusChange]:
+    """Set `new_state` on credentials already checked by the caller, republish their lists,
+    and audit each change. The shared step of every lifecycle operation."""
+    changes: list[StatusChange] = []
+    for credential, employee in targets:
+        before = credential.state
+        credential.state = new_state
+        if new_state == "revoked":
+            credential.revoked_at, credential.revocation_reason = now, reason
+        elif new_state == "suspended":
+            credential.suspended_at, credential.suspension_reason = now, reason
+        else:
+            credential.suspended_at = credential.suspension_reason = None
+        changes.append(
+            StatusChange(
+                credential.id,
+                employee.employee_number,
+                before,
+                new_state,
+                reason,
+                credential.status_list_id,
+                credential.status_idx,
+            )
+        )
+    session.flush()
+    publisher.record_changes(
+        session,
+        ((c.status_list_id, c.status_idx, new_state) for c, _ in targets),
+        keyring=keyring,
+        now=now,
+    )
+    action = {
+        "revoked": "credential.revoke",
+        "suspended": "credential.suspend",
+        "active": "credential.reinstate",
+    }[new_state]
+    for change in changes:
+        append_audit(
+            session,
+            actor=actor,
+            role=role,
+            action=action,
+            subject=f"employee:{change.employee_number}",
+            now=now,
+            detail={
+                "credential_id": change.credential_id,
+                "reason": reason,
+                "from": change.before,
+                "status_list": change.status_list_id,
+                "status_idx": change.status_idx,
+                **(detail or {}),
+            },
+        )
+    return changes
