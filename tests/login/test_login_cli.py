@@ -126,7 +126,7 @@ def test_add_client_list_records_and_purge(env: Path) -> None:
 
     # records: one recent, one past the retention; purge keeps the recent one
     from mobileid.db import create_db_engine
-    from verifier.oid4vp.sessions import record_login
+    from verifier.oid4vp.outcomes import record_login
     from verifier.oidc.app import unit_of_work
 
     engine = create_db_engine(f"sqlite:///{env / 'login' / 'login.sqlite3'}")

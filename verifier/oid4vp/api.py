@@ -26,16 +26,15 @@ from sqlalchemy import Connection
 from vc.openid4vp import MAX_DIRECT_POST_BYTES, REQUEST_OBJECT_MEDIA_TYPE
 from verifier.fetch import FetchDeferred, no_fetching
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
+from verifier.oid4vp.outcomes import finish_session, session_view
 from verifier.oid4vp.requests import RequestError, employee_dcql, qr_png, qr_svg
 from verifier.oid4vp.responses import open_response, settle_response, verify_response
 from verifier.oid4vp.sessions import (
     CROSS_DEVICE,
     SAME_DEVICE,
     VpContext,
-    finish_session,
     serve_request_object,
     session_link,
-    session_view,
     start_session,
 )
 

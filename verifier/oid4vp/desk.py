@@ -21,15 +21,9 @@ from verifier.gate.service import GateService
 from verifier.migrate import upgrade_verifier_database
 from verifier.oid4vp.api import LoginRuntime, json_response, oid4vp_router
 from verifier.oid4vp.errors import ProtocolError
+from verifier.oid4vp.outcomes import Finished, finish_session
 from verifier.oid4vp.requests import EMPLOYEE_QUERY_ID, employee_dcql
-from verifier.oid4vp.sessions import (
-    CROSS_DEVICE,
-    Finished,
-    VpConfig,
-    VpContext,
-    finish_session,
-    start_session,
-)
+from verifier.oid4vp.sessions import CROSS_DEVICE, VpConfig, VpContext, start_session
 from verifier.oid4vp.verify import LoginVerifier
 from verifier.pipeline import Decision
 from verifier.reasons import Reason

@@ -18,16 +18,8 @@ from vc.dcql import parse_dcql_query
 from vc.errors import VCError
 from vc.openid4vp import DirectPostResponse, decrypt_response, parse_direct_post, response_kid
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
-from verifier.oid4vp.sessions import (
-    PENDING,
-    SAME_DEVICE,
-    VpContext,
-    complete_session,
-    encryption_key,
-    fail_session,
-    find_session,
-    record_login,
-)
+from verifier.oid4vp.outcomes import complete_session, fail_session, record_login
+from verifier.oid4vp.sessions import PENDING, SAME_DEVICE, VpContext, encryption_key, find_session
 from verifier.oid4vp.verify import (
     ResponseRejected,
     VerifiedResponse,

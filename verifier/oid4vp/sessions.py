@@ -1,18 +1,17 @@
-"""OpenID4VP sessions in the database: start, serve the Request Object, end, hand over, purge.
+"""OpenID4VP sessions in the database: start one, show its link again, serve its Request Object.
 
 A session lives in `verifier_vp_sessions`, not in a process, so any verifier process sharing the
-database serves any step of it. Its `nonce` is single use: the first response (good or bad)
-ends the session, and a conditional update makes two concurrent responses impossible to both
-win. The browser or terminal that started it holds a secret handle; a same-device login
-completes only with the `response_code` the wallet was redirected with (§8.2, §13.3). The
-wallet's answer itself is taken in `verifier.oid4vp.responses`. Functions take the database
-connection and `now`; the caller's unit of work commits.
+database serves any step of it. Starting one draws a fresh nonce, `state` and id, a per-session
+response encryption key (`direct_post.jwt`), and a secret handle for the browser or terminal
+that started it; only the handle's digest is stored. The session's end (first answer, handing
+the result over, purge) is in `verifier.oid4vp.outcomes`, the wallet's answer itself in
+`verifier.oid4vp.responses`. Functions take the database connection and `now`; the caller's unit
+of work commits.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from vc.base64url import b64url_encode
 from vc.openid4vp import (
@@ -34,7 +33,7 @@ from vc.openid4vp import (
     sign_request_object,
 )
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
-from verifier.oid4vp.models import login_records, vp_sessions
+from verifier.oid4vp.models import vp_sessions
 from verifier.oid4vp.requests import WALLET_AUDIENCE, request_params
 from verifier.oid4vp.verify import LoginVerifier
 from verifier.x509 import VerifierCertificate
@@ -44,42 +43,30 @@ __all__ = [
     "PENDING",
     "PREFIXES",
     "SAME_DEVICE",
-    "Finished",
     "NewSession",
-    "SessionView",
     "VpConfig",
     "VpContext",
-    "complete_session",
     "encryption_key",
-    "fail_session",
     "find_session",
-    "finish_session",
-    "purge_expired",
-    "record_login",
     "secret_digest",
     "serve_request_object",
     "session_link",
-    "session_view",
     "start_session",
 ]
 
 CROSS_DEVICE = "cross_device"
 SAME_DEVICE = "same_device"
 PREFIXES = (PREFIX_X509_SAN_DNS, PREFIX_X509_HASH, PREFIX_REDIRECT_URI)
-PENDING, COMPLETED, FAILED, CONSUMED = "pending", "completed", "failed", "consumed"
+PENDING = "pending"
+"""A session's status until its first answer; the statuses it ends in are in `outcomes`."""
 
 # Statements built once (each login runs several; building them is most of their cost).
 _BY_ID = select(vp_sessions).where(vp_sessions.c.id == bindparam("key"))
 _BY_STATE = select(vp_sessions).where(vp_sessions.c.state == bindparam("key"))
-_MOVE = update(vp_sessions).where(
-    vp_sessions.c.id == bindparam("sid"), vp_sessions.c.status == bindparam("from_status")
-)
-"""A status change that happens only if nobody changed the status first (single use)."""
 _FIX_FLOW = update(vp_sessions).where(
     vp_sessions.c.id == bindparam("sid"), vp_sessions.c.flow.is_(None)
 )
 _NEW_SESSION = insert(vp_sessions)
-_NEW_RECORD = insert(login_records)
 
 
 def secret_digest(secret: str) -> str:
@@ -290,187 +277,3 @@ def serve_request_object(
     if wallet_nonce is not None:
         params["wallet_nonce"] = wallet_nonce
     return sign_request_object(params, ctx.certificate.key, x5c=ctx.x5c)
-
-
-def record_login(
-    db: Connection,
-    *,
-    system: str,
-    session_id: str,
-    now: float,
-    outcome: str,
-    flow: str | None,
-    employee_number: str | None = None,
-    issuer: str | None = None,
-) -> None:
-    """One login record (system, employee, time, outcome); kept for the configured retention."""
-    db.execute(
-        _NEW_RECORD,
-        dict(
-            id=secrets.token_hex(16),
-            client_id=system[:512],
-            session_id=session_id,
-            at=now,
-            outcome=outcome[:32],
-            flow=flow,
-            employee_number=employee_number,
-            issuer=issuer,
-        ),
-    )
-
-
-def fail_session(
-    db: Connection, row: Any, reason: str, now: float, context: Mapping[str, Any]
-) -> bool:
-    """Mark the session failed (its nonce is spent) and record it; False if it was not pending."""
-    done = db.execute(
-        _MOVE,
-        {
-            "sid": row.id,
-            "from_status": PENDING,
-            "status": FAILED,
-            "reason": reason[:32],
-            "completed_at": now,
-            "enc_key": None,
-        },
-    )
-    if done.rowcount != 1:
-        return False
-    record_login(
-        db,
-        system=str(context.get("system", "api")),
-        session_id=row.id,
-        now=now,
-        outcome=reason,
-        flow=row.flow,
-    )
-    return True
-
-
-def complete_session(
-    db: Connection, row: Any, *, result: str, response_code: str | None, now: float
-) -> bool:
-    """Mark a pending session completed with its verified claims; False if it was not pending."""
-    done = db.execute(
-        _MOVE,
-        {
-            "sid": row.id,
-            "from_status": PENDING,
-            "status": COMPLETED,
-            "reason": "ok",
-            "result": result,
-            "completed_at": now,
-            "response_code_hash": secret_digest(response_code) if response_code else None,
-            "enc_key": None,
-        },
-    )
-    return bool(done.rowcount == 1)
-
-
-@dataclass(frozen=True, slots=True)
-class SessionView:
-    id: str
-    status: str  # pending | completed | failed | consumed | expired
-    reason: str | None
-    flow: str | None
-    context: dict[str, Any]
-
-
-def _owned(db: Connection, session_id: str, handle: str) -> Any:
-    row = find_session(db, id=session_id)
-    if row is None or not hmac.compare_digest(row.handle_hash, secret_digest(handle)):
-        raise ProtocolError(ErrorCode.not_found, "no such session")
-    return row
-
-
-def session_view(db: Connection, session_id: str, handle: str, *, now: float) -> SessionView:
-    """Where a session stands, for the browser or terminal holding its handle."""
-    row = _owned(db, session_id, handle)
-    status = "expired" if row.status == PENDING and row.expires_at <= now else row.status
-    return SessionView(row.id, status, row.reason, row.flow, orjson.loads(row.context))
-
-
-@dataclass(frozen=True, slots=True)
-class Finished:
-    """A finished session handed to its owner once: the verified claims or why it failed."""
-
-    ok: bool
-    reason: str
-    flow: str | None
-    context: dict[str, Any]
-    presentations: dict[str, list[dict[str, Any]]]
-    completed_at: float
-
-
-def finish_session(
-    db: Connection,
-    session_id: str,
-    handle: str,
-    *,
-    now: float,
-    response_code: str | None = None,
-) -> Finished | None:
-    """Hand over the result once (then the claims are erased); None while still pending.
-
-    A same-device session needs the `response_code` its wallet was redirected with. A session
-    the wallet never answered in time ends here as `session_expired` (and is recorded so).
-    """
-    row = _owned(db, session_id, handle)
-    if row.status == PENDING:
-        if row.expires_at > now:
-            return None
-        context = orjson.loads(row.context)
-        if not fail_session(db, row, "session_expired", now, context):
-            raise ProtocolError(ErrorCode.invalid_request, "this login was already completed")
-        db.execute(_MOVE, {"sid": row.id, "from_status": FAILED, "status": CONSUMED})
-        return Finished(False, "session_expired", row.flow, context, {}, now)
-    if row.status == CONSUMED:
-        raise ProtocolError(ErrorCode.invalid_request, "this login was already completed")
-    if (
-        row.status == COMPLETED
-        and row.flow == SAME_DEVICE
-        and not (
-            response_code
-            and row.response_code_hash
-            and hmac.compare_digest(row.response_code_hash, secret_digest(response_code))
-        )
-    ):
-        raise ProtocolError(ErrorCode.access_denied, "response_code missing or wrong")
-    taken = db.execute(
-        _MOVE, {"sid": row.id, "from_status": row.status, "status": CONSUMED, "result": None}
-    )
-    if taken.rowcount != 1:
-        raise ProtocolError(ErrorCode.invalid_request, "this login was already completed")
-    return Finished(
-        ok=row.status == COMPLETED,
-        reason=row.reason or "failed",
-        flow=row.flow,
-        context=orjson.loads(row.context),
-        presentations=orjson.loads(row.result) if row.result else {},
-        completed_at=row.completed_at or now,
-    )
-
-
-def purge_expired(db: Connection, *, now: float, grace_s: float = 600.0) -> int:
-    """Delete sessions expired for longer than `grace_s` (and with them any claims left).
-
-    A session nobody answered is recorded as a `session_expired` login first.
-    """
-    cutoff = now - grace_s
-    abandoned = db.execute(
-        select(
-            vp_sessions.c.id, vp_sessions.c.flow, vp_sessions.c.context, vp_sessions.c.expires_at
-        ).where(vp_sessions.c.expires_at < cutoff, vp_sessions.c.status == PENDING)
-    ).all()
-    for row in abandoned:
-        context = orjson.loads(row.context)
-        record_login(
-            db,
-            system=str(context.get("system", "api")),
-            session_id=row.id,
-            now=row.expires_at,
-            outcome="session_expired",
-            flow=row.flow,
-        )
-    result = db.execute(delete(vp_sessions).where(vp_sessions.c.expires_at < cutoff))
-    return int(result.rowcount)

@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from verifier.oid4vp.api import LoginRuntime, json_response, read_body
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
-from verifier.oid4vp.sessions import CROSS_DEVICE, session_view
+from verifier.oid4vp.outcomes import session_view
+from verifier.oid4vp.sessions import CROSS_DEVICE
 from verifier.oidc.claims import CLAIM_LABELS
 from verifier.oidc.pages import error_page, login_page, waiting_page
 from verifier.oidc.provider import (

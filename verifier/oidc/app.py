@@ -29,7 +29,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from verifier.migrate import upgrade_verifier_database
 from verifier.oid4vp.api import LoginRuntime, json_response, oid4vp_router
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
-from verifier.oid4vp.sessions import VpConfig, VpContext, purge_expired
+from verifier.oid4vp.outcomes import purge_expired
+from verifier.oid4vp.sessions import VpConfig, VpContext
 from verifier.oid4vp.verify import LoginVerifier, login_policy
 from verifier.oidc.api import oidc_router
 from verifier.oidc.keys import load_or_create_keys

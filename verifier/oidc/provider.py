@@ -25,14 +25,9 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
 from verifier.oid4vp.models import login_records, oidc_codes, oidc_tokens
+from verifier.oid4vp.outcomes import finish_session
 from verifier.oid4vp.requests import EMPLOYEE_QUERY_ID, RequestError, employee_dcql
-from verifier.oid4vp.sessions import (
-    NewSession,
-    VpContext,
-    finish_session,
-    secret_digest,
-    start_session,
-)
+from verifier.oid4vp.sessions import NewSession, VpContext, secret_digest, start_session
 from verifier.oidc.claims import credential_claims_for, map_claims, sector_of, subject_for
 from verifier.oidc.clients import Client, authenticate_client, get_client
 from verifier.oidc.keys import ID_TOKEN_ALGS, OidcKeys
