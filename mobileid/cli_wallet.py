@@ -25,6 +25,7 @@ from vc.keys import ALG_EDDSA
 from wallet_sim.errors import ConsentDeclined, WalletError
 from wallet_sim.holder import Holder
 from wallet_sim.http import new_client
+from wallet_sim.issuer_client import IssuerClient
 from wallet_sim.presenter import Presenter, qr_terminal, write_qr_png, write_qr_svg
 from wallet_sim.store import INTERACTIVE, KdfLimits, UnlockedWallet, WalletStore
 
@@ -196,9 +197,9 @@ def show(
             return
         if refresh:
             with _client(ctx) as client:
-                holder = Holder(client)
+                issuers = IssuerClient(client)
                 for record in opened.credentials:
-                    record["status"] = holder.check_status(
+                    record["status"] = issuers.check_status(
                         record["claims"], record["credential_issuer"]
                     )
             opened.save()

@@ -6,57 +6,35 @@ Metadata (`/.well-known/oauth-authorization-server`) -> token (pre-authorized co
 `c_nonce` from the Nonce Endpoint -> proof JWT (`openid4vci-proof+jwt`) -> credential -> verify
 (issuer key from `/.well-known/jwt-vc-issuer` of `iss`, `cnf.jwk` is our device key, `vct` as
 offered) -> store -> `credential_accepted` notification. One retry with a fresh nonce when the
-issuer says `invalid_nonce`.
+issuer says `invalid_nonce`. The HTTP layer, the issuer's keys and the status-list look-up come
+from `wallet_sim.issuer_client`, which a stored credential keeps needing after issuance.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
-
-import httpx
 
 from schemas.employee_id import VCT_PATH
 from schemas.employee_id import type_metadata as local_type_metadata
 from vc.errors import VCError
 from vc.jws import SUPPORTED_ALGORITHMS, decode_unverified
-from vc.keys import PrivateKey, PublicKey, public_key_from_jwk
+from vc.keys import PrivateKey, public_key_from_jwk
 from vc.openid4vci import PRE_AUTHORIZED_GRANT, create_proof_jwt, parse_credential_offer_link
 from vc.sd_jwt import parse_sd_jwt
-from vc.sd_jwt_vc import (
-    jwks_key_resolver,
-    jwt_vc_issuer_metadata_url,
-    parse_jwt_vc_issuer_metadata,
-    verify_sd_jwt_vc,
-)
-from vc.status_list import INVALID, SUSPENDED, VALID, verify_status_list_token
+from vc.sd_jwt_vc import jwks_key_resolver, verify_sd_jwt_vc
 from wallet_sim.errors import IssuerError, WalletError
-from wallet_sim.http import check_url, json_body
+from wallet_sim.http import check_url
+from wallet_sim.issuer_client import CredentialRejected, IssuerClient
 from wallet_sim.store import UnlockedWallet
 
-__all__ = ["CredentialRejected", "Holder", "OfferPreview", "localized", "status_name"]
+__all__ = ["Holder", "OfferPreview", "localized"]
 
 ISSUER_WELL_KNOWN = "/.well-known/openid-credential-issuer"
 AS_WELL_KNOWN = "/.well-known/oauth-authorization-server"
-_BEARER_ERROR = re.compile(r'error="([a-z_]+)"')
-STATUS_NAMES = {VALID: "valid", INVALID: "revoked", SUSPENDED: "suspended"}
-
-
-class CredentialRejected(WalletError):
-    """What the issuer sent is not a credential we may keep (signature, key, type...)."""
-
-    code = "credential_rejected"
-    message_ko = "받은 공무원증을 검증할 수 없어 저장하지 않았습니다."
-    message_en = "The credential received could not be verified and was not stored."
-
-
-def status_name(value: int) -> str:
-    return STATUS_NAMES.get(value, f"status_0x{value:02x}")
 
 
 def localized(entries: Any, field_name: str = "name") -> dict[str, str]:
@@ -101,49 +79,8 @@ class OfferPreview:
         return str(self.configuration.get("vct"))
 
 
-class Holder:
-    """The OpenID4VCI client side of the phone; HTTP through the given `httpx.Client`."""
-
-    def __init__(self, client: httpx.Client, *, clock: Callable[[], float] = time.time) -> None:
-        self.client = client
-        self.clock = clock
-
-    # --- HTTP --------------------------------------------------------------------------------
-
-    def _send(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
-        check_url(url, what, IssuerError)
-        try:
-            return self.client.request(method, url, **kwargs)
-        except httpx.HTTPError as exc:
-            raise IssuerError(
-                "발급기관에 연결할 수 없습니다.",
-                "Cannot reach the issuer",
-                detail=f"{what}: {type(exc).__name__}",
-            ) from exc
-
-    def _json(self, response: httpx.Response, what: str) -> Any:
-        if response.status_code >= 400:
-            body: Any = None
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            error = body.get("error") if isinstance(body, dict) else None
-            description = body.get("error_description", "") if isinstance(body, dict) else ""
-            if error is None:  # RFC 6750 §3: token errors may come in WWW-Authenticate only
-                found = _BEARER_ERROR.search(response.headers.get("WWW-Authenticate", ""))
-                error = found.group(1) if found else None
-            raise IssuerError.from_response(
-                error if isinstance(error, str) else None,
-                f"{what}: {description}"[:300],
-                status=response.status_code,
-            )
-        return json_body(response, what, IssuerError)
-
-    def _get_json(self, url: str, what: str) -> Any:
-        return self._json(
-            self._send("GET", url, what, headers={"Accept": "application/json"}), what
-        )
+class Holder(IssuerClient):
+    """The OpenID4VCI client side of the phone; HTTP, issuer keys and status: `IssuerClient`."""
 
     # --- offer and metadata (§4, §12) --------------------------------------------------------
 
@@ -321,21 +258,6 @@ class Holder:
 
     # --- verification of what was received ---------------------------------------------------
 
-    def issuer_keys(self, issuer: str) -> dict[str, PublicKey]:
-        """Keys by kid from the issuer's `/.well-known/jwt-vc-issuer` (SD-JWT VC §5)."""
-        try:
-            url = jwt_vc_issuer_metadata_url(issuer)
-        except VCError as exc:
-            raise CredentialRejected(detail="iss is not a URL") from exc
-        document = self._get_json(url, "JWT VC issuer metadata")
-        if isinstance(document, dict) and "jwks_uri" in document and "jwks" not in document:
-            jwks = self._get_json(check_url(document["jwks_uri"], "jwks", IssuerError), "jwks")
-            document = {"issuer": document.get("issuer"), "jwks": jwks}
-        try:
-            return parse_jwt_vc_issuer_metadata(document, issuer)
-        except VCError as exc:
-            raise CredentialRejected(detail=f"issuer metadata: {exc.code}") from exc
-
     def verify_credential(
         self, credential: str, *, preview: OfferPreview, holder_key: PrivateKey
     ) -> dict[str, Any]:
@@ -364,32 +286,6 @@ class Holder:
         if cnf_key != holder_key.public_key:
             raise CredentialRejected(detail="cnf.jwk is not this device's key")
         return verified.claims
-
-    def check_status(self, claims: Mapping[str, Any], issuer: str) -> dict[str, Any]:
-        """Look the credential up in its Token Status List; `unknown` when that fails."""
-        now = int(self.clock())
-        ref = (claims.get("status") or {}).get("status_list")
-        if not isinstance(ref, dict):
-            return {"value": "none", "checked_at": now}
-        try:
-            uri = check_url(ref.get("uri"), "status list", IssuerError)
-            response = self._send(
-                "GET", uri, "status list", headers={"Accept": "application/statuslist+jwt"}
-            )
-            if response.status_code != 200:
-                raise IssuerError.from_response(None, "status list", status=response.status_code)
-            keys = self.issuer_keys(issuer)
-            verified = verify_status_list_token(
-                response.text,
-                jwks_key_resolver({issuer: keys}) if len(keys) != 1 else next(iter(keys.values())),
-                uri=uri,
-                algorithms=SUPPORTED_ALGORITHMS,
-                now=now,
-            )
-            value = verified.status(int(ref["idx"]))
-        except (WalletError, VCError, KeyError, ValueError) as exc:
-            return {"value": "unknown", "checked_at": now, "detail": type(exc).__name__}
-        return {"value": status_name(value), "checked_at": now}
 
     # --- the whole onboarding ----------------------------------------------------------------
 

@@ -7,8 +7,9 @@ from wallet_fakes import CLAIMS, ISSUER, PIN, VCT, FakeIssuer
 
 from vc.status_list import INVALID
 from wallet_sim.errors import IssuerError
-from wallet_sim.holder import CredentialRejected, Holder
+from wallet_sim.holder import Holder
 from wallet_sim.http import new_client
+from wallet_sim.issuer_client import CredentialRejected
 from wallet_sim.store import UnlockedWallet, WalletStore
 
 
