@@ -26,7 +26,8 @@ from wallet_sim.errors import ConsentDeclined, WalletError
 from wallet_sim.holder import Holder
 from wallet_sim.http import new_client
 from wallet_sim.issuer_client import IssuerClient
-from wallet_sim.presenter import Presenter, qr_terminal, write_qr_png, write_qr_svg
+from wallet_sim.presenter import Presenter
+from wallet_sim.qr import qr_terminal, write_qr_png, write_qr_svg
 from wallet_sim.store import INTERACTIVE, KdfLimits, UnlockedWallet, WalletStore
 
 _STATUS_KO = {"valid": "유효", "revoked": "폐지", "suspended": "정지"}

@@ -14,18 +14,13 @@ presentation is written to the wallet's own encrypted history and nowhere else.
 from __future__ import annotations
 
 import contextlib
-import io
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
-import qrcode
-import qrcode.exceptions
-import qrcode.image.svg
 from cryptography import x509
 
 from schemas.employee_id import PURPOSES, QR_EXCLUDED_CLAIMS, Purpose
@@ -54,9 +49,6 @@ __all__ = [
     "PresentationPlan",
     "Presenter",
     "QrPresentation",
-    "qr_terminal",
-    "write_qr_png",
-    "write_qr_svg",
 ]
 
 Random = Callable[[int], bytes]
@@ -365,40 +357,3 @@ def _check_formats(request: AuthorizationRequest, wallet: UnlockedWallet) -> Non
             "The verifier does not accept this wallet's format or key algorithm "
             "(vp_formats_not_supported)",
         )
-
-
-# --- QR rendering ----------------------------------------------------------------------------
-
-
-def _qr(payload: str | bytes) -> qrcode.QRCode:
-    """Level L; bytes (the compact encoding of `vc.qr_compact`) go in byte mode."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_L, border=2)
-    code.add_data(payload, optimize=0)
-    try:
-        code.make(fit=True)
-    except (qrcode.exceptions.DataOverflowError, ValueError) as exc:
-        raise PresentationError(
-            "QR 코드에 담기에 너무 깁니다. --raw 를 쓰거나 OpenID4VP로 제시하세요.",
-            "Too long for a QR code; use --raw or present over OpenID4VP",
-        ) from exc
-    return code
-
-
-def qr_version(payload: str | bytes) -> int:
-    """The QR version (1-40) the payload needs at level L."""
-    return int(_qr(payload).version)
-
-
-def qr_terminal(payload: str | bytes) -> str:
-    """The QR code as text for a terminal (half-block characters)."""
-    out = io.StringIO()
-    _qr(payload).print_ascii(out=out, invert=True)
-    return out.getvalue()
-
-
-def write_qr_png(payload: str | bytes, path: Path) -> None:
-    _qr(payload).make_image().save(str(path))
-
-
-def write_qr_svg(payload: str | bytes, path: Path) -> None:
-    _qr(payload).make_image(image_factory=qrcode.image.svg.SvgPathImage).save(str(path))

@@ -68,7 +68,7 @@ def test_wallet_png_decodes_with_zxing_and_verifies(tmp_path: Path) -> None:
     zxingcpp = pytest.importorskip("zxingcpp")
     from PIL import Image
 
-    from wallet_sim.presenter import write_qr_png
+    from wallet_sim.qr import write_qr_png
 
     plain = realistic(Purpose.gate)
     png = tmp_path / "gate.png"

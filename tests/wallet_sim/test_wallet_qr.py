@@ -12,13 +12,8 @@ from vc.jws import SUPPORTED_ALGORITHMS
 from vc.qr_compact import decode_presentation
 from vc.sd_jwt_vc import verify_sd_jwt_vc
 from wallet_sim.errors import PresentationError
-from wallet_sim.presenter import (
-    Presenter,
-    qr_terminal,
-    qr_version,
-    write_qr_png,
-    write_qr_svg,
-)
+from wallet_sim.presenter import Presenter
+from wallet_sim.qr import qr_terminal, qr_version, write_qr_png, write_qr_svg
 from wallet_sim.store import UnlockedWallet
 
 NOW = 1_790_000_000
