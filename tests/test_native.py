@@ -8,6 +8,7 @@ default install must have built the compiled core (else the suite would test onl
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -16,13 +17,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import verifier.pipeline  # noqa: F401  (loads the listed modules: state() reports them)
-from bench.gate import Fixture, gate_policy
+from bench.gate import STATUS_URI, Fixture, gate_policy
 from vc import native
+from vc.jws import sign_compact
+from vc.keys import Ed25519PrivateKey
 from vc.qr_compact import encode_presentation
+from vc.status_list import STATUS_LIST_TYP, StatusList
 
 ROOT = Path(__file__).resolve().parents[1]
 PURE = os.environ.get(native.PURE_ENV, "") not in ("", "0")
@@ -37,6 +42,9 @@ from verifier.pipeline import Pipeline
 from verifier.replay import InMemoryReplayStore
 from verifier.status import StatusCache
 from verifier.trust import TrustedIssuer, TrustStore
+from vc.errors import VCError
+from vc.sd_jwt_vc import parse_jwt_vc_issuer_metadata
+from vc.status_list import StatusList, verify_status_list_token
 
 corpus = json.load(open(sys.argv[1]))
 policy = gate_policy()
@@ -55,7 +63,38 @@ for text, packed in corpus["payloads"]:
     d = pipeline.decide(payload, now=now)
     out.append([d.allow, str(d.reason), d.detail, d.displayed_claims, d.issuer, d.stale_status,
                 d.employee_number, d.agency_code, d.member_id])
-print(json.dumps({"state": native.state(), "decisions": out}, ensure_ascii=False))
+
+
+def outcome(call):
+    try:
+        return ["ok", call()]
+    except VCError as exc:
+        return ["refused", type(exc).__name__, str(exc.code)]
+    except Exception as exc:  # recorded: the test refuses any, on either core
+        return ["crash", type(exc).__name__, str(exc)]
+
+
+def status(token):
+    v = verify_status_list_token(token, key, uri=STATUS_URI, algorithms=["EdDSA"], now=now)
+    return [v.iat, v.exp, v.ttl, v.status_list.size, v.status_list.bits, v.status(3)]
+
+
+def kids(document):
+    return sorted(parse_jwt_vc_issuer_metadata(document, ISSUER))
+
+
+def inflate(lst, bits):
+    decoded = StatusList.decode(lst, bits)
+    return [decoded.size, decoded.get(1)]
+
+
+(key,) = parse_jwt_vc_issuer_metadata(corpus["metadata"], ISSUER).values()
+others = {
+    "tokens": [outcome(lambda t=t: status(t)) for t in corpus["tokens"]],
+    "documents": [outcome(lambda d=d: kids(d)) for d in corpus["documents"]],
+    "lists": [outcome(lambda p=p: inflate(*p)) for p in corpus["lists"]],
+}
+print(json.dumps({"state": native.state(), "decisions": out, **others}, ensure_ascii=False))
 """
 
 
@@ -81,6 +120,87 @@ def _mutants(rng: random.Random, text: str, n: int) -> list[str]:
             parts[a], parts[b] = parts[b], parts[a]
             out.append("~".join(parts))
     return out
+
+
+def _status_tokens(rng: random.Random, fixture: Fixture, now: int) -> list[str]:
+    """Status List Tokens signed by the trusted issuer with the claim shapes a careless or hostile
+    issuer could send (the checks after the signature), and tampered copies of a good one."""
+    small = StatusList.from_statuses([0, 1, 2, 3] * 4, bits=2)
+    good = {
+        "sub": STATUS_URI,
+        "iat": now,
+        "ttl": 300,
+        "status_list": small.to_json(),
+    }
+    variants: list[dict[str, Any]] = [
+        good,
+        {**good, "exp": now + 60},
+        {**good, "exp": now - 3600},
+        {**good, "sub": STATUS_URI + "/other"},
+        {**good, "iat": now + 3600},
+        *({**good, "iat": v} for v in (None, "1", float(now), True)),
+        *({**good, "ttl": v} for v in (0, -5, "300", 1.5, True)),
+        *({**good, "exp": v} for v in ("soon", 1.0e12, [now])),
+        *(
+            {**good, "status_list": {**small.to_json(), "bits": v}}
+            for v in (True, 1.0, "2", None, 3, 16, -2, 2**63 - 1)
+        ),
+        *(
+            {**good, "status_list": {**small.to_json(), "lst": v}}
+            for v in ("", "!!", "eNo", 7, None, "eJzLSM3JyVcozy/KSQEAGgQEXQ", "A" * 5000)
+        ),
+        *({**good, "status_list": v} for v in (None, [], "x", {"bits": 2}, {"lst": 1})),
+    ]
+    sign = functools.partial(sign_compact, key=fixture.key, typ=STATUS_LIST_TYP)
+    tokens = [sign(v) for v in variants]
+    tokens += _mutants(rng, tokens[0], 60)
+    tokens += [
+        sign(good).replace(".", "", 1),
+        "",
+        "a.b.c",
+        sign_compact(good, Ed25519PrivateKey.generate()),
+    ]
+    return tokens
+
+
+def _metadata_documents(rng: random.Random, metadata: dict[str, Any]) -> list[Any]:
+    """JWT VC Issuer Metadata documents, good and bad, as a metadata endpoint could serve them."""
+    (jwk,) = metadata["jwks"]["keys"]
+    keyed = functools.partial(lambda keys: {**metadata, "jwks": {"keys": keys}})
+    documents: list[Any] = [
+        metadata,
+        {**metadata, "issuer": metadata["issuer"] + "/"},
+        {"issuer": metadata["issuer"]},
+        {**metadata, "jwks_uri": "https://elsewhere.example/jwks"},
+        {"issuer": metadata["issuer"], "jwks_uri": "https://elsewhere.example/jwks"},
+        {**metadata, "jwks": []},
+        None,
+        [metadata],
+        "metadata",
+        keyed([]),
+        keyed([jwk] * 40),
+        keyed([{**jwk, "kid": 7}, {**jwk, "kid": "second"}]),
+        keyed([{**jwk, "crv": "Ed448"}]),
+        keyed([{**jwk, "x": "not base64!"}]),
+        keyed([{**jwk, "x": jwk["x"][:-4]}]),
+        keyed([{**jwk, "d": jwk["x"]}]),
+        keyed([{**jwk, "kty": "EC", "crv": "P-256"}]),
+        keyed(["a string"]),
+        keyed([{**jwk, "kid": "a", "use": "sig", "alg": "EdDSA", "key_ops": ["verify"]}]),
+    ]
+    for _ in range(40):
+        entry = dict(jwk)
+        name = rng.choice(sorted(entry))
+        entry[name] = rng.choice([None, 0, "", True, [], {}, entry[name][::-1]])
+        documents.append(keyed([entry]))
+    return documents
+
+
+def _lists() -> list[list[Any]]:
+    """`lst` and `bits` pairs for `StatusList.decode`, as they arrive from JSON."""
+    lst = StatusList.from_statuses([1, 0, 1, 1], bits=1).encode()
+    bits: list[Any] = [1, 2, 4, 8, True, False, 1.0, "1", None, 0, 3, [1], 2**64]
+    return [[lst, b] for b in bits] + [[v, 1] for v in ("", "=", "eJw", lst + "A", lst[:-1])]
 
 
 @pytest.fixture(scope="module")
@@ -110,11 +230,15 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ]
     payloads = [[t, None] for t in texts] + [["", p.hex()] for p in packed + packed_mutants]
     path = tmp_path_factory.mktemp("native") / "corpus.json"
+    now = time.time()
     document = {
-        "now": time.time(),
+        "now": now,
         "metadata": fixture.metadata,
         "status_token": fixture.status_token,
         "payloads": payloads,
+        "tokens": _status_tokens(rng, fixture, int(now)),
+        "documents": _metadata_documents(rng, fixture.metadata),
+        "lists": _lists(),
     }
     path.write_text(json.dumps(document, ensure_ascii=False))
     return path
@@ -149,6 +273,13 @@ def test_both_cores_decide_the_corpus_alike(corpus: Path) -> None:
     assert reasons[:6] == ["ok", "ok", "ok", "replayed", "revoked", "wrong_audience"]
     assert {"malformed", "invalid_signature"} <= set(reasons)
     assert reasons[-122:-120] == ["ok", "ok"]  # the compact QR encodings
+    for part in ("tokens", "documents", "lists"):
+        assert default[part] == python[part], part
+        assert not [o for o in python[part] if o[0] == "crash"], part  # only VCErrors refuse
+    # the status checks after the signature each had their say
+    refused = {o[2] for o in python["tokens"] if o[0] == "refused"}
+    assert {"expired", "invalid_status_list", "status_uri_mismatch", "invalid_signature"} <= refused
+    assert python["tokens"][0] == ["ok", [python["tokens"][0][1][0], None, 300, 16, 2, 3]]
 
 
 @pytest.mark.skipif(PURE, reason=f"{native.PURE_ENV} is set: the sources run by request")
