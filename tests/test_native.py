@@ -23,10 +23,13 @@ import pytest
 
 import verifier.pipeline  # noqa: F401  (loads the listed modules: state() reports them)
 from bench.gate import STATUS_URI, Fixture, gate_policy
+from schemas.employee_id import PURPOSES, Purpose
 from vc import native
-from vc.jws import sign_compact
+from vc.errors import VCError
+from vc.jws import decode_unverified, sign_compact
 from vc.keys import Ed25519PrivateKey
 from vc.qr_compact import encode_presentation
+from vc.sd_jwt import Disclosable, issue_sd_jwt, present
 from vc.status_list import STATUS_LIST_TYP, StatusList
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +48,7 @@ from verifier.trust import TrustedIssuer, TrustStore
 from vc.errors import VCError
 from vc.sd_jwt_vc import parse_jwt_vc_issuer_metadata
 from vc.status_list import StatusList, verify_status_list_token
+from verifier.policy import PolicyError, parse_gate_policy
 
 corpus = json.load(open(sys.argv[1]))
 policy = gate_policy()
@@ -70,6 +74,8 @@ def outcome(call):
         return ["ok", call()]
     except VCError as exc:
         return ["refused", type(exc).__name__, str(exc.code)]
+    except PolicyError as exc:
+        return ["refused", "PolicyError", str(exc)]
     except Exception as exc:  # recorded: the test refuses any, on either core
         return ["crash", type(exc).__name__, str(exc)]
 
@@ -83,6 +89,17 @@ def kids(document):
     return sorted(parse_jwt_vc_issuer_metadata(document, ISSUER))
 
 
+def policy(data):
+    p = parse_gate_policy(data, environ={"LIB": "library-secret-0123456789abcdef"})
+    v = p.verification
+    return [p.gate_id, p.audience, p.site, p.central_url, p.central_token, p.retention_days,
+            p.replay_store, p.allow_insecure_loopback, str(v.purpose), sorted(v.required_claims),
+            list(v.displayed_claims), list(v.algorithms), v.max_status_age_s, v.kb_window_s,
+            v.clock_skew_s, sorted(v.allowed_agencies), v.member_id_claim,
+            [[t.issuer, t.name, list(t.vct_values), list(t.status_origins)]
+             for t in p.trusted_issuers]]
+
+
 def inflate(lst, bits):
     decoded = StatusList.decode(lst, bits)
     return [decoded.size, decoded.get(1)]
@@ -93,6 +110,7 @@ others = {
     "tokens": [outcome(lambda t=t: status(t)) for t in corpus["tokens"]],
     "documents": [outcome(lambda d=d: kids(d)) for d in corpus["documents"]],
     "lists": [outcome(lambda p=p: inflate(*p)) for p in corpus["lists"]],
+    "policies": [outcome(lambda d=d: policy(d)) for d in corpus["policies"]],
 }
 print(json.dumps({"state": native.state(), "decisions": out, **others}, ensure_ascii=False))
 """
@@ -203,6 +221,93 @@ def _lists() -> list[list[Any]]:
     return [[lst, b] for b in bits] + [[v, 1] for v in ("", "=", "eJw", lst + "A", lst[:-1])]
 
 
+ODD = [None, 5, 1.5, True, "", "x", [], ["a"], {}, {"a": 1}, 2**40]
+
+
+def _policies() -> list[Any]:
+    """Gate policies as a policy file could hold them: a full valid one, then each setting (and
+    each trusted issuer's) in turn set to each odd JSON value."""
+    issuer = {
+        "issuer": "https://id.example.go.kr",
+        "name": "행정안전부",
+        "vct_values": ["https://id.example.go.kr/types/employee-id/v1"],
+        "status_origins": ["https://status.example.go.kr/"],
+        "status_lists": [],
+    }
+    base: dict[str, Any] = {
+        "gate_id": "sejong-07",
+        "site": "sejong",
+        "audience": "gate:sejong:07",
+        "purpose": "gate",
+        "trusted_issuers": [issuer],
+        "central_url": "https://central.example.go.kr/",
+        "central_token": "t0ken",
+        "retention_days": 30,
+        "replay_store": "/var/lib/gate/replay.sqlite3",
+        "allow_insecure_loopback": False,
+        "stale_status": "fail_open",
+        "required_claims": ["agency_code"],
+        "displayed_claims": ["name"],
+        "algorithms": ["EdDSA"],
+        "allowed_agencies": ["1741000"],
+        "max_status_age_s": 600,
+        "kb_window_s": 20,
+        "clock_skew_s": 3,
+        "member_id_claim": "opaque_id",
+    }
+    policies: list[Any] = [base, {**base, "purpose": "library", "member_id_secret_env": "LIB"}]
+    policies += [{**base, name: value} for name in base for value in ODD]
+    policies += [{**base, "trusted_issuers": [{**issuer, k: v}]} for k in issuer for v in ODD]
+    policies += [{**base, "purpose": "library", "member_id_secret_env": v} for v in ODD]
+    policies += [{**base, "central_token_env": v} for v in ODD]
+    policies += [None, [], "policy", {}]
+    return policies
+
+
+def _odd_credentials(fixture: Fixture, audience: str) -> list[str]:
+    """Presentations of credentials the trusted issuer did sign, with a claim of an odd type
+    each: what a verifier meets when an issuer's data or code goes wrong."""
+    holder = fixture.holders[0]
+    good = decode_unverified(fixture.credentials[0].split("~")[0])[1]
+    plain = {k: v for k, v in good.items() if k not in ("_sd", "_sd_alg")}
+    claims = {
+        "employee_number": "2019001000",
+        "name": "홍길동",
+        "agency": "행정안전부",
+        "agency_code": "1741000",
+        "department": "디지털정부과",
+        "active_public_servant_of": "1741000",
+        "opaque_id": "b3BhcXVl",
+    }
+    variants = [dict(claims)]
+    variants += [{**claims, name: value} for name in claims for value in ODD]
+    bodies: list[dict[Any, Any]] = []
+    for variant in variants:
+        bodies.append({**plain, **{Disclosable(k): v for k, v in variant.items()}})
+    for name in ("iss", "vct", "exp", "iat", "nbf", "cnf", "status"):
+        bodies += [
+            {**plain, name: v, **{Disclosable(k): c for k, c in claims.items()}} for v in ODD
+        ]
+    out = []
+    for body in bodies:
+        credential = issue_sd_jwt(body, fixture.key, typ="dc+sd-jwt", headers={"kid": fixture.kid})
+        names = [(c,) for c in sorted(PURPOSES[Purpose.gate])]
+        try:
+            out.append(
+                present(
+                    credential,
+                    select=names,
+                    holder_key=holder,
+                    audience=audience,
+                    nonce=f"n{len(out)}",
+                    iat=int(time.time()),
+                )
+            )
+        except VCError:  # the holder refuses to present it: nothing for a gate to see
+            continue
+    return out
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rng = random.Random(7)
@@ -228,6 +333,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for p in packed
         for i in (rng.randrange(len(p)) for _ in range(60))
     ]
+    texts += _odd_credentials(fixture, audience)
     payloads = [[t, None] for t in texts] + [["", p.hex()] for p in packed + packed_mutants]
     path = tmp_path_factory.mktemp("native") / "corpus.json"
     now = time.time()
@@ -239,6 +345,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "tokens": _status_tokens(rng, fixture, int(now)),
         "documents": _metadata_documents(rng, fixture.metadata),
         "lists": _lists(),
+        "policies": _policies(),
     }
     path.write_text(json.dumps(document, ensure_ascii=False))
     return path
@@ -272,8 +379,11 @@ def test_both_cores_decide_the_corpus_alike(corpus: Path) -> None:
     # the corpus reaches the decisions it was built for, in this order
     assert reasons[:6] == ["ok", "ok", "ok", "replayed", "revoked", "wrong_audience"]
     assert {"malformed", "invalid_signature"} <= set(reasons)
+    # the issuer-signed odd credentials get past the signatures, to the checks after them
+    assert {"invalid_status", "expired", "not_yet_valid", "key_binding_missing"} <= set(reasons)
+    assert reasons.count("ok") > 50
     assert reasons[-122:-120] == ["ok", "ok"]  # the compact QR encodings
-    for part in ("tokens", "documents", "lists"):
+    for part in ("tokens", "documents", "lists", "policies"):
         assert default[part] == python[part], part
         assert not [o for o in python[part] if o[0] == "crash"], part  # only VCErrors refuse
     # the status checks after the signature each had their say
