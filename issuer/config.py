@@ -29,7 +29,12 @@ class IssuerConfig:
     status_list_token_lifetime_s: int = 86400
     """`exp` - `iat` of status list tokens; a token is re-signed when half of it has passed."""
     proof_algorithms: tuple[str, ...] = ("EdDSA", "ES256")
+    """Of holder proofs of possession and of DPoP proofs."""
     proof_max_age_s: int = 300
+    dpop_required: bool = False
+    """Refuse tokens to wallets that send no DPoP proof (HAIP); otherwise they get Bearer ones."""
+    dpop_max_age_s: int = 60
+    dpop_leeway_s: int = 5
 
     @property
     def vct(self) -> str:

@@ -38,6 +38,7 @@ class IssuerCode(StrEnum):
     invalid_notification_id = "invalid_notification_id"
     invalid_notification_request = "invalid_notification_request"
     invalid_encryption_parameters = "invalid_encryption_parameters"
+    invalid_dpop_proof = "invalid_dpop_proof"  # RFC 9449 §5, §7.1
     offer_not_found = "offer_not_found"
     # HR API
     unauthorized = "unauthorized"
@@ -73,10 +74,22 @@ class IssuerError(Exception):
 
     keep_changes: bool = False
 
-    def __init__(self, code: IssuerCode, detail: str = "", *, keep_changes: bool = False) -> None:
+    def __init__(
+        self,
+        code: IssuerCode,
+        detail: str = "",
+        *,
+        keep_changes: bool = False,
+        status: int | None = None,
+        challenge: str | None = None,
+    ) -> None:
         self.code = code
         self.detail = detail
         self.keep_changes = keep_changes
+        self.status = status
+        """The HTTP status when the code's usual one does not fit this endpoint (RFC 9449 §7.1)."""
+        self.challenge = challenge
+        """A `WWW-Authenticate` value other than the Bearer one (a DPoP challenge)."""
         super().__init__(f"{code}: {detail}" if detail else str(code))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
+from issuer.dpop_binding import check_token_use
 from issuer.errors import IssuerCode, ProtocolError
 from issuer.hashing import new_secret, sha256_hex
 from issuer.models import (
@@ -98,14 +99,35 @@ def new_c_nonce(session: Session, *, config: IssuerConfig, now: datetime) -> str
     return value
 
 
-def _access_token(session: Session, authorization: str | None, now: datetime) -> AccessToken:
+def _access_token(
+    session: Session,
+    authorization: str | None,
+    now: datetime,
+    *,
+    dpop: Sequence[str],
+    htu: str,
+    config: IssuerConfig,
+) -> AccessToken:
+    """The presented access token's row: `Bearer`, or `DPoP` with its key's proof (RFC 9449)."""
     scheme, _, token = (authorization or "").strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > _MAX_TOKEN_CHARS:
-        raise ProtocolError(IssuerCode.invalid_token, "Bearer access token required")
+    token, scheme = token.strip(), scheme.lower()
+    if scheme not in ("bearer", "dpop") or not token or len(token) > _MAX_TOKEN_CHARS:
+        raise ProtocolError(IssuerCode.invalid_token, "Bearer or DPoP access token required")
+    if not token.isascii():
+        raise ProtocolError(IssuerCode.invalid_token, "access token unknown or expired")
     row = session.scalar(_TOKEN_FOR_UPDATE, {"b_hash": sha256_hex(token)})
     if row is None or row.expires_at <= now:
         raise ProtocolError(IssuerCode.invalid_token, "access token unknown or expired")
+    check_token_use(
+        session,
+        bound_to=row.dpop_jkt,
+        scheme=scheme,
+        access_token=token,
+        proofs=dpop,
+        htu=htu,
+        config=config,
+        now=now,
+    )
     return row
 
 
@@ -204,6 +226,7 @@ def issue_credential(
     keyring: IssuerKeyring,
     publisher: StatusListPublisher,
     now: datetime,
+    dpop: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The Credential Endpoint (§8): returns `{"credentials": [...], "notification_id": ...}`.
 
@@ -211,7 +234,9 @@ def issue_credential(
     republished in this transaction; a suspended one blocks issuance (suspension must not be
     side-stepped by a reissue).
     """
-    token = _access_token(session, authorization, now)
+    token = _access_token(
+        session, authorization, now, dpop=dpop, htu=config.url("/credential"), config=config
+    )
     if token.credential_issued:
         raise ProtocolError(IssuerCode.invalid_token, "access token already used for a credential")
     _check_request_shape(body)
@@ -289,10 +314,18 @@ def issue_credential(
 
 
 def record_notification(
-    session: Session, *, authorization: str | None, body: Any, now: datetime
+    session: Session,
+    *,
+    authorization: str | None,
+    body: Any,
+    config: IssuerConfig,
+    now: datetime,
+    dpop: Sequence[str] = (),
 ) -> None:
     """The Notification Endpoint (§11): idempotent; records the wallet's event."""
-    token = _access_token(session, authorization, now)
+    token = _access_token(
+        session, authorization, now, dpop=dpop, htu=config.url("/notification"), config=config
+    )
     if not isinstance(body, dict):
         raise ProtocolError(IssuerCode.invalid_notification_request, "body must be a JSON object")
     notification_id, event = body.get("notification_id"), body.get("event")

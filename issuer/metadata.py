@@ -64,6 +64,7 @@ def authorization_server_metadata(config: IssuerConfig) -> dict[str, Any]:
         "grant_types_supported": [PRE_AUTHORIZED_GRANT],
         "token_endpoint_auth_methods_supported": ["none"],
         "pre-authorized_grant_anonymous_access_supported": True,
+        "dpop_signing_alg_values_supported": list(config.proof_algorithms),  # RFC 9449 §5.1
         "status_list_aggregation_endpoint": config.status_list_aggregation_uri,
     }
 

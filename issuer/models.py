@@ -39,6 +39,7 @@ __all__ = [
     "AuditHead",
     "Base",
     "Credential",
+    "DpopProofSeen",
     "Employee",
     "Nonce",
     "Offer",
@@ -194,6 +195,17 @@ class AccessToken(Base):
     employee_id: Mapped[int] = mapped_column(ForeignKey("issuer_employees.id"))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     credential_issued: Mapped[bool] = mapped_column(Boolean, default=False)
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64), default=None)
+    """The thumbprint of the key the token is bound to (RFC 9449); None for a Bearer token."""
+
+
+class DpopProofSeen(Base):
+    """A DPoP proof's `jti` (with its key) while its `iat` is in the window: replays are refused."""
+
+    __tablename__ = "issuer_dpop_proofs"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class Nonce(Base):

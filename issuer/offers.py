@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
+from issuer.dpop_binding import token_binding
 from issuer.errors import IssuerCode, ProtocolError
 from issuer.hashing import (
     derive_pre_authorized_code,
@@ -159,9 +160,18 @@ def _check_authorization_details(raw: str | None) -> None:
 
 
 def exchange_pre_authorized_code(
-    session: Session, form: Mapping[str, list[str]], *, config: IssuerConfig, now: datetime
+    session: Session,
+    form: Mapping[str, list[str]],
+    *,
+    config: IssuerConfig,
+    now: datetime,
+    dpop: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Token endpoint, pre-authorized code grant; returns the token response (§6.2)."""
+    """Token endpoint, pre-authorized code grant; returns the token response (§6.2).
+
+    `dpop` holds the request's `DPoP` header values: with a valid proof the token is bound to
+    its key (`token_type` `DPoP`), checked before the code is looked at, so a bad proof spends
+    nothing."""
     grant_type = _single(form, "grant_type")
     if grant_type is None:
         raise ProtocolError(IssuerCode.invalid_request, "grant_type is required")
@@ -172,6 +182,7 @@ def exchange_pre_authorized_code(
         raise ProtocolError(IssuerCode.invalid_request, "pre-authorized_code is required")
     tx_code = _single(form, "tx_code")
     _check_authorization_details(_single(form, "authorization_details"))
+    jkt = token_binding(session, dpop, config=config, now=now)
     code_hash = keyed_hash(config.secret_key, "pre-authorized_code", code)
     row = session.execute(_OFFER_BY_CODE_FOR_UPDATE, {"b_code_hash": code_hash}).first()
     if row is None:
@@ -210,6 +221,7 @@ def exchange_pre_authorized_code(
             "employee_id": offer.employee_id,
             "expires_at": now + timedelta(seconds=config.access_token_lifetime_s),
             "credential_issued": False,
+            "dpop_jkt": jkt,
         },
     )
     append_audit(
@@ -223,6 +235,6 @@ def exchange_pre_authorized_code(
     )
     return {
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": "Bearer" if jkt is None else "DPoP",
         "expires_in": config.access_token_lifetime_s,
     }

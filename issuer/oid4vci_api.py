@@ -133,8 +133,12 @@ def oid4vci_router(config: IssuerConfig) -> APIRouter:
     async def token(request: Request, ctx: IssuerContext = Ctx) -> JSONResponse:
         """Token Endpoint, pre-authorized code grant (§6)."""
         form = await _form_body(request)
+        dpop = request.headers.getlist("dpop")
         reply = await _in_transaction(
-            ctx, lambda s, now: exchange_pre_authorized_code(s, form, config=ctx.config, now=now)
+            ctx,
+            lambda s, now: exchange_pre_authorized_code(
+                s, form, config=ctx.config, now=now, dpop=dpop
+            ),
         )
         return JSONResponse(reply, headers=NO_STORE)
 
@@ -172,6 +176,7 @@ def oid4vci_router(config: IssuerConfig) -> APIRouter:
     async def credential(request: Request, ctx: IssuerContext = Ctx) -> JSONResponse:
         """Credential Endpoint (§8): one `dc+sd-jwt` bound to the proof key."""
         authorization = request.headers.get("authorization")
+        dpop = request.headers.getlist("dpop")
         body = await _json_body(request)
         reply = await _in_transaction(
             ctx,
@@ -183,6 +188,7 @@ def oid4vci_router(config: IssuerConfig) -> APIRouter:
                 keyring=ctx.keyring,
                 publisher=ctx.status,
                 now=now,
+                dpop=dpop,
             ),
         )
         return JSONResponse(reply, headers=NO_STORE)
@@ -191,10 +197,13 @@ def oid4vci_router(config: IssuerConfig) -> APIRouter:
     async def notification(request: Request, ctx: IssuerContext = Ctx) -> Response:
         """Notification Endpoint (§11)."""
         authorization = request.headers.get("authorization")
+        dpop = request.headers.getlist("dpop")
         body = await _json_body(request)
         await _in_transaction(
             ctx,
-            lambda s, now: record_notification(s, authorization=authorization, body=body, now=now),
+            lambda s, now: record_notification(
+                s, authorization=authorization, body=body, config=ctx.config, now=now, dpop=dpop
+            ),
         )
         return Response(status_code=204)
 

@@ -43,6 +43,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     C.invalid_notification_id: 400,
     C.invalid_notification_request: 400,
     C.invalid_encryption_parameters: 400,
+    C.invalid_dpop_proof: 400,
     C.offer_not_found: 404,
     C.unauthorized: 401,
     C.forbidden_role: 403,
@@ -92,14 +93,19 @@ def request_error_code(path: str) -> str:
 
 
 def error_response(
-    code: str, description: str | None = None, status: int | None = None
+    code: str,
+    description: str | None = None,
+    status: int | None = None,
+    challenge: str | None = None,
 ) -> JSONResponse:
     status = status or STATUS_BY_CODE.get(code, 400)
     body: dict[str, str] = {"error": str(code)}
     if description:
         body["error_description"] = description
     headers = {"Cache-Control": "no-store"}
-    if code == C.invalid_token:
+    if challenge is not None:
+        headers["WWW-Authenticate"] = challenge
+    elif code == C.invalid_token:
         headers["WWW-Authenticate"] = f'Bearer error="{code}"'
     elif code == C.unauthorized:
         headers["WWW-Authenticate"] = "Bearer"
@@ -117,7 +123,7 @@ def too_large_response(path: str, detail: str) -> JSONResponse:
 async def _issuer_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, IssuerError)
     log.info("%s %s -> %s (%s)", request.method, request.url.path, exc.code, exc.detail)
-    return error_response(exc.code, exc.detail or None)
+    return error_response(exc.code, exc.detail or None, exc.status, exc.challenge)
 
 
 async def _vc_error(request: Request, exc: Exception) -> JSONResponse:

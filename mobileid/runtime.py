@@ -37,6 +37,7 @@ def issuer_config(settings: Settings) -> IssuerConfig:
         credential_lifetime_s=settings.credential_lifetime_days * 86400,
         offer_lifetime_s=settings.offer_lifetime_hours * 3600,
         access_token_lifetime_s=settings.access_token_lifetime_s,
+        dpop_required=settings.dpop_required,
         c_nonce_lifetime_s=settings.c_nonce_lifetime_s,
         tx_code_max_attempts=settings.tx_code_max_attempts,
         status_list_size=settings.status_list_size,

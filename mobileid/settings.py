@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     credential_lifetime_days: int = Field(default=3 * 365, ge=1, le=10 * 366)
     offer_lifetime_hours: int = Field(default=72, ge=1, le=24 * 30)
     access_token_lifetime_s: int = Field(default=300, ge=30, le=3600)
+    dpop_required: bool = False
+    """Issue access tokens only bound to the wallet's key by DPoP (RFC 9449; HAIP asks it)."""
     c_nonce_lifetime_s: int = Field(default=300, ge=30, le=3600)
     tx_code_max_attempts: int = Field(default=5, ge=1, le=20)
     status_list_size: int = Field(default=2**20, ge=2**4, le=2**24)

@@ -6,8 +6,10 @@ Metadata (`/.well-known/oauth-authorization-server`) -> token (pre-authorized co
 `c_nonce` from the Nonce Endpoint -> proof JWT (`openid4vci-proof+jwt`) -> credential -> verify
 (issuer key from `/.well-known/jwt-vc-issuer` of `iss`, `cnf.jwk` is our device key, `vct` as
 offered) -> store -> `credential_accepted` notification. One retry with a fresh nonce when the
-issuer says `invalid_nonce`. The HTTP layer, the issuer's keys and the status-list look-up come
-from `wallet_sim.issuer_client`, which a stored credential keeps needing after issuance.
+issuer says `invalid_nonce`. When the issuer offers DPoP (`dpop_signing_alg_values_supported`),
+the access token is bound to the device key, so it works only from this phone. The HTTP layer,
+the issuer's keys and the status-list look-up come from `wallet_sim.issuer_client`, which a
+stored credential keeps needing after issuance.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ class OfferPreview:
     credential_name: dict[str, str]
     claim_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     type_metadata: Mapping[str, Any] | None = None
+    dpop_algorithms: tuple[str, ...] = ()
+    """The token endpoint's `dpop_signing_alg_values_supported` (RFC 9449 §5.1)."""
 
     @property
     def vct(self) -> str:
@@ -128,6 +132,7 @@ class Holder(IssuerClient):
         token_endpoint = (
             as_metadata.get("token_endpoint") if isinstance(as_metadata, dict) else None
         )
+        dpop_algs = as_metadata.get("dpop_signing_alg_values_supported")
         code = grant.get("pre-authorized_code")
         if not isinstance(code, str) or not code:
             raise IssuerError("발급 코드가 없습니다.", "The offer has no pre-authorized code")
@@ -147,6 +152,9 @@ class Holder(IssuerClient):
             or {"ko": configuration_id, "en": configuration_id},
             claim_labels=_claim_labels(type_meta, credential_metadata.get("claims")),
             type_metadata=type_meta,
+            dpop_algorithms=tuple(a for a in dpop_algs if isinstance(a, str))
+            if isinstance(dpop_algs, list)
+            else (),
         )
 
     def _type_metadata(self, vct: Any) -> dict[str, Any] | None:
@@ -165,7 +173,8 @@ class Holder(IssuerClient):
 
     # --- token, nonce, credential (§6, §7, §8) -----------------------------------------------
 
-    def _token(self, preview: OfferPreview, tx_code: str | None) -> dict[str, Any]:
+    def _token(self, preview: OfferPreview, tx_code: str | None, key: PrivateKey) -> dict[str, Any]:
+        """The access token: bound to the device key by DPoP when the issuer offers it."""
         form = {
             "grant_type": PRE_AUTHORIZED_GRANT,
             "pre-authorized_code": preview.pre_authorized_code,
@@ -174,15 +183,14 @@ class Holder(IssuerClient):
             if not tx_code:
                 raise IssuerError.from_response("invalid_request", "tx_code required, not given")
             form["tx_code"] = tx_code
-        response = self._send("POST", preview.token_endpoint, "token", data=form)
+        dpop_key = key if key.public_key.algorithms & set(preview.dpop_algorithms) else None
+        response = self._dpop_send(preview.token_endpoint, "token", dpop_key, data=form)
         token = self._json(response, "token")
         if not isinstance(token, dict) or not isinstance(token.get("access_token"), str):
             raise IssuerError("토큰 응답이 올바르지 않습니다.", "Malformed token response")
-        if str(token.get("token_type", "")).lower() != "bearer":
-            raise IssuerError(
-                "지원하지 않는 토큰 유형입니다(DPoP 미지원).",
-                "Unsupported token type (DPoP is not supported)",
-            )
+        kind = str(token.get("token_type", "")).lower()
+        if kind not in ("bearer", "dpop") or (kind == "dpop" and dpop_key is None):
+            raise IssuerError("지원하지 않는 토큰 유형입니다.", f"Unsupported token type {kind!r}")
         return token
 
     def _nonce(self, preview: OfferPreview) -> str | None:
@@ -213,7 +221,6 @@ class Holder(IssuerClient):
             request["credential_identifier"] = identifiers[0]
         else:
             request["credential_configuration_id"] = preview.configuration_id
-        headers = {"Authorization": f"Bearer {token['access_token']}"}
         for attempt in (1, 2):
             proof = create_proof_jwt(
                 key,
@@ -222,7 +229,7 @@ class Holder(IssuerClient):
                 iat=int(self.clock()),
             )
             request["proofs"] = {"jwt": [proof]}
-            response = self._send("POST", endpoint, "credential", json=request, headers=headers)
+            response = self._authorized(endpoint, "credential", token, key, json=request)
             try:
                 body = self._json(response, "credential")
             except IssuerError as exc:
@@ -240,17 +247,22 @@ class Holder(IssuerClient):
         raise IssuerError("발급 응답이 올바르지 않습니다.", "Malformed credential response")
 
     def _notify(
-        self, preview: OfferPreview, token: Mapping[str, Any], notification_id: Any, event: str
+        self,
+        preview: OfferPreview,
+        token: Mapping[str, Any],
+        key: PrivateKey,
+        notification_id: Any,
+        event: str,
     ) -> bool:
         endpoint = preview.issuer_metadata.get("notification_endpoint")
         if not endpoint or not isinstance(notification_id, str):
             return False
-        response = self._send(
-            "POST",
+        response = self._authorized(
             endpoint,
             "notification",
+            token,
+            key,
             json={"notification_id": notification_id, "event": event},
-            headers={"Authorization": f"Bearer {token['access_token']}"},
         )
         if response.status_code >= 400:
             self._json(response, "notification")
@@ -294,7 +306,7 @@ class Holder(IssuerClient):
     ) -> dict[str, Any]:
         """Redeem the offer, verify and store the credential, notify the issuer; the record."""
         key = wallet.device_key
-        token = self._token(preview, tx_code)
+        token = self._token(preview, tx_code, key)
         body = self._credential_request(preview, token, key)
         credentials = body.get("credentials")
         entry = credentials[0] if isinstance(credentials, list) and credentials else None
@@ -306,7 +318,7 @@ class Holder(IssuerClient):
             claims = self.verify_credential(credential, preview=preview, holder_key=key)
         except CredentialRejected:
             with contextlib.suppress(WalletError):
-                self._notify(preview, token, notification_id, "credential_failure")
+                self._notify(preview, token, key, notification_id, "credential_failure")
             raise
         now = int(self.clock())
         record = {
@@ -332,7 +344,7 @@ class Holder(IssuerClient):
         wallet.add_credential(record)
         try:
             record["notified"] = self._notify(
-                preview, token, notification_id, "credential_accepted"
+                preview, token, key, notification_id, "credential_accepted"
             )
         except WalletError as exc:
             record["notified"] = False

@@ -4,8 +4,10 @@
 OpenID4VCI error bodies mapped to `IssuerError`, also RFC 6750 `WWW-Authenticate` errors) and the
 two look-ups a stored credential needs for the rest of its life: the issuer's signing keys from
 `/.well-known/jwt-vc-issuer` (SD-JWT VC §5) and the credential's entry in its Token Status List
-(valid, revoked or suspended). It is kept apart from the OpenID4VCI flow in `wallet_sim.holder`,
-which builds on it, so that re-checking a stored credential needs no offer, token or nonce.
+(valid, revoked or suspended). Requests with an access token carry it as `Bearer`, or as `DPoP`
+with a fresh proof by the device key when the token is bound to it (RFC 9449). It is kept apart
+from the OpenID4VCI flow in `wallet_sim.holder`, which builds on it, so that re-checking a stored
+credential needs no offer, token or nonce.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
+from vc.dpop import create_dpop_proof
 from vc.errors import VCError
 from vc.jws import SUPPORTED_ALGORITHMS
-from vc.keys import PublicKey
+from vc.keys import PrivateKey, PublicKey
 from vc.sd_jwt_vc import (
     jwks_key_resolver,
     jwt_vc_issuer_metadata_url,
@@ -53,6 +57,7 @@ class IssuerClient:
     def __init__(self, client: httpx.Client, *, clock: Callable[[], float] = time.time) -> None:
         self.client = client
         self.clock = clock
+        self._dpop_nonces: dict[str, str] = {}  # the latest `DPoP-Nonce` of each origin
 
     # --- HTTP --------------------------------------------------------------------------------
 
@@ -66,6 +71,60 @@ class IssuerClient:
                 "Cannot reach the issuer",
                 detail=f"{what}: {type(exc).__name__}",
             ) from exc
+
+    def _dpop_send(
+        self,
+        url: str,
+        what: str,
+        key: PrivateKey | None,
+        *,
+        access_token: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """POST with a fresh DPoP proof by `key` (none when `key` is None). A server's nonce
+        (`DPoP-Nonce`, RFC 9449 §8, §9) goes into the next proofs to its origin; when a request is
+        refused for want of a new one, it is sent once more with it."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        nonce = self._dpop_nonces.get(origin)
+        for _ in (1, 2):
+            sent = dict(headers or {})
+            if key is not None:
+                sent["DPoP"] = create_dpop_proof(
+                    key,
+                    htm="POST",
+                    htu=url,
+                    iat=int(self.clock()),
+                    access_token=access_token,
+                    nonce=nonce,
+                )
+            response = self._send("POST", url, what, headers=sent, **kwargs)
+            asked = response.headers.get("DPoP-Nonce")
+            if asked:
+                self._dpop_nonces[origin] = asked
+            if key is None or response.status_code < 400 or not asked or asked == nonce:
+                return response
+            nonce = asked
+        return response
+
+    def _authorized(
+        self,
+        url: str,
+        what: str,
+        token: Mapping[str, Any],
+        key: PrivateKey,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """A request with the access token: `DPoP` with a proof for a bound one, else `Bearer`."""
+        access_token = str(token["access_token"])
+        if str(token.get("token_type", "")).lower() == "dpop":
+            headers = {"Authorization": f"DPoP {access_token}"}
+            return self._dpop_send(
+                url, what, key, access_token=access_token, headers=headers, **kwargs
+            )
+        headers = {"Authorization": f"Bearer {access_token}"}
+        return self._send("POST", url, what, headers=headers, **kwargs)
 
     def _json(self, response: httpx.Response, what: str) -> Any:
         if response.status_code >= 400:

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from PIL import Image
 
-from vc.keys import PrivateKey
+from vc.keys import Ed25519PrivateKey, PrivateKey
 from vc.openid4vci import PRE_AUTHORIZED_GRANT, create_proof_jwt, parse_credential_offer_link
 
 AGENCY = "1741000"  # 행정안전부
@@ -227,6 +227,17 @@ class Holder:
         r = self.credential(access, self.request(self.proof(self.nonce())))
         assert r.status_code == 200, r.text
         return dict(r.json(), access_token=access)
+
+
+def approved_offer(server: Any, tmp_path: Path) -> tuple[Holder, str, str]:
+    """HR data seeded and E1001's application approved: a test holder with a fresh Ed25519
+    key, the offer's pre-authorized code and its tx_code."""
+    tokens = seed(server, tmp_path)
+    apply_and_approve(server.client, tokens, applicant=tokens.e1001)
+    link = link_of(read_sms(server.data_dir, kind="offer_link")[0])
+    tx = tx_code_of(read_sms(server.data_dir, kind="tx_code")[0])
+    holder = Holder(server.client, Ed25519PrivateKey.generate(), server.clock)
+    return holder, holder.code_of(holder.offer(link)), tx
 
 
 def onboard_wallet(server: Any, wallet: Path, pin: str) -> Path:

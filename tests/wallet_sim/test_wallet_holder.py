@@ -69,6 +69,21 @@ def test_missing_tx_code_is_reported(store: WalletStore, fake_issuer: FakeIssuer
     assert caught.value.code == "invalid_request"
 
 
+def test_dpop_binds_the_token_to_the_device_key_and_server_nonces_are_used(
+    store: WalletStore,
+) -> None:
+    """An issuer offering DPoP gets proofs by the device key; when it asks for a nonce
+    (`use_dpop_nonce` with `DPoP-Nonce`), the wallet sends the request once more with it."""
+    issuer = FakeIssuer(dpop_nonce="server-n0nce")
+    wallet = store.create(PIN)
+    record = _accept(issuer, wallet, issuer.link_by_value(), issuer.tx_code)
+    assert record["claims"]["grade"] == "5급"
+    assert issuer.dpop_jkt == wallet.device_key.public_key.thumbprint()
+    assert issuer.requests.count("POST /token") == 2  # without the nonce, then with it
+    assert issuer.requests.count("POST /credential") == 1  # the nonce learnt is used at once
+    assert issuer.notifications == [{"notification_id": "n-1", "event": "credential_accepted"}]
+
+
 def test_invalid_nonce_is_retried_once_with_a_fresh_nonce(store: WalletStore) -> None:
     issuer = FakeIssuer(stale_nonce_once=True)
     record = _accept(issuer, store.create(PIN), issuer.link_by_value(), issuer.tx_code)

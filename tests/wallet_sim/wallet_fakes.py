@@ -18,6 +18,8 @@ from urllib.parse import parse_qs, quote
 import httpx
 
 from schemas.employee_id import CONFIGURATION_ID, VCT_PATH, credential_display, type_metadata
+from vc.dpop import verify_dpop_proof
+from vc.errors import VCError
 from vc.keys import Ed25519PrivateKey, P256PrivateKey, PrivateKey, public_key_from_jwk
 from vc.openid4vci import PRE_AUTHORIZED_GRANT, verify_proof_jwt
 from vc.sd_jwt_vc import issue_sd_jwt_vc, jwt_vc_issuer_metadata, status_reference
@@ -58,6 +60,9 @@ class FakeIssuer:
     status: StatusList = field(default_factory=lambda: StatusList(16))
     requests: list[str] = field(default_factory=list)
     serve_type_metadata: bool = True
+    dpop_nonce: str | None = None
+    """Offer DPoP and demand this server nonce in every proof (RFC 9449 §8, §9)."""
+    dpop_jkt: str | None = None
 
     def offer(self) -> dict[str, Any]:
         return {
@@ -93,7 +98,10 @@ class FakeIssuer:
         if path == "/.well-known/openid-credential-issuer":
             return httpx.Response(200, json=self.metadata())
         if path == "/.well-known/oauth-authorization-server":
-            return httpx.Response(200, json={"issuer": ISSUER, "token_endpoint": ISSUER + "/token"})
+            server = {"issuer": ISSUER, "token_endpoint": ISSUER + "/token"}
+            if self.dpop_nonce is not None:
+                server["dpop_signing_alg_values_supported"] = ["ES256", "EdDSA"]
+            return httpx.Response(200, json=server)
         if path == "/.well-known/jwt-vc-issuer":
             jwk = {**self.key.public_key.to_jwk(), "kid": "k1"}
             return httpx.Response(200, json=jwt_vc_issuer_metadata(ISSUER, {"keys": [jwk]}))
@@ -102,6 +110,9 @@ class FakeIssuer:
                 return httpx.Response(404)
             return httpx.Response(200, json=type_metadata(ISSUER))
         if path == "/token":
+            refused = self._dpop_refusal(request, None)
+            if refused is not None:
+                return refused
             return self.token(parse_qs(request.content.decode()))
         if path == "/nonce":
             nonce = secrets.token_urlsafe(16)
@@ -120,6 +131,32 @@ class FakeIssuer:
                 200, text=token, headers={"Content-Type": "application/statuslist+jwt"}
             )
         return httpx.Response(404)
+
+    def _dpop_refusal(self, request: httpx.Request, token: str | None) -> httpx.Response | None:
+        """None when DPoP is off or the request's proof is good; else the RFC's refusal, with
+        a nonce to use (400 at the token endpoint, 401 where a token is presented)."""
+        if self.dpop_nonce is None:
+            return None
+        status, headers = (400, {}) if token is None else (401, {"WWW-Authenticate": "DPoP"})
+        headers["DPoP-Nonce"] = self.dpop_nonce
+        try:
+            proof = verify_dpop_proof(
+                request.headers.get("DPoP"),
+                htm=request.method,
+                htu=str(request.url),
+                algorithms=["ES256", "EdDSA"],
+                now=self.clock(),
+                access_token=token,
+                nonce=self.dpop_nonce,
+            )
+        except VCError as exc:
+            error = "use_dpop_nonce" if exc.code == "nonce_mismatch" else "invalid_dpop_proof"
+            return httpx.Response(status, json={"error": error}, headers=headers)
+        if token is None:
+            self.dpop_jkt = proof.jkt
+        elif proof.jkt != self.dpop_jkt:
+            return httpx.Response(status, json={"error": "invalid_dpop_proof"}, headers=headers)
+        return None
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -154,13 +191,16 @@ class FakeIssuer:
             return self._error("invalid_request")
         if form["tx_code"] != [self.tx_code]:
             return self._error("invalid_grant")
-        return httpx.Response(
-            200, json={"access_token": "at-" + self.pre_code, "token_type": "Bearer"}
-        )
+        kind = "Bearer" if self.dpop_nonce is None else "DPoP"
+        return httpx.Response(200, json={"access_token": "at-" + self.pre_code, "token_type": kind})
 
     def credential(self, request: httpx.Request) -> httpx.Response:
-        if request.headers.get("Authorization") != "Bearer at-" + self.pre_code:
+        kind = "Bearer" if self.dpop_nonce is None else "DPoP"
+        if request.headers.get("Authorization") != f"{kind} at-" + self.pre_code:
             return self._error("invalid_token", 401)
+        refused = self._dpop_refusal(request, "at-" + self.pre_code)
+        if refused is not None:
+            return refused
         body = json.loads(request.content)
         if body.get("credential_configuration_id") != CONFIGURATION_ID:
             return self._error("unknown_credential_configuration")
