@@ -1,11 +1,13 @@
 """Full OpenID4VCI issuance flows per second over HTTP, on SQLite and on PostgreSQL.
 
-    python -m bench.issuance [--flows 600] [--clients 8] [--workers 1] [--no-postgres]
+    python -m bench.issuance [--flows 600] [--clients 8] [--workers 1] [--no-postgres] [--dpop]
 
 One flow = GET credential offer -> POST /token (pre-authorized code + tx_code) -> POST /nonce ->
-POST /credential (proof JWT) -> a verified-shape `dc+sd-jwt`. Offers are prepared beforehand
-through the issuer's own services (import, apply, approve; SMS captured from the outbox), then the
-server runs as `mobileid serve` in a subprocess and `--clients` threads drive the flows. The
+POST /credential (proof JWT) -> a verified-shape `dc+sd-jwt`; with `--dpop` the token is
+DPoP-bound and the token and credential requests carry DPoP proofs, as the wallet's do. Offers
+are prepared beforehand through the issuer's own services (import, apply, approve; SMS captured
+from the outbox), then the server runs as `mobileid serve` in a subprocess and `--clients`
+threads drive the flows. The
 per-credential signing rate of `vc.sd_jwt_vc.issue_sd_jwt_vc` is measured in the same run, and
 the server's own CPU time per flow (from /proc) beside flows/s: on a shared machine the rate moves
 with the neighbours, the CPU time much less.
@@ -41,6 +43,7 @@ from issuer.outbox import OutgoingMessage, deliver_one
 from mobileid.runtime import open_issuer_runtime
 from mobileid.settings import get_settings
 from schemas.employee_id import DISCLOSABLE
+from vc.dpop import create_dpop_proof
 from vc.keys import Ed25519PrivateKey
 from vc.openid4vci import PRE_AUTHORIZED_GRANT, create_proof_jwt, parse_credential_offer_link
 from vc.sd_jwt_vc import issue_sd_jwt_vc, status_reference
@@ -122,20 +125,33 @@ def prepare_offers(env: dict[str, str], n: int) -> list[tuple[str, str]]:
     return list(zip(links, codes, strict=True))
 
 
-def _flow(client: httpx.Client, issuer: str, link: str, tx_code: str, key: Any) -> None:
+def _dpop(key: Any, url: str, access_token: str | None = None) -> dict[str, str]:
+    proof = create_dpop_proof(
+        key, htm="POST", htu=url, iat=int(time.time()), access_token=access_token
+    )
+    return {"DPoP": proof}
+
+
+def _flow(client: httpx.Client, issuer: str, link: str, tx_code: str, key: Any, dpop: bool) -> None:
     _, offer_uri = parse_credential_offer_link(link)
     offer = client.get(urlsplit(offer_uri).path).json()
     code = offer["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
     token = client.post(
         "/token",
         data={"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": code, "tx_code": tx_code},
+        headers=_dpop(key, issuer + "/token") if dpop else None,
     )
     access = token.json()["access_token"]
     nonce = client.post("/nonce").json()["c_nonce"]
     proof = create_proof_jwt(key, audience=issuer, nonce=nonce, iat=int(time.time()))
+    headers = (
+        {"Authorization": f"DPoP {access}", **_dpop(key, issuer + "/credential", access)}
+        if dpop
+        else {"Authorization": f"Bearer {access}"}
+    )
     r = client.post(
         "/credential",
-        headers={"Authorization": f"Bearer {access}"},
+        headers=headers,
         json={"credential_configuration_id": CONFIG_ID, "proofs": {"jwt": [proof]}},
     )
     if r.status_code != 200 or "~" not in r.json()["credentials"][0]["credential"]:
@@ -161,7 +177,7 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 def run_flows(
-    issuer: str, offers: list[tuple[str, str]], clients: int, server_pid: int
+    issuer: str, offers: list[tuple[str, str]], clients: int, server_pid: int, dpop: bool = False
 ) -> tuple[float, float | None]:
     """Flows per second, and the server's CPU milliseconds per flow (None off Linux)."""
     keys = [Ed25519PrivateKey.generate() for _ in offers]
@@ -178,7 +194,7 @@ def run_flows(
                         return
                     (link, tx), key = queue.pop()
                 try:
-                    _flow(client, issuer, link, tx, key)
+                    _flow(client, issuer, link, tx, key, dpop)
                 except BaseException as exc:  # noqa: BLE001 - reported below
                     errors.append(exc)
                     return
@@ -206,7 +222,7 @@ def run_flows(
 
 
 def bench_database(
-    name: str, database_url: str, flows: int, clients: int, workers: int
+    name: str, database_url: str, flows: int, clients: int, workers: int, dpop: bool = False
 ) -> tuple[float, float | None]:
     with tempfile.TemporaryDirectory(prefix=f"mobileid-bench-{name}-") as tmp:
         port = free_port()
@@ -247,7 +263,7 @@ def bench_database(
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("server did not start")
                 time.sleep(0.1)
-            return run_flows(issuer, offers, clients, server.pid)
+            return run_flows(issuer, offers, clients, server.pid, dpop)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -315,6 +331,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--dpop", action="store_true", help="bind each token by DPoP, as the wallet simulator does"
+    )
     args = parser.parse_args()
 
     sign_per_s = measure_signing()
@@ -322,7 +341,9 @@ def main() -> None:
     result: dict[str, Any] = {"sign_per_s": round(sign_per_s, 1)}
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        rate, cpu_ms = bench_database("sqlite", url, args.flows, args.clients, args.workers)
+        rate, cpu_ms = bench_database(
+            "sqlite", url, args.flows, args.clients, args.workers, args.dpop
+        )
     print(
         f"issuance over HTTP, SQLite:             {rate:8.1f} flows/s "
         f"(target >= 100; baseline ~6.7){_cpu_note(cpu_ms)}"
@@ -338,7 +359,7 @@ def main() -> None:
         pg_url, drop = pg
         try:
             rate, cpu_ms = bench_database(
-                "postgres", pg_url, args.flows, args.clients, args.workers
+                "postgres", pg_url, args.flows, args.clients, args.workers, args.dpop
             )
         finally:
             drop()
@@ -349,7 +370,7 @@ def main() -> None:
         print("issuance over HTTP, PostgreSQL:         skipped (no server)")
         result["flows_per_s_postgres"] = None
         result["server_cpu_ms_per_flow_postgres"] = None
-    result.update(flows=args.flows, clients=args.clients, workers=args.workers)
+    result.update(flows=args.flows, clients=args.clients, workers=args.workers, dpop=args.dpop)
     print(json.dumps(result))
 
 

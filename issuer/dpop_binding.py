@@ -36,6 +36,15 @@ __all__ = ["check_token_use", "token_binding"]
 _PRUNE_EVERY = 64
 _PROOFS = table_of(DpopProofSeen)
 _PRUNE = delete(DpopProofSeen).where(DpopProofSeen.expires_at <= bindparam("b_now"))
+# Built once per dialect (the house's habit on hot paths); a row comes back only when inserted
+# (rowcount is -1 on psycopg for this statement).
+_SEEN = tuple(
+    dialect.insert(_PROOFS)
+    .values(key=bindparam("b_key"), expires_at=bindparam("b_expires"))
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(_PROOFS.c.key)
+    for dialect in (sqlite, postgresql)
+)
 
 
 def _challenge(config: IssuerConfig, error: str) -> str:
@@ -47,20 +56,13 @@ def _remember(session: Session, proof: DpopProof, config: IssuerConfig, now: dat
     """Record a proof as seen; False when it was seen before (a replay)."""
     if secrets.randbelow(_PRUNE_EVERY) == 0:
         session.execute(_PRUNE, {"b_now": now})
-    row = {
-        "key": sha256_hex(f"{proof.jkt}\x00{proof.jti}"),
-        "expires_at": datetime.fromtimestamp(proof.iat, now.tzinfo)
-        + timedelta(seconds=config.dpop_max_age_s + config.dpop_leeway_s),
-    }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(_PROOFS)
-        .values(row)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(_PROOFS.c.key)  # a row back only when inserted (rowcount is -1 on psycopg)
+    expires = datetime.fromtimestamp(proof.iat, now.tzinfo) + timedelta(
+        seconds=config.dpop_max_age_s + config.dpop_leeway_s
     )
-    return session.connection().execute(statement).first() is not None
+    statement = _SEEN[session.get_bind().dialect.name == "postgresql"]
+    key = sha256_hex(f"{proof.jkt}\x00{proof.jti}")
+    row = session.connection().execute(statement, {"b_key": key, "b_expires": expires}).first()
+    return row is not None
 
 
 def _refused(detail: str, config: IssuerConfig, *, resource: bool) -> ProtocolError:
