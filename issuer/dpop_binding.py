@@ -103,7 +103,7 @@ def _verified(
             access_token=access_token,
         )
     except VCError as exc:
-        raise _refused(f"{exc.code}: {exc.detail}", config, resource=resource) from None
+        raise _refused(f"DPoP proof rejected: {exc.code}", config, resource=resource) from None
     if not _remember(session, proof, config, now):
         raise _refused("DPoP proof already used", config, resource=resource)
     return proof.jkt

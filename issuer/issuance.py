@@ -113,8 +113,6 @@ def _access_token(
     token, scheme = token.strip(), scheme.lower()
     if scheme not in ("bearer", "dpop") or not token or len(token) > _MAX_TOKEN_CHARS:
         raise ProtocolError(IssuerCode.invalid_token, "Bearer or DPoP access token required")
-    if not token.isascii():
-        raise ProtocolError(IssuerCode.invalid_token, "access token unknown or expired")
     row = session.scalar(_TOKEN_FOR_UPDATE, {"b_hash": sha256_hex(token)})
     if row is None or row.expires_at <= now:
         raise ProtocolError(IssuerCode.invalid_token, "access token unknown or expired")

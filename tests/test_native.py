@@ -159,19 +159,25 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _decide(corpus: Path, pure: bool) -> dict:
-    env = {**os.environ, native.PURE_ENV: "1" if pure else "0"}
+def _python(source: str, *args: str, cwd: Path, env: dict[str, str]) -> tuple[object, str]:
+    """Run `source` in a fresh interpreter; (the JSON it printed, its stderr)."""
     done = subprocess.run(
-        [sys.executable, "-c", DECIDE, str(corpus)],
-        cwd=ROOT,
-        env=env,
+        [sys.executable, "-c", source, *args],
+        cwd=cwd,
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return json.loads(done.stdout), done.stderr
+
+
+def _decide(corpus: Path, pure: bool) -> dict:
+    decided, _ = _python(DECIDE, str(corpus), cwd=ROOT, env={native.PURE_ENV: "1" if pure else "0"})
+    assert isinstance(decided, dict)
+    return decided
 
 
 def test_both_cores_decide_the_corpus_alike(corpus: Path) -> None:
@@ -228,20 +234,12 @@ def test_a_changed_source_runs_from_source(tmp_path: Path) -> None:
     probe = (
         "import json, verifier.pipeline; from vc import native; print(json.dumps(native.state()))"
     )
-    env = {**os.environ, "PYTHONPATH": str(tmp_path), native.PURE_ENV: "0"}
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    state = json.loads(done.stdout)
+    env = {"PYTHONPATH": str(tmp_path), native.PURE_ENV: "0"}
+    state, stderr = _python(probe, cwd=tmp_path, env=env)
+    assert isinstance(state, dict)
     assert state["core"] == "python"
     assert state["loaded"] == dict.fromkeys(native.COMPILED, "python")
-    assert "stale build" in done.stderr  # said once, as a warning
+    assert "stale build" in stderr  # said once, as a warning
 
 
 def test_no_manifest_or_a_pure_request_means_the_sources(tmp_path: Path) -> None:
