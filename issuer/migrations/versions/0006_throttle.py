@@ -1,0 +1,21 @@
+"""Failed secret checks per source, shared by the workers of one database.
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-03 11:00:00
+"""
+
+from __future__ import annotations
+
+revision = '0006'
+down_revision = '0005'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,78 @@
+"""Secrets at rest: AES-256-GCM boxes under a key derived from a deployment secret.
+
+A private key or a message that must wait in a database is stored sealed, never in plaintext: the
+box key comes from HKDF-SHA256 over the deployment secret (`MOBILEID_SECRET_KEY`, never kept in
+the database) with a purpose label, so a copy of the database alone opens nothing. The associated
+data binds a box to its row (a key id, a message id): a box moved to another row does not open.
+
+Wire form (text, for a TEXT column): `v1.<b64url(12-byte nonce || ciphertext || 16-byte tag)>`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from vc.base64url import b64url_decode, b64url_encode
+from vc.errors import Code, KeyMaterialError
+
+__all__ = ["SEALED_PREFIX", "SealingKey", "is_sealed"]
+
+SEALED_PREFIX = "v1."
+_NONCE_BYTES = 12
+_TAG_BYTES = 16
+_MIN_SECRET_BYTES = 16
+_MAX_SEALED_CHARS = 1024 * 1024
+
+
+def is_sealed(text: str) -> bool:
+    """True when `text` has the sealed wire form (a plaintext PEM or JWK never does)."""
+    return text.startswith(SEALED_PREFIX)
+
+
+class SealingKey:
+    """One purpose's box key, derived from the deployment secret."""
+
+    __slots__ = ("_aead", "purpose")
+
+    def __init__(self, secret: bytes, purpose: str) -> None:
+        if len(secret) < _MIN_SECRET_BYTES:
+            raise KeyMaterialError(Code.invalid_key, "deployment secret is too short to seal with")
+        derived = HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=b"mobileid sealing v1",
+            info=purpose.encode("utf-8"),
+        ).derive(secret)
+        self._aead = AESGCM(derived)
+        self.purpose = purpose
+
+    def seal(self, plaintext: bytes, associated: str) -> str:
+        """Encrypt and authenticate `plaintext`, bound to `associated` (e.g. the row's key)."""
+        nonce = os.urandom(_NONCE_BYTES)
+        box = self._aead.encrypt(nonce, plaintext, associated.encode("utf-8"))
+        return SEALED_PREFIX + b64url_encode(nonce + box)
+
+    def open(self, sealed: str, associated: str) -> bytes:
+        """The plaintext of a box sealed with this key and `associated`, else `KeyMaterialError`.
+
+        A wrong deployment secret, a box from another row and a tampered box all fail alike.
+        """
+        if not is_sealed(sealed) or len(sealed) > _MAX_SEALED_CHARS:
+            raise KeyMaterialError(Code.invalid_key, "not a sealed box")
+        raw = b64url_decode(sealed[len(SEALED_PREFIX) :])
+        if len(raw) < _NONCE_BYTES + _TAG_BYTES:
+            raise KeyMaterialError(Code.invalid_key, "sealed box is truncated")
+        try:
+            return self._aead.decrypt(
+                raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], associated.encode("utf-8")
+            )
+        except InvalidTag as exc:
+            raise KeyMaterialError(
+                Code.invalid_key,
+                f"sealed {self.purpose} does not open: another deployment secret, or altered",
+            ) from exc
