@@ -1,14 +1,14 @@
-"""API tokens expire; the audit chain is keyed.
+"""The audit chain is keyed with a key outside the database.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-03 11:00:00
 """
 
 from __future__ import annotations
 
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
