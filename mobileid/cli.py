@@ -4,19 +4,22 @@ here with one line each."""
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
 from mobileid import __version__
-from mobileid.cli_common import console, fail, load_settings
+from mobileid.cli_common import console, err_console, fail, load_settings
 from mobileid.cli_gate import gate_app
 from mobileid.cli_hr import admin_app, hr_app
 from mobileid.cli_issuer import issuer_app
 from mobileid.cli_login import login_app, verifier_app
 from mobileid.cli_records import audit_app, outbox_app
 from mobileid.cli_wallet import wallet_app
+from vc.private_files import UnsafePermissions
 
 __all__ = ["app", "main"]
 
@@ -83,4 +86,11 @@ def serve(
 
 
 def main() -> None:
-    app()
+    # Whatever a library creates with default modes (SQLite's temporary files, a log) stays
+    # owner-only too; our own files are created with explicit modes in any case.
+    os.umask(0o077)
+    try:
+        app()
+    except UnsafePermissions as exc:
+        err_console.print(f"[red]권한 오류 / unsafe permissions:[/] {exc.detail}", highlight=False)
+        sys.exit(2)

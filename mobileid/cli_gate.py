@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from mobileid.cli_common import console, fail, load_settings
 from mobileid.db import create_db_engine
 from vc import native
+from vc.private_files import ensure_private_dir, write_private_file
 from verifier.fetch import new_http_client
 from verifier.gate.service import GateService, build_gate
 from verifier.policy import GatePolicy, PolicyError, load_gate_policy
@@ -47,9 +48,7 @@ def _policy(path: Path, gate_id: str | None) -> GatePolicy:
 
 
 def _data_dir(policy: GatePolicy, data_dir: Path | None) -> Path:
-    path = data_dir or load_settings().data_dir / f"gate-{policy.gate_id}"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return ensure_private_dir(data_dir or load_settings().data_dir / f"gate-{policy.gate_id}")
 
 
 def _open(policy: GatePolicy, data_dir: Path | None, *, online: bool = True) -> GateService:
@@ -193,7 +192,7 @@ def records(  # noqa: PLR0917 - Typer maps parameters to options
         service.close()
     text = records_csv(rows) if as_csv else "".join(json.dumps(r) + "\n" for r in rows)
     if output:
-        output.write_text(text, encoding="utf-8")
+        write_private_file(output, text.encode("utf-8"))  # names people: owner-only
         console.print(f"{len(rows)} record(s) → {output}")
     else:
         typer.echo(text, nl=False)
@@ -250,7 +249,7 @@ def central(
         fail(f"설정 오류 / invalid config: {exc}", code=2)
     settings = load_settings()
     url = database_url or f"sqlite:///{(settings.data_dir / 'central-verifier.sqlite3').resolve()}"
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(settings.data_dir)
     service = CentralService(config, engine=create_db_engine(url), client=new_http_client())
     service.create_tables()
     console.print(f"[bold]central verifier[/] → http://{host}:{port}")

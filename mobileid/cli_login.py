@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from mobileid.cli_common import console, fail
 from mobileid.db import create_db_engine
+from vc.private_files import ensure_private_dir
 from verifier.fetch import new_http_client
 from verifier.migrate import upgrade_verifier_database
 from verifier.oid4vp.models import login_records
@@ -72,7 +73,7 @@ def open_login_service(
 ) -> LoginService:
     """Wire the login service from settings; raises `CertificateError` without a certificate
     (unless requests are unsigned `redirect_uri:` ones)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(settings.data_dir)
     certificate: VerifierCertificate | None = None
     try:
         certificate = load_verifier_certificate(settings.certificate_dir)
@@ -91,7 +92,7 @@ def open_login_service(
 
 
 def _engine(settings: LoginSettings) -> Any:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(settings.data_dir)
     engine = create_db_engine(settings.db_url)
     upgrade_verifier_database(engine, "login")
     return engine
@@ -117,7 +118,7 @@ def init_cert(  # noqa: PLR0917 - Typer maps parameters to options
     if cert or key:
         if not (cert and key):
             fail("--cert and --key go together", code=2)
-        directory.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(directory)
         for source, name in (
             (cert, files.LEAF_CERT_FILE),
             (key, files.LEAF_KEY_FILE),

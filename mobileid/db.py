@@ -15,11 +15,14 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from vc.private_files import ensure_private_dir, ensure_private_file, refuse_if_open
 
 __all__ = ["SessionFactory", "create_db_engine", "make_session_factory", "transaction"]
 
@@ -72,6 +75,19 @@ def _attach_writer_lock(engine: Engine, database: str) -> None:
     event.listen(engine, "close", close)
 
 
+def _make_private(database: Path) -> None:
+    """The database file, its `-wal`, `-shm` and lock file: 0600 in a 0700 directory.
+
+    The database is created before SQLite opens it: SQLite would use the default mode, and it
+    gives its `-wal` and `-shm` files the database's own mode. Existing ones that others can read
+    stop the start-up.
+    """
+    ensure_private_dir(database.parent)
+    ensure_private_file(database)
+    for suffix in ("-wal", "-shm", ".lock"):
+        refuse_if_open(database.with_name(database.name + suffix))
+
+
 def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
     """An engine for a SQLAlchemy URL (`sqlite:///...` or `postgresql+psycopg://...`)."""
     parsed = make_url(url)
@@ -88,6 +104,7 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         if parsed.database and parsed.database != ":memory:":
+            _make_private(Path(parsed.database))
             _attach_writer_lock(engine, parsed.database)
         return engine
     return create_engine(

@@ -22,6 +22,7 @@ from issuer.signing_keys import IssuerKeyring, KeyStore, load_or_create_keyring
 from issuer.status_publication import StatusListPublisher
 from mobileid.db import SessionFactory, create_db_engine, make_session_factory, transaction
 from mobileid.settings import Settings
+from vc.private_files import ensure_private_dir
 
 __all__ = ["IssuerRuntime", "issuer_config", "open_issuer_runtime", "utc_now"]
 
@@ -84,7 +85,7 @@ def open_issuer_runtime(
     migrate: bool = True,
 ) -> IssuerRuntime:
     """Create the data directory, migrate the database, load or create the signing key."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(settings.data_dir)
     engine = create_db_engine(settings.resolved_database_url)
     try:
         if migrate:

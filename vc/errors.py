@@ -28,6 +28,7 @@ class Code(StrEnum):
     invalid_key = "invalid_key"
     unsupported_key_type = "unsupported_key_type"
     invalid_did = "invalid_did"
+    unsafe_file_permissions = "unsafe_file_permissions"
     # format
     malformed = "malformed"
     input_too_large = "input_too_large"

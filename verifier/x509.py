@@ -9,7 +9,6 @@ without the trust anchor, as HAIP asks) against the CA they were told to trust.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from vc.keys import P256PrivateKey
 from vc.openid4vp import PREFIX_X509_HASH, PREFIX_X509_SAN_DNS, x509_hash
+from vc.private_files import ensure_private_dir, permission_problem, write_private_file
 
 __all__ = [
     "CA_CERT_FILE",
@@ -90,13 +90,6 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.chmod(path, 0o600)
-
-
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM,
@@ -152,12 +145,12 @@ def create_local_pki(
         )
         .sign(ca_key, hashes.SHA256())
     )
-    directory.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(directory)
     pem = serialization.Encoding.PEM
-    (directory / CA_CERT_FILE).write_bytes(ca.public_bytes(pem))
-    _write_private(directory / CA_KEY_FILE, _key_pem(ca_key))
-    (directory / LEAF_CERT_FILE).write_bytes(leaf.public_bytes(pem))
-    _write_private(directory / LEAF_KEY_FILE, _key_pem(leaf_key.crypto_key))
+    write_private_file(directory / CA_CERT_FILE, ca.public_bytes(pem))
+    write_private_file(directory / CA_KEY_FILE, _key_pem(ca_key))
+    write_private_file(directory / LEAF_CERT_FILE, leaf.public_bytes(pem))
+    write_private_file(directory / LEAF_KEY_FILE, _key_pem(leaf_key.crypto_key))
     (directory / CHAIN_FILE).unlink(missing_ok=True)
     return VerifierCertificate(leaf_key, leaf, (), ca)
 
@@ -188,6 +181,9 @@ def load_verifier_certificate(
         raise CertificateError(
             f"no verifier certificate in {directory}; run `mobileid verifier init-cert --dns HOST`"
         )
+    problem = permission_problem(key_path) or permission_problem(key_path.parent)
+    if problem is not None:
+        raise CertificateError(f"refusing a private key others can read: {problem}")
     leaf = _read_certificates(cert_path)[0]
     try:
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)

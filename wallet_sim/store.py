@@ -43,6 +43,7 @@ from vc.keys import (
     PrivateKey,
     private_key_from_jwk,
 )
+from vc.private_files import ensure_private_dir
 from wallet_sim.errors import (
     StoreCorrupted,
     WalletError,
@@ -205,7 +206,7 @@ class WalletStore:
         header = self._header()
         if header is not None and "sealed" in header and not self.is_locked():
             raise WalletExists()
-        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ensure_private_dir(self.path)
         device_id = (header or {}).get("device_id") or str(uuid.UUID(bytes=self.rng(16), version=4))
         key: PrivateKey = (
             Ed25519PrivateKey(self.rng(32)) if alg == ALG_EDDSA else P256PrivateKey.generate()

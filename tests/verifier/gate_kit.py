@@ -238,7 +238,7 @@ def make_gate(
     from mobileid.db import create_db_engine
 
     data_dir = tmp_path / name
-    data_dir.mkdir(exist_ok=True)
+    data_dir.mkdir(mode=0o700, exist_ok=True)
     engine = create_db_engine(f"sqlite:///{data_dir / 'gate.sqlite3'}")
     client = new_http_client() if online else None
     service = build_gate(policy, engine=engine, data_dir=data_dir, client=client, clock=clock)

@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import Engine
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from vc.private_files import ensure_private_dir
 from verifier.models import RECORD_COLUMNS, entry_records
 
 __all__ = ["EntryRecorder"]
@@ -44,7 +45,7 @@ class EntryRecorder:
 
     def open(self) -> int:
         """Create the journal directory, ingest what a previous run left, open a new segment."""
-        self._dir.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(self._dir)
         existing = sorted(self._segments())
         self._seq = max((self._seq_of(p) for p in existing), default=0) + 1
         recovered = self._ingest(existing)
