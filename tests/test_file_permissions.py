@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from mobileid.db import create_db_engine
-from verifier.x509 import create_local_pki, load_verifier_certificate
 from vc.private_files import (
     UnsafePermissions,
     ensure_private_dir,
@@ -25,6 +24,7 @@ from vc.private_files import (
     permission_problem,
     write_private_file,
 )
+from verifier.x509 import create_local_pki, load_verifier_certificate
 
 ROOT = Path(__file__).resolve().parent.parent
 PIN = "135790"
