@@ -10,9 +10,7 @@ with raw-verify blocks (a shared machine's speed drifts within seconds). Then on
 (uvicorn on 127.0.0.1, in its own process, with its journal and SQLite recorder running) is
 driven over keep-alive HTTP: at full speed (scans/s, p50/p99), and paced at 500 scans/s (p99
 measured from each scan's scheduled send time, so queueing counts). Every presentation is
-distinct: the replay store refuses repeats. The last line is one JSON object; its `core` says
-whether the verification core ran compiled (the default install) or from its Python source
-(`MOBILEID_PURE_PYTHON=1`, the reference; see `vc.native`).
+distinct: the replay store refuses repeats. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -37,7 +35,6 @@ from bench.floor import raw_verifier
 from bench.loopback import free_port, paced, pct, saturate, start_worker
 from mobileid.heap import freeze_startup_heap
 from schemas.employee_id import DISCLOSABLE, PURPOSES, Purpose, employee_vct
-from vc import native
 from vc.base64url import b64url_encode
 from vc.keys import Ed25519PrivateKey
 from vc.qr_compact import encode_presentation
@@ -340,8 +337,6 @@ def main() -> None:
     p50, p99 = pct(latencies, 50), pct(latencies, 99)
     p99_500 = pct(paced_lat, 99)
 
-    core = native.state()
-    print(f"verification core                   : {core['core']} ({core['why']})")
     print(
         f"raw PyNaCl Ed25519 verify / 2       : {raw / 2:>10,.0f} /s   (raw {raw:,.0f} /s, "
         "issuer JWT and KB-JWT signing inputs in turns)"
@@ -382,7 +377,6 @@ def main() -> None:
                 "p99_ms": round(p99, 2),
                 "p99_ms_at_500": round(p99_500, 2),
                 "qr_version": versions,
-                "core": core["core"],
             }
         )
     )

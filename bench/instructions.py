@@ -114,10 +114,6 @@ def main() -> None:
     per_decision = (totals["decide"] - totals["setup"]) / args.decisions
     per_raw_pair = (totals["raw"] - totals["setup"]) / args.decisions
     per_vc = (totals["vc"] - totals["setup"]) / args.decisions
-    from vc import native  # the children inherit the environment, so they run this same core
-
-    core = native.state()
-    print(f"verification core                   : {core['core']} ({core['why']})")
     print(f"raw PyNaCl Ed25519 verify, 2 inputs : {per_raw_pair:>12,.0f} instructions")
     print(
         f"in-process gate decision            : {per_decision:>12,.0f} instructions   "
@@ -137,7 +133,6 @@ def main() -> None:
                 "instructions_added": round(added),
                 "instruction_ratio": round(per_raw_pair / per_decision, 3),
                 "vc_only_instruction_ratio": round(per_raw_pair / per_vc, 3),
-                "core": core["core"],
             }
         )
     )

@@ -20,7 +20,6 @@ from fastapi import FastAPI
 
 from mobileid.cli_common import console, fail, load_settings
 from mobileid.db import create_db_engine
-from vc import native
 from vc.private_files import ensure_private_dir, write_private_file
 from verifier.fetch import new_http_client
 from verifier.gate.service import GateService, build_gate
@@ -100,13 +99,10 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
     policy = _policy(policy_file, gate_id)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     service = _open(policy, data_dir, online=not offline)
-    core = native.state()
     console.print(
         f"[bold]gate {policy.gate_id}[/] ({policy.site_name}, {policy.verification.purpose}) → "
-        f"http://{host}:{port}/scan  audience={policy.audience}  core={core['core']}"
+        f"http://{host}:{port}/scan  audience={policy.audience}"
     )
-    if core["core"] != "compiled":
-        console.print(f"verification core from source: {core['why']}")
     app = create_gate_app(service)
     if openid4vp:
         url = (public_url or f"http://{host}:{port}").rstrip("/")

@@ -3,7 +3,3 @@
 Nothing here imports a web framework, a database layer, settings or another mobileid package;
 `tests/test_layering.py` enforces it.
 """
-
-from vc import native
-
-native.prefer_source()  # before any compiled module loads: a stale or unwanted build stays unused

@@ -20,7 +20,6 @@ from typing import Any
 import jwt
 import jwt.algorithms
 import orjson
-from mypy_extensions import mypyc_attr
 
 from vc.base64url import b64url_decode
 from vc.errors import Code, FormatError, SignatureError, VCError
@@ -54,7 +53,6 @@ class VerifiedJWS:
     key: PublicKey
 
 
-@mypyc_attr(native_class=False)  # a subclass of PyJWT's Python class stays a Python class
 class _OurKeyAlgorithm(jwt.algorithms.Algorithm):
     """A PyJWT algorithm that signs with our `PrivateKey` objects (PyNaCl or cryptography)."""
 

@@ -56,9 +56,7 @@ def test_records_csv_and_purge(tmp_path: Path) -> None:
     assert bad.exit_code != 0
 
 
-def test_run_says_which_verification_core_decides(tmp_path: Path, monkeypatch) -> None:
-    from vc import native
-
+def test_run_announces_the_gate_and_serves_it_on_loopback(tmp_path: Path, monkeypatch) -> None:
     served: list[dict] = []
     monkeypatch.setattr("uvicorn.run", lambda app, **options: served.append(options))
     monkeypatch.setattr("mobileid.heap.freeze_startup_heap", lambda: None)
@@ -73,7 +71,8 @@ def test_run_says_which_verification_core_decides(tmp_path: Path, monkeypatch) -
         ["run", "--policy", str(policy_file), "--data-dir", str(tmp_path / "gate"), "--offline"],
     )
     assert out.exit_code == 0, out.output
-    assert f"core={native.state()['core']}" in out.stdout
+    assert "gate sejong-02" in out.stdout
+    assert "http://127.0.0.1:8100/scan" in out.stdout
     assert served == [
         {"host": "127.0.0.1", "port": 8100, "log_level": "warning", "access_log": False}
     ]
