@@ -12,7 +12,8 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from issuer.config import IssuerConfig
-from issuer.signing_keys import IssuerKeyring, KeyStore
+from issuer.key_store import KeyStore
+from issuer.signing_keys import IssuerKeyring
 from issuer.status_publication import StatusListPublisher
 
 __all__ = ["IssuerContext", "issuer_context"]
@@ -37,7 +38,8 @@ class IssuerContext:
 
     @property
     def keyring(self) -> IssuerKeyring:
-        """The signing keys as of now (a rotation by another process is picked up)."""
+        """The signing keys as of now (a rotation by another process is followed within about a
+        second, `issuer.key_store`)."""
         return self.keys.current()
 
 

@@ -110,7 +110,8 @@ class LifecycleError(IssuerError):
 
 
 class KeyStoreError(IssuerError):
-    """The signing key directory cannot be used safely."""
+    """The signing keys cannot be used safely (another deployment secret, an altered row, a
+    legacy key directory that disagrees with the database)."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(IssuerCode.key_store_unusable, detail)

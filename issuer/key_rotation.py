@@ -1,10 +1,11 @@
 """Issuer key rotation and key compromise (`mobileid issuer rotate-key [--compromised KID]`).
 
-Rotation: a new key is written to the key directory, which puts it in the published JWKS and
-makes it the signing key for the next issuance (running servers follow the directory,
-`issuer.signing_keys.KeyStore`). The previous key stops signing but stays published until every
-credential it signed has expired (`publish_until`, plus a day of margin for clock skew and a
-request in flight during the rotation).
+Rotation: a new key is stored in the database (sealed, `issuer.signing_keys`), which puts it in
+the published JWKS and makes it the signing key for the next issuance (running servers follow the
+table within about a second, `issuer.key_store`). The previous key stops signing but stays
+published until every credential it signed has expired (`publish_until`, plus a day of margin for
+clock skew and a request in flight during the rotation). Key, previous key and audit entry change
+in one transaction.
 
 Compromise: the key is retired at once (never published or used again; a fresh key is made first
 when it was the signing key), every live credential it signed is revoked (`key_compromise`) in
@@ -18,7 +19,6 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ from issuer.api_tokens import Principal
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
 from issuer.errors import IssuerCode, KeyStoreError, LifecycleError
+from issuer.key_store import KeyStore
 from issuer.mass_actions import MassResult, MassScope, plan_mass_action, run_mass_action
 from issuer.models import Credential
 from issuer.signing_keys import (
@@ -34,9 +35,11 @@ from issuer.signing_keys import (
     SigningKey,
     add_signing_key,
     load_keyring,
-    update_key_file,
+    retire_signing_key,
+    set_publish_until,
 )
 from issuer.status_publication import StatusListPublisher
+from vc.sealing import SealingKey
 
 __all__ = ["CompromiseResult", "RotationResult", "retire_compromised_key", "rotate_signing_key"]
 
@@ -59,10 +62,10 @@ class CompromiseResult:
     lists_resigned: int
 
 
-def _ring(keys_dir: Path) -> IssuerKeyring:
-    ring = load_keyring(keys_dir)
+def _ring(session: Session, sealer: SealingKey) -> IssuerKeyring:
+    ring = load_keyring(session, sealer)
     if ring is None:
-        raise KeyStoreError("no signing key in the key directory")
+        raise KeyStoreError("no signing key in the database")
     return ring
 
 
@@ -73,7 +76,7 @@ def _last_expiry(session: Session, kid: str, now: datetime) -> datetime:
 
 def rotate_signing_key(
     session: Session,
-    keys_dir: Path,
+    sealer: SealingKey,
     *,
     alg: str,
     actor: str,
@@ -86,19 +89,14 @@ def rotate_signing_key(
     With `activate_after`, the new key is only published for that long (verifiers that cache
     the JWKS pick it up) and the previous one signs until then, so it stays published until
     a credential issued at the switch would expire (`credential_lifetime`)."""
-    previous = _ring(keys_dir).signing_key(now.timestamp())
+    previous = _ring(session, sealer).signing_key(now.timestamp())
     activates = now + activate_after if activate_after > timedelta(0) else None
-    new = add_signing_key(
-        keys_dir,
-        alg,
-        int(now.timestamp()),
-        activates_at=int(activates.timestamp()) if activates else None,
-    )
+    new = add_signing_key(session, sealer, alg, now, activates_at=activates)
     last = _last_expiry(session, previous.kid, now)
     if activates is not None:
         last = max(last, activates + credential_lifetime)
     until = last + PUBLISH_MARGIN
-    update_key_file(keys_dir, previous.kid, publish_until=int(until.timestamp()))
+    set_publish_until(session, previous.kid, until)
     append_audit(
         session,
         actor=actor,
@@ -117,33 +115,33 @@ def rotate_signing_key(
 
 
 def retire_compromised_key(
-    keys_dir: Path,
     kid: str,
     *,
     principal: Principal,
     alg: str,
+    keys: KeyStore,
     unit_of_work: Callable[[], AbstractContextManager[Session]],
     publisher: StatusListPublisher,
-    keyring: Callable[[], IssuerKeyring],
     clock: Callable[[], datetime],
     config: IssuerConfig,
     batch_size: int = 500,
     progress: Callable[[int], None] | None = None,
 ) -> CompromiseResult:
-    """Retire `kid` now, revoke what it signed (batches), queue reissue offers, re-sign lists."""
-    ring = _ring(keys_dir)
-    key = ring.get(kid)
-    if key is None:
-        raise LifecycleError(IssuerCode.signing_key_not_found, "no key with that kid")
+    """Retire `kid` now, revoke what it signed (batches), queue reissue offers, re-sign lists.
+
+    The retirement, the replacement key and the audit entry commit together, and this process
+    signs with the new keys from then on (`keys` is refreshed before anything is revoked)."""
     now = clock()
-    new = None
-    if key.retired_at is None and key is ring.signing_key(now.timestamp()):
-        new = add_signing_key(keys_dir, alg, int(now.timestamp()))
-    if key.retired_at is None:
-        update_key_file(
-            keys_dir, kid, retired_at=int(now.timestamp()), retired_reason="compromised"
-        )
     with unit_of_work() as session:
+        ring = _ring(session, keys.sealer)
+        key = ring.get(kid)
+        if key is None:
+            raise LifecycleError(IssuerCode.signing_key_not_found, "no key with that kid")
+        new = None
+        if key.retired_at is None and key is ring.signing_key(now.timestamp()):
+            new = add_signing_key(session, keys.sealer, alg, now)
+        if key.retired_at is None:
+            retire_signing_key(session, kid, now, "compromised")
         append_audit(
             session,
             actor=principal.actor,
@@ -161,16 +159,17 @@ def retire_compromised_key(
             reason="key_compromise",
             reoffer=True,
         )
+    keys.refresh()
     revoked = run_mass_action(
         plan,
         unit_of_work=unit_of_work,
         publisher=publisher,
-        keyring=keyring,
+        keyring=keys.current,
         clock=clock,
         batch_size=batch_size,
         config=config,
         progress=progress,
     )
     with unit_of_work() as session:
-        report = publisher.rebuild(session, keyring=keyring(), now=clock(), only_signed_by=kid)
+        report = publisher.rebuild(session, keyring=keys.current(), now=clock(), only_signed_by=kid)
     return CompromiseResult(kid, new, revoked, report.republished)

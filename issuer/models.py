@@ -1,7 +1,8 @@
 """The issuer's tables (SQLAlchemy 2). Own `MetaData`, own Alembic version table.
 
 Secrets never rest in plaintext: API tokens, pre-authorized codes, offer references, tx_codes and
-access tokens are stored as hashes (`issuer.secrets`). Invariants the service relies on are also
+access tokens are stored as hashes (`issuer.secrets`); signing keys' private halves are sealed
+under the deployment secret (`vc.sealing`). Invariants the service relies on are also
 database constraints, so a race cannot break them: one open application per employee, one offer
 per application, one live credential per employee, unique (status list, index).
 """
@@ -44,6 +45,7 @@ __all__ = [
     "Nonce",
     "Offer",
     "OutboxMessage",
+    "SigningKeyRecord",
     "StatusListRecord",
     "UTCDateTime",
     "metadata",
@@ -215,6 +217,28 @@ class Nonce(Base):
 
     value: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class SigningKeyRecord(Base):
+    """An issuer signing key, shared by every process on this database (`issuer.signing_keys`).
+
+    `number` orders the keys (the newest usable one signs) and, being the primary key, lets
+    exactly one of two concurrent first starts or rotations win. The private JWK is sealed
+    (`vc.sealing`, bound to `kid`) under a key derived from MOBILEID_SECRET_KEY.
+    """
+
+    __tablename__ = "issuer_signing_keys"
+
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kid: Mapped[str] = mapped_column(String(100), unique=True)
+    alg: Mapped[str] = mapped_column(String(10))
+    public_jwk: Mapped[str] = mapped_column(Text)
+    sealed_private_jwk: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    activates_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    publish_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retired_reason: Mapped[str | None] = mapped_column(String(30))
 
 
 class StatusListRecord(Base):

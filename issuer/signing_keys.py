@@ -1,44 +1,54 @@
-"""The issuer's signing keys on disk: generated on first start, owner-only, published as a JWKS.
+"""The issuer's signing keys: one key set per deployment, in the database, private halves sealed.
 
-Layout: `<keys_dir>/key-0001.json`, `key-0002.json`, ... each a JSON object
-`{"kid", "alg", "created_at", "jwk"}` with the private JWK, mode 0600 in a 0700 directory, plus
-after a rotation `publish_until` (the previous key stays in the JWKS until every credential it
-signed has expired) or `retired_at`/`retired_reason` (a compromised key: never published or used
-again), and `activates_at` for a key published ahead of signing. The highest-numbered key that is
-not retired and already active signs. `KeyStore` reloads the directory when another process
-(`mobileid issuer rotate-key`) changed it.
+Every process on one database (several `mobileid serve`, the CLI) signs with the keys in
+`issuer_signing_keys`. Each private JWK is sealed (`vc.sealing`: AES-256-GCM bound to its kid)
+under a key derived from MOBILEID_SECRET_KEY, which is never in the database: a copy of the
+database opens no key, and a process given another secret refuses to start instead of making
+keys of its own. The highest-numbered key that is neither retired nor waiting for its
+`activates_at` signs; after a rotation the previous key stays published until `publish_until`
+(every credential it signed has expired); a compromised key is retired (never published or used
+again). Functions here take the caller's session and never commit; `issuer.key_store` keeps the
+keys a running process signs with.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import os
-import re
-import stat
-import threading
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from issuer.errors import KeyStoreError
-from vc.errors import VCError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from issuer.errors import IssuerCode, KeyStoreError, LifecycleError
+from issuer.models import SigningKeyRecord
+from vc.errors import KeyMaterialError, VCError
 from vc.keys import PrivateKey, generate_private_key, private_key_from_jwk
+from vc.sealing import SealingKey
 
 __all__ = [
+    "SEALED_ELSEWHERE",
     "IssuerKeyring",
-    "KeyStore",
+    "KeyVersions",
     "SigningKey",
     "add_signing_key",
+    "insert_signing_key",
+    "key_versions",
     "load_keyring",
-    "load_or_create_keyring",
-    "update_key_file",
+    "retire_signing_key",
+    "set_publish_until",
+    "signing_key_sealer",
 ]
 
-log = logging.getLogger(__name__)
-_KEY_FILE = re.compile(r"^key-(\d{4,})\.json$")
-_MAX_KEY_FILE_BYTES = 16 * 1024
+SEALING_PURPOSE = "issuer signing key"
+SEALED_ELSEWHERE = (
+    "the signing keys in the database were sealed with another MOBILEID_SECRET_KEY: "
+    "give every process of this deployment the same secret"
+)
+KeyVersions = tuple[tuple[Any, ...], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,154 +104,154 @@ class IssuerKeyring:
         return {"keys": [k.public_jwk() for k in self.published(now)]}
 
 
-def _read_key(path: Path) -> SigningKey:
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyStoreError(f"{path.name} is readable by group or others; chmod 600 it")
-    if path.stat().st_size > _MAX_KEY_FILE_BYTES:
-        raise KeyStoreError(f"{path.name} is too large to be a key file")
+def signing_key_sealer(secret: bytes) -> SealingKey:
+    """The box key for signing keys, derived from the deployment secret."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        key = private_key_from_jwk(doc["jwk"])
-        kid, alg, created_at = str(doc["kid"]), str(doc["alg"]), int(doc["created_at"])
-        publish_until, retired_at = _opt_int(doc, "publish_until"), _opt_int(doc, "retired_at")
-        activates_at = _opt_int(doc, "activates_at")
-        reason = doc.get("retired_reason")
-    except (ValueError, KeyError, TypeError, VCError) as exc:
-        raise KeyStoreError(f"{path.name} is not a usable key file") from exc
-    if alg not in key.public_key.algorithms:
-        raise KeyStoreError(f"{path.name}: alg {alg} does not fit the key")
+        return SealingKey(secret, SEALING_PURPOSE)
+    except KeyMaterialError as exc:
+        raise KeyStoreError(
+            "MOBILEID_SECRET_KEY is too short to seal the signing keys with; "
+            "set a random secret of 32 or more characters"
+        ) from exc
+
+
+def _epoch(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp())
+
+
+def _moment(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _private_jwk(record: SigningKeyRecord, sealer: SealingKey) -> bytes | None:
+    """The opened private JWK, or None when this secret does not open it."""
+    try:
+        return sealer.open(record.sealed_private_jwk, record.kid)
+    except KeyMaterialError:
+        return None
+
+
+def _signing_key(record: SigningKeyRecord, opened: bytes) -> SigningKey:
+    try:
+        key = private_key_from_jwk(json.loads(opened))
+    except (ValueError, TypeError, VCError) as exc:
+        raise KeyStoreError(f"signing key {record.number} in the database is not usable") from exc
+    if key.public_key.thumbprint() != record.kid or record.alg not in key.public_key.algorithms:
+        raise KeyStoreError(f"signing key {record.number} in the database does not fit its kid")
     return SigningKey(
-        kid=kid,
-        alg=alg,
+        kid=record.kid,
+        alg=record.alg,
         key=key,
-        created_at=created_at,
-        publish_until=publish_until,
-        retired_at=retired_at,
-        retired_reason=str(reason) if reason is not None else None,
-        activates_at=activates_at,
+        created_at=int(record.created_at.timestamp()),
+        publish_until=_epoch(record.publish_until),
+        retired_at=_epoch(record.retired_at),
+        retired_reason=record.retired_reason,
+        activates_at=_epoch(record.activates_at),
     )
 
 
-def _opt_int(doc: dict[str, Any], name: str) -> int | None:
-    value = doc.get(name)
-    return None if value is None else int(value)
+def load_keyring(session: Session, sealer: SealingKey) -> IssuerKeyring | None:
+    """Every key in the table opened with `sealer`, or None when there is none yet.
 
-
-def _numbered_files(keys_dir: Path) -> list[tuple[int, Path]]:
-    return sorted(
-        (int(m.group(1)), p) for p in keys_dir.iterdir() if (m := _KEY_FILE.match(p.name))
+    A secret that opens none of them is another deployment's secret (`SEALED_ELSEWHERE`); one that
+    opens some but not all means a row was altered or copied in from elsewhere.
+    """
+    records = session.scalars(select(SigningKeyRecord).order_by(SigningKeyRecord.number)).all()
+    if not records:
+        return None
+    opened = [(record, _private_jwk(record, sealer)) for record in records]
+    closed = [record for record, jwk in opened if jwk is None]
+    if len(closed) == len(records):
+        raise KeyStoreError(SEALED_ELSEWHERE)
+    if closed:
+        raise KeyStoreError(
+            f"signing key {closed[0].number} in the database does not open although the others "
+            "do: its row was altered or copied from another deployment"
+        )
+    return IssuerKeyring(
+        tuple(_signing_key(record, jwk) for record, jwk in opened if jwk is not None)
     )
 
 
-def load_keyring(keys_dir: Path) -> IssuerKeyring | None:
-    """The keys in `keys_dir`, or None when there are none yet."""
-    if not keys_dir.is_dir():
-        return None
-    numbered = _numbered_files(keys_dir)
-    if not numbered:
-        return None
-    return IssuerKeyring(tuple(_read_key(p) for _, p in numbered))
+def key_versions(session: Session) -> KeyVersions:
+    """What changes when a key is added, rotated away or retired: one small query, no opening."""
+    rows = session.execute(
+        select(
+            SigningKeyRecord.number,
+            SigningKeyRecord.kid,
+            SigningKeyRecord.activates_at,
+            SigningKeyRecord.publish_until,
+            SigningKeyRecord.retired_at,
+        ).order_by(SigningKeyRecord.number)
+    ).all()
+    return tuple(tuple(row) for row in rows)
+
+
+def insert_signing_key(session: Session, sealer: SealingKey, key: SigningKey, number: int) -> None:
+    """Store `key` as number `number`, its private JWK sealed; a taken number or kid raises
+    `IntegrityError` (two processes racing: exactly one wins)."""
+    private = json.dumps(key.key.to_jwk(private=True)).encode("utf-8")
+    session.add(
+        SigningKeyRecord(
+            number=number,
+            kid=key.kid,
+            alg=key.alg,
+            public_jwk=json.dumps(key.key.public_key.to_jwk(), sort_keys=True),
+            sealed_private_jwk=sealer.seal(private, key.kid),
+            created_at=_moment(key.created_at),
+            activates_at=_moment(key.activates_at),
+            publish_until=_moment(key.publish_until),
+            retired_at=_moment(key.retired_at),
+            retired_reason=key.retired_reason,
+        )
+    )
+    session.flush()
 
 
 def add_signing_key(
-    keys_dir: Path, alg: str, now: int, activates_at: int | None = None
+    session: Session,
+    sealer: SealingKey,
+    alg: str,
+    now: datetime,
+    activates_at: datetime | None = None,
 ) -> SigningKey:
-    """Generate a key and publish it as the next number; concurrent callers never overwrite.
-    With `activates_at`, the key is published now and signs from then on."""
-    keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(keys_dir, 0o700)
-    key = generate_private_key(alg)
-    kid = key.public_key.thumbprint()
-    doc: dict[str, Any] = {
-        "kid": kid,
-        "alg": key.default_alg,
-        "created_at": now,
-        "jwk": key.to_jwk(private=True),
-    }
-    if activates_at is not None:
-        doc["activates_at"] = activates_at
-    tmp = keys_dir / f".tmp-{kid}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        existing = [int(m.group(1)) for p in keys_dir.iterdir() if (m := _KEY_FILE.match(p.name))]
-        number = max(existing, default=0) + 1
-        while True:
-            try:
-                os.link(tmp, keys_dir / f"key-{number:04d}.json")  # fails if taken: no overwrite
-                break
-            except FileExistsError:
-                number += 1
-    finally:
-        tmp.unlink(missing_ok=True)
-    return SigningKey(
-        kid=kid, alg=key.default_alg, key=key, created_at=now, activates_at=activates_at
+    """Generate a key and store it as the next number (the newest: it signs, or will from
+    `activates_at`, and is published at once)."""
+    private = generate_private_key(alg)
+    key = SigningKey(
+        kid=private.public_key.thumbprint(),
+        alg=private.default_alg,
+        key=private,
+        created_at=int(now.timestamp()),
+        activates_at=_epoch(activates_at),
     )
+    number = (session.scalar(select(func.max(SigningKeyRecord.number))) or 0) + 1
+    try:
+        insert_signing_key(session, sealer, key, number)
+    except IntegrityError as exc:
+        raise KeyStoreError(
+            "another process added a signing key at the same moment; run the command again"
+        ) from exc
+    return key
 
 
-def update_key_file(keys_dir: Path, kid: str, **fields: int | str | None) -> SigningKey:
-    """Set metadata fields (`publish_until`, `retired_at`, `retired_reason`) of the key `kid`.
-
-    The file is replaced atomically (write, fsync, rename), so readers see old or new, never half.
-    """
-    for _, path in _numbered_files(keys_dir) if keys_dir.is_dir() else []:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        if doc.get("kid") != kid:
-            continue
-        doc.update(fields)
-        tmp = keys_dir / f".tmp-{kid}-update"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        return _read_key(path)
-    raise KeyStoreError(f"no key with kid {kid[:60]} in the key directory")
+def _record(session: Session, kid: str) -> SigningKeyRecord:
+    record = session.scalar(
+        select(SigningKeyRecord).where(SigningKeyRecord.kid == kid).with_for_update()
+    )
+    if record is None:
+        raise LifecycleError(IssuerCode.signing_key_not_found, "no key with that kid")
+    return record
 
 
-@dataclass(slots=True)
-class KeyStore:
-    """The key directory as a keyring that follows changes made by other processes.
-
-    `current()` costs one `stat` of the directory; a rotation or retirement renames files in it,
-    which changes its mtime, and the ring is read again. A change within the last second is
-    re-read each time, since coarse file system clocks could hide a second change.
-    """
-
-    keys_dir: Path
-    ring: IssuerKeyring
-    _stamp: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def current(self) -> IssuerKeyring:
-        try:
-            stamp = self.keys_dir.stat().st_mtime_ns
-        except OSError:
-            return self.ring
-        if stamp != self._stamp or time.time_ns() - stamp < 1_000_000_000:
-            with self._lock:
-                try:
-                    ring = load_keyring(self.keys_dir)
-                    if ring is not None:
-                        ring.active  # noqa: B018 - refuse a ring with every key retired
-                        self.ring = ring
-                except KeyStoreError:
-                    log.exception("key directory changed but cannot be read; keeping the old keys")
-                self._stamp = stamp
-        return self.ring
+def set_publish_until(session: Session, kid: str, until: datetime) -> None:
+    """Keep `kid` in the JWKS until `until` only (it has stopped signing)."""
+    _record(session, kid).publish_until = until
+    session.flush()
 
 
-def load_or_create_keyring(keys_dir: Path, alg: str, now: int) -> IssuerKeyring:
-    """Load the keys, generating the first one on first start."""
-    ring = load_keyring(keys_dir)
-    if ring is None:
-        add_signing_key(keys_dir, alg, now)
-        ring = load_keyring(keys_dir)
-    if ring is None:  # pragma: no cover - the key was just written
-        raise KeyStoreError("no signing key in the key directory")
-    return ring
+def retire_signing_key(session: Session, kid: str, at: datetime, reason: str) -> None:
+    """Never publish or use `kid` again."""
+    record = _record(session, kid)
+    record.retired_at, record.retired_reason = at, reason[:30]
+    session.flush()

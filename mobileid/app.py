@@ -46,6 +46,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        runtime.keys.follow()  # rotations by other processes (`issuer.key_store`)
         if run_outbox:
             worker.start()
         try:

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from issuer.errors import IssuerError
 from mobileid import __version__
 from mobileid.cli_common import console, err_console, fail, load_settings
 from mobileid.cli_gate import gate_app
@@ -77,6 +78,8 @@ def serve(
         application = create_app(settings)
     except ValidationError as exc:  # pragma: no cover - settings were validated above
         fail(f"설정 오류 / invalid settings: {exc.error_count()} problem(s)")
+    except IssuerError as exc:  # e.g. signing keys sealed with another MOBILEID_SECRET_KEY
+        fail(f"{exc.code}: {exc.detail}")
     console.print(
         f"[bold]mobileid[/] → http://{settings.host}:{settings.port}  "
         f"(issuer {settings.issuer_base_url}, docs /docs)"

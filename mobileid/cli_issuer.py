@@ -91,7 +91,8 @@ def rotate_key(
     ] = 0,
 ) -> None:
     """키 교체 / Rotate the issuer signing key (old keys stay published while their credentials
-    are valid), or retire a compromised key."""
+    are valid), or retire a compromised key. Keys live in the database, sealed with
+    MOBILEID_SECRET_KEY; running servers on it follow within about a second."""
     if alg is not None and alg not in SIGNING_ALGS:
         fail(f"--alg must be one of {', '.join(SIGNING_ALGS)}", code=2)
     with issuer_runtime() as runtime:
@@ -100,7 +101,7 @@ def rotate_key(
             with runtime.unit_of_work() as session:
                 result = rotate_signing_key(
                     session,
-                    runtime.settings.keys_dir,
+                    runtime.keys.sealer,
                     alg=algorithm,
                     actor="cli",
                     now=runtime.clock(),
@@ -124,13 +125,12 @@ def rotate_key(
         ) as progress:
             task = progress.add_task("revoke", total=None)
             outcome = retire_compromised_key(
-                runtime.settings.keys_dir,
                 compromised,
                 principal=operator(),
                 alg=algorithm,
+                keys=runtime.keys,
                 unit_of_work=runtime.unit_of_work,
                 publisher=runtime.status,
-                keyring=lambda: runtime.keyring,
                 clock=runtime.clock,
                 config=runtime.config,
                 progress=lambda n: progress.advance(task, n),

@@ -1,24 +1,26 @@
-"""Open the issuer's runtime from settings: data directory, database (migrated), signing keys.
+"""Open the issuer's runtime from settings: data directory, database (migrated), signing keys
+(in the database, sealed with MOBILEID_SECRET_KEY; `issuer.key_store`).
 
 Shared by `create_app` and the CLI so both start the same way; nothing happens at import.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from issuer.config import IssuerConfig
+from issuer.key_store import KeyStore, open_key_store
 from issuer.migrate import upgrade_database
 from issuer.outbox import LogFileSender, MessageSender
-from issuer.signing_keys import IssuerKeyring, KeyStore, load_or_create_keyring
+from issuer.signing_keys import IssuerKeyring, signing_key_sealer
 from issuer.status_publication import StatusListPublisher
 from mobileid.db import SessionFactory, create_db_engine, make_session_factory, transaction
 from mobileid.settings import Settings
@@ -67,6 +69,7 @@ class IssuerRuntime:
         return transaction(self.sessions)
 
     def close(self) -> None:
+        self.keys.stop()
         self.engine.dispose()
 
 
@@ -84,26 +87,33 @@ def open_issuer_runtime(
     sender: MessageSender | None = None,
     migrate: bool = True,
 ) -> IssuerRuntime:
-    """Create the data directory, migrate the database, load or create the signing key."""
+    """Create the data directory, migrate the database, open (or create) the signing keys."""
     ensure_private_dir(settings.data_dir)
+    config = issuer_config(settings)
     engine = create_db_engine(settings.resolved_database_url)
+    sessions = make_session_factory(engine)
     try:
         if migrate:
             upgrade_database(engine)
-        keyring = load_or_create_keyring(settings.keys_dir, settings.signing_alg, int(time.time()))
+        keys = open_key_store(
+            partial(transaction, sessions),
+            signing_key_sealer(config.secret_key),
+            alg=settings.signing_alg,
+            now=clock(),
+            legacy_dir=settings.keys_dir,
+        )
     except BaseException:
         engine.dispose()
         raise
     if sender is None:
         console = _console_echo(Console(stderr=True)) if settings.outbox_console else None
         sender = LogFileSender(settings.outbox_log_path, console)
-    config = issuer_config(settings)
     return IssuerRuntime(
         settings,
         config,
         engine,
-        make_session_factory(engine),
-        KeyStore(settings.keys_dir, keyring),
+        sessions,
+        keys,
         StatusListPublisher(config),
         sender,
         clock,

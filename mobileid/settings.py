@@ -33,7 +33,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
-    """Keys the HMACs that protect pre-authorized codes and tx_codes at rest."""
+    """Keys the HMACs that protect pre-authorized codes and tx_codes at rest, and seals the
+    signing keys in the database: every process of one deployment needs the same value."""
     signing_alg: Literal["EdDSA", "ES256"] = "EdDSA"
     credential_lifetime_days: int = Field(default=3 * 365, ge=1, le=10 * 366)
     offer_lifetime_hours: int = Field(default=72, ge=1, le=24 * 30)
@@ -83,6 +84,8 @@ class Settings(BaseSettings):
 
     @property
     def keys_dir(self) -> Path:
+        """Where releases before migration 0004 kept the signing keys as plaintext files; they
+        are moved into the database (sealed) at the first start and the files removed."""
         return self.data_dir / "issuer_keys"
 
 
