@@ -25,8 +25,11 @@ def b64url_encode(data: bytes) -> str:
     return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_TO_URLSAFE).decode()
 
 
-def b64url_decode(text: object) -> bytes:
+def b64url_decode(text: str | bytes) -> bytes:
     """Decode unpadded base64url strictly; anything else raises `FormatError(malformed)`.
+
+    Callers hand it JWS segments and JWK members straight from JSON, so a value of another
+    type (a number, `null`) is `malformed` too, never a `TypeError`.
 
     Strict means: only the 64 URL-safe characters, no padding, no whitespace, and a final
     partial character whose unused bits are zero. The standard library's urlsafe decoder
@@ -34,11 +37,10 @@ def b64url_decode(text: object) -> bytes:
     strings could decode to the same bytes, and a signature could be re-encoded into a "new"
     token that defeats a replay cache.
 
-    The decoding itself is pybase64's (SIMD): `binascii` reads about 2 ns a character after a
-    translation pass, and the issuer JWT's payload alone is over a kilobyte, decoded on every
-    scan (about 2 % of a gate decision). pybase64 with URL-safe `altchars` and `validate=True`
-    still accepts `+` and `/` (as the standard library does), so those, `=` and non-ASCII text
-    are refused here first; `str` checks because `in` on a `str` is a plain character search.
+    The decoding itself is pybase64's (SIMD): the issuer JWT's payload alone is over a kilobyte,
+    decoded on every scan (about 2 % of a gate decision with `binascii`). pybase64 with URL-safe
+    `altchars` and `validate=True` still accepts `+` and `/` (as the standard library does), so
+    those, `=` and non-ASCII text are refused here first.
     """
     if not isinstance(text, str):
         if not isinstance(text, bytes | bytearray | memoryview):  # bytes(10**9) would allocate

@@ -181,9 +181,12 @@ def _remember_header(h64: str, header: dict[str, Any]) -> None:
 
 
 def decode_unverified(
-    token: object, *, max_bytes: int = MAX_JWS_BYTES
+    token: str, *, max_bytes: int = MAX_JWS_BYTES
 ) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
-    """Split a compact JWS into (header, payload, signing input, signature) without verifying."""
+    """Split a compact JWS into (header, payload, signing input, signature) without verifying.
+
+    A `token` that is not a `str` (a value straight from JSON) is `malformed`, not a `TypeError`.
+    """
     if not isinstance(token, str):
         raise FormatError(Code.malformed, "JWS must be a string")
     if len(token) > max_bytes:
@@ -235,7 +238,7 @@ def check_typ(header: Mapping[str, Any], typ: str | Collection[str] | None) -> N
 
 
 def verify_compact(
-    token: object,
+    token: str,
     key: PublicKey | KeyResolver,
     *,
     algorithms: Collection[str],

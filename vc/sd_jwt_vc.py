@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from vc.errors import ClaimsError, Code, FormatError, KeyMaterialError, SignatureError, VCError
 from vc.jws import KeyResolver
 from vc.keys import PrivateKey, PublicKey, public_key_from_jwk
-from vc.sd_jwt import MAX_SD_JWT_BYTES, VerifiedSdJwt, issue_sd_jwt, verify_sd_jwt
+from vc.sd_jwt import MAX_SD_JWT_BYTES, SdJwt, VerifiedSdJwt, issue_sd_jwt, verify_sd_jwt
 from vc.sd_jwt import Disclosable as _Disclosable
 
 __all__ = [
@@ -45,8 +45,8 @@ NEVER_DISCLOSABLE = frozenset({"iss", "nbf", "exp", "cnf", "vct", "vct#integrity
 _MAX_JWKS_KEYS = 32
 
 
-def status_reference(idx: object, uri: str) -> dict[str, Any]:
-    """The `status` claim referencing a Token Status List entry."""
+def status_reference(idx: int, uri: str) -> dict[str, Any]:
+    """The `status` claim referencing a Token Status List entry (`True` is no index)."""
     if type(idx) is not int or idx < 0:
         raise FormatError(Code.malformed, "status index must be a non-negative integer")
     return {"status_list": {"idx": idx, "uri": uri}}
@@ -96,7 +96,7 @@ def issue_sd_jwt_vc(
 
 
 def verify_sd_jwt_vc(
-    data: object,
+    data: SdJwt | str,
     *,
     issuer_key: PublicKey | KeyResolver,
     algorithms: Collection[str],

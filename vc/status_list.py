@@ -44,9 +44,7 @@ class StatusList:
 
     __slots__ = ("_data", "_mask", "_per_byte", "bits", "size")
 
-    def __init__(
-        self, size: object, bits: object = 1, data: bytes | bytearray | None = None
-    ) -> None:
+    def __init__(self, size: int, bits: int = 1, data: bytes | bytearray | None = None) -> None:
         if type(bits) is not int or bits not in ALLOWED_BITS:  # 1.0 and True equal 1: refuse
             raise FormatError(Code.malformed, f"bits must be one of {ALLOWED_BITS}")
         if type(size) is not int or size <= 0:
@@ -72,7 +70,11 @@ class StatusList:
     def decode(
         cls, lst: str, bits: object, *, max_bytes: int = MAX_DECOMPRESSED_BYTES
     ) -> StatusList:
-        """Inflate an `lst`; the size is every entry the bytes hold (the spec sends no length)."""
+        """Inflate an `lst`; the size is every entry the bytes hold (the spec sends no length).
+
+        `bits` is whatever the token's JSON holds (callers pass it unchecked): a missing value,
+        a string, `1.0` or `true` is `invalid_status_list`.
+        """
         if type(bits) is not int or bits not in ALLOWED_BITS:  # JSON 1.0 and true equal 1
             raise StatusError(Code.invalid_status_list, f"bits must be one of {ALLOWED_BITS}")
         try:
@@ -88,21 +90,20 @@ class StatusList:
             )
         return cls(len(data) * 8 // bits, bits, data)
 
-    def _check(self, idx: object) -> int:
-        if type(idx) is not int or not 0 <= idx < self.size:
+    def _check(self, idx: int) -> None:
+        if type(idx) is not int or not 0 <= idx < self.size:  # True equals 1: refuse
             raise StatusError(Code.status_index_out_of_range, f"index {idx!r} outside the list")
-        return idx
 
-    def get(self, idx: object) -> int:
-        at = self._check(idx)
-        shift = (at % self._per_byte) * self.bits
-        return (self._data[at // self._per_byte] >> shift) & self._mask
+    def get(self, idx: int) -> int:
+        self._check(idx)
+        shift = (idx % self._per_byte) * self.bits
+        return (self._data[idx // self._per_byte] >> shift) & self._mask
 
-    def set(self, idx: object, value: object) -> None:
-        at = self._check(idx)
+    def set(self, idx: int, value: int) -> None:
+        self._check(idx)
         if type(value) is not int or not 0 <= value <= self._mask:
             raise StatusError(Code.invalid_status_list, f"status {value!r} needs more bits")
-        pos, shift = at // self._per_byte, (at % self._per_byte) * self.bits
+        pos, shift = idx // self._per_byte, (idx % self._per_byte) * self.bits
         self._data[pos] = (self._data[pos] & ~(self._mask << shift) & 0xFF) | (value << shift)
 
     def to_bytes(self) -> bytes:
@@ -163,7 +164,7 @@ class VerifiedStatusList:
         limits = [t for t in (self.exp, self.iat + self.ttl if self.ttl else None) if t]
         return min(limits) if limits else None
 
-    def status(self, idx: object) -> int:
+    def status(self, idx: int) -> int:
         return self.status_list.get(idx)
 
 

@@ -133,7 +133,7 @@ def test_decode_refuses_bits_that_are_not_an_allowed_integer(bits: object) -> No
     """JSON `1.0` and `true` compare equal to 1 in Python; a verifier must still refuse them."""
     lst = StatusList(8, 1).encode()
     with pytest.raises(VCError) as info:
-        StatusList.decode(lst, bits)  # type: ignore[arg-type]
+        StatusList.decode(lst, bits)
     assert info.value.code == Code.invalid_status_list
     token = sign_compact(
         {"sub": "u", "iat": NOW, "status_list": {"bits": bits, "lst": lst}},
@@ -145,6 +145,31 @@ def test_decode_refuses_bits_that_are_not_an_allowed_integer(bits: object) -> No
             token, ISSUER_KEY.public_key, uri="u", algorithms=["EdDSA"], now=NOW
         )
     assert info.value.code == Code.invalid_status_list
+
+
+ODD_JSON = [None, 5, 1.5, True, "", "x", [], ["a"], {}, {"a": 1}, 2**40]
+
+
+@pytest.mark.parametrize("claim", ["iat", "exp", "ttl", "status_list", "bits", "lst"])
+@pytest.mark.parametrize("value", ODD_JSON, ids=repr)
+def test_a_signed_token_with_any_json_in_a_claim_is_read_or_refused_with_a_vc_error(
+    claim: str, value: object
+) -> None:
+    """The list's signer decides the claims' types: each of iat, exp, ttl, status_list, bits and
+    lst set to any JSON value is refused with a VCError, never a TypeError inside the verifier;
+    only an integer time (or a null exp/ttl, read as absent) passes."""
+    body = StatusList.from_statuses([0, 1, 2, 3] * 4, bits=2).to_json()
+    payload = {"sub": "u", "iat": NOW, "ttl": 300, "status_list": body}
+    (body if claim in body else payload)[claim] = value
+    token = sign_compact(payload, ISSUER_KEY, typ="statuslist+jwt")
+    try:
+        verified = verify_status_list_token(
+            token, ISSUER_KEY.public_key, uri="u", algorithms=["EdDSA"], now=NOW
+        )
+    except VCError:
+        return
+    assert claim in ("iat", "exp", "ttl") and (type(value) is int or value is None)
+    assert verified.status(3) == 3
 
 
 def test_token_carries_the_aggregation_uri() -> None:

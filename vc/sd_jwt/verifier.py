@@ -212,7 +212,7 @@ def _verify_key_binding(
 
 
 def verify_sd_jwt(
-    data: object,
+    data: SdJwt | str,
     *,
     issuer_key: PublicKey | KeyResolver,
     algorithms: Collection[str],
@@ -231,8 +231,8 @@ def verify_sd_jwt(
 ) -> VerifiedSdJwt:
     """Verify an SD-JWT (`key_binding=False`) or SD-JWT+KB (`key_binding=True`), §7.1 and §7.3.
 
-    `data` is a compact or JSON-serialized `str` or a parsed `SdJwt`; anything else is
-    `malformed` (typed `object` because that check, not the annotation, is the contract).
+    `data` is a compact or JSON-serialized `str` or a parsed `SdJwt`; any other value (one
+    straight from a JSON body) is `malformed`, not a `TypeError`.
 
     Whether a KB-JWT is required is the caller's policy, never inferred from the input. With
     `nonce=None` the caller must check `kb_payload["nonce"]` itself (e.g. against a replay
