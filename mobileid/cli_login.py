@@ -1,9 +1,10 @@
 """`mobileid login ...` (the login service: OpenID4VP verifier + OpenID Connect bridge) and
 `mobileid verifier init-cert` (the verifier's X.509 identity for signed requests).
 
-`open_login_service` is the assembly: settings -> engine (tables and keys created if missing),
-unit of work, verifier certificate, HTTP client. `login serve` runs it with uvicorn; several
-`login serve` processes on one database (PostgreSQL) serve one login together.
+`open_login_service` is the assembly: settings -> engine (tables and keys created if missing;
+keys sealed with MOBILEID_LOGIN_SECRET_KEY), unit of work, verifier certificate, HTTP client.
+`login serve` runs it with uvicorn; several `login serve` processes on one database (PostgreSQL)
+with the same secret serve one login together.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from verifier.oidc.clients import (
     register_client,
     set_client_enabled,
 )
+from verifier.oidc.keys import LoginKeyError
 from verifier.oidc.settings import LoginSettings, get_login_settings
 from verifier.x509 import (
     CertificateError,
@@ -72,7 +74,8 @@ def open_login_service(
     settings: LoginSettings, *, clock: Any = time.time, client: Any = None
 ) -> LoginService:
     """Wire the login service from settings; raises `CertificateError` without a certificate
-    (unless requests are unsigned `redirect_uri:` ones)."""
+    (unless requests are unsigned `redirect_uri:` ones), `LoginKeyError` when the stored keys
+    do not open with MOBILEID_LOGIN_SECRET_KEY."""
     ensure_private_dir(settings.data_dir)
     certificate: VerifierCertificate | None = None
     try:
@@ -81,14 +84,21 @@ def open_login_service(
         if settings.client_id_prefix != "redirect_uri":
             raise
     engine = create_db_engine(settings.db_url)
-    return build_login_service(
-        settings,
-        engine=engine,
-        unit_of_work=partial(unit_of_work, engine),
-        certificate=certificate,
-        client=client if client is not None else new_http_client(),
-        clock=clock,
-    )
+    http = client if client is not None else new_http_client()
+    try:
+        return build_login_service(
+            settings,
+            engine=engine,
+            unit_of_work=partial(unit_of_work, engine),
+            certificate=certificate,
+            client=http,
+            clock=clock,
+        )
+    except BaseException:
+        if client is None:
+            http.close()
+        engine.dispose()
+        raise
 
 
 def _engine(settings: LoginSettings) -> Any:
@@ -164,7 +174,7 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         service = open_login_service(settings)
-    except CertificateError as exc:
+    except (CertificateError, LoginKeyError) as exc:
         fail(str(exc), code=2)
     console.print(
         f"[bold]mobileid login[/] → http://{settings.host}:{settings.port}  "
@@ -294,7 +304,7 @@ def purge() -> None:
     settings = _settings()
     try:
         service = open_login_service(settings)
-    except CertificateError as exc:
+    except (CertificateError, LoginKeyError) as exc:
         fail(str(exc), code=2)
     try:
         counts = purge_all(service)

@@ -8,11 +8,9 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["PLACEHOLDER_SECRET", "Settings", "SettingsError", "get_settings"]
+from vc.sealing import PLACEHOLDER_SECRET, placeholder_problem
 
-PLACEHOLDER_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused outside dev
-_KNOWN_PLACEHOLDERS = frozenset({PLACEHOLDER_SECRET, "change-me", "changeme", "secret", "dev"})
-_MIN_SECRET_CHARS = 32
+__all__ = ["PLACEHOLDER_SECRET", "Settings", "SettingsError", "get_settings"]
 
 
 class SettingsError(ValueError):
@@ -62,12 +60,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
-        secret = self.secret_key.get_secret_value()
-        if self.env != "dev" and (secret in _KNOWN_PLACEHOLDERS or len(secret) < _MIN_SECRET_CHARS):
-            raise SettingsError(
-                "MOBILEID_SECRET_KEY is a placeholder or shorter than 32 characters; "
-                "set a random secret outside dev"
-            )
+        problem = placeholder_problem("MOBILEID_SECRET_KEY", self.secret_key.get_secret_value())
+        if self.env != "dev" and problem:
+            raise SettingsError(problem)
         if self.env != "dev" and not self.issuer_base_url.startswith("https://"):
             raise SettingsError("MOBILEID_ISSUER_BASE_URL must be https outside dev")
         return self

@@ -6,6 +6,9 @@ the database) with a purpose label, so a copy of the database alone opens nothin
 data binds a box to its row (a key id, a message id): a box moved to another row does not open.
 
 Wire form (text, for a TEXT column): `v1.<b64url(12-byte nonce || ciphertext || 16-byte tag)>`.
+
+Outside development a deployment secret must not be a public placeholder (`placeholder_problem`,
+the one rule every service's settings apply).
 """
 
 from __future__ import annotations
@@ -20,13 +23,34 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from vc.base64url import b64url_decode, b64url_encode
 from vc.errors import Code, KeyMaterialError
 
-__all__ = ["SEALED_PREFIX", "SealingKey", "is_sealed"]
+__all__ = [
+    "MIN_DEPLOYMENT_SECRET_CHARS",
+    "PLACEHOLDER_SECRET",
+    "SEALED_PREFIX",
+    "SealingKey",
+    "is_sealed",
+    "placeholder_problem",
+]
 
+PLACEHOLDER_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused outside dev
+_KNOWN_PLACEHOLDERS = frozenset({PLACEHOLDER_SECRET, "change-me", "changeme", "secret", "dev"})
+MIN_DEPLOYMENT_SECRET_CHARS = 32
 SEALED_PREFIX = "v1."
 _NONCE_BYTES = 12
 _TAG_BYTES = 16
 _MIN_SECRET_BYTES = 16
 _MAX_SEALED_CHARS = 1024 * 1024
+
+
+def placeholder_problem(variable: str, secret: str) -> str | None:
+    """Why `secret` (set in the environment as `variable`) cannot be a deployment secret outside
+    development: a known placeholder or too short to be random. None when it can."""
+    if secret in _KNOWN_PLACEHOLDERS or len(secret) < MIN_DEPLOYMENT_SECRET_CHARS:
+        return (
+            f"{variable} is a placeholder or shorter than {MIN_DEPLOYMENT_SECRET_CHARS} "
+            "characters; set a random secret outside dev"
+        )
+    return None
 
 
 def is_sealed(text: str) -> bool:

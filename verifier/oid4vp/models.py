@@ -86,7 +86,7 @@ oidc_keys = Table(
     "verifier_oidc_keys",
     login_metadata,
     Column("name", String(16), primary_key=True),  # RS256 | ES256 | pairwise
-    Column("material", Text, nullable=False),  # PKCS#8 PEM, or the pairwise secret (hex)
+    Column("material", Text, nullable=False),  # sealed: PKCS#8 PEM, or pairwise secret (hex)
     Column("created_at", Float, nullable=False),
 )
 """Shared by every process of one login service (one set of ID token keys, one pairwise secret)."""

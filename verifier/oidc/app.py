@@ -1,8 +1,8 @@
 """The login service (`mobileid login serve`): one FastAPI app with the OpenID4VP verifier and
 the OpenID Connect bridge, on tables of its own (`login_metadata`, migrated at start-up by
 `verifier.migrate`, like the gate's). Any number of processes may share one database: sessions,
-codes, tokens and keys all live there; each process holds only caches (issuer keys, status
-lists).
+codes, tokens and keys (sealed with MOBILEID_LOGIN_SECRET_KEY, `verifier.oidc.keys`) all live
+there; each process holds only caches (issuer keys, status lists).
 
 `build_login_service` wires the parts; `create_login_app` serves them, maps every error to the
 OAuth shape (`{"error", "error_description"}`) and purges expired sessions, codes, tokens and old
@@ -33,7 +33,7 @@ from verifier.oid4vp.outcomes import purge_expired
 from verifier.oid4vp.sessions import VpConfig, VpContext
 from verifier.oid4vp.verify import LoginVerifier, login_policy
 from verifier.oidc.api import oidc_router
-from verifier.oidc.keys import load_or_create_keys
+from verifier.oidc.keys import load_or_create_keys, login_key_sealer
 from verifier.oidc.provider import OidcConfig, OidcContext, purge_oidc
 from verifier.oidc.settings import LoginSettings
 from verifier.policy import StalePolicy
@@ -91,9 +91,11 @@ def build_login_service(
     client: httpx.Client | None,
     clock: Callable[[], float] = time.time,
 ) -> LoginService:
-    """Create the tables and keys if missing, then wire trust, status, pipeline and contexts."""
+    """Create the tables and keys if missing, then wire trust, status, pipeline and contexts.
+    Raises `LoginKeyError` when the stored keys do not open with the configured secret."""
     upgrade_verifier_database(engine, "login")
-    keys = load_or_create_keys(engine)
+    sealer = login_key_sealer(settings.secret_key.get_secret_value().encode("utf-8"))
+    keys = load_or_create_keys(engine, sealer)
     policy = login_policy(
         stale_status=StalePolicy(settings.stale_status),
         max_status_age_s=settings.max_status_age_s,

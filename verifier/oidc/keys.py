@@ -2,7 +2,11 @@
 
 Every process of one login service must sign with the same keys, so they live in
 `verifier_oidc_keys`, created by the first process that finds none (a concurrent creator loses
-the insert and reads the winner's). Signing and JWKS use PyJWT on `cryptography` keys.
+the insert and reads the winner's). Each value is sealed (`vc.sealing`, bound to its row name)
+under a key derived from MOBILEID_LOGIN_SECRET_KEY, which is never in the database: a copy of the
+database opens nothing, and a process given another secret refuses to start. Plaintext rows left
+by an earlier release are sealed in place at start. Signing and JWKS use PyJWT on `cryptography`
+keys.
 """
 
 from __future__ import annotations
@@ -18,13 +22,23 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vc.base64url import b64url_encode
+from vc.errors import KeyMaterialError
+from vc.sealing import SealingKey, is_sealed
 from verifier.oid4vp.models import oidc_keys
 
-__all__ = ["ID_TOKEN_ALGS", "OidcKeys", "load_or_create_keys"]
+__all__ = ["ID_TOKEN_ALGS", "LoginKeyError", "OidcKeys", "load_or_create_keys", "login_key_sealer"]
+
+SEALING_PURPOSE = "login signing key"
+
+
+class LoginKeyError(ValueError):
+    """The stored ID token keys cannot be used (another secret, an altered row); one line that
+    says what to do."""
+
 
 ID_TOKEN_ALGS = ("RS256", "ES256")
 _THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y")}
@@ -90,28 +104,84 @@ def _signing_key(alg: str, pem: str) -> _SigningKey:
     return _SigningKey(alg, key, jwk, kid)
 
 
-def load_or_create_keys(engine: Engine) -> OidcKeys:
-    """Read the keys; create whichever is missing (first process wins on a race)."""
-    names = (*ID_TOKEN_ALGS, "pairwise")
+def login_key_sealer(secret: bytes) -> SealingKey:
+    """The box key for the login service's keys, derived from its deployment secret."""
+    try:
+        return SealingKey(secret, SEALING_PURPOSE)
+    except KeyMaterialError as exc:
+        raise LoginKeyError(
+            "MOBILEID_LOGIN_SECRET_KEY is too short to seal the login keys with; "
+            "set a random secret of 32 or more characters"
+        ) from exc
+
+
+def _seal_plaintext_rows(engine: Engine, sealer: SealingKey) -> None:
+    """Seal, in one transaction, the rows an earlier release stored in plaintext; a row another
+    process sealed meanwhile no longer matches its old value and is left alone."""
     with engine.begin() as conn:
         rows = conn.execute(select(oidc_keys.c.name, oidc_keys.c.material)).all()
-    stored: dict[str, str] = {row.name: row.material for row in rows}
-    for name in names:
-        if name in stored:
+        for row in rows:
+            if not is_sealed(row.material):
+                conn.execute(
+                    update(oidc_keys)
+                    .where(oidc_keys.c.name == row.name, oidc_keys.c.material == row.material)
+                    .values(material=sealer.seal(row.material.encode("ascii"), row.name))
+                )
+
+
+def _open_all(stored: dict[str, str], sealer: SealingKey) -> dict[str, str]:
+    """Every stored value opened; refuses a secret that opens none (another deployment's) or
+    only some (an altered row)."""
+    opened: dict[str, str] = {}
+    for name, material in stored.items():
+        try:
+            opened[name] = sealer.open(material, name).decode("ascii")
+        except (KeyMaterialError, UnicodeDecodeError):
+            continue
+    if stored and not opened:
+        raise LoginKeyError(
+            "the login keys in the database were sealed with another MOBILEID_LOGIN_SECRET_KEY: "
+            "give every process of this login service the same secret"
+        )
+    if len(opened) < len(stored):
+        closed = sorted(set(stored) - set(opened))
+        raise LoginKeyError(
+            f"the login key {closed[0]} in the database does not open although the others do: "
+            "its row was altered or copied from another deployment"
+        )
+    return opened
+
+
+def _stored(engine: Engine, name: str | None = None) -> dict[str, str]:
+    query = select(oidc_keys.c.name, oidc_keys.c.material)
+    if name is not None:
+        query = query.where(oidc_keys.c.name == name)
+    with engine.begin() as conn:
+        return {row.name: row.material for row in conn.execute(query)}
+
+
+def load_or_create_keys(engine: Engine, sealer: SealingKey) -> OidcKeys:
+    """Open the stored keys, then create whichever is missing (first process wins on a race);
+    nothing is created by a process whose secret does not open what is there."""
+    _seal_plaintext_rows(engine, sealer)
+    opened = _open_all(_stored(engine), sealer)
+    for name in (*ID_TOKEN_ALGS, "pairwise"):
+        if name in opened:
             continue
         material = _new_material(name)
         try:
             with engine.begin() as conn:
                 conn.execute(
-                    insert(oidc_keys).values(name=name, material=material, created_at=time.time())
+                    insert(oidc_keys).values(
+                        name=name,
+                        material=sealer.seal(material.encode("ascii"), name),
+                        created_at=time.time(),
+                    )
                 )
-            stored[name] = material
-        except IntegrityError:
-            with engine.begin() as conn:
-                stored[name] = conn.execute(
-                    select(oidc_keys.c.material).where(oidc_keys.c.name == name)
-                ).scalar_one()
+            opened[name] = material
+        except IntegrityError:  # another process created it first: use the winner's
+            opened.update(_open_all(_stored(engine, name), sealer))
     return OidcKeys(
-        {alg: _signing_key(alg, stored[alg]) for alg in ID_TOKEN_ALGS},
-        bytes.fromhex(stored["pairwise"]),
+        {alg: _signing_key(alg, opened[alg]) for alg in ID_TOKEN_ALGS},
+        bytes.fromhex(opened["pairwise"]),
     )

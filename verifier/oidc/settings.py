@@ -1,7 +1,8 @@
 """Settings of the login service (`mobileid login serve`): environment, prefix `MOBILEID_LOGIN_`.
 
 Built by `get_login_settings()`, never at import. The trusted issuers are a JSON list of issuer
-URLs (`MOBILEID_LOGIN_TRUSTED_ISSUERS='["https://id.example.go.kr"]'`).
+URLs (`MOBILEID_LOGIN_TRUSTED_ISSUERS='["https://id.example.go.kr"]'`). `MOBILEID_ENV` is the
+deployment's, shared with the issuer: outside `dev` a placeholder secret is refused.
 """
 
 from __future__ import annotations
@@ -9,16 +10,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vc.sealing import PLACEHOLDER_SECRET, placeholder_problem
 from verifier.trust import TrustedIssuer
 
 __all__ = ["LoginSettings", "get_login_settings"]
 
 
 class LoginSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MOBILEID_LOGIN_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="MOBILEID_LOGIN_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    env: Literal["dev", "prod"] = Field(default="dev", validation_alias="MOBILEID_ENV")
+    """`MOBILEID_ENV`, as for the issuer: outside `dev` placeholder secrets are refused."""
+    secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    """Seals the ID token keys and the pairwise secret in the database; every process of one
+    login service needs the same value (`MOBILEID_LOGIN_SECRET_KEY`)."""
 
     base_url: str = "http://localhost:8300"
     """Where wallets and browsers reach this service; the OIDC `iss` and the OpenID4VP URIs."""
@@ -46,6 +56,10 @@ class LoginSettings(BaseSettings):
     purge_every_s: float = Field(default=60.0, gt=0)
     api_token: SecretStr | None = None
     """Bearer token desks and terminals use for `POST /oid4vp/sessions`; unset: API mode off."""
+    throttle_max_failures: int = Field(default=10, ge=1, le=10_000)
+    """Failed secrets (session handles, client secrets, the API token: each counted apart) one
+    client address may present per window before it gets 429 `too_many_attempts`."""
+    throttle_window_s: int = Field(default=60, ge=1, le=86400)
     host: str = "127.0.0.1"
     port: int = Field(default=8300, ge=0, le=65535)
 
@@ -62,6 +76,15 @@ class LoginSettings(BaseSettings):
         for entry in value:
             TrustedIssuer.from_json({"issuer": entry} if isinstance(entry, str) else entry)
         return [v.rstrip("/") if isinstance(v, str) else v for v in value]
+
+    @model_validator(mode="after")
+    def _refuse_placeholder(self) -> LoginSettings:
+        problem = placeholder_problem(
+            "MOBILEID_LOGIN_SECRET_KEY", self.secret_key.get_secret_value()
+        )
+        if self.env != "dev" and problem:
+            raise ValueError(problem)
+        return self
 
     def issuers(self) -> list[TrustedIssuer]:
         return [
