@@ -136,16 +136,10 @@ def _strings(data: Mapping[str, Any], name: str) -> list[str] | None:
     return value
 
 
-def _plain(bound: float) -> str:
-    """`600`, not `600.0`: the bounds are whole numbers however they arrive (compiled code
-    passes a `float` parameter as a float)."""
-    return str(int(bound)) if float(bound).is_integer() else str(bound)
-
-
 def _number(data: Mapping[str, Any], name: str, default: float, low: float, high: float) -> float:
     value = data.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise PolicyError(f"{name!r} must be a number in [{_plain(low)}, {_plain(high)}]")
+        raise PolicyError(f"{name!r} must be a number in [{low}, {high}]")
     return float(value)
 
 
@@ -205,13 +199,13 @@ def parse_gate_policy(
     if not isinstance(data, dict):
         raise PolicyError("a policy is a JSON/YAML object")
     environ = os.environ if environ is None else environ
-    chosen: object = gate_id or data.get("gate_id")  # a new name: the parameter is str | None
-    if not isinstance(chosen, str) or not chosen or len(chosen) > 64:
+    gate_id = gate_id or data.get("gate_id")
+    if not isinstance(gate_id, str) or not gate_id or len(gate_id) > 64:
         raise PolicyError("'gate_id' is required (1-64 characters)")
     site = data.get("site", "")
     if not isinstance(site, str) or not (site in SITES or site.startswith("building:")):
         raise PolicyError(f"'site' must be one of {sorted(SITES)} or 'building:<id>'")
-    audience = data.get("audience") or f"gate:{site}:{chosen}"
+    audience = data.get("audience") or f"gate:{site}:{gate_id}"
     if not isinstance(audience, str):
         raise PolicyError("'audience' must be a string")
     issuers = data.get("trusted_issuers")
@@ -233,7 +227,7 @@ def parse_gate_policy(
     if replay is not None and not isinstance(replay, str):
         raise PolicyError("'replay_store' must be a file path")
     return GatePolicy(
-        gate_id=chosen,
+        gate_id=gate_id,
         audience=audience,
         site=site,
         verification=_verification(data, environ),
