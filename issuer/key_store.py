@@ -31,10 +31,10 @@ from issuer.key_files import read_key_files, remove_key_files
 from issuer.signing_keys import (
     IssuerKeyring,
     KeyVersions,
-    add_signing_key,
     insert_signing_key,
     key_versions,
     load_keyring,
+    new_signing_key,
 )
 from vc.sealing import SealingKey
 
@@ -112,8 +112,8 @@ def _check_or_import(
     if ring is None and files:
         for number, key in files:
             insert_signing_key(session, sealer, key, number)
-    elif ring is None:
-        add_signing_key(session, sealer, alg, now)
+    elif ring is None:  # a concurrent first start may take number 1 first: IntegrityError
+        insert_signing_key(session, sealer, new_signing_key(alg, now), 1)
     else:
         unknown = [key.kid for _, key in files if ring.get(key.kid) is None]
         if unknown:

@@ -38,6 +38,7 @@ __all__ = [
     "insert_signing_key",
     "key_versions",
     "load_keyring",
+    "new_signing_key",
     "retire_signing_key",
     "set_publish_until",
     "signing_key_sealer",
@@ -208,6 +209,18 @@ def insert_signing_key(session: Session, sealer: SealingKey, key: SigningKey, nu
     session.flush()
 
 
+def new_signing_key(alg: str, now: datetime, activates_at: datetime | None = None) -> SigningKey:
+    """A freshly generated key (not stored yet); its kid is the JWK thumbprint."""
+    private = generate_private_key(alg)
+    return SigningKey(
+        kid=private.public_key.thumbprint(),
+        alg=private.default_alg,
+        key=private,
+        created_at=int(now.timestamp()),
+        activates_at=_epoch(activates_at),
+    )
+
+
 def add_signing_key(
     session: Session,
     sealer: SealingKey,
@@ -217,14 +230,7 @@ def add_signing_key(
 ) -> SigningKey:
     """Generate a key and store it as the next number (the newest: it signs, or will from
     `activates_at`, and is published at once)."""
-    private = generate_private_key(alg)
-    key = SigningKey(
-        kid=private.public_key.thumbprint(),
-        alg=private.default_alg,
-        key=private,
-        created_at=int(now.timestamp()),
-        activates_at=_epoch(activates_at),
-    )
+    key = new_signing_key(alg, now, activates_at)
     number = (session.scalar(select(func.max(SigningKeyRecord.number))) or 0) + 1
     try:
         insert_signing_key(session, sealer, key, number)
