@@ -6,9 +6,9 @@ clients, codes, tokens, keys, login records). One version table holds a head per
 so the parts may share one PostgreSQL database and each creates only what it uses.
 
 A database made by `create_all` before these migrations existed is adopted: when a branch has no
-head yet but all its tables are there, the branch is stamped at its first revision (which made
-exactly those tables), then upgraded. Some of its tables without the others is refused rather
-than guessed at. Concurrent starts are safe: SQLite serialises writers, PostgreSQL takes a
+head yet but all the tables its first revision made are there (and none of the later ones), the
+branch is stamped at that revision, then upgraded. Some of them without the others is refused
+rather than guessed at. Concurrent starts are safe: SQLite serialises writers, PostgreSQL takes a
 transaction advisory lock.
 """
 
@@ -24,7 +24,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
-from verifier.models import bundle_items, central_records, entry_records, metadata
+from verifier.models import (
+    bundle_items,
+    central_records,
+    entry_records,
+    metadata,
+    seen_presentations,
+)
 from verifier.oid4vp.models import login_metadata
 
 __all__ = ["VERSION_TABLE", "Part", "branch_tables", "target_metadata", "upgrade_verifier_database"]
@@ -42,7 +48,14 @@ def target_metadata() -> list[MetaData]:
 
 
 def branch_tables(part: Part) -> frozenset[str]:
-    """The tables a branch owns."""
+    """The tables a branch owns at its head."""
+    if part == "gate":
+        return _first_tables(part) | {seen_presentations.name}
+    return _first_tables(part)
+
+
+def _first_tables(part: Part) -> frozenset[str]:
+    """The tables a branch's first revision made: what `create_all` made before migrations."""
     if part == "gate":
         return frozenset({entry_records.name, bundle_items.name})
     if part == "central":
@@ -88,13 +101,13 @@ def upgrade_verifier_database(engine: Engine, part: Part) -> None:
             return
         cfg = _config(connection)
         if not in_branch.intersection(current):
-            owned = branch_tables(part)
-            present = owned & set(inspect(connection).get_table_names())
-            if present == owned:
+            present = branch_tables(part) & set(inspect(connection).get_table_names())
+            if present == _first_tables(part):
                 command.stamp(cfg, _FIRST_REVISION[part])
             elif present:
                 raise RuntimeError(
                     f"the database holds some of the {part} tables ({', '.join(sorted(present))}) "
-                    "but not all and no migration record: repair it by hand"
+                    "but no migration record, and not those its first revision made: repair it "
+                    "by hand"
                 )
         command.upgrade(cfg, f"{part}@head")

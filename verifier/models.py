@@ -1,4 +1,5 @@
-"""Tables of the verifier: gate-local entry records and bundle items, central entry records.
+"""Tables of the verifier: gate-local entry records, bundle items and presentations seen,
+central entry records.
 
 SQLAlchemy Core tables on their own `MetaData`, so the verifier's schema never mixes with the
 issuer's. A gate keeps a small SQLite file of its own; the central service may share a database
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Column,
     Float,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -24,6 +26,7 @@ __all__ = [
     "central_records",
     "entry_records",
     "metadata",
+    "seen_presentations",
 ]
 
 metadata = MetaData()
@@ -85,6 +88,16 @@ bundle_items = Table(
     Column("fetched_at", Float, nullable=False),
 )
 """The offline bundle: what the gate last learnt, re-verified whenever it is loaded."""
+
+seen_presentations = Table(
+    "verifier_gate_seen_presentations",
+    metadata,
+    Column("key", LargeBinary(16), primary_key=True),  # verifier.replay.replay_key
+    Column("keep_until", Float, nullable=False),
+    sqlite_with_rowid=False,  # the key is the row: one B-tree to write per scan, not two
+)
+"""Presentations this gate accepted, each kept until its KB-JWT `iat` can no longer pass the
+window, so a QR shown again is refused even after the gate restarts."""
 
 central_records = Table(
     "verifier_central_entry_records",

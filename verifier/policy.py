@@ -104,8 +104,6 @@ class GatePolicy:
     central_url: str | None = None
     central_token: str | None = None
     retention_days: int = 365
-    replay_store: str | None = None
-    """None: this process's memory; else a SQLite file shared by the gates of the site."""
     allow_insecure_loopback: bool = False
     """Allow http:// to 127.0.0.1 (development and tests only)."""
 
@@ -223,9 +221,12 @@ def parse_gate_policy(
     token = data.get("central_token_env")
     central_token = environ.get(token) if isinstance(token, str) else data.get("central_token")
     retention = int(_number(data, "retention_days", 365, 1, 10 * 366))
-    replay = data.get("replay_store")
-    if replay is not None and not isinstance(replay, str):
-        raise PolicyError("'replay_store' must be a file path")
+    if "replay_store" in data:  # an older policy's shared file: refused, not silently dropped
+        raise PolicyError(
+            "'replay_store' is no longer read: a gate keeps the presentations it accepted in "
+            "its own database, and its audience (by default gate:<site>:<gate id>) keeps them "
+            "from being good at another gate; remove the line"
+        )
     return GatePolicy(
         gate_id=gate_id,
         audience=audience,
@@ -235,7 +236,6 @@ def parse_gate_policy(
         central_url=central.rstrip("/") if central else None,
         central_token=central_token if isinstance(central_token, str) else None,
         retention_days=retention,
-        replay_store=replay,
         allow_insecure_loopback=bool(data.get("allow_insecure_loopback", False)),
     )
 

@@ -5,20 +5,19 @@ when its KB-JWT `iat` is inside the window, and single-use because the gate reme
 presentation it accepted until that window has passed for it. The key is a digest of what the
 holder signed (the KB-JWT's header and payload: `nonce`, `iat`, `aud` and `sd_hash`, which covers
 the credential and disclosures exactly), never of the signature: an ECDSA signature (r, s) also
-verifies as (r, n - s), so anyone who photographed an ES256 QR could respell it. Gates of one
-site share protection by sharing a `SqliteReplayStore` file.
+verifies as (r, n - s), so anyone who photographed an ES256 QR could respell it. A gate keeps
+its store in its own database (`verifier.gate.replay_store`), so it survives a restart; the
+in-memory store serves a pipeline that has no database.
 """
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import threading
 from collections import deque
-from pathlib import Path
 from typing import Protocol
 
-__all__ = ["InMemoryReplayStore", "ReplayStore", "SqliteReplayStore", "replay_key"]
+__all__ = ["InMemoryReplayStore", "ReplayStore", "replay_key"]
 
 
 def replay_key(kb_jwt: str) -> bytes:
@@ -58,46 +57,3 @@ class InMemoryReplayStore:
             expiry[key] = keep_until
             order.append((keep_until, key))
             return True
-
-
-class SqliteReplayStore:
-    """A SQLite file shared by the gates of a site (one host or a shared volume)."""
-
-    def __init__(self, path: Path | str) -> None:
-        self._path = str(path)
-        self._local = threading.local()
-        conn = self._connection()
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS seen_presentations "
-            "(key BLOB PRIMARY KEY, keep_until REAL NOT NULL) WITHOUT ROWID"
-        )
-        self._counter = 0
-
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self._path, timeout=5, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-        return conn
-
-    def first_use(self, key: bytes, *, now: float, keep_until: float) -> bool:
-        conn = self._connection()
-        self._counter += 1
-        if self._counter % 1024 == 0:
-            conn.execute("DELETE FROM seen_presentations WHERE keep_until <= ?", (now,))
-        # An expired row may be reused; a live one makes the insert change nothing.
-        cursor = conn.execute(
-            "INSERT INTO seen_presentations (key, keep_until) VALUES (?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET keep_until = excluded.keep_until "
-            "WHERE seen_presentations.keep_until <= ?",
-            (key, keep_until, now),
-        )
-        return cursor.rowcount == 1
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -31,6 +32,7 @@ from vc.sd_jwt_vc import issue_sd_jwt_vc, jwt_vc_issuer_metadata, status_referen
 from vc.status_list import STATUS_LIST_MEDIA_TYPE, StatusList, sign_status_list_token
 from verifier.fetch import new_http_client
 from verifier.gate.service import GateService, build_gate
+from verifier.gate.store import records_since
 from verifier.policy import GatePolicy, parse_gate_policy
 
 OPEN_SERVICES: list[Any] = []
@@ -244,6 +246,21 @@ def make_gate(
     service = build_gate(policy, engine=engine, data_dir=data_dir, client=client, clock=clock)
     OPEN_SERVICES.append(service)
     return service
+
+
+def scan(gate: Served, payload: bytes | str) -> dict[str, Any]:
+    """`POST /scan` as a scanner sends it; every scan is answered 200 with its decision."""
+    body = payload.encode() if isinstance(payload, str) else payload
+    response = httpx.post(gate.url + "/scan", content=body, timeout=10)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def records(service: GateService) -> list[dict[str, Any]]:
+    """Every entry record of a gate, its journal flushed first."""
+    service.recorder.flush()
+    with service.engine.connect() as conn:
+        return records_since(conn, 0)
 
 
 def presentation(

@@ -20,7 +20,9 @@ from gate_kit import (
     gate_policy,
     make_gate,
     presentation,
+    records,
     running_issuer,
+    scan,
     serve,
 )
 
@@ -32,24 +34,10 @@ from vc.status_list import INVALID, SUSPENDED, VALID
 from verifier.central import CentralConfig, CentralService, create_central_app
 from verifier.fetch import new_http_client
 from verifier.gate.api import create_gate_app
-from verifier.gate.store import records_since
 from verifier.gate.sync import SyncError, pull_bundle, upload_records
 from verifier.trust import TrustedIssuer
 
 HOLDER = Ed25519PrivateKey.generate()
-
-
-def scan(gate: Served, payload: bytes | str) -> dict[str, Any]:
-    body = payload.encode() if isinstance(payload, str) else payload
-    response = httpx.post(gate.url + "/scan", content=body, timeout=10)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-def records(service: Any) -> list[dict[str, Any]]:
-    service.recorder.flush()
-    with service.engine.connect() as conn:
-        return records_since(conn, 0)
 
 
 @pytest.fixture

@@ -10,11 +10,17 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, insert, inspect, select, text
 
 from verifier.migrate import VERSION_TABLE, Part, branch_tables, upgrade_verifier_database
-from verifier.models import central_records, entry_records, metadata
+from verifier.models import (
+    bundle_items,
+    central_records,
+    entry_records,
+    metadata,
+    seen_presentations,
+)
 from verifier.oid4vp.models import login_metadata
 
 PARTS: tuple[Part, ...] = ("gate", "central", "login")
-HEADS = {"gate": "g0001", "central": "c0001", "login": "l0001"}
+HEADS = {"gate": "g0002", "central": "c0001", "login": "l0001"}
 
 
 @pytest.fixture
@@ -69,7 +75,8 @@ def test_parts_share_one_database_and_rerunning_changes_nothing(engine) -> None:
 
 
 def test_a_create_all_database_is_adopted_with_its_rows(engine) -> None:
-    metadata.create_all(engine)  # the gate and central tables, as before migrations existed
+    # the gate and central tables, as `create_all` made them before migrations existed
+    metadata.create_all(engine, tables=[entry_records, bundle_items, central_records])
     row = {
         "id": "a" * 32,
         "gate_id": "sejong-01",
@@ -87,6 +94,7 @@ def test_a_create_all_database_is_adopted_with_its_rows(engine) -> None:
     upgrade_verifier_database(engine, "gate")
     upgrade_verifier_database(engine, "central")
     assert heads(engine) == {HEADS["gate"], HEADS["central"]}
+    assert seen_presentations.name in tables(engine)  # the gate's later table beside them
     with engine.connect() as conn:
         assert conn.execute(select(entry_records.c.gate_id)).scalars().all() == ["sejong-01"]
         assert conn.execute(select(central_records.c.received_at)).scalars().all() == [2.0]
@@ -111,6 +119,6 @@ def test_the_version_table_is_the_verifiers_own(engine) -> None:
     upgrade_verifier_database(engine, "gate")
     with engine.connect() as conn:
         assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all() == [
-            "g0001"
+            "g0002"
         ]
     assert "alembic_version_issuer" not in tables(engine)

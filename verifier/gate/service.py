@@ -2,8 +2,9 @@
 
 `build_gate` wires the parts from a `GatePolicy`, an engine, a data directory, an HTTP client
 (None: offline, bundles only) and a clock. `GateService.scan` is the whole decision path: the
-pipeline, then one journal append. `GateWorker` is the background side: journal to SQLite,
-status lists revalidated before their `ttl` runs out, records uploaded, the bundle saved.
+pipeline (whose replay store is a row in the gate's database), then one journal append.
+`GateWorker` is the background side: journal to SQLite, status lists revalidated before their
+`ttl` runs out, records uploaded, the bundle saved, presentations past their window forgotten.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ import httpx
 from sqlalchemy import Engine
 
 from verifier.gate.recorder import EntryRecorder
+from verifier.gate.replay_store import GateReplayStore
 from verifier.gate.store import Bundle, count_pending, install_bundle, save_bundle, saved_bundle
 from verifier.migrate import upgrade_verifier_database
 from verifier.pipeline import Decision, Pipeline
 from verifier.policy import GatePolicy
-from verifier.replay import InMemoryReplayStore, ReplayStore, SqliteReplayStore
 from verifier.status import StatusCache
 from verifier.trust import TrustStore
 
@@ -38,6 +39,7 @@ class GateService:
     policy: GatePolicy
     pipeline: Pipeline
     recorder: EntryRecorder
+    replay: GateReplayStore
     engine: Engine
     trust: TrustStore
     status: StatusCache
@@ -103,17 +105,9 @@ class GateService:
     def close(self) -> None:
         """Flush the journal and release what the service holds (it owns `client`)."""
         self.recorder.close()
+        self.replay.close()
         if self.client is not None:
             self.client.close()
-        replay = self.pipeline.replay
-        if isinstance(replay, SqliteReplayStore):
-            replay.close()
-
-
-def _replay_store(policy: GatePolicy) -> ReplayStore:
-    if policy.replay_store:
-        return SqliteReplayStore(Path(policy.replay_store))
-    return InMemoryReplayStore()
 
 
 def build_gate(
@@ -123,10 +117,10 @@ def build_gate(
     data_dir: Path,
     client: httpx.Client | None,
     clock: Callable[[], float] = time.time,
-    replay: ReplayStore | None = None,
 ) -> GateService:
     """Create tables, recover the journal, load the saved bundle, wire the pipeline."""
     upgrade_verifier_database(engine, "gate")
+    replay = GateReplayStore.of(engine)
     trust = TrustStore(
         policy.trusted_issuers,
         client=client,
@@ -148,13 +142,14 @@ def build_gate(
         audience=policy.audience,
         trust=trust,
         status=status,
-        replay=replay if replay is not None else _replay_store(policy),
+        replay=replay,
     )
-    return GateService(policy, pipeline, recorder, engine, trust, status, client, clock)
+    return GateService(policy, pipeline, recorder, replay, engine, trust, status, client, clock)
 
 
 class GateWorker:
-    """The background thread of `gate run`: flush often, refresh and upload less often."""
+    """The background thread of `gate run`: flush often; refresh, upload, save and forget less
+    often."""
 
     def __init__(
         self,
@@ -164,9 +159,16 @@ class GateWorker:
         refresh_every_s: float = 5.0,
         upload_every_s: float = 10.0,
         save_every_s: float = 60.0,
+        forget_every_s: float = 5.0,
     ) -> None:
         self.service = service
-        self._periods = (flush_every_s, refresh_every_s, upload_every_s, save_every_s)
+        self._periods = (
+            flush_every_s,
+            refresh_every_s,
+            upload_every_s,
+            save_every_s,
+            forget_every_s,
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -183,8 +185,8 @@ class GateWorker:
     def _run(self) -> None:
         from verifier.gate.sync import upload_records
 
-        flush_s, refresh_s, upload_s, save_s = self._periods
-        last = {"refresh": 0.0, "upload": 0.0, "save": 0.0}
+        flush_s, refresh_s, upload_s, save_s, forget_s = self._periods
+        last = {"refresh": 0.0, "upload": 0.0, "save": 0.0, "forget": 0.0}
         service = self.service
         while not self._stop.wait(flush_s):
             try:
@@ -203,5 +205,8 @@ class GateWorker:
                 if tick - last["save"] >= save_s:
                     last["save"] = tick
                     service.save_bundle()
+                if tick - last["forget"] >= forget_s:
+                    last["forget"] = tick
+                    service.replay.purge(now=service.clock())
             except Exception:
                 log.exception("gate worker iteration failed")
