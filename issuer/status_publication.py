@@ -5,7 +5,9 @@ SUSPENDED, revoked -> INVALID). A status change locks its list's row, bumps `ver
 list, signs a new Status List Token and stores it with `token_version = version`, all inside the
 caller's transaction: the token a reader gets from the database always matches the committed
 states. Should a token ever lag behind (`token_version != version`, e.g. publication skipped by a
-crash or an operator's SQL), it is rebuilt from the committed states when read and on start.
+crash or an operator's SQL), it is rebuilt from the committed states when read and on start. A
+token signed under other settings (`ttl`, lifetime) is signed again on start, so a changed
+`MOBILEID_STATUS_LIST_TTL_S` reaches verifiers with the next token, not half a lifetime later.
 
 Packed lists are cached per process, keyed by the ETag of the token they were signed into, so a
 change usually costs one chunk's compression and one signature; a miss rebuilds from the table.
@@ -19,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -234,11 +237,17 @@ class StatusListPublisher:
             assert record is not None
             report.checked += 1
             packed = self.derive(session, record)
-            agrees = _token_bytes(record) == packed.to_bytes()
+            signed = _token_payload(record)
+            agrees = _list_bytes(signed) == packed.to_bytes()
             if not agrees and record.token is not None:
                 report.repaired += 1
                 record.version += 1
-            if not agrees or self._stale(record, keyring, now) or only_signed_by is not None:
+            if (
+                not agrees
+                or not self._as_configured(signed)
+                or self._stale(record, keyring, now)
+                or only_signed_by is not None
+            ):
                 self._sign(session, record, packed, keyring, now)
                 report.republished += 1
             else:
@@ -246,23 +255,44 @@ class StatusListPublisher:
                     self._cache[record.id] = (record.etag or "", packed)
         return report
 
+    def _as_configured(self, signed: dict[str, Any] | None) -> bool:
+        """Whether a token's `ttl` and lifetime are what this issuer's settings say now."""
+        if signed is None:
+            return False
+        iat, exp = signed.get("iat"), signed.get("exp")
+        if not isinstance(iat, int) or not isinstance(exp, int):
+            return False
+        return (signed.get("ttl"), exp - iat) == (
+            self.config.status_list_ttl_s,
+            self.config.status_list_token_lifetime_s,
+        )
+
     def statuses(self, session: Session, list_id: int, idxs: Sequence[int]) -> list[int]:
         """Statuses at `idxs` as the stored token says (for operators and tests)."""
         record = session.get(StatusListRecord, list_id)
         if record is None or record.token is None:
             raise LifecycleError(IssuerCode.status_list_not_found, "no published status list")
-        data = _token_bytes(record)
+        data = _list_bytes(_token_payload(record))
         assert data is not None
         status_list = StatusList(record.size, record.bits, data)
         return [status_list.get(i) for i in idxs]
 
 
-def _token_bytes(record: StatusListRecord) -> bytes | None:
-    """The packed bytes inside the stored token (unverified: we signed it), or None."""
+def _token_payload(record: StatusListRecord) -> dict[str, Any] | None:
+    """The stored token's claims (unverified: we signed it), or None."""
     if record.token is None:
         return None
     try:
-        payload = decode_unverified(record.token, max_bytes=MAX_STATUS_LIST_TOKEN_BYTES)[1]
+        return decode_unverified(record.token, max_bytes=MAX_STATUS_LIST_TOKEN_BYTES)[1]
+    except VCError:
+        return None
+
+
+def _list_bytes(payload: dict[str, Any] | None) -> bytes | None:
+    """The packed bytes inside a token's claims, or None."""
+    if payload is None:
+        return None
+    try:
         body = payload["status_list"]
         return StatusList.decode(body["lst"], body["bits"]).to_bytes()
     except (VCError, KeyError, TypeError):

@@ -3,8 +3,9 @@
 Tokens are fetched only from the origins their issuer is trusted for, size- and time-limited,
 checked (`typ`, signature by that issuer's key, `sub` == the referenced URI, `iat`, `exp`) and
 kept decoded, so a lookup is a dict access and a shift. A cached token is revalidated with its
-ETag once `ttl` (or `exp`) has passed; failures are retried at most every `retry_interval_s`, and
-the old list is kept meanwhile: how stale is acceptable is the policy's call, not the cache's.
+ETag exactly when its `ttl` (or `exp`) says, the issuer's call and not the gate's; failures are
+retried at most every `retry_interval_s`, and the old list is kept meanwhile: how stale is
+acceptable is the policy's call, not the cache's.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ __all__ = ["CachedStatusList", "StatusCache", "StatusLookup"]
 log = logging.getLogger("mobileid.verifier.status")
 MAX_STATUS_TOKEN_BYTES = 2 * 1024 * 1024
 DEFAULT_TTL_S = 300
+MIN_REFRESH_S = 1.0
+"""A list is asked for at most once a second, whatever its token says: `ttl` is a whole number of
+seconds (>= 1), so this bounds only a token already past its `exp` (an issuer that keeps serving
+it would otherwise be asked again on every scan, each scan waiting on the network)."""
 
 
 @dataclass(slots=True)
@@ -138,16 +143,21 @@ class StatusCache:
         verified = verify_status_list_token(
             token, self._trust.resolver_for(issuer), uri=uri, algorithms=self._algorithms, now=now
         )
-        ttl = verified.ttl or self._default_ttl
-        refresh_at = confirmed_at + ttl
-        if verified.exp is not None:
-            refresh_at = min(refresh_at, verified.exp)
+        refresh_at = self._refresh_at(verified, confirmed_at)
         entry = CachedStatusList(issuer, uri, token, verified, etag, confirmed_at, refresh_at)
         with self._lock:
             current = self._entries.get(uri)
             if current is None or current.confirmed_at <= confirmed_at:
                 self._entries[uri] = entry
         return entry
+
+    def _refresh_at(self, verified: VerifiedStatusList, confirmed_at: float) -> float:
+        """`ttl` after its origin last vouched for it (a default when absent), no later than
+        `exp` (Token Status List §5.1), no sooner than `MIN_REFRESH_S`."""
+        due = confirmed_at + (verified.ttl or self._default_ttl)
+        if verified.exp is not None:
+            due = min(due, verified.exp)
+        return max(due, confirmed_at + MIN_REFRESH_S)
 
     def load_token(
         self, issuer: str, uri: str, token: str, *, etag: str | None, fetched_at: float, now: float
@@ -177,7 +187,6 @@ class StatusCache:
                 return entry
             if fetching_deferred():
                 raise FetchDeferred(f"status list {uri}")
-            self._next_attempt[uri] = now + self._retry
             try:
                 fetched = fetch(
                     self._client,
@@ -189,17 +198,20 @@ class StatusCache:
                 )
                 if fetched.status_code == 304 and entry is not None:
                     entry.confirmed_at = now
-                    ttl = entry.verified.ttl or self._default_ttl
-                    exp = entry.verified.exp
-                    entry.refresh_at = min(now + ttl, exp) if exp is not None else now + ttl
-                    return entry
-                token = fetched.body.decode("ascii").strip()
-                return self._install(
-                    issuer, uri, token, etag=fetched.etag, confirmed_at=now, now=now
-                )
+                    entry.refresh_at = self._refresh_at(entry.verified, now)
+                    fresh = entry
+                else:
+                    token = fetched.body.decode("ascii").strip()
+                    fresh = self._install(
+                        issuer, uri, token, etag=fetched.etag, confirmed_at=now, now=now
+                    )
             except (FetchError, VCError, UnicodeDecodeError) as exc:
                 log.warning("status list refresh failed for %s: %s", uri, exc)
+                # failures only: after a success the next fetch waits for the token's ttl alone
+                self._next_attempt[uri] = now + self._retry
                 return entry
+            self._next_attempt.pop(uri, None)
+            return fresh
 
     def refresh_due(self, *, now: float, ahead_s: float = 0.0) -> int:
         """Revalidate every list due within `ahead_s` (a background task); returns how many."""

@@ -7,6 +7,7 @@ import dataclasses
 import gzip
 import random
 import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from lifecycle_kit import STATUS_LIST_SIZE, Office, serve
+from lifecycle_kit import STATUS_LIST_SIZE, Office, bound_socket, serve
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -126,6 +127,66 @@ def test_ttl_is_configurable_and_token_is_resigned_when_old(
         assert later.headers["etag"] != r.headers["etag"]
         assert decode_unverified(later.text)[1]["iat"] >= payload["iat"] + 1800
         assert decode_unverified(later.text)[1]["status_list"] == payload["status_list"]
+
+
+def test_a_changed_ttl_reaches_the_next_token_and_the_gates_follow_it(
+    server_env, monkeypatch
+) -> None:
+    """Issue point 10: the operator lowers MOBILEID_STATUS_LIST_TTL_S from 300 to 5 and restarts
+    the issuer. The token it publishes next says 5 (not the old one until half its day has
+    passed), and a gate holding the ttl-300 token refetches when that one's ttl ends, then every
+    5 s."""
+    from mobileid.app import create_app
+    from mobileid.settings import get_settings
+    from verifier.policy import DEFAULT_ALGORITHMS
+    from verifier.status import StatusCache
+    from verifier.trust import TrustedIssuer, TrustStore
+
+    sock = bound_socket()
+    port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    for key, value in {**server_env, "MOBILEID_ISSUER_BASE_URL": base}.items():
+        monkeypatch.setenv(key, value)
+
+    def start(ttl: int) -> Any:
+        monkeypatch.setenv("MOBILEID_STATUS_LIST_TTL_S", str(ttl))
+        return create_app(get_settings(), run_outbox=False)
+
+    first = start(300)
+    uri = first.state.runtime.config.status_list_uri(1)
+    with first.state.runtime.unit_of_work() as s:
+        s.add(StatusListRecord(id=1, uri=uri, bits=2, size=2**10, created_at=datetime.now(UTC)))
+    with httpx.Client(timeout=30) as http:
+        trust = TrustStore(
+            [TrustedIssuer(base)], client=http, clock=time.time, allow_insecure_loopback=True
+        )
+        gate = StatusCache(trust, client=http, algorithms=DEFAULT_ALGORITHMS)
+        t0 = time.time()
+        with serve(first, sock):
+            assert trust.refresh(base)
+            held = gate.revalidate(base, uri, now=t0)
+            assert held is not None and held.verified.ttl == 300
+        unchanged = start(300).state.runtime  # a restart with the same settings signs nothing
+        try:
+            with unchanged.unit_of_work() as s:
+                assert s.get(StatusListRecord, 1).token == held.token
+        finally:
+            unchanged.close()
+
+        with serve(start(5), bound_socket(port)) as issuer:  # the new setting, same database
+            served = issuer.get("/status-lists/1")
+            assert decode_unverified(served.text)[1]["ttl"] == 5
+            assert served.headers["cache-control"] == "max-age=5"
+
+            def held_at(at: float) -> Any:
+                gate.lookup(base, uri, 0, now=at, max_age=3600)
+                (entry,) = gate.entries()
+                return entry
+
+            assert held_at(t0 + 299).verified.ttl == 300  # what the gate holds says 300: kept
+            assert held_at(t0 + 300).verified.ttl == 5  # then the new token, and its ttl
+            assert held_at(t0 + 304).confirmed_at == t0 + 300
+            assert held_at(t0 + 305).confirmed_at == t0 + 305  # revalidated after 5 s
 
 
 def test_aggregation_lists_every_status_list(live_server, tmp_path: Path) -> None:

@@ -131,6 +131,31 @@ def test_revocation_seen_once_the_cache_passes_ttl(clock: Clock, tmp_path: Path)
             assert issuer.fetches == 2
 
 
+def test_a_list_published_with_ttl_5_is_fetched_again_after_5_s(
+    clock: Clock, tmp_path: Path
+) -> None:
+    """Issue point 10: the issuer says `ttl` 5 because a revocation must reach its gates within
+    5 s; a gate that keeps its list longer (a refresh floor of its own) lets the revoked in."""
+    with running_issuer(clock, ttl=5) as (issuer, _):
+        policy = gate_policy(issuer.url)
+        service = make_gate(policy, tmp_path, clock)
+        credential, idx = issuer.issue(HOLDER)
+
+        def shown() -> Any:
+            return service.scan(
+                presentation(credential, HOLDER, audience=policy.audience, iat=clock())
+            )
+
+        assert shown().allow and issuer.fetches == 1
+        issuer.set_status(idx, INVALID)
+        clock.advance(4)
+        assert shown().allow and issuer.fetches == 1  # within its ttl: the list held
+        clock.advance(1)
+        assert shown().reason == "revoked" and issuer.fetches == 2
+        clock.advance(5)
+        assert shown().reason == "revoked" and issuer.not_modified == 1  # every 5 s, with ETag
+
+
 def test_suspension_and_reinstatement_with_etag(clock: Clock, tmp_path: Path) -> None:
     with running_issuer(clock, ttl=30) as (issuer, _):
         policy = gate_policy(issuer.url)
