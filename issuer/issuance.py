@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
-from issuer.dpop_binding import check_token_use
+from issuer.dpop_binding import NO_PROOF, DpopCheck, check_token_use
 from issuer.errors import IssuerCode, ProtocolError
 from issuer.hashing import new_secret, sha256_hex
 from issuer.models import (
@@ -104,11 +104,11 @@ def _access_token(
     authorization: str | None,
     now: datetime,
     *,
-    dpop: Sequence[str],
-    htu: str,
+    dpop: DpopCheck,
     config: IssuerConfig,
 ) -> AccessToken:
-    """The presented access token's row: `Bearer`, or `DPoP` with its key's proof (RFC 9449)."""
+    """The presented access token's row: `Bearer`, or `DPoP` with its key's proof, spent by this
+    request beforehand (RFC 9449, `issuer.dpop_binding`)."""
     scheme, _, token = (authorization or "").strip().partition(" ")
     token, scheme = token.strip(), scheme.lower()
     if scheme not in ("bearer", "dpop") or not token or len(token) > _MAX_TOKEN_CHARS:
@@ -116,16 +116,7 @@ def _access_token(
     row = session.scalar(_TOKEN_FOR_UPDATE, {"b_hash": sha256_hex(token)})
     if row is None or row.expires_at <= now:
         raise ProtocolError(IssuerCode.invalid_token, "access token unknown or expired")
-    check_token_use(
-        session,
-        bound_to=row.dpop_jkt,
-        scheme=scheme,
-        access_token=token,
-        proofs=dpop,
-        htu=htu,
-        config=config,
-        now=now,
-    )
+    check_token_use(dpop, bound_to=row.dpop_jkt, scheme=scheme, config=config)
     return row
 
 
@@ -224,7 +215,7 @@ def issue_credential(
     keyring: IssuerKeyring,
     publisher: StatusListPublisher,
     now: datetime,
-    dpop: Sequence[str] = (),
+    dpop: DpopCheck = NO_PROOF,
 ) -> dict[str, Any]:
     """The Credential Endpoint (§8): returns `{"credentials": [...], "notification_id": ...}`.
 
@@ -232,9 +223,7 @@ def issue_credential(
     republished in this transaction; a suspended one blocks issuance (suspension must not be
     side-stepped by a reissue).
     """
-    token = _access_token(
-        session, authorization, now, dpop=dpop, htu=config.url("/credential"), config=config
-    )
+    token = _access_token(session, authorization, now, dpop=dpop, config=config)
     if token.credential_issued:
         raise ProtocolError(IssuerCode.invalid_token, "access token already used for a credential")
     _check_request_shape(body)
@@ -318,12 +307,10 @@ def record_notification(
     body: Any,
     config: IssuerConfig,
     now: datetime,
-    dpop: Sequence[str] = (),
+    dpop: DpopCheck = NO_PROOF,
 ) -> None:
     """The Notification Endpoint (§11): idempotent; records the wallet's event."""
-    token = _access_token(
-        session, authorization, now, dpop=dpop, htu=config.url("/notification"), config=config
-    )
+    token = _access_token(session, authorization, now, dpop=dpop, config=config)
     if not isinstance(body, dict):
         raise ProtocolError(IssuerCode.invalid_notification_request, "body must be a JSON object")
     notification_id, event = body.get("notification_id"), body.get("event")

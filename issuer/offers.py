@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
-from issuer.dpop_binding import token_binding
+from issuer.dpop_binding import NO_PROOF, DpopCheck, token_binding
 from issuer.errors import IssuerCode, ProtocolError
 from issuer.hashing import (
     derive_pre_authorized_code,
@@ -165,13 +165,14 @@ def exchange_pre_authorized_code(
     *,
     config: IssuerConfig,
     now: datetime,
-    dpop: Sequence[str] = (),
+    dpop: DpopCheck = NO_PROOF,
 ) -> dict[str, Any]:
     """Token endpoint, pre-authorized code grant; returns the token response (§6.2).
 
-    `dpop` holds the request's `DPoP` header values: with a valid proof the token is bound to
-    its key (`token_type` `DPoP`), checked before the code is looked at, so a bad proof spends
-    nothing."""
+    `dpop` is what the request's `DPoP` header came to, its proof already spent
+    (`issuer.dpop_binding.spend_token_proof`): with a valid proof the token is bound to its key
+    (`token_type` `DPoP`); a refused proof is answered before the code is looked at, so it
+    spends no code and counts no tx_code attempt."""
     grant_type = _single(form, "grant_type")
     if grant_type is None:
         raise ProtocolError(IssuerCode.invalid_request, "grant_type is required")
@@ -182,7 +183,7 @@ def exchange_pre_authorized_code(
         raise ProtocolError(IssuerCode.invalid_request, "pre-authorized_code is required")
     tx_code = _single(form, "tx_code")
     _check_authorization_details(_single(form, "authorization_details"))
-    jkt = token_binding(session, dpop, config=config, now=now)
+    jkt = token_binding(dpop, config=config)
     code_hash = keyed_hash(config.secret_key, "pre-authorized_code", code)
     row = session.execute(_OFFER_BY_CODE_FOR_UPDATE, {"b_code_hash": code_hash}).first()
     if row is None:

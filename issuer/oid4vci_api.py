@@ -2,7 +2,9 @@
 notification, plus the credential type's metadata at its `vct` URL.
 
 Handlers parse, call one service function inside the edge's unit of work, and shape the reply;
-errors propagate as `IssuerError`s and are mapped to the spec's bodies by the assembly.
+errors propagate as `IssuerError`s and are mapped to the spec's bodies by the assembly. Where a
+request may carry a DPoP proof, the proof is spent first, in a transaction of its own that
+commits whatever the request's own transaction comes to (`issuer.dpop_binding`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from issuer.config import IssuerConfig
 from issuer.context import IssuerContext, issuer_context
+from issuer.dpop_binding import NO_PROOF, DpopCheck, spend_resource_proof, spend_token_proof
 from issuer.errors import IssuerCode, ProtocolError
 from issuer.issuance import issue_credential, new_c_nonce, record_notification
 from issuer.metadata import (
@@ -44,6 +47,38 @@ async def _in_transaction(ctx: IssuerContext, work: Callable[[Session, datetime]
             return work(session, ctx.clock())
 
     return await run_in_threadpool(run)
+
+
+async def _after_spending(
+    ctx: IssuerContext,
+    proofs: list[str],
+    spend: Callable[[Session, datetime], DpopCheck],
+    work: Callable[[Session, datetime, DpopCheck], T],
+) -> T:
+    """Spend the request's DPoP proof (`proofs`, its `DPoP` headers) and commit, then do the
+    request's work in a second transaction: a refusal there rolls back its own changes, never
+    the spent proof. The two run one after the other on this thread (SQLite's single pooled
+    connection is returned in between); a request without a proof opens only the second."""
+
+    def run() -> T:
+        now = ctx.clock()
+        check = NO_PROOF
+        if proofs:
+            with ctx.unit_of_work() as session:
+                check = spend(session, now)
+        with ctx.unit_of_work() as session:
+            return work(session, now, check)
+
+    return await run_in_threadpool(run)
+
+
+def _resource_proof(
+    ctx: IssuerContext, proofs: list[str], authorization: str | None, path: str
+) -> Callable[[Session, datetime], DpopCheck]:
+    """The spend of a proof sent with an access token to the endpoint at `path`."""
+    return lambda s, now: spend_resource_proof(
+        s, proofs, authorization=authorization, htu=ctx.config.url(path), config=ctx.config, now=now
+    )
 
 
 async def _json_body(request: Request) -> Any:
@@ -134,10 +169,12 @@ def oid4vci_router(config: IssuerConfig) -> APIRouter:
         """Token Endpoint, pre-authorized code grant (§6)."""
         form = await _form_body(request)
         dpop = request.headers.getlist("dpop")
-        reply = await _in_transaction(
+        reply = await _after_spending(
             ctx,
-            lambda s, now: exchange_pre_authorized_code(
-                s, form, config=ctx.config, now=now, dpop=dpop
+            dpop,
+            lambda s, now: spend_token_proof(s, dpop, config=ctx.config, now=now),
+            lambda s, now, check: exchange_pre_authorized_code(
+                s, form, config=ctx.config, now=now, dpop=check
             ),
         )
         return JSONResponse(reply, headers=NO_STORE)
@@ -178,9 +215,11 @@ def oid4vci_router(config: IssuerConfig) -> APIRouter:
         authorization = request.headers.get("authorization")
         dpop = request.headers.getlist("dpop")
         body = await _json_body(request)
-        reply = await _in_transaction(
+        reply = await _after_spending(
             ctx,
-            lambda s, now: issue_credential(
+            dpop,
+            _resource_proof(ctx, dpop, authorization, "/credential"),
+            lambda s, now, check: issue_credential(
                 s,
                 authorization=authorization,
                 body=body,
@@ -188,7 +227,7 @@ def oid4vci_router(config: IssuerConfig) -> APIRouter:
                 keyring=ctx.keyring,
                 publisher=ctx.status,
                 now=now,
-                dpop=dpop,
+                dpop=check,
             ),
         )
         return JSONResponse(reply, headers=NO_STORE)
@@ -199,10 +238,12 @@ def oid4vci_router(config: IssuerConfig) -> APIRouter:
         authorization = request.headers.get("authorization")
         dpop = request.headers.getlist("dpop")
         body = await _json_body(request)
-        await _in_transaction(
+        await _after_spending(
             ctx,
-            lambda s, now: record_notification(
-                s, authorization=authorization, body=body, config=ctx.config, now=now, dpop=dpop
+            dpop,
+            _resource_proof(ctx, dpop, authorization, "/notification"),
+            lambda s, now, check: record_notification(
+                s, authorization=authorization, body=body, config=ctx.config, now=now, dpop=check
             ),
         )
         return Response(status_code=204)
