@@ -85,6 +85,7 @@ def prepare_offers(env: dict[str, str], n: int) -> list[tuple[str, str]]:
     capture = _Capture()
     runtime = open_issuer_runtime(settings, sender=capture)
     admin = Principal(token_id=0, role=Role.hr_admin)
+    head = Principal(token_id=1, role=Role.department_head, department_code="D100")
     try:
         with runtime.unit_of_work() as s:
             import_records(
@@ -101,7 +102,7 @@ def prepare_offers(env: dict[str, str], n: int) -> list[tuple[str, str]]:
                 )
                 decide_application(
                     s,
-                    admin,
+                    head,
                     record.application.id,
                     approve=True,
                     comment="",

@@ -2,7 +2,10 @@
 
 Who may do what (`Principal` roles): an employee files for themself, an agency officer for
 employees dispatched to their agency, the department head of the employee's department decides,
-`hr_admin` may do everything. Approval creates the offer and queues both SMS in the same
+`hr_admin` may do everything else. Only the employee (or, for a dispatched employee, the agency
+officer) names a phone: HR may file on the employee's behalf only to a phone on record
+(`phones_on_record`), and nobody approves an application they filed, so a credential never goes
+to a phone of one person's choosing. Approval creates the offer and queues both SMS in the same
 transaction; a conditional UPDATE makes concurrent approvals yield exactly one offer.
 """
 
@@ -21,7 +24,7 @@ from issuer.api_tokens import Principal, Role
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
 from issuer.errors import AuthError, HrError, IssuerCode
-from issuer.models import Application, Employee, Offer
+from issuer.models import LIVE_CREDENTIAL_STATES, Application, Credential, Employee, Offer
 from issuer.offers import OfferSecrets, create_offer
 from issuer.outbox import enqueue_message
 from schemas.hr_record import normalize_phone
@@ -34,6 +37,7 @@ __all__ = [
     "get_application",
     "get_employee",
     "list_applications",
+    "phones_on_record",
     "send_offer",
 ]
 
@@ -69,6 +73,34 @@ def get_employee(session: Session, principal: Principal, employee_number: str) -
     return employee
 
 
+def phones_on_record(
+    session: Session, employee: Employee, credential: Credential | None = None
+) -> list[str]:
+    """The phones the issuer already knows as the employee's, preferred first: the one
+    `credential` (by default the employee's live credential) was offered to, then the HR
+    record's. The only phones anyone but the employee may send a credential to."""
+    if credential is None:
+        credential = session.scalar(
+            select(Credential)
+            .where(
+                Credential.employee_id == employee.id,
+                Credential.state.in_(LIVE_CREDENTIAL_STATES),
+            )
+            .order_by(Credential.issued_at.desc())
+            .limit(1)
+        )
+    phones: list[str] = []
+    if credential is not None and credential.application_id is not None:
+        phone = session.scalar(
+            select(Application.phone).where(Application.id == credential.application_id)
+        )
+        if phone:
+            phones.append(phone)
+    if employee.phone and employee.phone not in phones:
+        phones.append(employee.phone)
+    return phones
+
+
 def _lapse_dead_approvals(session: Session, employee_id: int, now: datetime) -> None:
     """An approved application whose offer can no longer be redeemed no longer counts as open."""
     rows = session.execute(
@@ -90,7 +122,8 @@ def file_application(
     reason: str,
     now: datetime,
 ) -> ApplicationRecord:
-    """File an application; one open application per employee."""
+    """File an application; one open application per employee. The employee (or a dispatched
+    employee's agency officer) names any phone; HR only one of `phones_on_record`."""
     if principal.role is Role.department_head:
         raise AuthError(IssuerCode.forbidden_role, "department heads decide, they do not apply")
     if principal.role is Role.employee:
@@ -108,6 +141,13 @@ def file_application(
     employee = get_employee(session, principal, employee_number)
     if employee.employment_status != "active":
         raise HrError(IssuerCode.employee_not_active, "employee is not in active service")
+    if principal.role not in (Role.employee, Role.agency_officer) and (
+        phone not in phones_on_record(session, employee)
+    ):
+        raise AuthError(
+            IssuerCode.phone_not_on_record,
+            "a new phone is named by the employee's own application",
+        )
     _lapse_dead_approvals(session, employee.id, now)
     application = Application(
         id=uuid.uuid4().hex,
@@ -205,15 +245,21 @@ def file_preapproved_application(
     session: Session,
     employee: Employee,
     *,
-    phone: str,
+    previous: Credential,
     actor: str,
     role: str,
     comment: str,
     config: IssuerConfig,
     now: datetime,
-) -> ApplicationRecord:
-    """A reissue application filed and approved at once by HR (lost phone, changed claims,
-    key compromise): the offer and its SMS go out in this transaction."""
+) -> ApplicationRecord | None:
+    """The issuer's own re-offer for a credential it revoked (changed claims, key compromise):
+    a reissue application approved at once, its offer and SMS queued in this transaction, to
+    the phone `previous` was offered to, else the HR record's; never to a phone an operator
+    names. None when there is no phone on record."""
+    phones = phones_on_record(session, employee, previous)
+    if not phones:
+        return None
+    phone = phones[0]
     _lapse_dead_approvals(session, employee.id, now)
     application = Application(
         id=uuid.uuid4().hex,
@@ -249,7 +295,8 @@ def decide_application(
     config: IssuerConfig,
     now: datetime,
 ) -> ApplicationRecord:
-    """Approve (creating the offer and queuing both SMS) or reject, with a comment."""
+    """Approve (creating the offer and queuing both SMS) or reject, with a comment. The filer
+    may withdraw by rejecting, never approve: an application needs a second person."""
     if principal.role not in (Role.department_head, Role.hr_admin):
         raise AuthError(IssuerCode.forbidden_role, "only department heads decide applications")
     application, employee = _load(session, application_id)
@@ -259,6 +306,8 @@ def decide_application(
         raise AuthError(IssuerCode.forbidden_scope, "application is of another department")
     if not approve and not comment.strip():
         raise HrError(IssuerCode.invalid_request, "a rejection needs a comment")
+    if approve and application.filed_by == principal.actor:
+        raise AuthError(IssuerCode.approver_is_filer, "someone other than its filer approves it")
     if approve and employee.employment_status != "active":
         raise HrError(IssuerCode.employee_not_active, "employee is not in active service")
     decided = session.execute(
@@ -283,7 +332,7 @@ def decide_application(
         action="application.approve" if approve else "application.reject",
         subject=f"employee:{employee.employee_number}",
         now=now,
-        detail={"application": application.id},
+        detail={"application": application.id, "filed_by": application.filed_by},
     )
     return ApplicationRecord(application, employee, offer)
 

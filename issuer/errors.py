@@ -49,6 +49,8 @@ class IssuerCode(StrEnum):
     application_not_found = "application_not_found"
     application_open = "application_open"
     application_not_pending = "application_not_pending"
+    phone_not_on_record = "phone_not_on_record"  # only the employee names a new phone
+    approver_is_filer = "approver_is_filer"  # an application needs a second person
     invalid_token_binding = "invalid_token_binding"  # noqa: S105 - an error code
     # credential lifecycle
     credential_not_found = "credential_not_found"
@@ -57,6 +59,7 @@ class IssuerCode(StrEnum):
     credential_not_suspended = "credential_not_suspended"
     credential_revoked = "credential_revoked"
     credential_suspended = "credential_suspended"
+    reissue_requires_employee_application = "reissue_requires_employee_application"
     invalid_reason = "invalid_reason"
     invalid_scope = "invalid_scope"
     status_list_not_found = "status_list_not_found"

@@ -3,7 +3,8 @@
 A credential carries claims from the HR record and must not outlive the employment it attests:
 - a changed claim (name, department, position, grade, agency, ...) or an earlier retirement date
   than the credential's expiry: revoke (`info_changed`) and send a new offer to the phone it was
-  issued to (not when the employee is away or the credential was suspended for an investigation);
+  issued to, else the HR record's, never one an operator names (not when the employee is away
+  or the credential was suspended for an investigation);
 - retirement or dismissal: revoke (`retired`, `dismissed`);
 - leave of absence: suspend (`leave_of_absence`); back from leave: reinstate (`leave_ended`).
 `plan_hr_actions` only reads (the dry run shows it); `apply_hr_actions` carries it out, one status
@@ -29,7 +30,7 @@ from issuer.config import IssuerConfig
 from issuer.errors import AuthError, HrError, IssuerCode
 from issuer.hr_import import HrSource, ImportResult, import_records
 from issuer.issuance import KST
-from issuer.models import LIVE_CREDENTIAL_STATES, Application, Credential, Employee
+from issuer.models import LIVE_CREDENTIAL_STATES, Credential, Employee
 from issuer.signing_keys import IssuerKeyring
 from issuer.state_changes import change_states
 from issuer.status_publication import StatusListPublisher
@@ -156,17 +157,6 @@ def plan_hr_actions(
     return plan
 
 
-def _offer_phone(session: Session, employee: Employee, credential: Credential) -> str | None:
-    """The phone the credential went to (its application), else the HR record's phone."""
-    if credential.application_id is not None:
-        phone = session.scalar(
-            select(Application.phone).where(Application.id == credential.application_id)
-        )
-        if phone:
-            return phone
-    return employee.phone
-
-
 def apply_hr_actions(
     session: Session,
     plan: Sequence[HrAction],
@@ -223,15 +213,11 @@ def apply_hr_actions(
             done.append(action)
             continue
         credential, employee = rows[action.credential_id]
-        phone = _offer_phone(session, employee, credential)
-        if phone is None:
-            done.append(_replace(action, note="no phone on record: no new offer"))
-            continue
         try:
             record = file_preapproved_application(
                 session,
                 employee,
-                phone=phone,
+                previous=credential,
                 actor=actor,
                 role=role,
                 comment=f"HR change: {', '.join(action.changed_fields)}",
@@ -240,6 +226,9 @@ def apply_hr_actions(
             )
         except HrError:
             done.append(_replace(action, note="an open application will issue the new data"))
+            continue
+        if record is None:
+            done.append(_replace(action, note="no phone on record: no new offer"))
             continue
         append_audit(
             session,

@@ -5,7 +5,9 @@ change with `state_changes.change_states`, in the caller's transaction, so verif
 soon as it commits. Revocation (INVALID) is final; suspension (SUSPENDED) is undone by
 reinstatement (VALID). `hr_admin` may do everything; a department head may act on their own
 department's credentials for the operational reasons (a lost phone, an investigation), not for
-HR decisions.
+HR decisions. A reissue is never one person's: HR files it on the employee's behalf, only to a
+phone on record, and the department head approves it; a new phone is the employee's own
+application (`issuer.applications`).
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuer.api_tokens import Principal, Role
-from issuer.applications import ApplicationRecord, file_preapproved_application, get_employee
+from issuer.applications import (
+    ApplicationRecord,
+    file_application,
+    get_employee,
+    phones_on_record,
+)
 from issuer.audit import DetailValue, append_audit
-from issuer.config import IssuerConfig
 from issuer.errors import AuthError, HrError, IssuerCode, LifecycleError
 from issuer.models import LIVE_CREDENTIAL_STATES, Credential, Employee, StatusListRecord
 from issuer.signing_keys import IssuerKeyring
@@ -32,7 +38,6 @@ from issuer.state_changes import (
     change_states,
 )
 from issuer.status_publication import StatusListPublisher
-from schemas.hr_record import normalize_phone
 
 __all__ = [
     "REISSUE_REASONS",
@@ -52,7 +57,6 @@ _DEPARTMENT_HEAD_MAY: Mapping[str, frozenset[str]] = {
     "revoke": frozenset({"phone_lost", "phone_changed", "app_deleted", "pin_lockout"}),
     "suspend": frozenset({"investigation"}),
     "reinstate": frozenset({"investigation_closed"}),
-    "reissue": frozenset(REISSUE_REASONS),
 }
 _MAX_ID_CHARS = 32
 
@@ -292,28 +296,30 @@ def reissue_credential(
     principal: Principal,
     employee_number: str,
     *,
-    phone: str,
+    phone: str | None = None,
     reason: str,
     comment: str = "",
-    config: IssuerConfig,
     publisher: StatusListPublisher,
     keyring: IssuerKeyring,
     now: datetime,
 ) -> ReissueResult:
-    """A reissue application pre-approved by HR, its offer sent at once.
+    """HR files a reissue application on the employee's behalf, to a phone on record (by
+    default the one the live credential went to, else the HR record's), for the department head
+    to approve; the offer goes out on approval. A new phone is only ever named by the employee's
+    own application; a department head approves, revokes or suspends, and never files.
 
-    `phone_lost`: the live credential is revoked now, before the new one is even accepted.
+    `phone_lost`: the live credential is revoked now, before the new one is even approved.
     `phone_changed`: the old phone keeps working until the new credential is issued, which
     revokes it (one phone).
     """
     _check_role(principal)
+    if principal.role is not Role.hr_admin:
+        raise AuthError(
+            IssuerCode.reissue_requires_employee_application,
+            "the employee applies for the new credential and the department head approves it",
+        )
     _check_reason(reason, REISSUE_REASONS)
-    try:
-        phone = normalize_phone(phone)
-    except ValueError:
-        raise HrError(IssuerCode.invalid_request, "phone is not a Korean mobile number") from None
     employee = get_employee(session, principal, employee_number)
-    _authorize(principal, employee, "reissue", reason)
     if employee.employment_status != "active":
         raise HrError(IssuerCode.employee_not_active, "employee is not in active service")
     live = session.execute(
@@ -327,14 +333,19 @@ def reissue_credential(
             IssuerCode.credential_suspended,
             "the credential is suspended; reinstate or revoke it first",
         )
-    record = file_preapproved_application(
+    if phone is None:
+        known = phones_on_record(session, employee, live)
+        if not known:
+            raise AuthError(
+                IssuerCode.phone_not_on_record, "no phone on record: the employee applies"
+            )
+        phone = known[0]
+    record = file_application(
         session,
-        employee,
+        principal,
+        employee_number=employee.employee_number,
         phone=phone,
-        actor=principal.actor,
-        role=principal.role.value,
-        comment=comment or f"reissue: {reason}",
-        config=config,
+        reason="reissue",
         now=now,
     )
     revoked = None
@@ -362,6 +373,7 @@ def reissue_credential(
             "application": record.application.id,
             "reason": reason,
             "revoked_now": revoked is not None,
+            **_comment(comment),
         },
     )
     return ReissueResult(record, revoked)

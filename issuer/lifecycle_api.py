@@ -1,10 +1,11 @@
 """HTTP routes of the credential lifecycle in the HR API (`/hr/...`).
 
 List an employee's credentials; revoke, suspend or reinstate one (each with a reason); reissue
-(a pre-approved application, offer sent at once); change an employee's HR record (the lifecycle
-follows: revoke and re-offer, revoke, suspend or reinstate; `dry_run=true` only reports); and
-suspend or revoke every credential of an agency or department. Each handler opens one
-transaction (mass actions: one per batch) and calls one service function.
+(HR files an application to a phone on record, for the department head to approve); change an
+employee's HR record (the lifecycle follows: revoke and re-offer, revoke, suspend or reinstate;
+`dry_run=true` only reports); and suspend or revoke every credential of an agency or
+department. Each handler opens one transaction (mass actions: one per batch) and calls one
+service function.
 """
 
 from __future__ import annotations
@@ -63,7 +64,14 @@ class ReasonRequest(BaseModel):
 class ReissueRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    phone: str = Field(max_length=30, description="the new phone's number")
+    phone: str | None = Field(
+        default=None,
+        max_length=30,
+        description=(
+            "a phone on record (the live credential's, or the HR record's, the default); a new "
+            "phone is the employee's own application (phone_not_on_record)"
+        ),
+    )
     reason: str = Field(max_length=40, description="phone_lost or phone_changed")
     comment: str = Field(default="", max_length=500)
 
@@ -237,8 +245,11 @@ def reinstate(
 def reissue(
     employee_number: str, body: ReissueRequest, ctx: Ctx, authorization: Authorization = None
 ) -> ReissueView:
-    """Reissue (재발급) to a new phone: a pre-approved application whose offer goes out now.
-    `phone_lost` revokes the old credential at once; `phone_changed` when the new one is issued."""
+    """Reissue (재발급), HR administrators: a pending application on the employee's behalf to a
+    phone on record, which the department head approves (the offer goes out then). A new phone
+    is the employee's own application (`POST /hr/applications`); a department head is refused
+    (`reissue_requires_employee_application`). `phone_lost` revokes the old credential at once;
+    `phone_changed` when the new one is issued."""
     with ctx.unit_of_work() as session:
         principal = authenticate(session, authorization)
         result = reissue_credential(
@@ -248,17 +259,14 @@ def reissue(
             phone=body.phone,
             reason=body.reason,
             comment=body.comment,
-            config=ctx.config,
             publisher=ctx.status,
             keyring=ctx.keyring,
             now=ctx.clock(),
         )
-        view = ReissueView(
+        return ReissueView(
             application=application_view(result.application),
             revoked=_change_view(result.revoked) if result.revoked else None,
         )
-    ctx.wake_outbox()
-    return view
 
 
 @lifecycle_router.put("/employees/{employee_number}")

@@ -23,7 +23,7 @@ from issuer.applications import file_preapproved_application
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
 from issuer.errors import AuthError, HrError, IssuerCode, LifecycleError
-from issuer.models import Application, Credential, Employee
+from issuer.models import Credential, Employee
 from issuer.signing_keys import IssuerKeyring
 from issuer.state_changes import REVOCATION_REASONS, SUSPENSION_REASONS, change_states
 from issuer.status_publication import StatusListPublisher
@@ -135,17 +135,13 @@ def _reoffer(
     config: IssuerConfig,
     now: datetime,
 ) -> bool:
-    phone = (
-        session.scalar(select(Application.phone).where(Application.id == credential.application_id))
-        or employee.phone
-    )
-    if not phone or employee.employment_status != "active":
+    if employee.employment_status != "active":
         return False
     try:
-        file_preapproved_application(
+        record = file_preapproved_application(
             session,
             employee,
-            phone=phone,
+            previous=credential,
             actor=plan.actor,
             role=plan.role,
             comment=f"reissue: {plan.reason}",
@@ -154,7 +150,7 @@ def _reoffer(
         )
     except HrError:
         return False  # an open application will issue with the current key
-    return True
+    return record is not None
 
 
 def run_mass_action(

@@ -163,7 +163,6 @@ def reinstate(
 
 def reissue(
     employee: Annotated[str, typer.Argument(help="employee number")],
-    phone: Annotated[str, typer.Option(help="the new phone's number")],
     reason: Annotated[
         str,
         typer.Option(
@@ -171,9 +170,18 @@ def reissue(
             "phone_changed (revoked when the new one is issued)"
         ),
     ],
+    phone: Annotated[
+        str | None,
+        typer.Option(
+            help="a phone on record (default: the live credential's, else the HR record's); "
+            "a new phone is the employee's own application"
+        ),
+    ] = None,
     comment: Comment = "",
 ) -> None:
-    """재발급 / Reissue to a new phone: a pre-approved application; the offer SMS goes out."""
+    """재발급 신청 / File a reissue application on the employee's behalf, to a phone on record;
+    the department head approves it, and the offer SMS goes out then. A new phone: the employee
+    applies (POST /hr/applications)."""
     with issuer_runtime() as runtime:
         with runtime.unit_of_work() as session:
             result = reissue_credential(
@@ -183,7 +191,6 @@ def reissue(
                 phone=phone,
                 reason=reason,
                 comment=comment,
-                config=runtime.config,
                 publisher=runtime.status,
                 keyring=runtime.keyring,
                 now=runtime.clock(),
@@ -192,8 +199,8 @@ def reissue(
         if result.revoked is not None:
             _print_change(result.revoked)
         console.print(
-            f"재발급 신청 승인됨 / reissue application {app_id} approved; "
-            "the offer SMS is queued (mobileid outbox)"
+            f"재발급 신청 접수 / reissue application {app_id} filed, pending the department "
+            "head's approval (POST /hr/applications/<id>/approve)"
         )
 
 

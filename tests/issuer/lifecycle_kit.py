@@ -58,15 +58,23 @@ class Office:
     # -- issuing ----------------------------------------------------------------------------
 
     def issue(self, employee_number: str) -> Issued:
-        """File and approve (as HR) an application, accept the offer from the SMS."""
+        """File (as HR, to the phone on record) an application, approve it (as the employee's
+        department head: nobody approves their own filing), accept the offer from the SMS."""
         apply_and_approve(
             self.client,
             self.tokens,
             applicant=self.tokens.admin,
             employee_number=employee_number,
-            head=self.tokens.admin,
+            head=self.head_of(employee_number),
         )
         return self.accept_offer(employee_number)
+
+    def head_of(self, employee_number: str) -> str:
+        """The token of the employee's department head (D100 or D200)."""
+        r = self.client.get(f"/hr/employees/{employee_number}", headers=bearer(self.tokens.admin))
+        assert r.status_code == 200, r.text
+        heads = {"D100": self.tokens.head_d100, "D200": self.tokens.head_d200}
+        return heads[r.json()["department_code"]]
 
     def accept_offer(self, employee_number: str) -> Issued:
         """Accept the next offer SMS (reissue, HR change or a fresh application)."""

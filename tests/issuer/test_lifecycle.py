@@ -157,20 +157,34 @@ def test_bad_input_has_stable_codes_and_changes_nothing(live_server, tmp_path: P
     assert (r.status_code, r.json()["error"]) == (409, "credential_not_suspended")
 
 
+def _approve(office: Office, application_id: str, token: str) -> None:
+    r = office.client.post(
+        f"/hr/applications/{application_id}/approve",
+        json={"comment": "승인"},
+        headers=bearer(token),
+    )
+    assert r.status_code == 200, r.text
+
+
 def test_reissue_lost_phone_revokes_at_once(live_server, tmp_path: Path) -> None:
+    """HR files the reissue to the phone on record and revokes the lost one at once; the offer
+    waits for the department head's approval."""
     office = Office(live_server, tmp_path)
     old, other = office.issue("E1001"), office.issue("E1002")
     r = office.client.post(
         "/hr/employees/E1001/reissue",
-        json={"phone": "010-9999-8888", "reason": "phone_lost"},
+        json={"reason": "phone_lost"},
         headers=bearer(office.tokens.admin),
     )
     assert r.status_code == 201, r.text
     body = r.json()
-    assert body["application"]["state"] == "approved" and body["application"]["reason"] == "reissue"
+    assert body["application"]["state"] == "pending" and body["application"]["reason"] == "reissue"
+    assert body["application"]["phone"] == "010-****-5678"  # the phone on record
     assert body["revoked"]["credential_id"] == old.credential_id
-    # revoked before the new credential is even accepted
+    # revoked before the new credential is even approved
     office.assert_published(old.uri, {old.idx: INVALID})
+    assert body["application"]["offer"] is None
+    _approve(office, body["application"]["id"], office.tokens.head_d100)
     new = office.accept_offer("E1001")
     assert new.idx not in (old.idx, other.idx)
     office.assert_published(old.uri, {old.idx: INVALID})
@@ -183,11 +197,12 @@ def test_reissue_changed_phone_revokes_when_new_is_issued(live_server, tmp_path:
     old = office.issue("E1002")
     r = office.client.post(
         "/hr/employees/E1002/reissue",
-        json={"phone": "010-7777-6666", "reason": "phone_changed"},
-        headers=bearer(office.tokens.head_d100),
-    )  # the head may, too
+        json={"phone": "010-1234-5678", "reason": "phone_changed"},
+        headers=bearer(office.tokens.admin),
+    )
     assert r.status_code == 201, r.text
     assert r.json()["revoked"] is None
+    _approve(office, r.json()["application"]["id"], office.tokens.head_d100)
     office.assert_published(old.uri, {})  # the old phone still works meanwhile
     assert office.state_of(old) == "active"
     new = office.accept_offer("E1002")
@@ -205,13 +220,22 @@ def test_reissue_changed_phone_revokes_when_new_is_issued(live_server, tmp_path:
 
 @pytest.mark.parametrize(
     "case",
-    ["unknown_employee", "bad_phone", "bad_reason", "suspended", "not_active", "open_application"],
+    [
+        "unknown_employee",
+        "bad_phone",
+        "bad_reason",
+        "suspended",
+        "not_active",
+        "open_application",
+        "new_phone",
+        "department_head",
+    ],
 )
 def test_reissue_refusals(live_server, tmp_path: Path, case: str) -> None:
     office = Office(live_server, tmp_path)
     issued = office.issue("E1001")
-    body = {"phone": "010-9999-8888", "reason": "phone_lost"}
-    number, status, code = "E1001", 400, "invalid_reason"
+    body = {"reason": "phone_lost"}
+    number, status, code, token = "E1001", 400, "invalid_reason", office.tokens.admin
     match case:
         case "unknown_employee":
             number, status, code = "E0000", 404, "employee_not_found"
@@ -232,10 +256,13 @@ def test_reissue_refusals(live_server, tmp_path: Path, case: str) -> None:
             )
             assert r.status_code == 201
             status, code = 409, "application_open"
+        case "new_phone":
+            body["phone"], status, code = "010-9999-8888", 403, "phone_not_on_record"
+        case "department_head":
+            status, code = 403, "reissue_requires_employee_application"
+            token = office.tokens.head_d100
     etag = office.fetch(issued.uri).headers["etag"]
-    r = office.client.post(
-        f"/hr/employees/{number}/reissue", json=body, headers=bearer(office.tokens.admin)
-    )
+    r = office.client.post(f"/hr/employees/{number}/reissue", json=body, headers=bearer(token))
     assert (r.status_code, r.json()["error"]) == (status, code)
     assert office.fetch(issued.uri).headers["etag"] == etag
     assert office.state_of(issued) in ("active", "suspended")

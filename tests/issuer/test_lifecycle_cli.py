@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from issuer_kit import bearer
 from lifecycle_kit import Office
 from typer.testing import CliRunner
 
@@ -55,17 +56,15 @@ def test_cli_lifecycle(live_server, tmp_path: Path) -> None:
     row = next(line for line in lists.output.splitlines() if a.uri in line)
     assert [c.strip() for c in row.split("│")[3:7]] == ["1048576", "2", "1", "0"]
 
-    out = _ok(
-        live_server,
-        "issuer",
-        "reissue",
-        "E2001",
-        "--phone",
-        "010-3333-4444",
-        "--reason",
-        "phone_lost",
+    out = _ok(live_server, "issuer", "reissue", "E2001", "--reason", "phone_lost")
+    assert "active → revoked" in out and "pending" in out
+    app_id = out.split("reissue application ")[1].split()[0]
+    approved = office.client.post(
+        f"/hr/applications/{app_id}/approve",
+        json={"comment": "확인"},
+        headers=bearer(office.tokens.head_d200),
     )
-    assert "active → revoked" in out and "approved" in out
+    assert approved.status_code == 200, approved.text
     new = office.accept_offer("E2001")
     office.assert_published(a.uri, {a.idx: INVALID, b.idx: INVALID})
     assert office.state_of(new) == "active"
@@ -94,6 +93,10 @@ def test_cli_lifecycle(live_server, tmp_path: Path) -> None:
         (
             ["issuer", "reissue", "E1001", "--phone", "12345", "--reason", "phone_lost"],
             "invalid_request",
+        ),
+        (
+            ["issuer", "reissue", "E1001", "--phone", "010-3333-4444", "--reason", "phone_lost"],
+            "phone_not_on_record",
         ),
         (["issuer", "mass-revoke", "--reason", "other"], "invalid_scope"),
         (["issuer", "mass-suspend", "--department", "D100", "--reason", "other"], "invalid_reason"),
