@@ -66,10 +66,10 @@ def _may_see(principal: Principal, employee: Employee) -> bool:
 
 def get_employee(session: Session, principal: Principal, employee_number: str) -> Employee:
     employee = session.scalar(select(Employee).where(Employee.employee_number == employee_number))
-    if employee is None:
+    """The employee, if the principal may see them; one answer for "no such employee" and
+    "outside your scope", so a token cannot find out who exists beyond its scope."""
+    if employee is None or not _may_see(principal, employee):
         raise HrError(IssuerCode.employee_not_found, "no such employee")
-    if not _may_see(principal, employee):
-        raise AuthError(IssuerCode.forbidden_scope, "this employee is outside your scope")
     return employee
 
 
@@ -178,7 +178,11 @@ def file_application(
     return ApplicationRecord(application, employee, None)
 
 
-def _load(session: Session, application_id: str) -> tuple[Application, Employee]:
+def _load(
+    session: Session, application_id: str, principal: Principal
+) -> tuple[Application, Employee]:
+    """The application and its employee, the same `application_not_found` whether it does not
+    exist or is outside the principal's scope."""
     row = (
         session.execute(
             select(Application, Employee)
@@ -188,7 +192,7 @@ def _load(session: Session, application_id: str) -> tuple[Application, Employee]
         if 0 < len(application_id) <= 32
         else None
     )
-    if row is None:
+    if row is None or not _may_see(principal, row[1]):
         raise HrError(IssuerCode.application_not_found, "no such application")
     return row[0], row[1]
 
@@ -299,11 +303,7 @@ def decide_application(
     may withdraw by rejecting, never approve: an application needs a second person."""
     if principal.role not in (Role.department_head, Role.hr_admin):
         raise AuthError(IssuerCode.forbidden_role, "only department heads decide applications")
-    application, employee = _load(session, application_id)
-    if principal.role is Role.department_head and (
-        employee.department_code != principal.department_code
-    ):
-        raise AuthError(IssuerCode.forbidden_scope, "application is of another department")
+    application, employee = _load(session, application_id, principal)
     if not approve and not comment.strip():
         raise HrError(IssuerCode.invalid_request, "a rejection needs a comment")
     if approve and application.filed_by == principal.actor:
@@ -340,9 +340,7 @@ def decide_application(
 def get_application(
     session: Session, principal: Principal, application_id: str
 ) -> ApplicationRecord:
-    application, employee = _load(session, application_id)
-    if not _may_see(principal, employee):
-        raise AuthError(IssuerCode.forbidden_scope, "this application is outside your scope")
+    application, employee = _load(session, application_id, principal)
     offer = session.scalar(select(Offer).where(Offer.application_id == application.id))
     return ApplicationRecord(application, employee, offer)
 

@@ -89,17 +89,18 @@ def _check_role(principal: Principal) -> None:
         )
 
 
-def _authorize(principal: Principal, employee: Employee, action: str, reason: str) -> None:
-    """A department head: operational reasons only, own department only."""
-    if principal.role is Role.hr_admin:
-        return
-    if reason not in _DEPARTMENT_HEAD_MAY[action]:
+def _check_reason_for_role(principal: Principal, action: str, reason: str) -> None:
+    """A department head: operational reasons only. Checked before anything is looked up, so the
+    answer does not depend on what exists."""
+    if principal.role is Role.department_head and reason not in _DEPARTMENT_HEAD_MAY[action]:
         raise AuthError(IssuerCode.forbidden_role, f"reason {reason} is for HR administrators")
-    if employee.department_code != principal.department_code:
-        raise AuthError(IssuerCode.forbidden_scope, "credential of another department")
 
 
-def _load_for_update(session: Session, credential_id: str) -> tuple[Credential, Employee]:
+def _load_for_update(
+    session: Session, principal: Principal, credential_id: str
+) -> tuple[Credential, Employee]:
+    """The credential and its holder, locked; `credential_not_found` alike for a credential that
+    does not exist and for one of another department (a department head's scope)."""
     row = (
         session.execute(
             select(Credential, Employee)
@@ -111,7 +112,10 @@ def _load_for_update(session: Session, credential_id: str) -> tuple[Credential, 
         if 0 < len(credential_id) <= _MAX_ID_CHARS
         else None
     )
-    if row is None:
+    if row is None or (
+        principal.role is Role.department_head
+        and row[1].department_code != principal.department_code
+    ):
         raise LifecycleError(IssuerCode.credential_not_found, "no such credential")
     return row[0], row[1]
 
@@ -170,8 +174,8 @@ def _transition(
 ) -> StatusChange:
     _check_role(principal)
     _check_reason(reason, transition.reasons)
-    credential, employee = _load_for_update(session, credential_id)
-    _authorize(principal, employee, transition.verb, reason)
+    _check_reason_for_role(principal, transition.verb, reason)
+    credential, employee = _load_for_update(session, principal, credential_id)
     refusal = transition.refusals.get(credential.state)
     if refusal is not None:
         raise LifecycleError(*refusal)

@@ -84,13 +84,13 @@ def test_head_of_another_department_cannot_decide(hr) -> None:
                 json={"comment": "x"},
                 headers=bearer(tokens.head_d200),
             ),
-            403,
-            "forbidden_scope",
+            404,
+            "application_not_found",
         )
     _error(
         server.client.get(f"/hr/applications/{app_id}", headers=bearer(tokens.head_d200)),
-        403,
-        "forbidden_scope",
+        404,
+        "application_not_found",
     )
     assert server.client.get("/hr/applications", headers=bearer(tokens.head_d200)).json() == []
     listed = server.client.get("/hr/applications", headers=bearer(tokens.head_d100)).json()
@@ -101,7 +101,9 @@ def test_agency_officer_scope(hr) -> None:
     server, tokens = hr
     r = _apply(server.client, tokens.officer, employee_number="E3001")
     assert r.status_code == 201, r.text
-    _error(_apply(server.client, tokens.officer, employee_number="E1002"), 403, "forbidden_scope")
+    _error(
+        _apply(server.client, tokens.officer, employee_number="E1002"), 404, "employee_not_found"
+    )
     _error(_apply(server.client, tokens.officer), 400, "invalid_request")
 
 
@@ -190,6 +192,6 @@ def test_employee_view(hr) -> None:
     assert r.status_code == 200 and r.json()["hr_source"] == "e-saram"
     _error(
         server.client.get("/hr/employees/E1002", headers=bearer(tokens.e1001)),
-        403,
-        "forbidden_scope",
+        404,
+        "employee_not_found",
     )

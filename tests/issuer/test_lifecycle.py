@@ -96,11 +96,12 @@ def test_bad_input_has_stable_codes_and_changes_nothing(live_server, tmp_path: P
         (office.act("revoke", b, "superseded"), 400, "invalid_reason"),  # system-only reason
         (office.act("revoke", b, "phone_lost", token="mid_nope"), 401, "unauthorized"),
         (office.act("revoke", b, "phone_lost", token=office.tokens.e1001), 403, "forbidden_role"),
-        # a department head: own department only, and only operational reasons
+        # a department head: own department only (another's is as if it did not exist), and
+        # only operational reasons
         (
             office.act("revoke", b, "phone_lost", token=office.tokens.head_d100),
-            403,
-            "forbidden_scope",
+            404,
+            "credential_not_found",
         ),
         (
             office.act("revoke", b, "dismissed", token=office.tokens.head_d200),
