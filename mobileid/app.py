@@ -1,8 +1,8 @@
 """The ASGI application: mounts the parties' routers on one FastAPI app.
 
 `create_app(settings)` does the start-up work (migrations, keys) when called, never at import.
-Errors of every party are mapped to HTTP in `mobileid.http_errors`, the body cap is
-`mobileid.middleware.BodySizeLimit`.
+Errors of every party are mapped to HTTP in `mobileid.http_errors`; the body cap, NUL refusal and
+mid-body disconnects are `vc.asgi_guard.RequestGuard`, as in every app.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from issuer.oid4vci_api import oid4vci_router
 from issuer.outbox import MessageSender
 from issuer.status_api import status_router
 from mobileid import __version__
-from mobileid.http_errors import install_error_handlers
-from mobileid.middleware import BodySizeLimit
+from mobileid.http_errors import edge_refusal, install_error_handlers
 from mobileid.outbox_worker import OutboxWorker
 from mobileid.runtime import IssuerRuntime, open_issuer_runtime, utc_now
 from mobileid.settings import Settings, get_settings
+from vc.asgi_guard import RequestGuard
 
 __all__ = ["create_app"]
 
@@ -83,6 +83,6 @@ def create_app(
     app.include_router(lifecycle_router)
     app.include_router(status_router)
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, refuse=edge_refusal)
     log.info("issuer %s ready (kid %s)", runtime.config.base_url, runtime.keyring.active.kid)
     return app

@@ -20,6 +20,7 @@ from vc.errors import VCError
 
 __all__ = [
     "STATUS_BY_CODE",
+    "edge_refusal",
     "error_response",
     "install_error_handlers",
     "request_error_code",
@@ -121,6 +122,14 @@ def too_large_response(path: str, detail: str) -> JSONResponse:
     response = error_response(code, detail, status=413)
     response.headers["Connection"] = "close"
     return response
+
+
+def edge_refusal(path: str, status: int, detail: str) -> JSONResponse:
+    """What `vc.asgi_guard.RequestGuard` answers: 413 as above, or 400 with the endpoint's code
+    for a request it cannot parse (a NUL in the path, query or body)."""
+    if status == 413:
+        return too_large_response(path, detail)
+    return error_response(request_error_code(path), detail, status=status)
 
 
 async def _issuer_error(request: Request, exc: Exception) -> JSONResponse:

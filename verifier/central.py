@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from vc.asgi_guard import RequestGuard, json_refusal
 from verifier.gate.store import Bundle
 from verifier.migrate import upgrade_verifier_database
 from verifier.models import RECORD_COLUMNS, central_records
@@ -219,16 +220,16 @@ def create_central_app(service: CentralService) -> FastAPI:
     app = FastAPI(
         title="mobileid central verifier", docs_url=None, redoc_url=None, openapi_url=None
     )
+    app.add_middleware(
+        RequestGuard, max_body_bytes=MAX_BATCH_BYTES, refuse=json_refusal("request_too_large")
+    )
 
     @app.post("/records")
     async def records(request: Request) -> Response:
         if not service.authorized(request.headers.get("authorization")):
             return _json(401, {"error": "unauthorized"})
-        body = await request.body()
-        if len(body) > MAX_BATCH_BYTES:
-            return _json(413, {"error": "request_too_large"})
         try:
-            batch = RecordBatch.model_validate_json(body)
+            batch = RecordBatch.model_validate_json(await request.body())
             answer = service.receive_records(batch)
         except (ValidationError, ValueError):
             return _json(400, {"error": "invalid_request"})

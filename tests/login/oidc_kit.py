@@ -91,6 +91,17 @@ def wallet_answers(login: Login, attempt: Attempt, wallet: Any, *, same_device: 
     return back.headers["location"]
 
 
+def redeem(attempt: Attempt, location: str) -> dict[str, Any]:
+    """The relying system trades the code in `location` for tokens (code flow with PKCE)."""
+    return dict(
+        attempt.oauth.fetch_token(
+            attempt.config["token_endpoint"],
+            authorization_response=location,
+            code_verifier=attempt.verifier,
+        )
+    )
+
+
 def continue_url(html: str) -> str:
     """Where the login page sends the browser once the wallet has answered."""
     return _page_url(html, ",c=")

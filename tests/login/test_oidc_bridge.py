@@ -14,7 +14,15 @@ import pytest
 from authlib.jose import JsonWebKey, JsonWebToken
 from authlib.oidc.core import CodeIDToken
 from login_kit import Login, login_world, make_wallet
-from oidc_kit import RP_REDIRECT, add_client, begin, continue_url, query_of, wallet_answers
+from oidc_kit import (
+    RP_REDIRECT,
+    add_client,
+    begin,
+    continue_url,
+    query_of,
+    redeem,
+    wallet_answers,
+)
 from sqlalchemy import select
 
 from verifier.oid4vp.models import login_records
@@ -59,11 +67,7 @@ def test_code_flow_with_pkce_cross_device(world: Login, tmp_path: Path) -> None:
         assert location.startswith(RP_REDIRECT + "?")
         params = query_of(location)
         assert params["state"] == attempt.state and params["iss"] == world.url
-        token = attempt.oauth.fetch_token(
-            attempt.config["token_endpoint"],
-            authorization_response=location,
-            code_verifier=attempt.verifier,
-        )
+        token = redeem(attempt, location)
         decoded = _id_token(world, attempt, token, new.client.client_id)
         assert decoded.header["alg"] == "RS256"
         claims = dict(decoded.claims)
@@ -112,11 +116,7 @@ def test_same_device_es256_with_employee_number_subject(world: Login, tmp_path: 
     attempt = begin(world, new)
     try:
         location = wallet_answers(world, attempt, wallet, same_device=True)
-        token = attempt.oauth.fetch_token(
-            attempt.config["token_endpoint"],
-            authorization_response=location,
-            code_verifier=attempt.verifier,
-        )
+        token = redeem(attempt, location)
         decoded = _id_token(world, attempt, token, new.client.client_id)
     finally:
         attempt.close()

@@ -1,8 +1,9 @@
 """The gate's HTTP face for the scanner: `POST /scan` (body = the QR payload), `GET /health`.
 
-Thin on purpose: read the body (capped), call `GateService.scan`, shape the answer. Every scan,
-even of garbage, is a decision answered with 200; only a body that is not a scan at all (too
-large) gets an HTTP error, and no exception text ever reaches the scanner.
+Thin on purpose: take the body, call `GateService.scan`, shape the answer. Every scan, even of
+garbage (NUL bytes included: a QR payload is raw bytes), is a decision answered with 200; only a
+body that is not a scan at all (too large, refused at the edge by `vc.asgi_guard`) gets an HTTP
+error, and no exception text ever reaches the scanner.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from vc.asgi_guard import RequestGuard, json_refusal
 from verifier.gate.service import GateService, GateWorker
 from verifier.pipeline import MAX_SCAN_BYTES
 
@@ -26,19 +28,6 @@ _JSON = "application/json"
 
 def _json(status: int, body: object) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type=_JSON)
-
-
-async def _read_capped(request: Request, limit: int) -> bytes | None:
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def create_gate_app(
@@ -65,13 +54,16 @@ def create_gate_app(
         redoc_url=None,
         openapi_url=None,
     )
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=MAX_SCAN_BYTES,
+        refuse=json_refusal("scan_too_large"),
+        binary_paths=("/scan",),
+    )
 
     @app.post("/scan")
     async def scan(request: Request) -> Response:
-        body = await _read_capped(request, MAX_SCAN_BYTES)
-        if body is None:
-            return _json(413, {"error": "scan_too_large"})
-        decision = service.scan(body)
+        decision = service.scan(await request.body())
         return _json(200, decision.to_json())
 
     @app.get("/health")

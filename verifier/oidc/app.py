@@ -6,7 +6,9 @@ there; each process holds only caches (issuer keys, status lists).
 
 `build_login_service` wires the parts; `create_login_app` serves them, maps every error to the
 OAuth shape (`{"error", "error_description"}`) and purges expired sessions, codes, tokens and old
-login records in the background.
+login records in the background. `vc.asgi_guard.RequestGuard` stands in front: bodies over the
+largest any route takes, and NUL in a path, query or body, are `invalid_request` before a route
+runs; each route may cap its body lower (`read_body`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from fastapi.responses import Response
 from sqlalchemy import Connection, Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vc.asgi_guard import RequestGuard
+from vc.openid4vp import MAX_DIRECT_POST_BYTES
 from verifier.migrate import upgrade_verifier_database
 from verifier.oid4vp.api import LoginRuntime, json_response, oid4vp_router
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
@@ -149,6 +153,11 @@ def _error(exc: ProtocolError) -> Response:
     return json_response(exc.body(), status=exc.status)
 
 
+def _edge_refusal(_path: str, status: int, detail: str) -> Response:
+    """A request `RequestGuard` refuses (413, or 400 for NUL): `invalid_request` (RFC 6749 §5.2)."""
+    return _error(ProtocolError(ErrorCode.invalid_request, detail, status=status))
+
+
 def create_login_app(service: LoginService, *, purge: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -169,6 +178,7 @@ def create_login_app(service: LoginService, *, purge: bool = True) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
     )
+    app.add_middleware(RequestGuard, max_body_bytes=MAX_DIRECT_POST_BYTES, refuse=_edge_refusal)
     app.state.service = service
 
     @app.exception_handler(ProtocolError)
