@@ -2,17 +2,21 @@
 
 Roles (issue 3): `hr_admin` (everything), `department_head` (decides applications of one
 department), `agency_officer` (applies for employees dispatched to one agency), `employee` (applies
-for and sees their own). Tokens are shown once and stored as SHA-256.
+for and sees their own). Tokens are shown once and stored as SHA-256, and expire. A client address
+that presents too many tokens that fail (unknown, expired or revoked alike) is refused for a while
+before its token is even looked up (`FailureCounter`, shared by the workers of one database).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from issuer.audit import append_audit
@@ -21,6 +25,8 @@ from issuer.hashing import new_secret, sha256_hex
 from issuer.models import ApiToken, Employee
 
 __all__ = [
+    "API_TOKEN_FAILURES",
+    "FailureCounter",
     "Principal",
     "Role",
     "authenticate",
@@ -31,7 +37,18 @@ __all__ = [
 ]
 
 TOKEN_PREFIX = "mid_"  # noqa: S105 - a prefix, not a secret
+API_TOKEN_FAILURES = "api_token"  # noqa: S105 - the name the failures are counted under
 _MAX_TOKEN_CHARS = 200
+log = logging.getLogger(__name__)
+
+
+class FailureCounter(Protocol):
+    """Failed secret checks per client address, in the database (`mobileid.throttle`)."""
+
+    def retry_after(self, db: Connection, kind: str, source: str, now: float) -> int | None:
+        """Seconds until `source` may try again; None while it may."""
+
+    def record_failure(self, db: Connection, kind: str, source: str, now: float) -> None: ...
 
 
 class Role(StrEnum):
@@ -71,13 +88,15 @@ def create_api_token(
     *,
     role: Role,
     now: datetime,
+    lifetime: timedelta,
     department_code: str | None = None,
     agency_code: str | None = None,
     employee_number: str | None = None,
     label: str = "",
     created_by: str = "cli",
 ) -> tuple[str, ApiToken]:
-    """Create a token; returns (the token, shown once; its row). The scope must fit the role."""
+    """Create a token good for `lifetime`; returns (the token, shown once; its row). The scope
+    must fit the role."""
     needs = {
         Role.hr_admin: (),
         Role.department_head: ("department",),
@@ -111,6 +130,7 @@ def create_api_token(
         employee_number=employee_number,
         label=label[:100],
         created_at=now,
+        expires_at=now + lifetime,
     )
     session.add(row)
     session.flush()
@@ -126,22 +146,49 @@ def create_api_token(
             "department": department_code,
             "agency": agency_code,
             "employee": employee_number,
+            "expires": row.expires_at.isoformat(timespec="seconds"),
         },
     )
     return token, row
 
 
-def authenticate(session: Session, authorization: str | None) -> Principal:
-    """Resolve an `Authorization: Bearer` header to a principal, or raise `unauthorized`."""
+def authenticate(
+    session: Session,
+    authorization: str | None,
+    *,
+    source: str,
+    now: datetime,
+    throttle: FailureCounter,
+) -> Principal:
+    """Resolve an `Authorization: Bearer` header to a principal, or raise `unauthorized`.
+
+    An unknown, revoked or expired token gets the same answer (an expired one is logged) and
+    counts as a failure of `source`, kept although the request fails; a source over the limit
+    is refused (`too_many_attempts`, 429) before its token is looked up. Call it first in its
+    unit of work: the failure is committed with whatever the transaction holds.
+    """
     if not authorization:
         raise AuthError(IssuerCode.unauthorized, "bearer token required")
     scheme, _, token = authorization.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > _MAX_TOKEN_CHARS:
         raise AuthError(IssuerCode.unauthorized, "bearer token required")
+    db, moment = session.connection(), now.timestamp()
+    wait = throttle.retry_after(db, API_TOKEN_FAILURES, source, moment)
+    if wait is not None:
+        raise AuthError(
+            IssuerCode.too_many_attempts,
+            "too many failed tokens from this address; try again later",
+            retry_after=wait,
+        )
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == sha256_hex(token)))
-    if row is None or row.revoked_at is not None:
-        raise AuthError(IssuerCode.unauthorized, "unknown or revoked token")
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        if row is not None and row.revoked_at is None:
+            log.warning("expired HR API token #%d presented from %s", row.id, source)
+        throttle.record_failure(db, API_TOKEN_FAILURES, source, moment)
+        raise AuthError(
+            IssuerCode.unauthorized, "unknown, expired or revoked token", keep_changes=True
+        )
     return Principal(
         token_id=row.id,
         role=Role(row.role),
@@ -152,10 +199,12 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
 
 
 def list_api_tokens(session: Session) -> Sequence[ApiToken]:
+    """Every token's row, oldest first (the hash stays here: show the other columns only)."""
     return session.scalars(select(ApiToken).order_by(ApiToken.id)).all()
 
 
 def revoke_api_token(session: Session, token_id: int, now: datetime, actor: str = "cli") -> None:
+    """Revoke at once (audited); revoking a revoked token changes nothing."""
     row = session.get(ApiToken, token_id)
     if row is None:
         raise HrError(IssuerCode.not_found, "no such token")

@@ -11,6 +11,7 @@ from datetime import datetime
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from issuer.api_tokens import FailureCounter
 from issuer.config import IssuerConfig
 from issuer.key_store import KeyStore
 from issuer.signing_keys import IssuerKeyring
@@ -26,13 +27,14 @@ def _no_wakeup() -> None:
 @dataclass(frozen=True, slots=True)
 class IssuerContext:
     """Config, keys, status list publisher, the edge's unit of work (one transaction per
-    request), clock, randomness."""
+    request), clock, the count of failed tokens, randomness."""
 
     config: IssuerConfig
     keys: KeyStore
     status: StatusListPublisher
     unit_of_work: Callable[[], AbstractContextManager[Session]]
     clock: Callable[[], datetime]
+    throttle: FailureCounter
     wake_outbox: Callable[[], None] = _no_wakeup
     rng: Callable[[int], bytes] = field(default=secrets.token_bytes)
 

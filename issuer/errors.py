@@ -52,6 +52,7 @@ class IssuerCode(StrEnum):
     phone_not_on_record = "phone_not_on_record"  # only the employee names a new phone
     approver_is_filer = "approver_is_filer"  # an application needs a second person
     invalid_token_binding = "invalid_token_binding"  # noqa: S105 - an error code
+    too_many_attempts = "too_many_attempts"
     # credential lifecycle
     credential_not_found = "credential_not_found"
     credential_already_revoked = "credential_already_revoked"
@@ -85,6 +86,7 @@ class IssuerError(Exception):
         keep_changes: bool = False,
         status: int | None = None,
         challenge: str | None = None,
+        retry_after: int | None = None,
     ) -> None:
         self.code = code
         self.detail = detail
@@ -93,6 +95,8 @@ class IssuerError(Exception):
         """The HTTP status when the code's usual one does not fit this endpoint (RFC 9449 §7.1)."""
         self.challenge = challenge
         """A `WWW-Authenticate` value other than the Bearer one (a DPoP challenge)."""
+        self.retry_after = retry_after
+        """Seconds for `Retry-After` (RFC 9110 §10.2.3) while a refusal lasts (429)."""
         super().__init__(f"{code}: {detail}" if detail else str(code))
 
 
@@ -101,7 +105,8 @@ class ProtocolError(IssuerError):
 
 
 class AuthError(IssuerError):
-    """No, unknown or revoked bearer token, or a role/scope that does not allow the action."""
+    """No, unknown, expired or revoked bearer token, too many of them from one address, or a
+    role/scope that does not allow the action."""
 
 
 class HrError(IssuerError):

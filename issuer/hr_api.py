@@ -1,15 +1,18 @@
 """HTTP routes of the HR API (`/hr/...`): file, decide, list and view applications.
 
-Bearer tokens from `mobileid admin create-token`; a missing or unknown token is 401
-`unauthorized`, a role or scope that does not allow the action is 403 `forbidden_role` /
-`forbidden_scope`. Handlers are synchronous (FastAPI runs them in its thread pool).
+Bearer tokens from `mobileid admin create-token`; a missing, unknown, expired or revoked token is
+401 `unauthorized`, and too many of them from one address 429 `too_many_attempts` for a while
+(`Retry-After`). A role that does not allow the action is 403 `forbidden_role`; what lies outside
+the caller's scope is answered exactly as what does not exist (404 `employee_not_found`, ...), so
+a token cannot find out who exists. Handlers are synchronous (FastAPI runs them in its thread
+pool).
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 
 from issuer.api_tokens import Principal, authenticate
 from issuer.applications import (
@@ -31,14 +34,36 @@ from schemas.hr_api import (
     PrincipalView,
 )
 
-__all__ = ["application_view", "hr_router"]
+__all__ = ["Caller", "application_view", "hr_router"]
 
 _ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413)
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 429)
 }
 hr_router = APIRouter(prefix="/hr", tags=["HR API (인사)"], responses=_ERRORS)
 Ctx = Annotated[IssuerContext, Depends(issuer_context)]
 Authorization = Annotated[str | None, Header(description="Bearer <token>")]
+
+
+def client_source(request: Request) -> str:
+    """The client's address as the server saw it: uvicorn reads `X-Forwarded-For` only from a
+    proxy it trusts (FORWARDED_ALLOW_IPS, by default 127.0.0.1); this code never reads it."""
+    return request.client.host if request.client else "unknown"
+
+
+def current_principal(request: Request, ctx: Ctx, authorization: Authorization = None) -> Principal:
+    """The caller's token, checked in a unit of work of its own before the handler runs (so a
+    failed token is counted and committed although the request fails)."""
+    with ctx.unit_of_work() as session:
+        return authenticate(
+            session,
+            authorization,
+            source=client_source(request),
+            now=ctx.clock(),
+            throttle=ctx.throttle,
+        )
+
+
+Caller = Annotated[Principal, Depends(current_principal)]
 
 
 def _mask(phone: str) -> str:
@@ -67,10 +92,8 @@ def application_view(record: ApplicationRecord) -> ApplicationView:
 
 
 @hr_router.get("/me")
-def whoami(ctx: Ctx, authorization: Authorization = None) -> PrincipalView:
+def whoami(p: Caller) -> PrincipalView:
     """The role and scope of the calling token."""
-    with ctx.unit_of_work() as session:
-        p: Principal = authenticate(session, authorization)
     return PrincipalView(
         role=p.role.value,
         department_code=p.department_code,
@@ -80,10 +103,9 @@ def whoami(ctx: Ctx, authorization: Authorization = None) -> PrincipalView:
 
 
 @hr_router.post("/applications", status_code=201)
-def apply(body: ApplyRequest, ctx: Ctx, authorization: Authorization = None) -> ApplicationView:
+def apply(body: ApplyRequest, ctx: Ctx, principal: Caller) -> ApplicationView:
     """File an application (employee for self, agency officer for dispatched employees)."""
     with ctx.unit_of_work() as session:
-        principal = authenticate(session, authorization)
         record = file_application(
             session,
             principal,
@@ -98,23 +120,19 @@ def apply(body: ApplyRequest, ctx: Ctx, authorization: Authorization = None) -> 
 @hr_router.get("/applications")
 def applications(
     ctx: Ctx,
-    authorization: Authorization = None,
+    principal: Caller,
     state: Annotated[str | None, Query(max_length=12)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ApplicationView]:
     """Applications visible to the caller, newest first."""
     with ctx.unit_of_work() as session:
-        principal = authenticate(session, authorization)
         records = list_applications(session, principal, state=state, limit=limit)
         return [application_view(r) for r in records]
 
 
 @hr_router.get("/applications/{application_id}")
-def application(
-    application_id: str, ctx: Ctx, authorization: Authorization = None
-) -> ApplicationView:
+def application(application_id: str, ctx: Ctx, principal: Caller) -> ApplicationView:
     with ctx.unit_of_work() as session:
-        principal = authenticate(session, authorization)
         return application_view(get_application(session, principal, application_id))
 
 
@@ -122,11 +140,10 @@ def _decide(
     application_id: str,
     body: DecisionRequest,
     ctx: IssuerContext,
-    authorization: str | None,
+    principal: Principal,
     approve: bool,
 ) -> ApplicationView:
     with ctx.unit_of_work() as session:
-        principal = authenticate(session, authorization)
         record = decide_application(
             session,
             principal,
@@ -144,24 +161,23 @@ def _decide(
 
 @hr_router.post("/applications/{application_id}/approve")
 def approve(
-    application_id: str, body: DecisionRequest, ctx: Ctx, authorization: Authorization = None
+    application_id: str, body: DecisionRequest, ctx: Ctx, principal: Caller
 ) -> ApplicationView:
     """Approve (department head of the employee's department): creates the offer, sends SMS."""
-    return _decide(application_id, body, ctx, authorization, approve=True)
+    return _decide(application_id, body, ctx, principal, approve=True)
 
 
 @hr_router.post("/applications/{application_id}/reject")
 def reject(
-    application_id: str, body: DecisionRequest, ctx: Ctx, authorization: Authorization = None
+    application_id: str, body: DecisionRequest, ctx: Ctx, principal: Caller
 ) -> ApplicationView:
     """Reject with a comment."""
-    return _decide(application_id, body, ctx, authorization, approve=False)
+    return _decide(application_id, body, ctx, principal, approve=False)
 
 
 @hr_router.get("/employees/{employee_number}")
-def employee(employee_number: str, ctx: Ctx, authorization: Authorization = None) -> EmployeeView:
+def employee(employee_number: str, ctx: Ctx, principal: Caller) -> EmployeeView:
     """An employee's HR record, within the caller's scope."""
     with ctx.unit_of_work() as session:
-        principal = authenticate(session, authorization)
         e = get_employee(session, principal, employee_number)
         return EmployeeView.model_validate(e, from_attributes=True)

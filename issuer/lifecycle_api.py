@@ -14,12 +14,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query
+from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from issuer.api_tokens import authenticate
+from issuer.api_tokens import Principal
 from issuer.context import IssuerContext, issuer_context
-from issuer.hr_api import application_view
+from issuer.hr_api import Caller, application_view
 from issuer.hr_changes import HrAction, update_employee
 from issuer.lifecycle import (
     CredentialRecord,
@@ -36,13 +36,12 @@ from schemas.hr_api import ApplicationView, ErrorBody
 __all__ = ["lifecycle_router"]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413)
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 429)
 }
 lifecycle_router = APIRouter(
     prefix="/hr", tags=["Credential lifecycle (자격 관리)"], responses=_ERRORS
 )
 Ctx = Annotated[IssuerContext, Depends(issuer_context)]
-Authorization = Annotated[str | None, Header(description="Bearer <token>")]
 
 
 class ReasonRequest(BaseModel):
@@ -186,12 +185,9 @@ def _action_view(action: HrAction) -> HrActionView:
 
 
 @lifecycle_router.get("/employees/{employee_number}/credentials")
-def credentials(
-    employee_number: str, ctx: Ctx, authorization: Authorization = None
-) -> list[CredentialView]:
+def credentials(employee_number: str, ctx: Ctx, principal: Caller) -> list[CredentialView]:
     """Every credential issued to the employee, newest first, with its state and status slot."""
     with ctx.unit_of_work() as session:
-        principal = authenticate(session, authorization)
         return [_credential_view(r) for r in list_credentials(session, principal, employee_number)]
 
 
@@ -200,10 +196,9 @@ def _status_change(
     credential_id: str,
     body: ReasonRequest,
     ctx: IssuerContext,
-    authorization: str | None,
+    principal: Principal,
 ) -> StatusChangeView:
     with ctx.unit_of_work() as session:
-        principal = authenticate(session, authorization)
         change = verb(
             session,
             principal,
@@ -219,39 +214,36 @@ def _status_change(
 
 @lifecycle_router.post("/credentials/{credential_id}/revoke")
 def revoke(
-    credential_id: str, body: ReasonRequest, ctx: Ctx, authorization: Authorization = None
+    credential_id: str, body: ReasonRequest, ctx: Ctx, principal: Caller
 ) -> StatusChangeView:
     """Revoke (폐지): INVALID in the status list, irreversible."""
-    return _status_change(revoke_credential, credential_id, body, ctx, authorization)
+    return _status_change(revoke_credential, credential_id, body, ctx, principal)
 
 
 @lifecycle_router.post("/credentials/{credential_id}/suspend")
 def suspend(
-    credential_id: str, body: ReasonRequest, ctx: Ctx, authorization: Authorization = None
+    credential_id: str, body: ReasonRequest, ctx: Ctx, principal: Caller
 ) -> StatusChangeView:
     """Suspend (정지): SUSPENDED in the status list until reinstated."""
-    return _status_change(suspend_credential, credential_id, body, ctx, authorization)
+    return _status_change(suspend_credential, credential_id, body, ctx, principal)
 
 
 @lifecycle_router.post("/credentials/{credential_id}/reinstate")
 def reinstate(
-    credential_id: str, body: ReasonRequest, ctx: Ctx, authorization: Authorization = None
+    credential_id: str, body: ReasonRequest, ctx: Ctx, principal: Caller
 ) -> StatusChangeView:
     """Reinstate (정지 해제): VALID again; only a suspended credential."""
-    return _status_change(reinstate_credential, credential_id, body, ctx, authorization)
+    return _status_change(reinstate_credential, credential_id, body, ctx, principal)
 
 
 @lifecycle_router.post("/employees/{employee_number}/reissue", status_code=201)
-def reissue(
-    employee_number: str, body: ReissueRequest, ctx: Ctx, authorization: Authorization = None
-) -> ReissueView:
+def reissue(employee_number: str, body: ReissueRequest, ctx: Ctx, principal: Caller) -> ReissueView:
     """Reissue (재발급), HR administrators: a pending application on the employee's behalf to a
     phone on record, which the department head approves (the offer goes out then). A new phone
     is the employee's own application (`POST /hr/applications`); a department head is refused
     (`reissue_requires_employee_application`). `phone_lost` revokes the old credential at once;
     `phone_changed` when the new one is issued."""
     with ctx.unit_of_work() as session:
-        principal = authenticate(session, authorization)
         result = reissue_credential(
             session,
             principal,
@@ -277,14 +269,13 @@ def change_employee(
         dict[str, Any],
         Body(description="the employee's full HR record (columns of `mobileid hr import`)"),
     ],
+    principal: Caller,
     dry_run: Annotated[bool, Query(description="report what would happen, change nothing")] = False,
-    authorization: Authorization = None,
 ) -> EmployeeChangeView:
     """Create or update an employee's HR record (HR administrators); a change to a claim the
     credential carries revokes it and sends a new offer, retirement or dismissal revokes, leave
     suspends, return from leave reinstates."""
     with ctx.unit_of_work() as session:
-        principal = authenticate(session, authorization)
         outcome = update_employee(
             session,
             principal,
@@ -311,13 +302,10 @@ def change_employee(
 
 
 @lifecycle_router.post("/mass-actions")
-def mass_action(
-    body: MassActionRequest, ctx: Ctx, authorization: Authorization = None
-) -> MassActionView:
+def mass_action(body: MassActionRequest, ctx: Ctx, principal: Caller) -> MassActionView:
     """Suspend or revoke every live credential of an agency or department (HR administrators),
     one transaction per batch; a rerun after an interruption continues where it stopped."""
     with ctx.unit_of_work() as session:
-        principal = authenticate(session, authorization)
         scope = MassScope.parse(agency_code=body.agency_code, department_code=body.department_code)
         plan = plan_mass_action(session, principal, scope, action=body.action, reason=body.reason)
     if body.dry_run:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -45,6 +46,7 @@ __all__ = [
     "Nonce",
     "Offer",
     "OutboxMessage",
+    "SecretFailures",
     "SigningKeyRecord",
     "StatusListRecord",
     "UTCDateTime",
@@ -140,6 +142,21 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    """After it the token is refused like an unknown one (MOBILEID_API_TOKEN_LIFETIME_DAYS)."""
+
+
+class SecretFailures(Base):
+    """Failed secret checks (HR API tokens) of one source address in its current window, shared
+    by every worker on this database; counted by the assembly's throttle (`mobileid.throttle`).
+    Times are epoch seconds, as in the login service's table of the same shape."""
+
+    __tablename__ = "issuer_secret_failures"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_ends_at: Mapped[float] = mapped_column(Float, index=True)
 
 
 class Application(Base):

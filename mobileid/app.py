@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from issuer.context import IssuerContext
 from issuer.hr_api import hr_router
 from issuer.lifecycle_api import lifecycle_router
+from issuer.models import SecretFailures, table_of
 from issuer.oid4vci_api import oid4vci_router
 from issuer.outbox import MessageSender
 from issuer.status_api import status_router
@@ -25,6 +26,7 @@ from mobileid.http_errors import edge_refusal, install_error_handlers
 from mobileid.outbox_worker import OutboxWorker
 from mobileid.runtime import IssuerRuntime, open_issuer_runtime, utc_now
 from mobileid.settings import Settings, get_settings
+from mobileid.throttle import FailureThrottle
 from vc.asgi_guard import RequestGuard
 
 __all__ = ["create_app"]
@@ -70,6 +72,11 @@ def create_app(
         status=runtime.status,
         unit_of_work=runtime.unit_of_work,
         clock=clock,
+        throttle=FailureThrottle(
+            table_of(SecretFailures),
+            max_failures=settings.throttle_max_failures,
+            window_s=settings.throttle_window_s,
+        ),
         wake_outbox=worker.wake,
     )
     with runtime.unit_of_work() as session:  # publish from the committed state (crash recovery)

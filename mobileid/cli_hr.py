@@ -3,11 +3,14 @@ HR systems' API tokens)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -15,6 +18,7 @@ from issuer.api_tokens import Role, create_api_token, list_api_tokens, revoke_ap
 from issuer.errors import HrImportRejected
 from issuer.hr_changes import HrAction, apply_hr_actions, plan_hr_actions
 from issuer.hr_import import HrSource, import_records, parse_hr_file, validate_records
+from issuer.models import ApiToken
 from mobileid.cli_common import console, issuer_runtime
 from schemas.hr_record import __doc__ as HR_COLUMNS_DOC
 
@@ -22,6 +26,8 @@ __all__ = ["admin_app", "hr_app"]
 
 hr_app = typer.Typer(help="인사 자료 / HR data: import employees.", no_args_is_help=True)
 admin_app = typer.Typer(help="관리 / Administration: HR API tokens.", no_args_is_help=True)
+tokens_app = typer.Typer(help="토큰 / HR API tokens: list, revoke.", no_args_is_help=True)
+admin_app.add_typer(tokens_app, name="tokens")
 
 
 def _print_problems(exc: HrImportRejected) -> None:
@@ -119,7 +125,7 @@ def _print_actions(actions: Sequence[HrAction], *, dry_run: bool) -> None:
 
 
 @admin_app.command("create-token")
-def create_token(
+def create_token(  # noqa: PLR0917 - Typer maps parameters to options
     role: Annotated[Role, typer.Option(help="hr_admin, department_head, agency_officer, employee")],
     department: Annotated[
         str | None, typer.Option(help="department code (department_head)")
@@ -127,6 +133,12 @@ def create_token(
     agency: Annotated[str | None, typer.Option(help="agency code (agency_officer)")] = None,
     employee: Annotated[str | None, typer.Option(help="employee number (employee)")] = None,
     label: Annotated[str, typer.Option(help="a note for operators")] = "",
+    days: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=3650, help="days until it expires (default MOBILEID_API_TOKEN_LIFETIME_DAYS)"
+        ),
+    ] = None,
 ) -> None:
     """토큰 발급 / Create an HR API token; it is printed once and stored only as a hash."""
     with issuer_runtime() as runtime, runtime.unit_of_work() as session:
@@ -134,42 +146,74 @@ def create_token(
             session,
             role=role,
             now=runtime.clock(),
+            lifetime=timedelta(days=days or runtime.settings.api_token_lifetime_days),
             department_code=department,
             agency_code=agency,
             employee_number=employee,
             label=label,
         )
-        token_id = row.id
+        token_id, expires = row.id, row.expires_at
     console.print(
-        f"토큰 / token #{token_id} ({role.value}) — 다시 표시되지 않습니다 / shown only once:",
+        f"토큰 / token #{token_id} ({role.value}), 만료 / expires {expires:%Y-%m-%d %H:%M} UTC — "
+        "다시 표시되지 않습니다 / shown only once:",
         highlight=False,
     )
     print(token)
 
 
-@admin_app.command("list-tokens")
-def list_tokens() -> None:
-    """토큰 목록 / List HR API tokens (never the tokens themselves)."""
+def _token_json(t: ApiToken, now: datetime) -> dict[str, object]:
+    state = "revoked" if t.revoked_at else "expired" if t.expires_at <= now else "active"
+    return {
+        "id": t.id,
+        "role": t.role,
+        "scope": t.department_code or t.agency_code or t.employee_number,
+        "label": t.label,
+        "created_at": t.created_at.isoformat(),
+        "expires_at": t.expires_at.isoformat(),
+        "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+        "state": state,
+    }
+
+
+@tokens_app.command("list")
+def list_tokens(
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON array, for scripts")] = False,
+) -> None:
+    """토큰 목록 / HR API tokens: role, scope, label, dates (never a token or its hash)."""
     with issuer_runtime() as runtime, runtime.unit_of_work() as session:
-        table = Table(
-            "id", "역할 / role", "범위 / scope", "메모 / label", "생성 / created", "폐기 / revoked"
+        now = runtime.clock()
+        tokens = [_token_json(t, now) for t in list_api_tokens(session)]
+    if as_json:
+        print(json.dumps(tokens, ensure_ascii=False, indent=2))
+        return
+    table = Table(
+        title="토큰 / tokens (UTC; 빨강 = 만료·폐기 / red = expired or revoked)",
+        box=None,
+        padding=(0, 1, 0, 0),
+    )
+    table.add_column("id", justify="right")
+    table.add_column("role", no_wrap=True, min_width=15)
+    table.add_column("scope", overflow="fold")
+    table.add_column("label", overflow="fold")
+    for name in ("created", "expires", "revoked"):
+        table.add_column(name, no_wrap=True, min_width=10)
+    for t in tokens:
+        expires = str(t["expires_at"])[:10]
+        table.add_row(
+            str(t["id"]),
+            str(t["role"]),
+            escape(str(t["scope"] or "-")),
+            escape(str(t["label"])),
+            str(t["created_at"])[:10],
+            f"[red]{expires}[/]" if t["state"] == "expired" else expires,
+            f"[red]{str(t['revoked_at'])[:10]}[/]" if t["revoked_at"] else "-",
         )
-        for t in list_api_tokens(session):
-            scope = t.department_code or t.agency_code or t.employee_number or "-"
-            table.add_row(
-                str(t.id),
-                t.role,
-                scope,
-                t.label,
-                f"{t.created_at:%Y-%m-%d %H:%M}",
-                f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "",
-            )
-    console.print(table)
+    console.print(table, width=min(console.width, 80))
 
 
-@admin_app.command("revoke-token")
-def revoke_token(token_id: Annotated[int, typer.Argument(help="token id")]) -> None:
-    """토큰 폐기 / Revoke an HR API token."""
+@tokens_app.command("revoke")
+def revoke_token(token_id: Annotated[int, typer.Argument(help="token id (tokens list)")]) -> None:
+    """토큰 폐기 / Revoke an HR API token at once (audited)."""
     with issuer_runtime() as runtime, runtime.unit_of_work() as session:
         revoke_api_token(session, token_id, runtime.clock())
     console.print(f"폐기됨 / revoked: token #{token_id}")

@@ -58,6 +58,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     C.approver_is_filer: 403,
     C.reissue_requires_employee_application: 403,
     C.invalid_token_binding: 400,
+    C.too_many_attempts: 429,
     C.request_too_large: 413,
     C.not_found: 404,
     "method_not_allowed": 405,
@@ -101,6 +102,7 @@ def error_response(
     description: str | None = None,
     status: int | None = None,
     challenge: str | None = None,
+    retry_after: int | None = None,
 ) -> JSONResponse:
     status = status or STATUS_BY_CODE.get(code, 400)
     body: dict[str, str] = {"error": str(code)}
@@ -113,6 +115,8 @@ def error_response(
         headers["WWW-Authenticate"] = f'Bearer error="{code}"'
     elif code == C.unauthorized:
         headers["WWW-Authenticate"] = "Bearer"
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -135,7 +139,7 @@ def edge_refusal(path: str, status: int, detail: str) -> JSONResponse:
 async def _issuer_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, IssuerError)
     log.info("%s %s -> %s (%s)", request.method, request.url.path, exc.code, exc.detail)
-    return error_response(exc.code, exc.detail or None, exc.status, exc.challenge)
+    return error_response(exc.code, exc.detail or None, exc.status, exc.challenge, exc.retry_after)
 
 
 async def _vc_error(request: Request, exc: Exception) -> JSONResponse:

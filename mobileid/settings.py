@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     """`ttl` of status list tokens and the `max-age` they are served with."""
     status_list_token_lifetime_s: int = Field(default=86400, ge=60, le=30 * 86400)
     """`exp` - `iat` of status list tokens (re-signed when half has passed)."""
+    api_token_lifetime_days: int = Field(default=90, ge=1, le=3650)
+    """How long a new HR API token works (`mobileid admin create-token --days` overrides)."""
+    throttle_max_failures: int = Field(default=10, ge=1, le=10_000)
+    """Failed HR API tokens one client address may present per window before it gets 429."""
+    throttle_window_s: int = Field(default=60, ge=1, le=86400)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     outbox_poll_s: float = Field(default=1.0, gt=0, le=3600)
     outbox_console: bool = True

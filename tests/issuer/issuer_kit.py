@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -22,6 +23,7 @@ from vc.openid4vci import PRE_AUTHORIZED_GRANT, create_proof_jwt, parse_credenti
 AGENCY = "1741000"  # 행정안전부
 OTHER_AGENCY = "1311000"
 CONFIG_ID = "KrPublicServantEmployeeId"
+TOKEN_LIFETIME = timedelta(days=90)
 
 
 def tiny_jpeg_data_uri() -> str:
@@ -102,7 +104,9 @@ def seed(server: Any, tmp_path: Path) -> Tokens:
     now = runtime.clock()
     with runtime.unit_of_work() as s:
         import_records(s, validate_records(standard_staff()), source=HrSource.central, now=now)
-        make = lambda role, **kw: create_api_token(s, role=role, now=now, **kw)[0]  # noqa: E731
+        make = lambda role, **kw: create_api_token(  # noqa: E731
+            s, role=role, now=now, lifetime=TOKEN_LIFETIME, **kw
+        )[0]
         return Tokens(
             admin=make(Role.hr_admin),
             head_d100=make(Role.department_head, department_code="D100"),
@@ -262,7 +266,9 @@ def revoke_via_hr_api(server: Any, employee_number: str, *, comment: str) -> Non
     from issuer.api_tokens import Role, create_api_token
 
     with server.runtime.unit_of_work() as session:
-        token, _ = create_api_token(session, role=Role.hr_admin, now=server.runtime.clock())
+        token, _ = create_api_token(
+            session, role=Role.hr_admin, now=server.runtime.clock(), lifetime=TOKEN_LIFETIME
+        )
     headers = {"Authorization": f"Bearer {token}"}
     listed = server.client.get(f"/hr/employees/{employee_number}/credentials", headers=headers)
     live = [c for c in listed.json() if c["state"] == "active"]

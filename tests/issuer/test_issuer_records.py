@@ -115,9 +115,9 @@ def test_create_token_binding(env, runtime) -> None:
     r = runner.invoke(cli, ["admin", "create-token", "--role", "hr_admin"], env=env)
     token = r.output.strip().splitlines()[-1]
     assert r.exit_code == 0 and token.startswith("mid_")
-    listing = runner.invoke(cli, ["admin", "list-tokens"], env=env).output
+    listing = runner.invoke(cli, ["admin", "tokens", "list"], env=env).output
     assert "hr_admin" in listing and token not in listing
-    assert runner.invoke(cli, ["admin", "revoke-token", "1"], env=env).exit_code == 0
+    assert runner.invoke(cli, ["admin", "tokens", "revoke", "1"], env=env).exit_code == 0
     assert runner.invoke(cli, ["--version"]).output.startswith("mobileid ")
 
 
