@@ -190,9 +190,14 @@ class CentralService:
         return Bundle.of(self.trust, self.status, now=now)
 
     def _issuer_for(self, uri: str) -> str | None:
+        """The trusted issuer whose status origins hold `uri`; None for any other or a URI that
+        does not parse (`http://[::1`: a ValueError from urlsplit, which was a 500)."""
         from verifier.fetch import origin_of
 
-        origin = origin_of(uri)
+        try:
+            origin = origin_of(uri)
+        except ValueError:
+            return None
         for trusted in self.trust.issuers.values():
             if origin in trusted.allowed_status_origins:
                 return trusted.issuer

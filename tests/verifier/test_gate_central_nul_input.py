@@ -172,6 +172,16 @@ def test_a_nul_in_the_qr_payload_is_a_malformed_scan(
     assert gate.recorder.flush() == 1  # recorded as a denial
 
 
+def test_a_bundle_asked_for_an_unparseable_uri_leaves_it_out(world: dict[str, Any]) -> None:
+    auth = {"Authorization": f"Bearer {GATE_TOKEN}"}
+    with httpx.Client(timeout=10) as http:
+        answer = http.get(
+            world["central_served"].url + "/bundle", params={"uri": "http://[::1"}, headers=auth
+        )
+    assert answer.status_code == 200, answer.text
+    assert "[::1" not in answer.text
+
+
 def test_a_client_leaving_mid_body_is_one_log_line_at_gate_and_central(
     world: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
