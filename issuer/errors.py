@@ -11,6 +11,8 @@ from enum import StrEnum
 
 __all__ = [
     "AuditChainBroken",
+    "AuditKeyMismatch",
+    "AuditSealRefused",
     "AuthError",
     "HrError",
     "HrImportRejected",
@@ -68,6 +70,8 @@ class IssuerCode(StrEnum):
     # operations
     invalid_hr_file = "invalid_hr_file"
     audit_chain_broken = "audit_chain_broken"
+    audit_key_mismatch = "audit_key_mismatch"
+    audit_seal_refused = "audit_seal_refused"
     key_store_unusable = "key_store_unusable"
     request_too_large = "request_too_large"
     not_found = "not_found"
@@ -157,3 +161,21 @@ class AuditChainBroken(IssuerError):
     def __init__(self, seq: int, detail: str) -> None:
         self.seq = seq
         super().__init__(IssuerCode.audit_chain_broken, f"at seq {seq}: {detail}")
+
+
+class AuditKeyMismatch(IssuerError):
+    """The audit chain is keyed under another deployment secret than this process has."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            IssuerCode.audit_key_mismatch,
+            "the audit chain is keyed with another MOBILEID_SECRET_KEY than this process has "
+            "(or its head row was altered)",
+        )
+
+
+class AuditSealRefused(IssuerError):
+    """`seal_legacy_chain` cannot seal: nothing unkeyed, sealed already, or another head."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(IssuerCode.audit_seal_refused, detail)

@@ -339,7 +339,8 @@ class OutboxMessage(Base):
 
 
 class AuditEntry(Base):
-    """One audit record; `hash` chains it to the previous one (`issuer.audit`)."""
+    """One audit record; `hash` chains it to the previous one (`issuer.audit`): HMAC-SHA256
+    under a key outside the database, or plain SHA-256 for entries of an earlier release."""
 
     __tablename__ = "issuer_audit_log"
 
@@ -352,13 +353,17 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    hash_alg: Mapped[str] = mapped_column(String(12), server_default="sha256")
 
 
 class AuditHead(Base):
-    """The single row holding the chain's head; locking it serializes appends."""
+    """The single row holding the chain's head; locking it serializes appends. `key_check`
+    tells which key the chain is under (a MAC of a constant), so another secret is named as
+    such rather than as tampering."""
 
     __tablename__ = "issuer_audit_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+    key_check: Mapped[str | None] = mapped_column(String(16))

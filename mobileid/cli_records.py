@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from issuer.audit import iter_audit, verify_audit_chain
-from issuer.errors import AuditChainBroken
+from issuer.api_tokens import operator
+from issuer.audit import iter_audit, seal_legacy_chain, verify_audit_chain
+from issuer.errors import AuditChainBroken, AuditKeyMismatch, AuditSealRefused
 from issuer.outbox import list_messages
 from mobileid.cli_common import console, fail, issuer_runtime
 from mobileid.outbox_worker import drain_outbox
@@ -69,13 +70,46 @@ def outbox_send() -> None:
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """감사 기록 검증 / Recompute the hash chain; exit 1 if anything was changed or removed."""
+    """감사 기록 검증 / Recompute the keyed hash chain; exit 1 if anything was changed or
+    removed, or if it is keyed under another MOBILEID_SECRET_KEY."""
     with issuer_runtime() as runtime, runtime.unit_of_work() as session:
         try:
             summary = verify_audit_chain(session)
+        except AuditKeyMismatch as exc:
+            fail(f"비밀키 불일치 / wrong secret: {exc.detail}")
         except AuditChainBroken as exc:
             fail(f"감사 기록 손상 / audit chain broken {exc.detail}")
-    console.print(f"정상 / intact: {summary.entries} entries, head {summary.head_hash[:16]}…")
+    legacy = f" ({summary.legacy_entries} sealed unkeyed)" if summary.legacy_entries else ""
+    console.print(
+        f"정상 / intact: {summary.entries} entries{legacy}, head {summary.head_hash[:16]}…"
+    )
+
+
+@audit_app.command("seal-legacy")
+def audit_seal_legacy(
+    head: Annotated[
+        str,
+        typer.Option(
+            "--head",
+            help="The head hash (16+ hex characters) the earlier release's `audit verify` printed.",
+        ),
+    ],
+) -> None:
+    """이전 기록 봉인 / Once, after upgrading from a release before keyed audit: seal its unkeyed
+    entries under the key, vouching for them as they stood when that release printed --head."""
+    with issuer_runtime() as runtime, runtime.unit_of_work() as session:
+        try:
+            who = operator()
+            sealed = seal_legacy_chain(
+                session,
+                expected_head=head,
+                actor=who.actor,
+                role=who.role.value,
+                now=runtime.clock(),
+            )
+        except (AuditChainBroken, AuditSealRefused) as exc:
+            fail(f"봉인 거부 / not sealed: {exc.detail}")
+    console.print(f"봉인 / sealed: entries 1-{sealed.entries}, head {sealed.head_hash[:16]}…")
 
 
 @audit_app.command("list")

@@ -16,6 +16,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from issuer.audit import AuditKey, bind_audit_key
 from issuer.config import IssuerConfig
 from issuer.key_store import KeyStore, open_key_store
 from issuer.migrate import upgrade_database
@@ -92,6 +93,7 @@ def open_issuer_runtime(
     config = issuer_config(settings)
     engine = create_db_engine(settings.resolved_database_url)
     sessions = make_session_factory(engine)
+    bind_audit_key(sessions, AuditKey(config.secret_key))
     try:
         if migrate:
             upgrade_database(engine)
