@@ -115,7 +115,9 @@ def _mount_openid4vp(
     app: FastAPI, service: GateService, data_dir: Path, public_url: str, cert_dir: Path | None
 ) -> None:
     """The OpenID4VP mode: signed requests when a certificate is there, else unsigned by value."""
+    from mobileid.throttle import FailureThrottle
     from verifier.oid4vp.desk import mount_openid4vp
+    from verifier.oid4vp.models import secret_failures
     from verifier.x509 import CertificateError, load_verifier_certificate
 
     directory = cert_dir or data_dir / "cert"
@@ -128,7 +130,13 @@ def _mount_openid4vp(
             f"(redirect_uri:). For signed ones: mobileid verifier init-cert --dns HOST "
             f"--cert-dir {directory}[/]"
         )
-    mount_openid4vp(app, service, base_url=public_url, certificate=certificate)
+    mount_openid4vp(
+        app,
+        service,
+        base_url=public_url,
+        certificate=certificate,
+        throttle=FailureThrottle(secret_failures),  # the login service's default limits
+    )
     console.print(
         f"OpenID4VP: terminal page {public_url}/desk, phones answer at {public_url}/oid4vp/response"
     )

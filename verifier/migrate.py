@@ -31,7 +31,7 @@ from verifier.models import (
     metadata,
     seen_presentations,
 )
-from verifier.oid4vp.models import login_metadata
+from verifier.oid4vp.models import login_metadata, secret_failures
 
 __all__ = ["VERSION_TABLE", "Part", "branch_tables", "target_metadata", "upgrade_verifier_database"]
 
@@ -51,6 +51,8 @@ def branch_tables(part: Part) -> frozenset[str]:
     """The tables a branch owns at its head."""
     if part == "gate":
         return _first_tables(part) | {seen_presentations.name}
+    if part == "login":
+        return _first_tables(part) | {secret_failures.name}
     return _first_tables(part)
 
 
@@ -60,7 +62,7 @@ def _first_tables(part: Part) -> frozenset[str]:
         return frozenset({entry_records.name, bundle_items.name})
     if part == "central":
         return frozenset({central_records.name})
-    return frozenset(login_metadata.tables)
+    return frozenset(login_metadata.tables) - {secret_failures.name}
 
 
 def _config(connection: Connection | None = None) -> Config:

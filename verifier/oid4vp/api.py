@@ -2,7 +2,8 @@
 and sessions for desks and terminals (create, poll, take the result).
 
 Thin: read the (capped) body, call one service function inside one unit of work, shape the
-answer. Errors are `ProtocolError`s mapped in `verifier.oidc.app`, never exception text.
+answer. Errors are `ProtocolError`s mapped in `verifier.oidc.app`, never exception text. Every
+route that checks a secret runs behind the throttle (`LoginRuntime.checked`).
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 import hmac
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import parse_qs
 
 import orjson
@@ -25,24 +26,49 @@ from sqlalchemy import Connection
 
 from vc.openid4vp import MAX_DIRECT_POST_BYTES, REQUEST_OBJECT_MEDIA_TYPE
 from verifier.fetch import FetchDeferred, no_fetching
-from verifier.oid4vp.errors import ErrorCode, ProtocolError
+from verifier.oid4vp.errors import ErrorCode, ProtocolError, WrongSecret
 from verifier.oid4vp.outcomes import finish_session, session_view
 from verifier.oid4vp.requests import RequestError, employee_dcql, qr_png, qr_svg
 from verifier.oid4vp.responses import open_response, settle_response, verify_response
 from verifier.oid4vp.sessions import (
     CROSS_DEVICE,
     SAME_DEVICE,
+    NewSession,
     VpContext,
     serve_request_object,
     session_link,
     start_session,
 )
 
-__all__ = ["LoginRuntime", "json_response", "oid4vp_router", "read_body"]
+__all__ = [
+    "API_TOKEN",
+    "CLIENT_SECRET",
+    "SESSION_HANDLE",
+    "FailureCounter",
+    "LoginRuntime",
+    "json_response",
+    "oid4vp_router",
+    "read_body",
+]
 
 _SMALL_FORM_BYTES = 4 * 1024
 _WALLET_NONCE = re.compile(r"[A-Za-z0-9\-._~]{1,256}")
 T = TypeVar("T")
+
+# The secrets whose failures are counted, each on its own (a source's count of one kind does
+# not refuse it another).
+SESSION_HANDLE = "session_handle"
+CLIENT_SECRET = "client_secret"  # noqa: S105 - a name
+API_TOKEN = "api_token"  # noqa: S105 - a name
+
+
+class FailureCounter(Protocol):
+    """Failed secret checks per client address, in the database (`mobileid.throttle`)."""
+
+    def retry_after(self, db: Connection, kind: str, source: str, now: float) -> int | None:
+        """Seconds until `source` may present a `kind` secret again; None while it may."""
+
+    def record_failure(self, db: Connection, kind: str, source: str, now: float) -> None: ...
 
 
 @dataclass
@@ -59,6 +85,8 @@ class LoginRuntime:
     inline_db: bool = True
     """Run units of work on the event loop (SQLite: one writer, short local transactions);
     False hands them to the thread pool (PostgreSQL), so a slow query never stalls the loop."""
+    throttle: FailureCounter = field(kw_only=True)
+    """Counts failed secrets per source; over the limit a source is refused for a while."""
 
     async def call(self, fn: Callable[[Connection], T]) -> T:
         """`fn(db)` in one unit of work, inline or in the thread pool (see `inline_db`)."""
@@ -68,6 +96,35 @@ class LoginRuntime:
                 return fn(db)
 
         return work() if self.inline_db else await run_in_threadpool(work)
+
+    async def checked(self, kind: str, request: Request, fn: Callable[[Connection], T]) -> T:
+        """`fn(db)` in one unit of work behind the throttle of `kind` secrets.
+
+        A source over the limit is refused (429 `too_many_attempts`, `Retry-After`) before
+        `fn` looks at its secret; a `WrongSecret` from `fn` is counted, and the count kept
+        although the request fails. The source is the client's address as the server saw it:
+        uvicorn reads `X-Forwarded-For` only from a proxy it trusts (FORWARDED_ALLOW_IPS, by
+        default 127.0.0.1); this code never reads it.
+        """
+        source = request.client.host if request.client else "unknown"
+        now = self.clock()
+
+        def guarded(db: Connection) -> T:
+            wait = self.throttle.retry_after(db, kind, source, now)
+            if wait is not None:
+                raise ProtocolError(
+                    ErrorCode.too_many_attempts,
+                    "too many failed attempts from this address; try again later",
+                    retry_after=wait,
+                )
+            try:
+                return fn(db)
+            except WrongSecret as exc:
+                self.throttle.record_failure(db, kind, source, now)
+                exc.keep_changes = True
+                raise
+
+        return await self.call(guarded)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -117,6 +174,19 @@ class SessionRequest(BaseModel):
     flow: Literal["cross_device", "same_device"] = "cross_device"
     allowed_agencies: list[str] = Field(default_factory=list, max_length=64)
     system: str = Field(default="api", max_length=64)
+
+
+def _session_request(
+    raw: bytes, vct_values: Sequence[str]
+) -> tuple[SessionRequest, dict[str, Any]]:
+    """A desk's request for a presentation and the DCQL query for it."""
+    try:
+        body = SessionRequest.model_validate_json(raw)
+        return body, employee_dcql(vct_values, body.claims, body.alternatives)
+    except ValidationError:
+        raise ProtocolError(ErrorCode.invalid_request, "malformed session request") from None
+    except RequestError as exc:
+        raise ProtocolError(ErrorCode.invalid_request, str(exc)) from None
 
 
 def oid4vp_router(rt: LoginRuntime) -> APIRouter:
@@ -197,23 +267,19 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
         """API mode for desks and terminals: a request to show as QR (or open on the phone)."""
         if rt.api_token is None:
             raise ProtocolError(ErrorCode.access_denied, "API mode is not enabled", status=403)
-        if not hmac.compare_digest(_bearer(request).encode(), rt.api_token.encode()):
-            raise ProtocolError(ErrorCode.invalid_token, "wrong API token")
-        try:
-            body = SessionRequest.model_validate_json(await read_body(request, _SMALL_FORM_BYTES))
-        except ValidationError:
-            raise ProtocolError(ErrorCode.invalid_request, "malformed session request") from None
-        try:
-            query = employee_dcql(ctx.verifier.vct_values, body.claims, body.alternatives)
-        except RequestError as exc:
-            raise ProtocolError(ErrorCode.invalid_request, str(exc)) from None
-        context = {
-            "system": body.system,
-            "flow": body.flow,
-            "allowed_agencies": body.allowed_agencies,
-        }
-        new = await rt.call(
-            lambda db: start_session(
+        expected, presented = rt.api_token, _bearer(request)
+        raw = await read_body(request, _SMALL_FORM_BYTES)
+
+        def start(db: Connection) -> tuple[NewSession, dict[str, Any]]:
+            if not hmac.compare_digest(presented.encode(), expected.encode()):
+                raise WrongSecret(ErrorCode.invalid_token, "wrong API token")
+            body, query = _session_request(raw, ctx.verifier.vct_values)
+            context = {
+                "system": body.system,
+                "flow": body.flow,
+                "allowed_agencies": body.allowed_agencies,
+            }
+            new = start_session(
                 db,
                 ctx,
                 dcql_query=query,
@@ -221,7 +287,9 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
                 now=rt.clock(),
                 prefix=body.client_id_prefix,
             )
-        )
+            return new, query
+
+        new, query = await rt.checked(API_TOKEN, request, start)
         base = ctx.config.base_url
         return json_response(
             {
@@ -241,7 +309,9 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
     @router.get("/oid4vp/sessions/{session_id}")
     async def poll(request: Request, session_id: str) -> Response:
         handle = _bearer(request)
-        view = await rt.call(lambda db: session_view(db, session_id, handle, now=rt.clock()))
+        view = await rt.checked(
+            SESSION_HANDLE, request, lambda db: session_view(db, session_id, handle, now=rt.clock())
+        )
         return json_response(
             {"id": view.id, "status": view.status, "reason": view.reason, "flow": view.flow}
         )
@@ -251,8 +321,10 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
         """The verified claims, once; 202 while pending. Same-device needs `response_code`."""
         handle = _bearer(request)
         code = request.query_params.get("response_code")
-        finished = await rt.call(
-            lambda db: finish_session(db, session_id, handle, now=rt.clock(), response_code=code)
+        finished = await rt.checked(
+            SESSION_HANDLE,
+            request,
+            lambda db: finish_session(db, session_id, handle, now=rt.clock(), response_code=code),
         )
         if finished is None:
             return json_response({"status": "pending"}, status=202)

@@ -19,7 +19,13 @@ from fastapi.responses import HTMLResponse, Response
 from schemas.employee_id import DISCLOSABLE, PURPOSES
 from verifier.gate.service import GateService
 from verifier.migrate import upgrade_verifier_database
-from verifier.oid4vp.api import LoginRuntime, json_response, oid4vp_router
+from verifier.oid4vp.api import (
+    SESSION_HANDLE,
+    FailureCounter,
+    LoginRuntime,
+    json_response,
+    oid4vp_router,
+)
 from verifier.oid4vp.errors import ProtocolError
 from verifier.oid4vp.outcomes import Finished, finish_session
 from verifier.oid4vp.requests import EMPLOYEE_QUERY_ID, employee_dcql
@@ -66,6 +72,7 @@ def mount_openid4vp(
     *,
     base_url: str,
     certificate: VerifierCertificate | None,
+    throttle: FailureCounter,
     prefix: str = "x509_hash",
 ) -> LoginRuntime:
     """Add the OpenID4VP endpoints and the `/desk` terminal page to a gate's app."""
@@ -86,12 +93,13 @@ def mount_openid4vp(
         VpContext(config, certificate, verifier),
         partial(unit_of_work, service.engine),
         service.clock,
+        throttle=throttle,
     )
     app.include_router(oid4vp_router(rt))
 
     @app.exception_handler(ProtocolError)
     async def protocol_error(_request: Request, exc: ProtocolError) -> Response:
-        return json_response(exc.body(), status=exc.status)
+        return json_response(exc.body(), status=exc.status, headers=exc.headers())
 
     @app.post("/desk/sessions")
     async def new_request() -> Response:
@@ -116,7 +124,9 @@ def mount_openid4vp(
         """202 while the phone has not answered; then the decision, recorded once."""
         handle = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         now = rt.clock()
-        finished = await rt.call(lambda db: finish_session(db, session_id, handle, now=now))
+        finished = await rt.checked(
+            SESSION_HANDLE, request, lambda db: finish_session(db, session_id, handle, now=now)
+        )
         if finished is None:
             return json_response({"status": "pending"}, status=202)
         made = decision_of(finished, purpose_claims)

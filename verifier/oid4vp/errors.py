@@ -3,13 +3,18 @@
 Services raise `ProtocolError` with a spec error code (OpenID4VP 1.0 §8.5, RFC 6749 §4.1.2.1 and
 §5.2, OIDC Core §3.1.2.6) and a description written by us; the routers turn it into a response
 in one place each. No exception text from a library ever becomes a description.
+
+A source refused for too many failed secrets gets 429 `too_many_attempts` with `Retry-After`:
+RFC 6749 defines no code for it (`temporarily_unavailable` is for the authorization endpoint and
+means an overloaded server), and §8.5 lets a deployment add codes; the issuer's HR API answers
+the same code.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["ErrorCode", "ProtocolError"]
+__all__ = ["ErrorCode", "ProtocolError", "WrongSecret"]
 
 
 class ErrorCode(StrEnum):
@@ -28,6 +33,7 @@ class ErrorCode(StrEnum):
     vp_formats_not_supported = "vp_formats_not_supported"
     invalid_request_uri_method = "invalid_request_uri_method"
     not_found = "not_found"
+    too_many_attempts = "too_many_attempts"
     server_error = "server_error"
 
 
@@ -35,6 +41,7 @@ _STATUS = {
     ErrorCode.invalid_client: 401,
     ErrorCode.invalid_token: 401,
     ErrorCode.not_found: 404,
+    ErrorCode.too_many_attempts: 429,
     ErrorCode.server_error: 500,
 }
 
@@ -42,11 +49,34 @@ _STATUS = {
 class ProtocolError(Exception):
     """A refusal to answer with `{"error": code, "error_description": description}`."""
 
-    def __init__(self, code: ErrorCode, description: str, *, status: int | None = None) -> None:
+    keep_changes = False
+    """True asks the unit of work to commit before the refusal is answered."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        description: str,
+        *,
+        status: int | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         self.code = code
         self.description = description
         self.status = status or _STATUS.get(code, 400)
+        self.retry_after = retry_after
         super().__init__(f"{code}: {description}")
 
     def body(self) -> dict[str, str]:
         return {"error": str(self.code), "error_description": self.description}
+
+    def headers(self) -> dict[str, str]:
+        """`Retry-After` (RFC 9110 §10.2.3) while a refusal lasts; else none."""
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+
+
+class WrongSecret(ProtocolError):
+    """A presented secret (session handle, client secret, desk API token) matched nothing.
+
+    The throttle counts it (`LoginRuntime.checked`) and the unit of work commits that count, so
+    raise it before the transaction has written anything else.
+    """

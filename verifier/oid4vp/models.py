@@ -8,7 +8,7 @@ digests only; verified claims live in a session only until the login completes o
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Index, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
 
 __all__ = [
     "login_metadata",
@@ -17,6 +17,7 @@ __all__ = [
     "oidc_codes",
     "oidc_keys",
     "oidc_tokens",
+    "secret_failures",
     "vp_sessions",
 ]
 
@@ -104,3 +105,15 @@ login_records = Table(
     Column("issuer", String(255)),
     Index("ix_verifier_login_records_at", "at"),
 )
+
+secret_failures = Table(
+    "verifier_secret_failures",
+    login_metadata,
+    Column("kind", String(16), primary_key=True),  # session_handle | client_secret | api_token
+    Column("source", String(64), primary_key=True),  # the client's address
+    Column("failures", Integer, nullable=False),
+    Column("window_ends_at", Float, nullable=False),
+    Index("ix_verifier_secret_failures_window_ends_at", "window_ends_at"),
+)
+"""Failed secret checks per source in its current window, shared by every process on this
+database (counted by the assembly's throttle, `mobileid.throttle`; the issuer's table is alike)."""

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from verifier.oid4vp.errors import ErrorCode, ProtocolError
+from verifier.oid4vp.errors import ErrorCode, ProtocolError, WrongSecret
 from verifier.oid4vp.models import login_records, vp_sessions
 from verifier.oid4vp.sessions import PENDING, SAME_DEVICE, find_session, secret_digest
 
@@ -130,9 +130,11 @@ class SessionView:
 
 
 def _owned(db: Connection, session_id: str, handle: str) -> Any:
+    """The session, for the holder of its handle; one answer for an unknown session and a wrong
+    handle, and either counts as a failed secret (`WrongSecret`)."""
     row = find_session(db, id=session_id)
     if row is None or not hmac.compare_digest(row.handle_hash, secret_digest(handle)):
-        raise ProtocolError(ErrorCode.not_found, "no such session")
+        raise WrongSecret(ErrorCode.not_found, "no such session")
     return row
 
 

@@ -137,7 +137,7 @@ def settle_response(
         error = ProtocolError(
             error_code_for(outcome.reason), f"presentation rejected: {outcome.reason}"
         )
-        error.keep_changes = spent  # type: ignore[attr-defined]
+        error.keep_changes = spent
         raise error
     result = {
         query_id: [

@@ -14,7 +14,13 @@ from urllib.parse import parse_qs, unquote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from verifier.oid4vp.api import LoginRuntime, json_response, read_body
+from verifier.oid4vp.api import (
+    CLIENT_SECRET,
+    SESSION_HANDLE,
+    LoginRuntime,
+    json_response,
+    read_body,
+)
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
 from verifier.oid4vp.outcomes import session_view
 from verifier.oid4vp.sessions import CROSS_DEVICE
@@ -84,7 +90,7 @@ def _html_error(exc: ProtocolError) -> HTMLResponse:
     page = error_page(
         "로그인할 수 없습니다", "Login not possible", f"{exc.code}: {exc.description}"
     )
-    return HTMLResponse(page, status_code=exc.status, headers=_PAGE)
+    return HTMLResponse(page, status_code=exc.status, headers={**_PAGE, **exc.headers()})
 
 
 def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
@@ -156,7 +162,9 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
     @router.get("/login/status/{session_id}")
     async def status(request: Request, session_id: str) -> Response:
         handle = _handle(request, session_id)
-        view = await rt.call(lambda db: session_view(db, session_id, handle, now=rt.clock()))
+        view = await rt.checked(
+            SESSION_HANDLE, request, lambda db: session_view(db, session_id, handle, now=rt.clock())
+        )
         return json_response({"status": view.status})
 
     @router.get("/login/continue/{session_id}")
@@ -165,7 +173,9 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
         try:
             handle = _handle(request, session_id)
             code = request.query_params.get("response_code")
-            location = await rt.call(
+            location = await rt.checked(
+                SESSION_HANDLE,
+                request,
                 lambda db: continue_login(
                     db,
                     ctx,
@@ -173,7 +183,7 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
                     handle,
                     now=rt.clock(),
                     response_code=code,
-                )
+                ),
             )
         except RedirectError as exc:
             response: Response = RedirectResponse(exc.location(issuer), status_code=303)
@@ -194,13 +204,15 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
                 raise ProtocolError(ErrorCode.invalid_request, "the body must be a form")
             form = _form(await read_body(request, _FORM_BYTES))
             client_id, secret = _client_credentials(request, form)
-            answer = await rt.call(
+            answer = await rt.checked(
+                CLIENT_SECRET,
+                request,
                 lambda db: exchange_code(
                     db, ctx, form, client_id=client_id, client_secret=secret, now=rt.clock()
-                )
+                ),
             )
         except ProtocolError as exc:
-            headers = dict(_NO_STORE)
+            headers = {**_NO_STORE, **exc.headers()}
             if exc.code == ErrorCode.invalid_client:
                 headers["WWW-Authenticate"] = 'Basic realm="mobileid"'
             return json_response(exc.body(), status=exc.status, headers=headers)

@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from vc.asgi_guard import RequestGuard
 from vc.openid4vp import MAX_DIRECT_POST_BYTES
 from verifier.migrate import upgrade_verifier_database
-from verifier.oid4vp.api import LoginRuntime, json_response, oid4vp_router
+from verifier.oid4vp.api import FailureCounter, LoginRuntime, json_response, oid4vp_router
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
 from verifier.oid4vp.outcomes import purge_expired
 from verifier.oid4vp.sessions import VpConfig, VpContext
@@ -93,6 +93,7 @@ def build_login_service(
     unit_of_work: Callable[[], AbstractContextManager[Connection]],
     certificate: VerifierCertificate | None,
     client: httpx.Client | None,
+    throttle: FailureCounter,
     clock: Callable[[], float] = time.time,
 ) -> LoginService:
     """Create the tables and keys if missing, then wire trust, status, pipeline and contexts.
@@ -123,7 +124,12 @@ def build_login_service(
     )
     token = settings.api_token.get_secret_value() if settings.api_token else None
     runtime = LoginRuntime(
-        vp, unit_of_work, clock, api_token=token, inline_db=engine.dialect.name == "sqlite"
+        vp,
+        unit_of_work,
+        clock,
+        api_token=token,
+        inline_db=engine.dialect.name == "sqlite",
+        throttle=throttle,
     )
     oidc = OidcContext(
         OidcConfig(
@@ -150,7 +156,7 @@ def purge_all(service: LoginService) -> dict[str, int]:
 
 
 def _error(exc: ProtocolError) -> Response:
-    return json_response(exc.body(), status=exc.status)
+    return json_response(exc.body(), status=exc.status, headers=exc.headers())
 
 
 def _edge_refusal(_path: str, status: int, detail: str) -> Response:

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 import orjson
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from verifier.oid4vp.errors import ErrorCode, ProtocolError
+from verifier.oid4vp.errors import ErrorCode, ProtocolError, WrongSecret
 from verifier.oid4vp.models import login_records, oidc_codes, oidc_tokens
 from verifier.oid4vp.outcomes import finish_session
 from verifier.oid4vp.requests import EMPLOYEE_QUERY_ID, RequestError, employee_dcql
@@ -296,7 +296,7 @@ def exchange_code(
         raise ProtocolError(ErrorCode.unsupported_grant_type, "only authorization_code")
     client = ctx.client(db, client_id, now)
     if not authenticate_client(client, client_secret):
-        raise ProtocolError(ErrorCode.invalid_client, "client authentication failed")
+        raise WrongSecret(ErrorCode.invalid_client, "client authentication failed")
     assert client is not None
     code = form.get("code") or ""
     row = db.execute(_CODE, {"key": secret_digest(code)}).first()
