@@ -39,7 +39,8 @@ from issuer.applications import decide_application, file_application
 from issuer.hr_import import HrSource, import_records, validate_records
 from issuer.issuance import employee_claims
 from issuer.models import Employee
-from issuer.outbox import OutgoingMessage, deliver_one
+from issuer.outbox import OutgoingMessage
+from mobileid.outbox_worker import drain_outbox
 from mobileid.runtime import open_issuer_runtime
 from mobileid.settings import get_settings
 from schemas.employee_id import DISCLOSABLE
@@ -109,10 +110,8 @@ def prepare_offers(env: dict[str, str], n: int) -> list[tuple[str, str]]:
                     config=runtime.config,
                     now=runtime.clock(),
                 )
-        while True:
-            with runtime.unit_of_work() as s:
-                if deliver_one(s, capture, runtime.clock()) is None:
-                    break
+        while any(drain_outbox(runtime)):
+            pass
     finally:
         runtime.close()
     links = [

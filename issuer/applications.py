@@ -25,9 +25,10 @@ from issuer.audit import append_audit
 from issuer.config import IssuerConfig
 from issuer.errors import AuthError, HrError, IssuerCode
 from issuer.models import LIVE_CREDENTIAL_STATES, Application, Credential, Employee, Offer
-from issuer.offers import OfferSecrets, create_offer
-from issuer.outbox import enqueue_message
+from issuer.offers import create_offer
+from issuer.outbox import REDACTED, enqueue_message, outbox_sealer
 from schemas.hr_record import normalize_phone
+from vc.openid4vci import credential_offer_uri_link
 
 __all__ = [
     "ApplicationRecord",
@@ -197,17 +198,16 @@ def _load(
     return row[0], row[1]
 
 
-def _sms_bodies(secrets: OfferSecrets) -> tuple[str, str]:
-    expires = secrets.expires_at.strftime("%Y-%m-%d %H:%M UTC")
-    link = (
-        f"[모바일 공무원증] 발급 링크 / Issuance link: {secrets.link} "
-        f"(유효기한 / valid until {expires})"
+def _sms_texts(link: str, tx_code: str, expires_at: datetime) -> tuple[str, str]:
+    expires = expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    link_text = (
+        f"[모바일 공무원증] 발급 링크 / Issuance link: {link} (유효기한 / valid until {expires})"
     )
-    code = (
-        f"[모바일 공무원증] 인증번호 / Transaction code: {secrets.tx_code} "
+    code_text = (
+        f"[모바일 공무원증] 인증번호 / Transaction code: {tx_code} "
         "(링크와 함께 타인에게 알리지 마세요 / never share it)"
     )
-    return link, code
+    return link_text, code_text
 
 
 def send_offer(
@@ -218,28 +218,25 @@ def send_offer(
     config: IssuerConfig,
     now: datetime,
 ) -> Offer:
-    """Create the approved application's offer and queue its two SMS (link, then tx_code)."""
+    """Create the approved application's offer and queue its two SMS (link, then tx_code),
+    sealed; operators see them with the offer reference and the tx_code cut out."""
     secrets = create_offer(session, application, config=config, now=now)
-    link_body, code_body = _sms_bodies(secrets)
-    subject = f"employee:{employee.employee_number}"
-    enqueue_message(
-        session,
-        channel="sms",
-        recipient=application.phone,
-        kind="offer_link",
-        subject=subject,
-        body=link_body,
-        now=now,
-    )
-    enqueue_message(
-        session,
-        channel="sms",
-        recipient=application.phone,
-        kind="tx_code",
-        subject=subject,
-        body=code_body,
-        now=now,
-    )
+    texts = _sms_texts(secrets.link, secrets.tx_code, secrets.expires_at)
+    cut_link = credential_offer_uri_link(config.offer_uri("")) + REDACTED
+    shown = _sms_texts(cut_link, REDACTED, secrets.expires_at)
+    sealer = outbox_sealer(config.secret_key)
+    for kind, text, seen in zip(("offer_link", "tx_code"), texts, shown, strict=True):
+        enqueue_message(
+            session,
+            channel="sms",
+            recipient=application.phone,
+            kind=kind,
+            subject=f"employee:{employee.employee_number}",
+            text=text,
+            shown=seen,
+            sealer=sealer,
+            now=now,
+        )
     offer = session.scalar(select(Offer).where(Offer.application_id == application.id))
     assert offer is not None
     return offer

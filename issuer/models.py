@@ -320,7 +320,11 @@ class Credential(Base):
 
 
 class OutboxMessage(Base):
-    """A message waiting for (or past) delivery; sent at least once, never dropped."""
+    """A message waiting for (or past) delivery; sent at least once (`issuer.outbox`).
+
+    `body` is what operators see, with any secret cut out; the text to send waits in
+    `sealed_body` (`vc.sealing`, bound to the row) and is cleared once delivered.
+    """
 
     __tablename__ = "issuer_outbox"
 
@@ -330,6 +334,7 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(20))
     subject: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
+    sealed_body: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(10), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -2,39 +2,51 @@
 
 A message is written in the same transaction as the action that causes it, so it exists iff the
 action committed. Delivery is at-least-once: a message is marked sent only after its sender
-returned; a failing sender leaves it pending with exponential back-off and it is retried forever
-(operators see it in `mobileid outbox`). A delivered tx_code message has its body redacted.
+returned; a failing sender leaves it pending with exponential back-off and it is retried
+(operators see it in `mobileid outbox`).
+
+No issuance secret at rest: the text to send (an offer link, a tx_code) waits sealed
+(`vc.sealing`: AES-GCM under a key derived from MOBILEID_SECRET_KEY, bound to the row's id,
+recipient and kind) and only the sender sees it opened; `body` holds what operators may see, the
+same text with the secret cut out, and the sealed text is dropped once delivered. The seal also
+means the outbox sends only what this issuer wrote: a row added, or turned to another phone, by
+someone with database access alone does not open and is never sent. Nothing here logs or records
+a message's text: a sender's failure is recorded by its type, or by the message of a
+`DeliveryError`, which senders keep free of the text.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuer.models import OutboxMessage
+from vc.errors import KeyMaterialError
+from vc.sealing import SealingKey
 
 __all__ = [
-    "LogFileSender",
+    "REDACTED",
+    "DeliveryError",
     "MessageSender",
     "OutgoingMessage",
     "deliver_one",
     "enqueue_message",
     "list_messages",
+    "outbox_sealer",
 ]
 
 log = logging.getLogger(__name__)
 _MAX_BACKOFF_S = 900
-REDACTED_BODY = "[전달 후 삭제됨 / redacted after delivery]"
-REDACT_AFTER_DELIVERY = frozenset({"tx_code"})
+REDACTED = "[전달 후 삭제됨 / redacted]"
+"""Stands where a secret was in the text operators see."""
+_NOT_SEALED = "no sealed text (not written by this issuer's outbox, or before 0006): not sent"
+_DOES_NOT_OPEN = "sealed text does not open: another MOBILEID_SECRET_KEY, or the row was altered"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +56,12 @@ class OutgoingMessage:
     recipient: str
     kind: str
     body: str
+    """The text to deliver, secrets included: for the sender's eyes only."""
+
+
+class DeliveryError(Exception):
+    """A sender could not deliver; its message is recorded and logged, so it never holds the
+    text (say "gateway answered 503", not what was sent)."""
 
 
 class MessageSender(Protocol):
@@ -52,31 +70,13 @@ class MessageSender(Protocol):
     def send(self, message: OutgoingMessage) -> None: ...
 
 
-class LogFileSender:
-    """The default sender: appends each SMS as a JSON line to a file and echoes it to a console."""
+def outbox_sealer(secret: bytes) -> SealingKey:
+    """The box key of waiting messages, derived from the deployment secret."""
+    return SealingKey(secret, "outbox message")
 
-    def __init__(self, path: Path, console: Callable[[str], None] | None = None) -> None:
-        self.path = path
-        self.console = console
-        self._lock = threading.Lock()
 
-    def send(self, message: OutgoingMessage) -> None:
-        line = json.dumps(
-            {
-                "id": message.id,
-                "channel": message.channel,
-                "to": message.recipient,
-                "kind": message.kind,
-                "body": message.body,
-            },
-            ensure_ascii=False,
-        )
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as fh:
-                fh.write(line + "\n")
-        if self.console is not None:
-            self.console(f"[SMS → {message.recipient}] {message.body}")
+def _bound_to(msg: OutboxMessage) -> str:
+    return f"{msg.id}\x00{msg.recipient}\x00{msg.kind}"
 
 
 def enqueue_message(
@@ -86,29 +86,45 @@ def enqueue_message(
     recipient: str,
     kind: str,
     subject: str,
-    body: str,
+    text: str,
+    shown: str,
+    sealer: SealingKey,
     now: datetime,
 ) -> OutboxMessage:
+    """Queue `text` for `recipient`, sealed; `shown` is the same message with secrets cut out."""
     msg = OutboxMessage(
         channel=channel,
         recipient=recipient,
         kind=kind,
         subject=subject,
-        body=body,
+        body=shown,
         state="pending",
         attempts=0,
         next_attempt_at=now,
         created_at=now,
     )
     session.add(msg)
+    session.flush()  # the id the box is bound to; the text is never written in the clear
+    msg.sealed_body = sealer.seal(text.encode("utf-8"), _bound_to(msg))
     return msg
 
 
-def deliver_one(session: Session, sender: MessageSender, now: datetime) -> OutboxMessage | None:
+def _failure(exc: Exception) -> str:
+    """What is recorded of a failed attempt: never the exception's text unless it is ours."""
+    if isinstance(exc, DeliveryError):
+        return str(exc)[:200]
+    if isinstance(exc, KeyMaterialError):
+        return _DOES_NOT_OPEN
+    return f"{type(exc).__name__} (the sender's message is not recorded)"[:200]
+
+
+def deliver_one(
+    session: Session, sender: MessageSender, now: datetime, *, sealer: SealingKey
+) -> OutboxMessage | None:
     """Claim the oldest due message, send it and record the outcome; None when nothing is due.
 
     On PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so several workers never send the
-    same message at the same time.
+    same message at the same time. A message without a sealed text is refused for good.
     """
     msg = session.scalars(
         select(OutboxMessage)
@@ -120,20 +136,24 @@ def deliver_one(session: Session, sender: MessageSender, now: datetime) -> Outbo
     if msg is None:
         return None
     msg.attempts += 1
+    if msg.sealed_body is None:
+        log.warning("outbox message %s refused: %s", msg.id, _NOT_SEALED)
+        msg.state, msg.last_error = "refused", _NOT_SEALED
+        return msg
     try:
-        sender.send(OutgoingMessage(msg.id, msg.channel, msg.recipient, msg.kind, msg.body))
-    except Exception as exc:
+        text = sealer.open(msg.sealed_body, _bound_to(msg)).decode("utf-8")
+        sender.send(OutgoingMessage(msg.id, msg.channel, msg.recipient, msg.kind, text))
+    except Exception as exc:  # noqa: BLE001 - any failure is retried; its text is not kept
+        msg.last_error = _failure(exc)
         log.warning(
-            "outbox message %s not delivered (attempt %s)", msg.id, msg.attempts, exc_info=True
+            "outbox message %s not delivered (attempt %s): %s", msg.id, msg.attempts, msg.last_error
         )
-        msg.last_error = f"{type(exc).__name__}: {exc}"[:200]
         msg.next_attempt_at = now + timedelta(seconds=min(2**msg.attempts, _MAX_BACKOFF_S))
         return msg
     msg.state = "sent"
     msg.sent_at = now
     msg.last_error = None
-    if msg.kind in REDACT_AFTER_DELIVERY:
-        msg.body = REDACTED_BODY
+    msg.sealed_body = None
     return msg
 
 

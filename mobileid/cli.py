@@ -13,7 +13,13 @@ from pydantic import ValidationError
 
 from issuer.errors import IssuerError
 from mobileid import __version__
-from mobileid.cli_common import console, err_console, fail, load_settings
+from mobileid.cli_common import (
+    console,
+    err_console,
+    fail,
+    load_settings,
+    warn_if_placeholder_secret,
+)
 from mobileid.cli_gate import gate_app
 from mobileid.cli_hr import admin_app, hr_app
 from mobileid.cli_issuer import issuer_app
@@ -70,10 +76,13 @@ def serve(
 
     from mobileid.app import create_app
     from mobileid.heap import freeze_startup_heap
+    from mobileid.log_redaction import install_log_redaction
 
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = load_settings(**overrides)
+    warn_if_placeholder_secret("MOBILEID_SECRET_KEY", settings.secret_key.get_secret_value())
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
     try:
         application = create_app(settings)
     except ValidationError as exc:  # pragma: no cover - settings were validated above

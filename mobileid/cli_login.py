@@ -21,13 +21,12 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from mobileid.cli_common import console, fail
+from mobileid.cli_common import console, fail, fail_on_settings, warn_if_placeholder_secret
 from mobileid.db import create_db_engine
-from mobileid.throttle import FailureThrottle
 from vc.private_files import ensure_private_dir
 from verifier.fetch import new_http_client
 from verifier.migrate import upgrade_verifier_database
-from verifier.oid4vp.models import login_records, secret_failures
+from verifier.oid4vp.models import login_records
 from verifier.oidc.app import LoginService, build_login_service, purge_all, unit_of_work
 from verifier.oidc.claims import OIDC_CLAIMS
 from verifier.oidc.clients import (
@@ -65,10 +64,7 @@ def _settings(**overrides: Any) -> LoginSettings:
     try:
         return get_login_settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        fail(f"설정 오류 / invalid settings: {problems}", code=2)
+        fail_on_settings(exc)
 
 
 def open_login_service(
@@ -93,11 +89,6 @@ def open_login_service(
             unit_of_work=partial(unit_of_work, engine),
             certificate=certificate,
             client=http,
-            throttle=FailureThrottle(
-                secret_failures,
-                max_failures=settings.throttle_max_failures,
-                window_s=settings.throttle_window_s,
-            ),
             clock=clock,
         )
     except BaseException:
@@ -177,6 +168,7 @@ def serve(
     from verifier.oidc.app import create_login_app
 
     settings = _settings(host=host, port=port, base_url=base_url)
+    warn_if_placeholder_secret("MOBILEID_LOGIN_SECRET_KEY", settings.secret_key.get_secret_value())
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         service = open_login_service(settings)

@@ -16,7 +16,9 @@ from mobileid.outbox_worker import drain_outbox
 
 __all__ = ["audit_app", "outbox_app"]
 
-outbox_app = typer.Typer(help="발송함 / Outbox: SMS waiting for or past delivery.")
+outbox_app = typer.Typer(
+    help="발송함 / Outbox: SMS waiting for or past delivery (links and codes never shown)."
+)
 audit_app = typer.Typer(help="감사 기록 / Audit log.", no_args_is_help=True)
 
 
@@ -29,7 +31,7 @@ def outbox_default(ctx: typer.Context) -> None:
 
 @outbox_app.command("list")
 def outbox_list(
-    state: Annotated[str | None, typer.Option(help="pending or sent")] = None,
+    state: Annotated[str | None, typer.Option(help="pending, sent or refused")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
 ) -> None:
     """발송함 목록 / List outbox messages, newest first."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from issuer.outbox import deliver_one
+from issuer.outbox import deliver_one, outbox_sealer
 from mobileid.runtime import IssuerRuntime
 
 __all__ = ["OutboxWorker", "drain_outbox"]
@@ -17,9 +17,10 @@ _MAX_PER_ROUND = 500
 def drain_outbox(runtime: IssuerRuntime, limit: int = _MAX_PER_ROUND) -> tuple[int, int]:
     """Deliver due messages, one transaction each; returns (sent, failed)."""
     sent = failed = 0
+    sealer = outbox_sealer(runtime.config.secret_key)
     for _ in range(limit):
         with runtime.unit_of_work() as session:
-            msg = deliver_one(session, runtime.sender, runtime.clock())
+            msg = deliver_one(session, runtime.sender, runtime.clock(), sealer=sealer)
             if msg is None:
                 break
             if msg.state == "sent":

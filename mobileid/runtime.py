@@ -6,6 +6,7 @@ Shared by `create_app` and the CLI so both start the same way; nothing happens a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -20,14 +21,17 @@ from issuer.audit import AuditKey, bind_audit_key
 from issuer.config import IssuerConfig
 from issuer.key_store import KeyStore, open_key_store
 from issuer.migrate import upgrade_database
-from issuer.outbox import LogFileSender, MessageSender
+from issuer.outbox import MessageSender
 from issuer.signing_keys import IssuerKeyring, signing_key_sealer
+from issuer.sms import DevSmsSender, SmsGatewaySender
 from issuer.status_publication import StatusListPublisher
 from mobileid.db import SessionFactory, create_db_engine, make_session_factory, transaction
-from mobileid.settings import Settings
+from mobileid.settings import Settings, SettingsError
 from vc.private_files import ensure_private_dir
 
-__all__ = ["IssuerRuntime", "issuer_config", "open_issuer_runtime", "utc_now"]
+__all__ = ["IssuerRuntime", "issuer_config", "message_sender", "open_issuer_runtime", "utc_now"]
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -90,6 +94,10 @@ def open_issuer_runtime(
 ) -> IssuerRuntime:
     """Create the data directory, migrate the database, open (or create) the signing keys."""
     ensure_private_dir(settings.data_dir)
+    if settings.env != "dev":
+        if isinstance(sender, DevSmsSender):
+            raise SettingsError("the development SMS sender is refused outside dev")
+        _remove_legacy_outbox_log(settings)
     config = issuer_config(settings)
     engine = create_db_engine(settings.resolved_database_url)
     sessions = make_session_factory(engine)
@@ -107,9 +115,6 @@ def open_issuer_runtime(
     except BaseException:
         engine.dispose()
         raise
-    if sender is None:
-        console = _console_echo(Console(stderr=True)) if settings.outbox_console else None
-        sender = LogFileSender(settings.outbox_log_path, console)
     return IssuerRuntime(
         settings,
         config,
@@ -117,6 +122,31 @@ def open_issuer_runtime(
         sessions,
         keys,
         StatusListPublisher(config),
-        sender,
+        sender or message_sender(settings),
         clock,
     )
+
+
+def message_sender(settings: Settings) -> MessageSender:
+    """The SMS gateway when one is configured, as it must be outside dev; in dev without one,
+    the development sender, which shows each SMS and sends nothing."""
+    if settings.sms_gateway_url is not None and settings.sms_gateway_token is not None:
+        return SmsGatewaySender(
+            settings.sms_gateway_url,
+            settings.sms_gateway_token.get_secret_value(),
+            timeout_s=settings.sms_gateway_timeout_s,
+        )
+    if settings.env != "dev":  # the settings refuse this already; never fall back to showing
+        raise SettingsError("MOBILEID_SMS_GATEWAY_URL is required outside dev")
+    console = _console_echo(Console(stderr=True)) if settings.outbox_console else None
+    return DevSmsSender(settings.dev_sms_log_path, console)
+
+
+def _remove_legacy_outbox_log(settings: Settings) -> None:
+    """An earlier release logged every SMS, offer links and tx_codes included, to a file in the
+    data directory; outside dev it goes at the first start (the outbox keeps what was sent,
+    redacted)."""
+    path = settings.legacy_outbox_log_path
+    if path.is_file():
+        path.unlink()
+        log.warning("removed %s: it held the SMS of an earlier release, secrets included", path)

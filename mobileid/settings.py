@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     outbox_poll_s: float = Field(default=1.0, gt=0, le=3600)
     outbox_console: bool = True
+    """Development sender: also show each SMS on the console (it always writes dev-sms.log)."""
+    sms_gateway_url: str | None = None
+    """The HTTP SMS gateway (JSON POST `{to, text, id}`, bearer token); required outside dev.
+    Unset in dev: SMS are only shown (console, `<data_dir>/dev-sms.log`), never sent."""
+    sms_gateway_token: SecretStr | None = None
+    sms_gateway_timeout_s: float = Field(default=10.0, gt=0, le=120)
     docs: bool = True
 
     @field_validator("issuer_base_url")
@@ -70,7 +76,22 @@ class Settings(BaseSettings):
             raise SettingsError(problem)
         if self.env != "dev" and not self.issuer_base_url.startswith("https://"):
             raise SettingsError("MOBILEID_ISSUER_BASE_URL must be https outside dev")
+        self._check_sms_gateway()
         return self
+
+    def _check_sms_gateway(self) -> None:
+        url = self.sms_gateway_url
+        if url is None:
+            if self.env != "dev":
+                raise SettingsError(
+                    "MOBILEID_SMS_GATEWAY_URL is required outside dev "
+                    "(the development SMS sender sends nothing)"
+                )
+            return
+        if not url.startswith("https://" if self.env != "dev" else ("https://", "http://")):
+            raise SettingsError("MOBILEID_SMS_GATEWAY_URL must be https outside dev")
+        if self.sms_gateway_token is None:
+            raise SettingsError("MOBILEID_SMS_GATEWAY_TOKEN is required with a gateway URL")
 
     @property
     def resolved_database_url(self) -> str:
@@ -79,7 +100,13 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'mobileid.sqlite3').resolve()}"
 
     @property
-    def outbox_log_path(self) -> Path:
+    def dev_sms_log_path(self) -> Path:
+        """Where the development sender shows SMS (0600); never written outside dev."""
+        return self.data_dir / "dev-sms.log"
+
+    @property
+    def legacy_outbox_log_path(self) -> Path:
+        """Where releases before migration 0006 logged every SMS, links and codes included."""
         return self.data_dir / "outbox.log"
 
     @property

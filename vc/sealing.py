@@ -24,6 +24,7 @@ from vc.base64url import b64url_decode, b64url_encode
 from vc.errors import Code, KeyMaterialError
 
 __all__ = [
+    "MAKE_SECRET_HINT",
     "MIN_DEPLOYMENT_SECRET_CHARS",
     "PLACEHOLDER_SECRET",
     "SEALED_PREFIX",
@@ -35,6 +36,7 @@ __all__ = [
 PLACEHOLDER_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused outside dev
 _KNOWN_PLACEHOLDERS = frozenset({PLACEHOLDER_SECRET, "change-me", "changeme", "secret", "dev"})
 MIN_DEPLOYMENT_SECRET_CHARS = 32
+MAKE_SECRET_HINT = 'make one: python -c "import secrets; print(secrets.token_urlsafe(48))"'  # noqa: S105
 SEALED_PREFIX = "v1."
 _NONCE_BYTES = 12
 _TAG_BYTES = 16
@@ -48,7 +50,7 @@ def placeholder_problem(variable: str, secret: str) -> str | None:
     if secret in _KNOWN_PLACEHOLDERS or len(secret) < MIN_DEPLOYMENT_SECRET_CHARS:
         return (
             f"{variable} is a placeholder or shorter than {MIN_DEPLOYMENT_SECRET_CHARS} "
-            "characters; set a random secret outside dev"
+            f"characters; set a random secret outside dev ({MAKE_SECRET_HINT})"
         )
     return None
 

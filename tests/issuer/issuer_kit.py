@@ -124,8 +124,8 @@ def bearer(token: str) -> dict[str, str]:
 def read_sms(
     data_dir: Path, *, kind: str, count: int = 1, timeout: float = 10
 ) -> list[dict[str, Any]]:
-    """SMS the default sender wrote to `outbox.log` (the simulated phone)."""
-    path = data_dir / "outbox.log"
+    """SMS the development sender showed in `dev-sms.log` (the simulated phone)."""
+    path = data_dir / "dev-sms.log"
     deadline = time.monotonic() + timeout
     while True:
         text = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -135,6 +135,24 @@ def read_sms(
         if len(found) >= count or time.monotonic() > deadline:
             return found
         time.sleep(0.02)
+
+
+def queue_sms(runtime: Any, *, text: str, shown: str, now: datetime) -> None:
+    """One tx_code SMS to 010-1234-5678, queued (sealed) as an approval queues it."""
+    from issuer.outbox import enqueue_message, outbox_sealer
+
+    with runtime.unit_of_work() as session:
+        enqueue_message(
+            session,
+            channel="sms",
+            recipient="01012345678",
+            kind="tx_code",
+            subject="employee:E1",
+            text=text,
+            shown=shown,
+            sealer=outbox_sealer(runtime.config.secret_key),
+            now=now,
+        )
 
 
 def tx_code_of(sms: Mapping[str, Any]) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from issuer_kit import employee, standard_staff, write_csv, write_json
+from issuer_kit import employee, queue_sms, standard_staff, write_csv, write_json
 from pydantic import ValidationError
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
@@ -19,7 +19,7 @@ from issuer.audit import append_audit, verify_audit_chain
 from issuer.errors import AuditChainBroken
 from issuer.migrate import VERSION_TABLE
 from issuer.models import Employee, OutboxMessage, metadata
-from issuer.outbox import REDACTED_BODY, deliver_one, enqueue_message
+from issuer.outbox import REDACTED, deliver_one, outbox_sealer
 from mobileid.cli import app as cli
 from mobileid.runtime import open_issuer_runtime
 from mobileid.settings import Settings, get_settings
@@ -184,27 +184,20 @@ class FlakySender:
 
 def test_outbox_retries_and_redacts(env, runtime) -> None:
     sender = FlakySender(failures=2)
+    sealer = outbox_sealer(runtime.config.secret_key)
     now = datetime.now(UTC)
-    with runtime.unit_of_work() as s:
-        enqueue_message(
-            s,
-            channel="sms",
-            recipient="01012345678",
-            kind="tx_code",
-            subject="employee:E1",
-            body="code 123456",
-            now=now,
-        )
+    queue_sms(runtime, text="code 123456", shown=f"code {REDACTED}", now=now)
     for attempt, delay in ((1, 0.5), (2, 2.5)):  # back-off 2 s, then 4 s
         with runtime.unit_of_work() as s:
-            msg = deliver_one(s, sender, now + _secs(delay))
+            msg = deliver_one(s, sender, now + _secs(delay), sealer=sealer)
             assert msg is not None and msg.state == "pending" and msg.attempts == attempt
-            assert "ConnectionError" in msg.last_error
+            assert "ConnectionError" in msg.last_error and "gateway down" not in msg.last_error
     with runtime.unit_of_work() as s:  # backed off: not due yet
-        assert deliver_one(s, sender, now + _secs(3)) is None
+        assert deliver_one(s, sender, now + _secs(3), sealer=sealer) is None
     with runtime.unit_of_work() as s:
-        msg = deliver_one(s, sender, now + _secs(10))
-        assert msg.state == "sent" and msg.body == REDACTED_BODY
+        msg = deliver_one(s, sender, now + _secs(10), sealer=sealer)
+        assert msg.state == "sent" and msg.body == f"code {REDACTED}"
+        assert msg.sealed_body is None
     assert sender.sent == ["code 123456"]
     with runtime.unit_of_work() as s:
         assert s.scalar(select(OutboxMessage.attempts)) == 3
@@ -248,8 +241,9 @@ def test_settings() -> None:
         Settings(env="prod", issuer_base_url="https://id.example.go.kr")
     with pytest.raises(ValidationError, match="https"):
         Settings(env="prod", secret_key="k" * 40, issuer_base_url="http://id.example.go.kr")
+    gateway = {"sms_gateway_url": "https://sms.example.go.kr/send", "sms_gateway_token": "t"}
     assert Settings(
-        env="prod", secret_key="k" * 40, issuer_base_url="https://id.example.go.kr/"
+        env="prod", secret_key="k" * 40, issuer_base_url="https://id.example.go.kr/", **gateway
     ).issuer_base_url == ("https://id.example.go.kr")
     r = CliRunner().invoke(cli, ["issuer", "info"], env={"MOBILEID_ENV": "prod"})
     assert r.exit_code == 2 and "placeholder" in r.output
