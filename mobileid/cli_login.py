@@ -23,10 +23,11 @@ from sqlalchemy import select
 
 from mobileid.cli_common import console, fail, fail_on_settings, warn_if_placeholder_secret
 from mobileid.db import create_db_engine
+from mobileid.throttle import FailureThrottle
 from vc.private_files import ensure_private_dir
 from verifier.fetch import new_http_client
 from verifier.migrate import upgrade_verifier_database
-from verifier.oid4vp.models import login_records
+from verifier.oid4vp.models import login_records, secret_failures
 from verifier.oidc.app import LoginService, build_login_service, purge_all, unit_of_work
 from verifier.oidc.claims import OIDC_CLAIMS
 from verifier.oidc.clients import (
@@ -89,6 +90,11 @@ def open_login_service(
             unit_of_work=partial(unit_of_work, engine),
             certificate=certificate,
             client=http,
+            throttle=FailureThrottle(
+                secret_failures,
+                max_failures=settings.throttle_max_failures,
+                window_s=settings.throttle_window_s,
+            ),
             clock=clock,
         )
     except BaseException:
