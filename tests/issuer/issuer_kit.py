@@ -137,6 +137,20 @@ def read_sms(
         time.sleep(0.02)
 
 
+class Phone:
+    """A fake SMS sender: what the employee's phone received, secrets included."""
+
+    def __init__(self) -> None:
+        self.received: list[Any] = []
+
+    def send(self, message: Any) -> None:
+        self.received.append(message)
+
+    def last(self, kind: str) -> dict[str, Any]:
+        """The newest SMS of `kind`, shaped as `read_sms` returns them."""
+        return {"body": next(m.body for m in reversed(self.received) if m.kind == kind)}
+
+
 def queue_sms(runtime: Any, *, text: str, shown: str, now: datetime) -> None:
     """One tx_code SMS to 010-1234-5678, queued (sealed) as an approval queues it."""
     from issuer.outbox import enqueue_message, outbox_sealer

@@ -11,23 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from issuer_kit import queue_sms
+from issuer_kit import Phone, queue_sms
 from sqlalchemy import insert, select, update
 
 from issuer.migrate import upgrade_database
 from issuer.models import OutboxMessage
-from issuer.outbox import REDACTED, OutgoingMessage, deliver_one, outbox_sealer
+from issuer.outbox import REDACTED, deliver_one, outbox_sealer
 from mobileid.db import create_db_engine
 from mobileid.runtime import open_issuer_runtime
 from mobileid.settings import get_settings
-
-
-class Phone:
-    def __init__(self) -> None:
-        self.received: list[OutgoingMessage] = []
-
-    def send(self, message: OutgoingMessage) -> None:
-        self.received.append(message)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 import httpx
 import pytest
 import uvicorn
-from issuer_kit import Holder, apply_and_approve, link_of, queue_sms, seed, tx_code_of
+from issuer_kit import Holder, Phone, apply_and_approve, link_of, queue_sms, seed, tx_code_of
 from pydantic import ValidationError
 from sqlalchemy import Engine, inspect, select, text
 from typer.testing import CliRunner
@@ -43,19 +43,6 @@ from vc.sealing import PLACEHOLDER_SECRET
 SECRET = "s" * 16 + secrets.token_urlsafe(32)
 GATEWAY = "https://sms.example.go.kr/v1/send"
 MAKE_ONE = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
-
-
-class Phone:
-    """The fake SMS sender: what the employee's phone received."""
-
-    def __init__(self) -> None:
-        self.received: list[OutgoingMessage] = []
-
-    def send(self, message: OutgoingMessage) -> None:
-        self.received.append(message)
-
-    def last(self, kind: str) -> dict[str, Any]:
-        return {"body": next(m.body for m in reversed(self.received) if m.kind == kind)}
 
 
 class WallClock:
