@@ -8,8 +8,9 @@ file to protect and back up. `first_use` is one INSERT, committed before the gat
 `synchronous=NORMAL`: it survives the process, as the entry journal does); a live row with the
 same key means replayed. The gate's background worker purges rows whose time has passed.
 
-A gate's audience is its own (`gate:<site>:<gate id>`), so no presentation is good at two gates
-and gates need not share this memory.
+By default a gate's audience is its own (`gate:<site>:<gate id>`), so no presentation is good at
+two gates and gates need not share this memory. (Gates given one `audience` in their policies
+lose that: a QR shown at one of them would pass once at each.)
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class GateReplayStore:
 
     It writes through a `sqlite3` connection of its own rather than the gate's SQLAlchemy engine:
     an engine transaction costs about 320 us a scan on the bench machine, a third of a gate
-    worker's budget at 1,000 scans/s over HTTP (`bench.gate`); the one statement, about 40 us.
+    worker's budget at 1,000 scans/s over HTTP (`bench.gate`); the one statement, about 60 us
+    (median in `bench.gate`'s worker; a scan that meets the journal's flush waits for it).
     """
 
     def __init__(self, database: Path) -> None:
