@@ -11,6 +11,7 @@ Standard library only, so every party (issuer, verifier, wallet simulator) uses 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -94,7 +95,8 @@ def ensure_private_file(path: Path) -> Path:
 
 
 def write_private_file(path: Path, data: bytes) -> None:
-    """Replace `path` atomically with `data`, 0600 (write a temporary file, fsync, rename)."""
+    """Replace `path` atomically with `data`, 0600 (write a temporary file, fsync, rename, fsync
+    the directory), so a crash or power loss leaves the old file or the new one."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -106,3 +108,9 @@ def write_private_file(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # not every platform can fsync a directory
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
