@@ -367,7 +367,11 @@ def change_pin(
 def export_status(ctx: typer.Context, wallet: WalletOpt = None) -> None:
     """Machine-readable lock state (no PIN needed; reveals nothing secret)."""
     store = _store(ctx, wallet)
-    json.dump({"exists": store.exists(), **store.pin_state()}, sys.stdout)
+    try:
+        state = {"exists": store.exists(), **store.pin_state()}
+    except WalletError as exc:
+        raise _fail(exc) from exc
+    json.dump(state, sys.stdout)
     typer.echo()
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "PresentationError",
     "StoreCorrupted",
     "VerifierError",
+    "WalletChanged",
     "WalletError",
     "WalletExists",
     "WalletLocked",
@@ -76,6 +77,14 @@ class WalletLocked(WalletError):
         "Five wrong PINs: the wallet is locked and its credentials were erased. "
         "Apply for reissue, then accept the new offer link."
     )
+
+
+class WalletChanged(WalletError):
+    """Another command saved or re-keyed the wallet while this one had it open."""
+
+    code = "wallet_changed"
+    message_ko = "다른 명령이 그사이 지갑을 변경했습니다. 다시 시도하세요."
+    message_en = "Another command changed the wallet in the meantime; try again."
 
 
 class StoreCorrupted(WalletError):

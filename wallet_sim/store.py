@@ -1,26 +1,31 @@
 """The phone's secure storage: a directory holding one PIN-locked, encrypted wallet.
 
 `wallet.json` holds the public header (format, device id, key algorithm, KDF parameters with a
-random salt) and one sealed blob: the device private key, the credentials and the presentation
-history, encrypted with XSalsa20-Poly1305 (`nacl.secret.SecretBox`, a fresh random nonce on
-every write) under a key derived from the 6-digit PIN by Argon2id (at least the libsodium
-"interactive" limits). `pin.json` holds the failure counter outside the blob, so it survives
-restarts; it is bumped *before* each attempt and reset only after a successful one. The fifth
-wrong PIN in a row destroys the sealed blob (the credentials are gone, the employee applies for
-reissue) and marks the wallet locked; a new onboarding with a new PIN unlocks it again. Every
-write goes to a temporary file in the same directory that is then renamed over the old one.
+random salt, the count of wrong PINs in a row) and one sealed blob: the device private key, the
+credentials and the presentation history, encrypted with XSalsa20-Poly1305 (`nacl.secret.SecretBox`,
+a fresh random nonce on every write) under a key derived from the 6-digit PIN by Argon2id (at least
+the libsodium "interactive" limits). Every write goes to a temporary file in the same directory,
+fsynced, renamed over the old one, and the directory fsynced.
 
-A software wallet can be copied and its PIN brute-forced offline; a real phone keeps the key in
-hardware that enforces the counter. This simulator does what software can.
+The PIN counter holds under concurrency: each unlock takes an exclusive `flock` on `wallet.lock`,
+counts the attempt on disk, then derives the key, and resets the count only after the PIN opened
+the store; the fifth wrong PIN in a row destroys the sealed blob (the credentials are gone, the
+employee applies for reissue) and a new onboarding with a new PIN unlocks the wallet again. The
+count lives in the same file as the sealed blob, so it cannot be deleted without deleting the
+store; a store of the previous release, whose count was in `pin.json`, takes that count over and is
+refused if `pin.json` is missing. An open wallet saves only over the very blob it opened, so a
+command that was open during a wipe, a PIN change or another save cannot undo it.
+
+A software wallet can be copied, rolled back to an older `wallet.json` and its PIN brute-forced
+offline; a real phone keeps the key in secure hardware that enforces the counter. This simulator
+does what software can.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -46,12 +51,14 @@ from vc.keys import (
 from vc.private_files import ensure_private_dir
 from wallet_sim.errors import (
     StoreCorrupted,
+    WalletChanged,
     WalletError,
     WalletExists,
     WalletLocked,
     WalletNotFound,
     WrongPin,
 )
+from wallet_sim.store_files import exclusive_lock, write_json
 
 __all__ = [
     "INTERACTIVE",
@@ -67,7 +74,8 @@ FORMAT = "mobileid-wallet/1"
 KDF_ALG = "argon2id13"
 MAX_PIN_FAILURES = 5
 STORE_FILE = "wallet.json"
-PIN_STATE_FILE = "pin.json"
+LOCK_FILE = "wallet.lock"
+LEGACY_PIN_FILE = "pin.json"
 _PIN = re.compile(r"[0-9]{6}")
 _KEY_ALGS = (ALG_EDDSA, ALG_ES256)
 
@@ -98,32 +106,6 @@ def validate_pin(pin: str) -> str:
     return pin
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temp file + fsync + rename, so a crash leaves old or new."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # directory fsync is not possible everywhere
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
-def _write_json(path: Path, value: Any) -> None:
-    _atomic_write(path, json.dumps(value, ensure_ascii=False, indent=1).encode("utf-8"))
-
-
 class WalletStore:
     """One wallet directory. Holds paths and injected clock/randomness/KDF cost, no secrets."""
 
@@ -145,8 +127,19 @@ class WalletStore:
         return self.path / STORE_FILE
 
     @property
-    def pin_file(self) -> Path:
-        return self.path / PIN_STATE_FILE
+    def lock_file(self) -> Path:
+        return self.path / LOCK_FILE
+
+    @property
+    def legacy_pin_file(self) -> Path:
+        """Where the previous release kept the failure counter."""
+        return self.path / LEGACY_PIN_FILE
+
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        """The one lock around every read-modify-write of the store."""
+        if not self.path.is_dir():
+            raise WalletNotFound()
+        return exclusive_lock(self.lock_file)
 
     # --- public state, readable without the PIN ---------------------------------------------
 
@@ -163,29 +156,47 @@ class WalletStore:
             raise StoreCorrupted(detail="unknown wallet format")
         return header
 
-    def pin_state(self) -> dict[str, Any]:
-        try:
-            state = json.loads(self.pin_file.read_bytes())
-        except FileNotFoundError:
-            return {"failures": 0, "locked": False}
-        except ValueError as exc:  # a broken counter must not reset to zero silently
-            raise StoreCorrupted(detail="pin.json is not JSON") from exc
-        if type(state) is not dict or type(state.get("failures")) is not int:
-            raise StoreCorrupted(detail="pin.json is malformed")
-        return state
+    def _write_header(self, header: dict[str, Any]) -> None:
+        """Replace the store file; the header always carries the count, so pin.json is moot."""
+        write_json(self.store_file, header)
+        self.legacy_pin_file.unlink(missing_ok=True)
 
-    def _write_pin_state(self, failures: int, locked: bool) -> None:
-        state: dict[str, Any] = {"failures": failures, "locked": locked}
-        if locked:
-            state["locked_at"] = int(self.clock())
-        _write_json(self.pin_file, state)
+    def _failures(self, header: dict[str, Any]) -> int:
+        """Wrong PINs in a row recorded for a sealed store; a previous release's store takes
+        the count from its pin.json and without one is refused (never a fresh count)."""
+        if "failures" in header:
+            failures = header["failures"]
+        else:
+            try:
+                state = json.loads(self.legacy_pin_file.read_bytes())
+            except FileNotFoundError as exc:
+                raise StoreCorrupted(detail="the PIN failure counter is missing") from exc
+            except ValueError as exc:
+                raise StoreCorrupted(detail="pin.json is not JSON") from exc
+            if type(state) is not dict:
+                raise StoreCorrupted(detail="pin.json is malformed")
+            failures = MAX_PIN_FAILURES if state.get("locked") else state.get("failures")
+        if type(failures) is not int or failures < 0:
+            raise StoreCorrupted(detail="the PIN failure counter is malformed")
+        return failures
+
+    def pin_state(self) -> dict[str, Any]:
+        """Wrong PINs in a row and whether the store was wiped (and when)."""
+        header = self._header()
+        if header is None:
+            return {"failures": 0, "locked": False}
+        if "sealed" not in header:
+            failures = header.get("failures", MAX_PIN_FAILURES)
+            return {"failures": failures, "locked": True, "locked_at": header.get("erased_at")}
+        return {"failures": self._failures(header), "locked": False}
 
     def exists(self) -> bool:
         header = self._header()
         return header is not None and "sealed" in header
 
     def is_locked(self) -> bool:
-        return bool(self.pin_state().get("locked"))
+        header = self._header()
+        return header is not None and "sealed" not in header
 
     def device_id(self) -> str | None:
         header = self._header()
@@ -204,7 +215,7 @@ class WalletStore:
                 "지원하지 않는 키 알고리즘입니다.", f"Unsupported key algorithm {alg}"
             )
         header = self._header()
-        if header is not None and "sealed" in header and not self.is_locked():
+        if header is not None and "sealed" in header:
             raise WalletExists()
         ensure_private_dir(self.path)
         device_id = (header or {}).get("device_id") or str(uuid.UUID(bytes=self.rng(16), version=4))
@@ -219,68 +230,92 @@ class WalletStore:
             "credentials": [],
             "history": [],
         }
-        wallet = UnlockedWallet(self, device_id, alg, data, b"", {})
-        wallet.set_pin(pin)  # derives the key with a new salt and writes the store
-        self._write_pin_state(0, False)
+        wallet = UnlockedWallet(self, device_id, alg, data, b"", {}, None)
+        wallet.set_pin(pin)  # saves only if no other command created the store meanwhile
         return wallet
 
     def unlock(self, pin: str) -> UnlockedWallet:
-        """Open the wallet with its PIN; wrong PINs count, the fifth erases and locks."""
-        header = self._header()
-        if self.is_locked():
-            raise WalletLocked()
-        if header is None or "sealed" not in header:
-            raise WalletNotFound()
-        failures = self.pin_state()["failures"] + 1
-        self._write_pin_state(failures, False)  # counted before trying, so a crash cannot reset
-        try:
-            kdf = header["kdf"]
-            salt = b64url_decode(kdf["salt"])
-            limits = KdfLimits(int(kdf["opslimit"]), int(kdf["memlimit"]))
-            sealed = b64url_decode(header["sealed"])
-        except (KeyError, TypeError, ValueError, VCError) as exc:
-            raise StoreCorrupted(detail="wallet header incomplete") from exc
-        if kdf.get("alg") != KDF_ALG:
-            raise StoreCorrupted(detail="unknown KDF")
-        key = self._derive(pin, salt, limits) if _PIN.fullmatch(pin or "") else b""
-        try:
-            plain = nacl.secret.SecretBox(key).decrypt(sealed) if key else None
-        except nacl.exceptions.CryptoError:
-            plain = None
-        if plain is None:
-            if failures >= MAX_PIN_FAILURES:
-                self._erase()
+        """Open the wallet with its PIN; wrong PINs count, the fifth erases and locks.
+
+        Under the lock the attempt is counted on disk before the PIN is tried, so neither
+        parallel commands nor a crash mid-attempt get a try that is not counted.
+        """
+        with self._locked():
+            header = self._header()
+            if header is None:
+                raise WalletNotFound()
+            if "sealed" not in header:
                 raise WalletLocked()
-            raise WrongPin(MAX_PIN_FAILURES - failures)
-        self._write_pin_state(0, False)
+            failures = self._failures(header)
+            if failures >= MAX_PIN_FAILURES:  # the last count landed, its erase did not
+                self._erase(header)
+                raise WalletLocked()
+            failures += 1
+            self._write_header({**header, "failures": failures})
+            try:
+                kdf = header["kdf"]
+                salt = b64url_decode(kdf["salt"])
+                limits = KdfLimits(int(kdf["opslimit"]), int(kdf["memlimit"]))
+                sealed = b64url_decode(header["sealed"])
+            except (KeyError, TypeError, ValueError, VCError) as exc:
+                raise StoreCorrupted(detail="wallet header incomplete") from exc
+            if kdf.get("alg") != KDF_ALG:
+                raise StoreCorrupted(detail="unknown KDF")
+            key = self._derive(pin, salt, limits) if _PIN.fullmatch(pin or "") else b""
+            try:
+                plain = nacl.secret.SecretBox(key).decrypt(sealed) if key else None
+            except nacl.exceptions.CryptoError:
+                plain = None
+            if plain is None:
+                if failures >= MAX_PIN_FAILURES:
+                    self._erase(header)
+                    raise WalletLocked()
+                raise WrongPin(MAX_PIN_FAILURES - failures)
+            self._write_header({**header, "failures": 0})
         data = json.loads(plain)
         if data.get("device_id") != header.get("device_id") or data.get("alg") != header.get("alg"):
             raise StoreCorrupted(detail="header does not match the sealed store")
-        return UnlockedWallet(self, data["device_id"], data["alg"], data, key, dict(kdf))
+        return UnlockedWallet(
+            self, data["device_id"], data["alg"], data, key, dict(kdf), header["sealed"]
+        )
 
-    def _erase(self) -> None:
+    def _erase(self, header: dict[str, Any]) -> None:
         """Crypto-shred: drop the sealed blob (key, credentials, history), keep the device id."""
-        header = self._header() or {}
-        _write_json(
-            self.store_file,
+        self._write_header(
             {
                 "format": FORMAT,
                 "device_id": header.get("device_id"),
                 "alg": header.get("alg"),
                 "erased_at": int(self.clock()),
-            },
+                "failures": MAX_PIN_FAILURES,
+            }
         )
-        self._write_pin_state(MAX_PIN_FAILURES, True)
+
+    def _replace_sealed(self, expected: str | None, header: dict[str, Any]) -> None:
+        """Write `header` (a new sealed blob) if the store still holds `expected` (None: no
+        sealed store yet); the failure count on disk is kept, and a fresh store starts at 0."""
+        with self._locked():
+            current = self._header()
+            sealed = current.get("sealed") if current else None
+            if sealed != expected:
+                if sealed is not None:
+                    raise WalletChanged() if expected else WalletExists()
+                raise WalletLocked() if current else WalletNotFound()
+            failures = self._failures(current) if current and expected else 0
+            self._write_header({**header, "failures": failures})
 
     def reset(self) -> None:
         """Wipe the wallet directory's files (the directory itself stays)."""
-        for child in (self.store_file, self.pin_file):
-            with contextlib.suppress(FileNotFoundError):
-                child.unlink()
-        for stray in self.path.glob(f".{STORE_FILE}.*"):
-            stray.unlink()
-        for stray in self.path.glob(f".{PIN_STATE_FILE}.*"):
-            stray.unlink()
+        if not self.path.is_dir():
+            return
+        with self._locked():
+            for child in (self.store_file, self.legacy_pin_file):
+                child.unlink(missing_ok=True)
+            for stray in self.path.glob(f".{STORE_FILE}.*"):
+                stray.unlink()
+            for stray in self.path.glob(f".{LEGACY_PIN_FILE}.*"):
+                stray.unlink()
+            self.lock_file.unlink()  # waiting commands notice and lock the next one
 
     def _derive(self, pin: str, salt: bytes, limits: KdfLimits) -> bytes:
         key: bytes = nacl.pwhash.argon2id.kdf(
@@ -294,7 +329,10 @@ class WalletStore:
 
 
 class UnlockedWallet:
-    """An open wallet for the length of one command: decrypted data and the derived key."""
+    """An open wallet for the length of one command: decrypted data and the derived key.
+
+    `sealed` is the blob it was opened from (or last saved); a save replaces only that blob.
+    """
 
     def __init__(  # noqa: PLR0917 - built only by WalletStore
         self,
@@ -304,6 +342,7 @@ class UnlockedWallet:
         data: dict[str, Any],
         key: bytes,
         kdf: dict[str, Any],
+        sealed: str | None,
     ) -> None:
         self.store = store
         self.device_id = device_id
@@ -311,6 +350,7 @@ class UnlockedWallet:
         self.data = data
         self._key = key
         self._kdf = kdf
+        self._sealed = sealed
 
     def __repr__(self) -> str:  # never print secrets
         return f"<UnlockedWallet {self.device_id}>"
@@ -353,15 +393,18 @@ class UnlockedWallet:
         self.save()
 
     def save(self) -> None:
-        """Seal the data with a fresh random nonce and replace the store file atomically."""
+        """Seal the data with a fresh random nonce and replace the store file atomically, unless
+        another command wiped, re-keyed or saved the wallet since this one opened it."""
         plain = json.dumps(self.data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         nonce = self.store.rng(nacl.secret.SecretBox.NONCE_SIZE)
         sealed = nacl.secret.SecretBox(self._key).encrypt(plain, nonce)
+        blob = b64url_encode(bytes(sealed))
         header = {
             "format": FORMAT,
             "device_id": self.device_id,
             "alg": self.alg,
             "kdf": self._kdf,
-            "sealed": b64url_encode(bytes(sealed)),
+            "sealed": blob,
         }
-        _write_json(self.store.store_file, header)
+        self.store._replace_sealed(self._sealed, header)
+        self._sealed = blob

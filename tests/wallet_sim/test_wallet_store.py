@@ -34,7 +34,7 @@ def test_store_file_has_no_key_or_claim_in_plain_text(onboarded: UnlockedWallet)
     for name in ("김공무", "E-2024-0042", "1741000", "employee_number"):
         assert name.encode() not in raw
     header = json.loads(raw)
-    assert set(header) == {"format", "device_id", "alg", "kdf", "sealed"}
+    assert set(header) == {"format", "device_id", "alg", "kdf", "sealed", "failures"}
     assert header["kdf"]["opslimit"] >= nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE
 
 
@@ -159,8 +159,9 @@ def test_pins_are_six_digits(tmp_path: Path, pin: str) -> None:
 
 def test_writes_leave_no_temporary_files_and_are_private(onboarded: UnlockedWallet) -> None:
     files = sorted(p.name for p in onboarded.store.path.iterdir())
-    assert files == ["pin.json", "wallet.json"]
-    assert onboarded.store.store_file.stat().st_mode & 0o077 == 0
+    assert files == ["wallet.json", "wallet.lock"]
+    for path in onboarded.store.path.iterdir():
+        assert path.stat().st_mode & 0o077 == 0
 
 
 def test_reset_wipes(onboarded: UnlockedWallet) -> None:
