@@ -66,9 +66,9 @@ def _may_see(principal: Principal, employee: Employee) -> bool:
 
 
 def get_employee(session: Session, principal: Principal, employee_number: str) -> Employee:
-    employee = session.scalar(select(Employee).where(Employee.employee_number == employee_number))
     """The employee, if the principal may see them; one answer for "no such employee" and
     "outside your scope", so a token cannot find out who exists beyond its scope."""
+    employee = session.scalar(select(Employee).where(Employee.employee_number == employee_number))
     if employee is None or not _may_see(principal, employee):
         raise HrError(IssuerCode.employee_not_found, "no such employee")
     return employee
