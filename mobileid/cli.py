@@ -20,6 +20,7 @@ from mobileid.cli_common import (
     load_settings,
     warn_if_placeholder_secret,
 )
+from mobileid.cli_doctor import doctor
 from mobileid.cli_gate import gate_app
 from mobileid.cli_hr import admin_app, hr_app
 from mobileid.cli_issuer import issuer_app
@@ -45,6 +46,7 @@ app.add_typer(wallet_app, name="wallet")
 app.add_typer(gate_app, name="gate")
 app.add_typer(login_app, name="login")
 app.add_typer(verifier_app, name="verifier")
+app.command()(doctor)
 
 
 def _version(value: bool) -> None:

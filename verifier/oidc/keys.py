@@ -30,7 +30,14 @@ from vc.errors import KeyMaterialError
 from vc.sealing import SealingKey, is_sealed
 from verifier.oid4vp.models import oidc_keys
 
-__all__ = ["ID_TOKEN_ALGS", "LoginKeyError", "OidcKeys", "load_or_create_keys", "login_key_sealer"]
+__all__ = [
+    "ID_TOKEN_ALGS",
+    "LoginKeyError",
+    "OidcKeys",
+    "inspect_stored_keys",
+    "load_or_create_keys",
+    "login_key_sealer",
+]
 
 SEALING_PURPOSE = "login signing key"
 
@@ -158,6 +165,14 @@ def _stored(engine: Engine, name: str | None = None) -> dict[str, str]:
         query = query.where(oidc_keys.c.name == name)
     with engine.begin() as conn:
         return {row.name: row.material for row in conn.execute(query)}
+
+
+def inspect_stored_keys(engine: Engine, sealer: SealingKey) -> tuple[int, int]:
+    """(sealed rows that open, plaintext rows left by an earlier release), creating nothing;
+    `LoginKeyError` when sealed rows do not open (`mobileid doctor`)."""
+    stored = _stored(engine)
+    sealed = {name: value for name, value in stored.items() if is_sealed(value)}
+    return len(_open_all(sealed, sealer)), len(stored) - len(sealed)
 
 
 def load_or_create_keys(engine: Engine, sealer: SealingKey) -> OidcKeys:

@@ -1,0 +1,47 @@
+"""`mobileid doctor`: unsafe permissions, placeholder secrets and key disagreements, one screen."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+
+from mobileid.cli_common import console, fail_on_settings, load_settings
+from mobileid.doctor import run_checks
+from verifier.oidc.settings import LoginSettings, get_login_settings
+
+__all__ = ["doctor"]
+
+_MARK = {"ok": "[green]ok[/]", "warn": "[yellow]주의 / warn[/]", "fail": "[red]위험 / fail[/]"}
+
+
+def _login_settings() -> LoginSettings:
+    try:
+        return get_login_settings()
+    except ValidationError as exc:
+        fail_on_settings(exc)
+
+
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per finding.")] = False,
+) -> None:
+    """점검 / Check this deployment: file permissions, secrets, keys (changes nothing)."""
+    findings = run_checks(load_settings(), _login_settings())
+    if as_json:
+        for finding in findings:
+            typer.echo(
+                json.dumps(
+                    {"area": finding.area, "level": finding.level, "message": finding.message},
+                    ensure_ascii=False,
+                )
+            )
+    else:
+        table = Table("", "area", "finding", show_header=False, box=None, pad_edge=False)
+        for finding in findings:
+            table.add_row(_MARK[finding.level], finding.area, finding.message)
+        console.print(table)
+    if any(finding.level == "fail" for finding in findings):
+        raise typer.Exit(1)
