@@ -1,8 +1,8 @@
 """The ASGI application: mounts the parties' routers on one FastAPI app.
 
 `create_app(settings)` does the start-up work (migrations, keys) when called, never at import.
-Errors of every party are mapped to HTTP in `mobileid.http_errors`; the body cap, NUL refusal and
-mid-body disconnects are `vc.asgi_guard.RequestGuard`, as in every app.
+The issuer's errors are mapped to HTTP in `mobileid.http_errors`, on the edge every service
+shares (`mobileid.edge`: body cap, NUL refusal, error handlers).
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from issuer.oid4vci_api import oid4vci_router
 from issuer.outbox import MessageSender
 from issuer.status_api import status_router
 from mobileid import __version__
-from mobileid.http_errors import edge_refusal, install_error_handlers
+from mobileid.edge import install_edge
+from mobileid.http_errors import ISSUER_ERRORS
 from mobileid.outbox_worker import OutboxWorker
 from mobileid.runtime import IssuerRuntime, open_issuer_runtime, utc_now
 from mobileid.settings import Settings, get_settings
 from mobileid.throttle import FailureThrottle
-from vc.asgi_guard import RequestGuard
 
 __all__ = ["create_app"]
 
@@ -89,7 +89,6 @@ def create_app(
     app.include_router(hr_router)
     app.include_router(lifecycle_router)
     app.include_router(status_router)
-    install_error_handlers(app)
-    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, refuse=edge_refusal)
+    install_edge(app, ISSUER_ERRORS, max_body_bytes=settings.max_body_bytes)
     log.info("issuer %s ready (kid %s)", runtime.config.base_url, runtime.keyring.active.kid)
     return app

@@ -1,33 +1,18 @@
-"""The one place where error codes become HTTP statuses and error bodies.
+"""The issuer's HTTP error mapping: its codes' statuses and headers, on the shared edge.
 
-Every error body is `{"error": <code>, "error_description": <text>}` (RFC 6749 §5.2 shape, which
-OpenID4VCI reuses). Descriptions come from our own `detail` strings, never from `str()` of a
-foreign exception; unexpected exceptions are logged and answered with a bare `server_error`.
+Descriptions come from our own `detail` strings, never from `str()` of a foreign exception
+(`mobileid.edge` does the rest for every service).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
 from issuer.errors import IssuerCode, IssuerError
-from vc.errors import VCError
+from mobileid.edge import Refusal, ServiceErrors
 
-__all__ = [
-    "STATUS_BY_CODE",
-    "edge_refusal",
-    "error_response",
-    "install_error_handlers",
-    "request_error_code",
-    "too_large_response",
-]
+__all__ = ["ISSUER_ERRORS", "STATUS_BY_CODE", "request_error_code"]
 
-log = logging.getLogger("mobileid.errors")
 C = IssuerCode
 
 STATUS_BY_CODE: Mapping[str, int] = {
@@ -97,89 +82,31 @@ def request_error_code(path: str) -> str:
     return C.invalid_request
 
 
-def error_response(
-    code: str,
-    description: str | None = None,
-    status: int | None = None,
-    challenge: str | None = None,
-    retry_after: int | None = None,
-) -> JSONResponse:
-    status = status or STATUS_BY_CODE.get(code, 400)
-    body: dict[str, str] = {"error": str(code)}
-    if description:
-        body["error_description"] = description
-    headers = {"Cache-Control": "no-store"}
-    if challenge is not None:
-        headers["WWW-Authenticate"] = challenge
+def issuer_refusal(exc: Exception) -> Refusal:
+    assert isinstance(exc, IssuerError)
+    code = exc.code
+    headers: dict[str, str] = {}
+    if exc.challenge is not None:
+        headers["WWW-Authenticate"] = exc.challenge
     elif code == C.invalid_token:
         headers["WWW-Authenticate"] = f'Bearer error="{code}"'
     elif code == C.unauthorized:
         headers["WWW-Authenticate"] = "Bearer"
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
-    return JSONResponse(body, status_code=status, headers=headers)
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    status = exc.status or STATUS_BY_CODE.get(code, 400)
+    return Refusal(code, exc.detail or None, status, headers)
 
 
-def too_large_response(path: str, detail: str) -> JSONResponse:
-    """413 with the endpoint's own error code (HR API: `request_too_large`)."""
-    code = C.request_too_large if path.startswith("/hr/") else request_error_code(path)
-    response = error_response(code, detail, status=413)
-    response.headers["Connection"] = "close"
-    return response
+def _too_large_code(path: str) -> str:
+    """The HR API says `request_too_large`; OpenID4VCI endpoints their own request code."""
+    return C.request_too_large if path.startswith("/hr/") else request_error_code(path)
 
 
-def edge_refusal(path: str, status: int, detail: str) -> JSONResponse:
-    """What `vc.asgi_guard.RequestGuard` answers: 413 as above, or 400 with the endpoint's code
-    for a request it cannot parse (a NUL in the path, query or body)."""
-    if status == 413:
-        return too_large_response(path, detail)
-    return error_response(request_error_code(path), detail, status=status)
-
-
-async def _issuer_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, IssuerError)
-    log.info("%s %s -> %s (%s)", request.method, request.url.path, exc.code, exc.detail)
-    return error_response(exc.code, exc.detail or None, exc.status, exc.challenge, exc.retry_after)
-
-
-async def _vc_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, VCError)
-    log.info("%s %s -> vc %s (%s)", request.method, request.url.path, exc.code, exc.detail)
-    return error_response(request_error_code(request.url.path), f"rejected: {exc.code}")
-
-
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    fields = sorted(
-        {".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body" for e in exc.errors()}
-    )
-    what = (
-        "malformed JSON"
-        if any(e.get("type") == "json_invalid" for e in exc.errors())
-        else ("invalid or missing: " + ", ".join(fields[:10]))
-    )
-    return error_response(request_error_code(request.url.path), what, status=400)
-
-
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code == 405:
-        return error_response("method_not_allowed", "method not allowed", status=405)
-    if exc.status_code == 413:
-        return too_large_response(request.url.path, str(exc.detail))
-    if exc.status_code == 404:
-        return error_response(C.not_found, "no such resource", status=404)
-    return error_response(C.invalid_request, None, status=exc.status_code)
-
-
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse({"error": "server_error"}, status_code=500)
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(IssuerError, _issuer_error)
-    app.add_exception_handler(VCError, _vc_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+ISSUER_ERRORS = ServiceErrors(
+    party_error=IssuerError,
+    refusal=issuer_refusal,
+    request_error_code=request_error_code,
+    too_large_code=_too_large_code,
+    not_found_code=C.not_found,
+)
