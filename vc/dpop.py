@@ -7,9 +7,9 @@ SHA-256 of the token. A stolen token is then useless without the private key: fo
 wallet's device key, so an issuance token works only from the one phone it was issued to.
 
 `verify_dpop_proof` makes the checks of §4.3 that need no state; the `jti` replay store, the
-token's `jkt` and the choice of `Bearer` or `DPoP` are the server's. PyJWT is not used to verify:
-it takes the key from the caller, and here the key is in the header under check (as our other
-holder-signed JWTs, `vc.openid4vci`).
+token's `jkt` and the choice of `Bearer` or `DPoP` are the server's. The key is the `jwk` in the
+header under check, so the header is read (`vc.jws.decode_unverified`) before the signature is
+verified with that key (`vc.jws.verify_signature`, through PyJWT).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from vc.base64url import b64url_encode
 from vc.errors import ClaimsError, Code, FormatError, VCError
-from vc.jws import check_algorithm, decode_unverified, sign_compact
+from vc.jws import decode_unverified, sign_compact, verify_signature
 from vc.keys import PrivateKey, public_key_from_jwk
 
 __all__ = [
@@ -120,8 +120,8 @@ def verify_dpop_proof(
     if header.get("typ") != DPOP_TYP:
         raise FormatError(Code.invalid_type, f"DPoP proof typ must be {DPOP_TYP}")
     key = public_key_from_jwk(header.get("jwk"))  # refuses a missing jwk or a private one
-    check_algorithm(header, key, algorithms)  # `none`, HMAC and unsupported algs never pass
-    key.verify(signature, signing_input)
+    # `none`, HMAC and unsupported algorithms never pass
+    verify_signature(header, signing_input, signature, key, algorithms)
     jti, iat = payload.get("jti"), payload.get("iat")
     if not isinstance(jti, str) or not 0 < len(jti) <= 256:
         raise ClaimsError(Code.missing_claim, "DPoP proof needs a jti")

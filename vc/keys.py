@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import nacl.exceptions
@@ -22,20 +22,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
-from nacl.bindings import crypto_sign_open
 
 from vc.base64url import b64url_decode, b64url_encode
 from vc.errors import Code, KeyMaterialError, SignatureError, VCError
-
-_SODIUM_OPEN: Callable[..., int] | None
-try:
-    # PyNaCl's own cffi module, which its `nacl.bindings.crypto_sign_open` calls.
-    from nacl._sodium import ffi as _sodium_ffi
-    from nacl._sodium import lib as _sodium_lib
-
-    _SODIUM_OPEN, _NULL = _sodium_lib.crypto_sign_open, _sodium_ffi.NULL
-except ImportError:  # pragma: no cover - a PyNaCl that moved its internals: use the binding
-    _SODIUM_OPEN = _NULL = None
 
 __all__ = [
     "ALG_ED25519",
@@ -121,50 +110,31 @@ class PrivateKey(ABC):
         return f"<{type(self).__name__} {self.public_key.thumbprint()}>"
 
 
-def _ed25519_open(signed: bytes, public_key: bytes) -> bool:
-    """libsodium's `crypto_sign_open` (signature || message): True when the signature verifies.
-
-    PyNaCl's binding allocates a zero-filled buffer as long as the message, copies the message
-    into it and then out again as a new bytes object, on every call; a verifier wants neither,
-    and on the gate's path (two verifications per scan) that is about 2 % of the decision.
-    libsodium writes the message only where `m` is not NULL (ref10 `open.c`), so this calls the
-    same function through PyNaCl's cffi module with no output buffer. Without that module (a
-    future PyNaCl layout) it falls back to the public binding; tests hold both to the same answers.
-    """
-    if _SODIUM_OPEN is None:
-        try:
-            crypto_sign_open(signed, public_key)
-        except nacl.exceptions.BadSignatureError:
-            return False
-        return True
-    return _SODIUM_OPEN(_NULL, _NULL, signed, len(signed), public_key) == 0
-
-
 class Ed25519PublicKey(PublicKey):
     kty = "OKP"
     crv = "Ed25519"
     algorithms = frozenset({ALG_EDDSA, ALG_ED25519})
-    __slots__ = ("_raw",)
+    __slots__ = ("_key",)
 
     def __init__(self, raw: bytes) -> None:
         if len(raw) != 32:
             raise KeyMaterialError(Code.invalid_key, "Ed25519 public key must be 32 bytes")
-        self._raw = bytes(raw)
+        self._key = nacl.signing.VerifyKey(bytes(raw))
 
     @property
     def raw(self) -> bytes:
-        return self._raw
+        return bytes(self._key)
 
     def verify(self, signature: bytes, message: bytes) -> None:
-        # libsodium's crypto_sign_open, as `nacl.signing.VerifyKey.verify` calls it, minus that
-        # wrapper's encoder and type plumbing: this runs twice per presentation verified.
         if len(signature) != 64:
             raise SignatureError(Code.invalid_signature, "Ed25519 signature must be 64 bytes")
-        if not _ed25519_open(signature + message, self._raw):
-            raise SignatureError(Code.invalid_signature, "signature does not verify")
+        try:
+            self._key.verify(message, signature)
+        except nacl.exceptions.BadSignatureError as exc:
+            raise SignatureError(Code.invalid_signature, "signature does not verify") from exc
 
     def to_jwk(self) -> dict[str, str]:
-        return {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(self._raw)}
+        return {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(self.raw)}
 
 
 class Ed25519PrivateKey(PrivateKey):
@@ -313,7 +283,7 @@ def _member(jwk: Mapping[str, Any], name: str) -> bytes:
 
 def public_key_from_jwk(jwk: Any) -> PublicKey:
     """Parse a public JWK; refuses private members so a private key is never taken for public."""
-    if type(jwk) is not dict and not isinstance(jwk, Mapping):  # the ABC check is slow
+    if not isinstance(jwk, Mapping):
         raise KeyMaterialError(Code.invalid_key, "JWK must be a JSON object")
     if "d" in jwk:
         raise KeyMaterialError(Code.invalid_key, "a public JWK must not contain a private key")
@@ -327,7 +297,7 @@ def public_key_from_jwk(jwk: Any) -> PublicKey:
 
 def private_key_from_jwk(jwk: Any) -> PrivateKey:
     """Parse a private JWK and check that its public part matches the private key."""
-    if type(jwk) is not dict and not isinstance(jwk, Mapping):  # the ABC check is slow
+    if not isinstance(jwk, Mapping):
         raise KeyMaterialError(Code.invalid_key, "JWK must be a JSON object")
     kty, crv = jwk.get("kty"), jwk.get("crv")
     key: PrivateKey

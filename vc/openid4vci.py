@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from vc.did_key import public_key_from_did_key
 from vc.errors import ClaimsError, Code, FormatError, KeyMaterialError, VCError
-from vc.jws import check_algorithm, decode_unverified, sign_compact
+from vc.jws import decode_unverified, sign_compact, verify_signature
 from vc.keys import PrivateKey, PublicKey, public_key_from_jwk
 
 __all__ = [
@@ -92,8 +92,7 @@ def verify_proof_jwt(
     if header.get("typ") != PROOF_TYP:
         raise FormatError(Code.invalid_type, f"proof typ must be {PROOF_TYP}")
     key = _proof_key(header)
-    check_algorithm(header, key, algorithms)
-    key.verify(signature, signing_input)
+    verify_signature(header, signing_input, signature, key, algorithms)
     if payload.get("aud") != audience:
         raise ClaimsError(Code.audience_mismatch, "proof aud is not this credential issuer")
     iat = payload.get("iat")

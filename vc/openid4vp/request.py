@@ -30,11 +30,11 @@ from vc.errors import Code, FormatError, SignatureError
 from vc.jwe import CONTENT_ENCRYPTIONS, JWE_ALG, encryption_jwk, p256_public_key
 from vc.jws import (
     SUPPORTED_ALGORITHMS,
-    check_algorithm,
     check_typ,
     decode_unverified,
     json_dumps,
     sign_compact,
+    verify_signature,
 )
 from vc.keys import PrivateKey, PublicKey
 from vc.openid4vp.x5c import dns_names, leaf_public_key, read_chain, validate_chain
@@ -204,8 +204,7 @@ def verify_request_object(
         raise _bad("redirect_uri clients cannot sign requests (§5.9.3)")
     else:
         raise SignatureError(Code.untrusted_issuer, "client_id prefix is not supported")
-    check_algorithm(header, key, algorithms)
-    key.verify(signature, signing_input)
+    verify_signature(header, signing_input, signature, key, algorithms)
     return VerifiedRequestObject(dict(payload), header, key, certificate)
 
 

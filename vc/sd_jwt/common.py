@@ -12,11 +12,9 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-import orjson
-
 from vc.base64url import b64url_decode, b64url_encode
 from vc.errors import Code, FormatError, VCError
-from vc.jws import json_dumps, json_loads_object, sign_compact_bytes
+from vc.jws import json_dumps, json_loads, json_loads_object, sign_compact_bytes
 from vc.keys import PrivateKey
 
 __all__ = [
@@ -78,35 +76,6 @@ def _digest(encoded: str, hash_alg: str) -> str:
     return b64url_encode(HASH_ALGORITHMS[hash_alg](encoded.encode("ascii")).digest())
 
 
-def _parse_disclosures(
-    encoded_list: Sequence[str], hasher: Callable[[bytes], Any] | None
-) -> list[tuple[str, Disclosure]]:
-    """(digest, disclosure) for each; the digest is "" without `hasher`.
-
-    One loop for all of a presentation's disclosures rather than a call per disclosure: on the
-    gate's hot path each Python call costs about as much as the hashing and parsing it wraps.
-    """
-    out = []
-    new = tuple.__new__
-    for encoded in encoded_list:
-        try:
-            items = orjson.loads(b64url_decode(encoded))
-        except (VCError, orjson.JSONDecodeError, RecursionError) as exc:
-            raise FormatError(Code.invalid_disclosure, "disclosure is not base64url JSON") from exc
-        if type(items) is not list or not 2 <= len(items) <= 3 or type(items[0]) is not str:
-            raise FormatError(Code.invalid_disclosure, "disclosure must be [salt, (name,) value]")
-        if len(items) == 2:
-            disclosure = new(Disclosure, (encoded, items[0], None, items[1]))
-        else:
-            name = items[1]
-            if type(name) is not str or name in _RESERVED_NAMES:
-                raise FormatError(Code.invalid_disclosure, "disclosure claim name is not allowed")
-            disclosure = new(Disclosure, (encoded, items[0], name, items[2]))
-        digest = "" if hasher is None else b64url_encode(hasher(encoded.encode("ascii")).digest())
-        out.append((digest, disclosure))
-    return out
-
-
 class Disclosure(NamedTuple):
     """One disclosure: `[salt, name, value]` for a property, `[salt, value]` for an element."""
 
@@ -123,7 +92,18 @@ class Disclosure(NamedTuple):
     @classmethod
     def parse(cls, encoded: str) -> Disclosure:
         """Decode and check the shape (§4.2); raises `FormatError(invalid_disclosure)`."""
-        return _parse_disclosures((encoded,), None)[0][1]
+        try:
+            items = json_loads(b64url_decode(encoded), "disclosure")
+        except VCError as exc:
+            raise FormatError(Code.invalid_disclosure, "disclosure is not base64url JSON") from exc
+        if not isinstance(items, list) or not 2 <= len(items) <= 3 or not isinstance(items[0], str):
+            raise FormatError(Code.invalid_disclosure, "disclosure must be [salt, (name,) value]")
+        if len(items) == 2:
+            return cls(encoded, items[0], None, items[1])
+        name = items[1]
+        if not isinstance(name, str) or name in _RESERVED_NAMES:
+            raise FormatError(Code.invalid_disclosure, "disclosure claim name is not allowed")
+        return cls(encoded, items[0], name, items[2])
 
     def digest(self, hash_alg: str = DEFAULT_HASH_ALG) -> str:
         return _digest(self.encoded, hash_alg)

@@ -1,8 +1,5 @@
 """SD-JWT (RFC 9901 §7), the verifier's side, in the order of §7.1 and §7.3: parse -> issuer
-signature -> disclosures -> validity claims -> key binding.
-
-This is the gate's hot path: one pass over the payload, no copies of what is not needed.
-"""
+signature -> disclosures -> validity claims -> key binding."""
 
 from __future__ import annotations
 
@@ -10,7 +7,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any, NamedTuple
 
 from vc.errors import ClaimsError, Code, FormatError, KeyBindingError, VCError
-from vc.jws import KeyResolver, check_algorithm, check_typ, decode_unverified
+from vc.jws import KeyResolver, check_typ, decode_unverified, verify_signature
 from vc.keys import PublicKey, public_key_from_jwk
 from vc.sd_jwt.common import (
     DEFAULT_HASH_ALG,
@@ -24,13 +21,10 @@ from vc.sd_jwt.common import (
     SdJwt,
     _array_digest,
     _digest,
-    _parse_disclosures,
     parse_sd_jwt,
 )
 
 __all__ = ["VerifiedSdJwt", "check_validity", "verify_sd_jwt"]
-
-_CONTAINERS = (dict, list)
 
 
 class VerifiedSdJwt(NamedTuple):
@@ -45,6 +39,11 @@ class VerifiedSdJwt(NamedTuple):
     kb_payload: dict[str, Any] | None = None
 
 
+def _check_depth(depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise FormatError(Code.malformed, "SD-JWT nests too deeply")
+
+
 class _Processor:
     """§7.1 step 3-4: replace digests by disclosed values, exactly once each."""
 
@@ -56,7 +55,8 @@ class _Processor:
         self.used = 0
 
     def _claim(self, digest: Any) -> Disclosure | None:
-        if type(digest) is not str:
+        """The disclosure a digest stands for (None for a decoy); each digest counts once."""
+        if not isinstance(digest, str):
             raise FormatError(Code.malformed, "digest must be a string")
         if digest in self.seen:
             raise FormatError(Code.duplicate_digest, "a digest appears more than once")
@@ -69,75 +69,58 @@ class _Processor:
     def process(self, node: Any, depth: int, sealed: frozenset[str] = frozenset()) -> Any:
         """Replace digests by disclosed values, in place.
 
-        In place is safe and saves copying every object: the payload and every disclosure value
-        were parsed for this one verification, and each disclosure is used at most once.
-        `sealed` (top level only) names claims that must arrive in plain text, sub-claims
-        included: a disclosure used under one of them, or one that would bring one of their
-        names in, is `claim_not_disclosable`.
+        In place is safe: the payload and every disclosure value were parsed for this one
+        verification, and each disclosure is used at most once. `sealed` (top level only) names
+        claims that must arrive in plain text, sub-claims included: a disclosure used under one
+        of them, or one that would bring one of their names in, is `claim_not_disclosable`.
         """
-        if depth > MAX_DEPTH:
-            raise FormatError(Code.malformed, "SD-JWT nests too deeply")
-        if type(node) is dict:
-            digests = node.pop(SD_KEY, None)
-            for key, value in node.items():
-                if type(value) in _CONTAINERS:
-                    if key in sealed:
-                        before = self.used
-                        node[key] = self.process(value, depth + 1)
-                        if self.used != before:
-                            raise FormatError(
-                                Code.claim_not_disclosable, f"part of {key} was disclosed"
-                            )
-                    else:
-                        node[key] = self.process(value, depth + 1)
-            if digests is not None:
-                if type(digests) is not list:
-                    raise FormatError(Code.malformed, "_sd must be an array")
-                seen, by_digest = self.seen, self.by_digest
-                for digest in digests:
-                    if type(digest) is not str or digest in seen:
-                        self._claim(digest)  # raises the precise error
-                    seen.add(digest)
-                    disclosure = by_digest.get(digest)
-                    if disclosure is None:
-                        continue
-                    self.used += 1
-                    name = disclosure.name
-                    if name is None:
-                        raise FormatError(Code.invalid_disclosure, "array disclosure used in _sd")
-                    if name in sealed:
-                        raise FormatError(
-                            Code.claim_not_disclosable, f"{name} must not be disclosed"
-                        )
-                    if name in node:
-                        raise FormatError(Code.invalid_disclosure, f"claim {name!r} already exists")
-                    value = disclosure.value
-                    node[name] = (
-                        self.process(value, depth + 1) if type(value) in _CONTAINERS else value
-                    )
-            return node
-        if type(node) is list:
-            items = []
-            for element in node:
-                digest = _array_digest(element)
-                if digest is None:
-                    items.append(
-                        self.process(element, depth + 1)
-                        if type(element) in _CONTAINERS
-                        else element
-                    )
-                    continue
-                disclosure = self._claim(digest)
-                if disclosure is None:
-                    continue
-                if disclosure.name is not None:
-                    raise FormatError(Code.invalid_disclosure, "property disclosure in an array")
-                value = disclosure.value
-                items.append(
-                    self.process(value, depth + 1) if type(value) in _CONTAINERS else value
-                )
-            return items
+        if isinstance(node, dict):
+            return self._object(node, depth, sealed)
+        if isinstance(node, list):
+            return self._array(node, depth)
         return node
+
+    def _object(self, node: dict[str, Any], depth: int, sealed: frozenset[str]) -> Any:
+        _check_depth(depth)
+        digests = node.pop(SD_KEY, None)
+        for key, value in node.items():
+            before = self.used
+            node[key] = self.process(value, depth + 1)
+            if key in sealed and self.used != before:
+                raise FormatError(Code.claim_not_disclosable, f"part of {key} was disclosed")
+        if digests is None:
+            return node
+        if not isinstance(digests, list):
+            raise FormatError(Code.malformed, "_sd must be an array")
+        for digest in digests:
+            disclosure = self._claim(digest)
+            if disclosure is None:
+                continue
+            name = disclosure.name
+            if name is None:
+                raise FormatError(Code.invalid_disclosure, "array disclosure used in _sd")
+            if name in sealed:
+                raise FormatError(Code.claim_not_disclosable, f"{name} must not be disclosed")
+            if name in node:
+                raise FormatError(Code.invalid_disclosure, f"claim {name!r} already exists")
+            node[name] = self.process(disclosure.value, depth + 1)
+        return node
+
+    def _array(self, node: list[Any], depth: int) -> list[Any]:
+        _check_depth(depth)
+        items = []
+        for element in node:
+            digest = _array_digest(element)
+            if digest is None:
+                items.append(self.process(element, depth + 1))
+                continue
+            disclosure = self._claim(digest)
+            if disclosure is None:
+                continue
+            if disclosure.name is not None:
+                raise FormatError(Code.invalid_disclosure, "property disclosure in an array")
+            items.append(self.process(disclosure.value, depth + 1))
+        return items
 
 
 def _numeric(claims: Mapping[str, Any], name: str) -> float | None:
@@ -191,8 +174,7 @@ def _verify_key_binding(
     header, payload, signing_input, signature = decode_unverified(kb_jwt)
     if header.get("typ") != KB_JWT_TYP:
         raise FormatError(Code.invalid_type, "KB-JWT typ must be kb+jwt")
-    check_algorithm(header, holder_key, algorithms)
-    holder_key.verify(signature, signing_input)
+    verify_signature(header, signing_input, signature, holder_key, algorithms)
     iat = payload.get("iat")
     if not isinstance(iat, int | float) or isinstance(iat, bool):
         raise KeyBindingError(Code.missing_claim, "KB-JWT iat missing")
@@ -254,21 +236,19 @@ def verify_sd_jwt(
 
     header, payload, signing_input, signature = decode_unverified(parsed.issuer_jwt)
     check_typ(header, typ)
-    key = issuer_key(header, payload) if not isinstance(issuer_key, PublicKey) else issuer_key
-    check_algorithm(header, key, algorithms)
-    key.verify(signature, signing_input)
+    key = issuer_key if isinstance(issuer_key, PublicKey) else issuer_key(header, payload)
+    verify_signature(header, signing_input, signature, key, algorithms)
     for other in parsed.other_signatures:
         o_header, _, o_input, o_signature = decode_unverified(other)
-        o_key = issuer_key(o_header, payload) if not isinstance(issuer_key, PublicKey) else key
-        check_algorithm(o_header, o_key, algorithms)
-        o_key.verify(o_signature, o_input)
+        o_key = key if isinstance(issuer_key, PublicKey) else issuer_key(o_header, payload)
+        verify_signature(o_header, o_input, o_signature, o_key, algorithms)
 
     hash_alg = payload.pop(SD_ALG_KEY, DEFAULT_HASH_ALG)
-    if type(hash_alg) is not str or hash_alg not in HASH_ALGORITHMS:
+    if not isinstance(hash_alg, str) or hash_alg not in HASH_ALGORITHMS:
         raise FormatError(Code.unsupported_hash_algorithm, f"unsupported _sd_alg {hash_alg!r}")
-    by_digest = dict(_parse_disclosures(parsed.disclosures, HASH_ALGORITHMS[hash_alg]))
-    disclosures = tuple(by_digest.values())
-    if len(by_digest) != len(parsed.disclosures):
+    disclosures = tuple(Disclosure.parse(encoded) for encoded in parsed.disclosures)
+    by_digest = {disclosure.digest(hash_alg): disclosure for disclosure in disclosures}
+    if len(by_digest) != len(disclosures):
         raise FormatError(Code.duplicate_disclosure, "the same disclosure is presented twice")
     processor = _Processor(by_digest)
     claims: dict[str, Any] = processor.process(payload, 0, never_disclosable)
