@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from issuer.context import IssuerContext
 from issuer.hr_api import hr_router
 from issuer.lifecycle_api import lifecycle_router
-from issuer.models import SecretFailures, table_of
+from issuer.models import SecretFailures, metadata
 from issuer.oid4vci_api import oid4vci_router
 from issuer.outbox import MessageSender
 from issuer.status_api import status_router
@@ -73,7 +73,7 @@ def create_app(
         unit_of_work=runtime.unit_of_work,
         clock=clock,
         throttle=FailureThrottle(
-            table_of(SecretFailures),
+            metadata.tables[SecretFailures.__tablename__],
             max_failures=settings.throttle_max_failures,
             window_s=settings.throttle_window_s,
         ),
