@@ -243,7 +243,7 @@ class Nonce(Base):
 
 
 class SigningKeyRecord(Base):
-    """An issuer signing key, shared by every process on this database (`issuer.signing_keys`).
+    """An issuer signing key, shared by every process on this database (`issuer.keys.signing`).
 
     `number` orders the keys (the newest usable one signs) and, being the primary key, lets
     exactly one of two concurrent first starts or rotations win. The private JWK is sealed
@@ -269,7 +269,7 @@ class StatusListRecord(Base):
 
     The statuses themselves are the credentials' states (the one source of truth). `version`
     counts status changes; the signed token published at `uri` reflects `token_version`, so a
-    token older than the committed state is detected and rebuilt (`issuer.status_publication`).
+    token older than the committed state is detected and rebuilt (`issuer.status.publication`).
     """
 
     __tablename__ = "issuer_status_lists"
@@ -326,7 +326,7 @@ class Credential(Base):
 
 
 class OutboxMessage(Base):
-    """A message waiting for (or past) delivery; sent at least once (`issuer.outbox`).
+    """A message waiting for (or past) delivery; sent at least once (`issuer.messages.outbox`).
 
     `body` is what operators see, with any secret cut out; the text to send waits in
     `sealed_body` (`vc.sealing`, bound to the row) and is cleared once delivered.

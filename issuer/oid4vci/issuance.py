@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
-from issuer.dpop_binding import NO_PROOF, DpopCheck, check_token_use
 from issuer.errors import IssuerCode, ProtocolError
 from issuer.hashing import new_secret, sha256_hex
+from issuer.keys.signing import IssuerKeyring
 from issuer.models import (
     LIVE_CREDENTIAL_STATES,
     AccessToken,
@@ -31,9 +31,9 @@ from issuer.models import (
     Nonce,
     Offer,
 )
-from issuer.signing_keys import IssuerKeyring
-from issuer.status_publication import StatusListPublisher
-from issuer.status_slots import allocate_status_slot
+from issuer.oid4vci.dpop_binding import NO_PROOF, DpopCheck, check_token_use
+from issuer.status.publication import StatusListPublisher
+from issuer.status.slots import allocate_status_slot
 from schemas.employee_id import CONFIGURATION_ID, DISCLOSABLE
 from vc.errors import VCError
 from vc.keys import PublicKey
@@ -67,7 +67,7 @@ def _access_token(
     config: IssuerConfig,
 ) -> AccessToken:
     """The presented access token's row: `Bearer`, or `DPoP` with its key's proof, spent by this
-    request beforehand (RFC 9449, `issuer.dpop_binding`)."""
+    request beforehand (RFC 9449, `issuer.oid4vci.dpop_binding`)."""
     scheme, _, token = (authorization or "").strip().partition(" ")
     token, scheme = token.strip(), scheme.lower()
     if scheme not in ("bearer", "dpop") or not token or len(token) > _MAX_TOKEN_CHARS:

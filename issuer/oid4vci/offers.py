@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
-from issuer.dpop_binding import NO_PROOF, DpopCheck, token_binding
 from issuer.errors import IssuerCode, ProtocolError
 from issuer.hashing import (
     derive_pre_authorized_code,
@@ -30,6 +29,7 @@ from issuer.hashing import (
     sha256_hex,
 )
 from issuer.models import AccessToken, Application, Employee, Offer
+from issuer.oid4vci.dpop_binding import NO_PROOF, DpopCheck, token_binding
 from schemas.employee_id import CONFIGURATION_ID
 from vc.openid4vci import PRE_AUTHORIZED_GRANT, credential_offer_uri_link
 
@@ -152,9 +152,9 @@ def exchange_pre_authorized_code(
     """Token endpoint, pre-authorized code grant; returns the token response (§6.2).
 
     `dpop` is what the request's `DPoP` header came to, its proof already spent
-    (`issuer.dpop_binding.spend_token_proof`): with a valid proof the token is bound to its key
-    (`token_type` `DPoP`); a refused proof is answered before the code is looked at, so it
-    spends no code and counts no tx_code attempt."""
+    (`issuer.oid4vci.dpop_binding.spend_token_proof`): with a valid proof the token is bound to
+    its key (`token_type` `DPoP`); a refused proof is answered before the code is looked at, so
+    it spends no code and counts no tx_code attempt."""
     grant_type = _single(form, "grant_type")
     if grant_type is None:
         raise ProtocolError(IssuerCode.invalid_request, "grant_type is required")
