@@ -35,11 +35,11 @@ from sqlalchemy import create_engine, text
 
 from bench.loopback import free_port
 from issuer.api_tokens import Principal, Role
-from issuer.applications import decide_application, file_application
-from issuer.hr_import import HrSource, import_records, validate_records
-from issuer.issuance import employee_claims
+from issuer.hr.applications import decide_application, file_application
+from issuer.hr.importing import HrSource, import_records, validate_records
+from issuer.messages.outbox import OutgoingMessage
 from issuer.models import Employee
-from issuer.outbox import OutgoingMessage
+from issuer.oid4vci.issuance import employee_claims
 from mobileid.outbox_worker import drain_outbox
 from mobileid.runtime import open_issuer_runtime
 from mobileid.settings import get_settings

@@ -30,9 +30,9 @@ from typing import Any
 from sqlalchemy import create_engine, insert, text
 
 from issuer.api_tokens import operator
-from issuer.lifecycle import revoke_credential
+from issuer.lifecycle.credentials import revoke_credential
 from issuer.models import Credential, Employee, StatusListRecord
-from issuer.status_publication import StatusListPublisher
+from issuer.status.publication import StatusListPublisher
 from mobileid.runtime import IssuerRuntime, open_issuer_runtime
 from mobileid.settings import get_settings
 from vc.status_list import INVALID, StatusList, sign_status_list_token

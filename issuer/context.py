@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from issuer.api_tokens import FailureCounter
 from issuer.config import IssuerConfig
-from issuer.key_store import KeyStore
-from issuer.signing_keys import IssuerKeyring
-from issuer.status_publication import StatusListPublisher
+from issuer.keys.signing import IssuerKeyring
+from issuer.keys.store import KeyStore
+from issuer.status.publication import StatusListPublisher
 
 __all__ = ["IssuerContext", "issuer_context"]
 
@@ -41,7 +41,7 @@ class IssuerContext:
     @property
     def keyring(self) -> IssuerKeyring:
         """The signing keys as of now (a rotation by another process is followed within about a
-        second, `issuer.key_store`)."""
+        second, `issuer.keys.store`)."""
         return self.keys.current()
 
 

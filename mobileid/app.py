@@ -15,12 +15,12 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from issuer.context import IssuerContext
-from issuer.hr_api import hr_router
-from issuer.lifecycle_api import lifecycle_router
-from issuer.models import SecretFailures, table_of
-from issuer.oid4vci_api import oid4vci_router
-from issuer.outbox import MessageSender
-from issuer.status_api import status_router
+from issuer.hr.api import hr_router
+from issuer.lifecycle.api import lifecycle_router
+from issuer.messages.outbox import MessageSender
+from issuer.models import SecretFailures, metadata
+from issuer.oid4vci.api import oid4vci_router
+from issuer.status.api import status_router
 from mobileid import __version__
 from mobileid.edge import install_edge
 from mobileid.http_errors import ISSUER_ERRORS
@@ -48,7 +48,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        runtime.keys.follow()  # rotations by other processes (`issuer.key_store`)
+        runtime.keys.follow()  # rotations by other processes (`issuer.keys.store`)
         if run_outbox:
             worker.start()
         try:
@@ -73,7 +73,7 @@ def create_app(
         unit_of_work=runtime.unit_of_work,
         clock=clock,
         throttle=FailureThrottle(
-            table_of(SecretFailures),
+            metadata.tables[SecretFailures.__tablename__],
             max_failures=settings.throttle_max_failures,
             window_s=settings.throttle_window_s,
         ),

@@ -16,8 +16,8 @@ from rich.table import Table
 
 from issuer.api_tokens import Role, create_api_token, list_api_tokens, revoke_api_token
 from issuer.errors import HrImportRejected
-from issuer.hr_changes import HrAction, apply_hr_actions, plan_hr_actions
-from issuer.hr_import import HrSource, import_records, parse_hr_file, validate_records
+from issuer.hr.changes import HrAction, apply_hr_actions, plan_hr_actions
+from issuer.hr.importing import HrSource, import_records, parse_hr_file, validate_records
 from issuer.models import ApiToken
 from mobileid.cli_common import console, issuer_runtime
 from schemas.hr_record import __doc__ as HR_COLUMNS_DOC

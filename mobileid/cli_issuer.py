@@ -13,10 +13,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from issuer.api_tokens import operator
-from issuer.key_rotation import retire_compromised_key, rotate_signing_key
-from issuer.metadata import credential_issuer_metadata
-from issuer.signing_keys import IssuerKeyring, SigningKey
-from issuer.status_publication import status_list_summary
+from issuer.keys.rotation import retire_compromised_key, rotate_signing_key
+from issuer.keys.signing import IssuerKeyring, SigningKey
+from issuer.oid4vci.metadata import credential_issuer_metadata
+from issuer.status.publication import status_list_summary
 from mobileid.cli_common import console, fail, issuer_runtime
 from mobileid.cli_lifecycle import register_lifecycle_commands
 

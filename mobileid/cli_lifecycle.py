@@ -15,7 +15,7 @@ from rich.table import Column, Table
 from sqlalchemy.orm import Session
 
 from issuer.api_tokens import operator
-from issuer.lifecycle import (
+from issuer.lifecycle.credentials import (
     list_credentials,
     live_credential,
     reinstate_credential,
@@ -23,8 +23,8 @@ from issuer.lifecycle import (
     revoke_credential,
     suspend_credential,
 )
-from issuer.mass_actions import MassScope, plan_mass_action, run_mass_action
-from issuer.state_changes import (
+from issuer.lifecycle.mass_actions import MassScope, plan_mass_action, run_mass_action
+from issuer.lifecycle.state_changes import (
     REINSTATEMENT_REASONS,
     REVOCATION_REASONS,
     SUSPENSION_REASONS,

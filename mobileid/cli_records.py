@@ -10,7 +10,7 @@ from rich.table import Table
 from issuer.api_tokens import operator
 from issuer.audit import iter_audit, seal_legacy_chain, verify_audit_chain
 from issuer.errors import AuditChainBroken, AuditKeyMismatch, AuditSealRefused
-from issuer.outbox import list_messages
+from issuer.messages.outbox import list_messages
 from mobileid.cli_common import console, fail, issuer_runtime
 from mobileid.outbox_worker import drain_outbox
 

@@ -18,8 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from issuer.errors import KeyStoreError
+from issuer.keys.signing import load_keyring, signing_key_sealer
 from issuer.migrate import is_up_to_date
-from issuer.signing_keys import load_keyring, signing_key_sealer
 from mobileid.db import create_db_engine, make_session_factory, transaction
 from mobileid.runtime import issuer_config
 from mobileid.settings import PLACEHOLDER_SECRET, Settings

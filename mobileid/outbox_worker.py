@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from issuer.outbox import deliver_one, outbox_sealer
+from issuer.messages.outbox import deliver_one, outbox_sealer
 from mobileid.runtime import IssuerRuntime
 
 __all__ = ["OutboxWorker", "drain_outbox"]

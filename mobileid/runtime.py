@@ -1,5 +1,5 @@
 """Open the issuer's runtime from settings: data directory, database (migrated), signing keys
-(in the database, sealed with MOBILEID_SECRET_KEY; `issuer.key_store`).
+(in the database, sealed with MOBILEID_SECRET_KEY; `issuer.keys.store`).
 
 Shared by `create_app` and the CLI so both start the same way; nothing happens at import.
 """
@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 
 from issuer.audit import AuditKey, bind_audit_key
 from issuer.config import IssuerConfig
-from issuer.key_store import KeyStore, open_key_store
+from issuer.keys.signing import IssuerKeyring, signing_key_sealer
+from issuer.keys.store import KeyStore, open_key_store
+from issuer.messages.outbox import MessageSender
+from issuer.messages.sms import DevSmsSender, SmsGatewaySender
 from issuer.migrate import upgrade_database
-from issuer.outbox import MessageSender
-from issuer.signing_keys import IssuerKeyring, signing_key_sealer
-from issuer.sms import DevSmsSender, SmsGatewaySender
-from issuer.status_publication import StatusListPublisher
+from issuer.status.publication import StatusListPublisher
 from mobileid.db import SessionFactory, create_db_engine, make_session_factory, transaction
 from mobileid.settings import Settings, SettingsError
 from vc.private_files import ensure_private_dir

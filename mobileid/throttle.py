@@ -16,9 +16,8 @@ windows are deleted as failures are recorded, skipping rows another transaction 
 from __future__ import annotations
 
 import math
-from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, bindparam, case, delete, select, tuple_
+from sqlalchemy import Connection, Table, case, delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 __all__ = ["FailureThrottle"]
@@ -29,18 +28,48 @@ _PURGE_BATCH = 100
 
 
 class FailureThrottle:
-    """Failures of `kind` (a name per guarded secret) from `source` (a client address)."""
+    """Failures of `kind` (a name per guarded secret) from `source` (a client address), counted
+    in `table` (the columns of `issuer_secret_failures`)."""
 
     def __init__(self, table: Table, *, max_failures: int = 10, window_s: int = 60) -> None:
+        self.table = table
         self.max_failures = max_failures
         self.window_s = window_s
-        t = table.c
-        self._count = select(t.failures, t.window_ends_at).where(
-            t.kind == bindparam("b_kind"), t.source == bindparam("b_source")
+
+    def retry_after(self, db: Connection, kind: str, source: str, now: float) -> int | None:
+        """Whole seconds until `source` may present a `kind` secret again; None while it may."""
+        t = self.table.c
+        row = db.execute(
+            select(t.failures, t.window_ends_at).where(
+                t.kind == kind, t.source == source[:MAX_SOURCE_CHARS]
+            )
+        ).first()
+        if row is None or row.failures < self.max_failures or row.window_ends_at <= now:
+            return None
+        return max(1, math.ceil(float(row.window_ends_at) - now))
+
+    def record_failure(self, db: Connection, kind: str, source: str, now: float) -> None:
+        """Count one failed check of a `kind` secret from `source`, in the caller's transaction;
+        a closed window starts again at one, closing `window_s` from now."""
+        t = self.table.c
+        closed = t.window_ends_at <= now
+        dialect = postgresql if db.dialect.name == "postgresql" else sqlite
+        one_more = dialect.insert(self.table).values(
+            kind=kind,
+            source=source[:MAX_SOURCE_CHARS],
+            failures=1,
+            window_ends_at=now + self.window_s,
         )
-        closed = t.window_ends_at <= bindparam("b_now")
-        self._upsert = tuple(
-            _upsert(dialect.insert(table), closed) for dialect in (sqlite, postgresql)
+        db.execute(
+            one_more.on_conflict_do_update(
+                index_elements=[t.kind, t.source],
+                set_={
+                    "failures": case((closed, 1), else_=t.failures + 1),
+                    "window_ends_at": case(
+                        (closed, one_more.excluded.window_ends_at), else_=t.window_ends_at
+                    ),
+                },
+            )
         )
         passed = (
             select(t.kind, t.source)
@@ -48,44 +77,4 @@ class FailureThrottle:
             .limit(_PURGE_BATCH)
             .with_for_update(skip_locked=True)  # two purging workers never wait on each other
         )
-        self._purge = delete(table).where(tuple_(t.kind, t.source).in_(passed))
-
-    def retry_after(self, db: Connection, kind: str, source: str, now: float) -> int | None:
-        """Whole seconds until `source` may present a `kind` secret again; None while it may."""
-        row = db.execute(
-            self._count, {"b_kind": kind, "b_source": source[:MAX_SOURCE_CHARS]}
-        ).first()
-        if row is None or row.failures < self.max_failures or row.window_ends_at <= now:
-            return None
-        return max(1, math.ceil(float(row.window_ends_at) - now))
-
-    def record_failure(self, db: Connection, kind: str, source: str, now: float) -> None:
-        """Count one failed check of a `kind` secret from `source`, in the caller's transaction."""
-        params = {
-            "b_kind": kind,
-            "b_source": source[:MAX_SOURCE_CHARS],
-            "b_now": now,
-            "b_ends": now + self.window_s,
-        }
-        db.execute(self._upsert[db.dialect.name == "postgresql"], params)
-        db.execute(self._purge, {"b_now": now})
-
-
-def _upsert(insert: Any, closed: ColumnElement[bool]) -> Any:
-    """One more failure; a closed window starts again at one, closing `window_s` from now."""
-    t = insert.table.c
-    values = insert.values(
-        kind=bindparam("b_kind"),
-        source=bindparam("b_source"),
-        failures=1,
-        window_ends_at=bindparam("b_ends"),
-    )
-    return values.on_conflict_do_update(
-        index_elements=[t.kind, t.source],
-        set_={
-            "failures": case((closed, 1), else_=t.failures + 1),
-            "window_ends_at": case(
-                (closed, values.excluded.window_ends_at), else_=t.window_ends_at
-            ),
-        },
-    )
+        db.execute(delete(self.table).where(tuple_(t.kind, t.source).in_(passed)))

@@ -98,7 +98,7 @@ class Tokens:
 def seed(server: Any, tmp_path: Path) -> Tokens:
     """Import the standard staff and create tokens, through the services in one transaction."""
     from issuer.api_tokens import Role, create_api_token
-    from issuer.hr_import import HrSource, import_records, validate_records
+    from issuer.hr.importing import HrSource, import_records, validate_records
 
     runtime = server.runtime
     now = runtime.clock()
@@ -153,7 +153,7 @@ class Phone:
 
 def queue_sms(runtime: Any, *, text: str, shown: str, now: datetime) -> None:
     """One tx_code SMS to 010-1234-5678, queued (sealed) as an approval queues it."""
-    from issuer.outbox import enqueue_message, outbox_sealer
+    from issuer.messages.outbox import enqueue_message, outbox_sealer
 
     with runtime.unit_of_work() as session:
         enqueue_message(

@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 
 from issuer.audit import append_audit, verify_audit_chain
 from issuer.errors import AuditChainBroken
+from issuer.messages.outbox import REDACTED, deliver_one, outbox_sealer
 from issuer.migrate import VERSION_TABLE
 from issuer.models import Employee, OutboxMessage, metadata
-from issuer.outbox import REDACTED, deliver_one, outbox_sealer
 from mobileid.cli import app as cli
 from mobileid.runtime import open_issuer_runtime
 from mobileid.settings import Settings, get_settings

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 REVOKE_THEN_DIE = r"""
 import os, sys
 from issuer.api_tokens import operator
-from issuer.lifecycle import revoke_credential
-from issuer.status_publication import StatusListPublisher
+from issuer.lifecycle.credentials import revoke_credential
+from issuer.status.publication import StatusListPublisher
 from mobileid.runtime import open_issuer_runtime
 from mobileid.settings import get_settings
 
@@ -46,7 +46,7 @@ os._exit(9)  # committed; the process dies before doing anything else
 MASS_REVOKE_DIES_AFTER_FIRST_BATCH = r"""
 import os
 from issuer.api_tokens import operator
-from issuer.mass_actions import MassScope, plan_mass_action, run_mass_action
+from issuer.lifecycle.mass_actions import MassScope, plan_mass_action, run_mass_action
 from mobileid.runtime import open_issuer_runtime
 from mobileid.settings import get_settings
 

@@ -14,9 +14,9 @@ import pytest
 from issuer_kit import Phone, queue_sms
 from sqlalchemy import insert, select, update
 
+from issuer.messages.outbox import REDACTED, deliver_one, outbox_sealer
 from issuer.migrate import upgrade_database
 from issuer.models import OutboxMessage
-from issuer.outbox import REDACTED, deliver_one, outbox_sealer
 from mobileid.db import create_db_engine
 from mobileid.runtime import open_issuer_runtime
 from mobileid.settings import get_settings

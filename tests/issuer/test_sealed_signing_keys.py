@@ -24,13 +24,13 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-import issuer.key_store
+import issuer.keys.store
 from issuer.errors import KeyStoreError
-from issuer.key_rotation import rotate_signing_key
+from issuer.keys.rotation import rotate_signing_key
+from issuer.keys.signing import retire_signing_key
 from issuer.migrate import upgrade_database
 from issuer.models import SigningKeyRecord
-from issuer.signing_keys import retire_signing_key
-from issuer.status_slots import current_status_list
+from issuer.status.slots import current_status_list
 from mobileid.cli import app as cli
 from mobileid.db import create_db_engine
 from mobileid.runtime import IssuerRuntime, open_issuer_runtime
@@ -138,17 +138,17 @@ def test_one_key_set_per_deployment_on_a_concurrent_first_start(
     by its write lock; there the later ones find the first key.)"""
     starts = 4
     inserts: list[str] = []
-    real_insert = issuer.key_store.insert_signing_key
+    real_insert = issuer.keys.store.insert_signing_key
 
     def counted_insert(session: Any, sealer: Any, key: Any, number: int) -> None:
         inserts.append(key.kid)
         real_insert(session, sealer, key, number)
 
-    monkeypatch.setattr(issuer.key_store, "insert_signing_key", counted_insert)
+    monkeypatch.setattr(issuer.keys.store, "insert_signing_key", counted_insert)
     racing = database_url.startswith("postgresql")
     if racing:
         barrier = threading.Barrier(starts, timeout=30)
-        real_load = issuer.key_store.load_keyring
+        real_load = issuer.keys.store.load_keyring
         waited: set[int] = set()
 
         def load_then_wait(session: Any, sealer: Any) -> Any:
@@ -158,7 +158,7 @@ def test_one_key_set_per_deployment_on_a_concurrent_first_start(
                 barrier.wait()
             return ring
 
-        monkeypatch.setattr(issuer.key_store, "load_keyring", load_then_wait)
+        monkeypatch.setattr(issuer.keys.store, "load_keyring", load_then_wait)
     settings = [_settings(tmp_path, database_url, f"p{n}") for n in range(starts)]
     engine = create_db_engine(settings[0].resolved_database_url)
     upgrade_database(engine)  # the schema first: these starts race for the key, not the DDL
@@ -227,7 +227,7 @@ def test_legacy_key_directory_is_sealed_into_the_database_and_removed(
     old = _write_legacy_key(settings.keys_dir, 1, publish_until=until)
     new = _write_legacy_key(settings.keys_dir, 2)
     (settings.keys_dir / ".tmp-half-written").write_text("{}")
-    with caplog.at_level(logging.WARNING, logger="issuer.key_store"):
+    with caplog.at_level(logging.WARNING, logger="issuer.keys.store"):
         runtime = runtimes(settings)
     assert [k.kid for k in runtime.keyring.keys] == [old, new]
     assert runtime.keyring.active.kid == new

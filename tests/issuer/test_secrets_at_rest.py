@@ -28,9 +28,9 @@ from sqlalchemy import Engine, inspect, select, text
 from typer.testing import CliRunner
 
 from issuer.hashing import derive_pre_authorized_code
+from issuer.messages.outbox import REDACTED, OutgoingMessage, deliver_one, outbox_sealer
+from issuer.messages.sms import DEV_ONLY_BANNER, DevSmsSender, SmsGatewaySender
 from issuer.models import OutboxMessage
-from issuer.outbox import REDACTED, OutgoingMessage, deliver_one, outbox_sealer
-from issuer.sms import DEV_ONLY_BANNER, DevSmsSender, SmsGatewaySender
 from mobileid.app import create_app
 from mobileid.cli import app as cli
 from mobileid.log_redaction import install_log_redaction

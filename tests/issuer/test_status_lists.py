@@ -22,8 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from issuer.config import IssuerConfig
 from issuer.migrate import upgrade_database
 from issuer.models import Credential, Employee, StatusListRecord
-from issuer.status_packing import CHUNK_BYTES, PackedStatusList
-from issuer.status_slots import allocate_status_slot
+from issuer.status.packing import CHUNK_BYTES, PackedStatusList
+from issuer.status.slots import allocate_status_slot
 from mobileid.db import create_db_engine, make_session_factory, transaction
 from vc.jws import decode_unverified
 from vc.status_list import INVALID, SUSPENDED, StatusList

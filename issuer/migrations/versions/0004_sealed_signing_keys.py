@@ -2,7 +2,7 @@
 
 The issuer's signing keys move from `<data_dir>/issuer_keys/key-*.json` (plaintext private JWKs)
 into `issuer_signing_keys`, the private JWK sealed under MOBILEID_SECRET_KEY; the files are
-imported at the first start on this revision (`issuer.key_store`), not here: the migration does
+imported at the first start on this revision (`issuer.keys.store`), not here: the migration does
 not know the secret.
 
 Revision ID: 0004

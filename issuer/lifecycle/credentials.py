@@ -7,7 +7,7 @@ reinstatement (VALID). `hr_admin` may do everything; a department head may act o
 department's credentials for the operational reasons (a lost phone, an investigation), not for
 HR decisions. A reissue is never one person's: HR files it on the employee's behalf, only to a
 phone on record, and the department head approves it; a new phone is the employee's own
-application (`issuer.applications`).
+application (`issuer.hr.applications`).
 """
 
 from __future__ import annotations
@@ -20,24 +20,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuer.api_tokens import Principal, Role
-from issuer.applications import (
+from issuer.audit import DetailValue, append_audit
+from issuer.errors import AuthError, HrError, IssuerCode, LifecycleError
+from issuer.hr.applications import (
     ApplicationRecord,
     file_application,
     get_employee,
     phones_on_record,
 )
-from issuer.audit import DetailValue, append_audit
-from issuer.errors import AuthError, HrError, IssuerCode, LifecycleError
-from issuer.models import LIVE_CREDENTIAL_STATES, Credential, Employee, StatusListRecord
-from issuer.signing_keys import IssuerKeyring
-from issuer.state_changes import (
+from issuer.keys.signing import IssuerKeyring
+from issuer.lifecycle.state_changes import (
     REINSTATEMENT_REASONS,
     REVOCATION_REASONS,
     SUSPENSION_REASONS,
     StatusChange,
     change_states,
 )
-from issuer.status_publication import StatusListPublisher
+from issuer.models import LIVE_CREDENTIAL_STATES, Credential, Employee, StatusListRecord
+from issuer.status.publication import StatusListPublisher
 
 __all__ = [
     "REISSUE_REASONS",

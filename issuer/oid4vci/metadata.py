@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from issuer.config import IssuerConfig
-from issuer.signing_keys import IssuerKeyring
+from issuer.keys.signing import IssuerKeyring
 from schemas.employee_id import CONFIGURATION_ID, credential_display, oid4vci_claims_metadata
 from vc.openid4vci import PRE_AUTHORIZED_GRANT
 from vc.sd_jwt_vc import SD_JWT_VC_FORMAT, jwt_vc_issuer_metadata

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from issuer.outbox import DeliveryError, OutgoingMessage
+from issuer.messages.outbox import DeliveryError, OutgoingMessage
 from vc.private_files import ensure_private_file
 
 __all__ = ["DEV_ONLY_BANNER", "DevSmsSender", "SmsGatewaySender"]

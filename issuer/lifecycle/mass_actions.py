@@ -19,14 +19,14 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from issuer.api_tokens import Principal, Role
-from issuer.applications import file_preapproved_application
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
 from issuer.errors import AuthError, HrError, IssuerCode, LifecycleError
+from issuer.hr.applications import file_preapproved_application
+from issuer.keys.signing import IssuerKeyring
+from issuer.lifecycle.state_changes import REVOCATION_REASONS, SUSPENSION_REASONS, change_states
 from issuer.models import Credential, Employee
-from issuer.signing_keys import IssuerKeyring
-from issuer.state_changes import REVOCATION_REASONS, SUSPENSION_REASONS, change_states
-from issuer.status_publication import StatusListPublisher
+from issuer.status.publication import StatusListPublisher
 
 __all__ = ["MassPlan", "MassResult", "MassScope", "plan_mass_action", "run_mass_action"]
 

@@ -27,8 +27,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from issuer.errors import IssuerError, KeyStoreError
-from issuer.key_files import read_key_files, remove_key_files
-from issuer.signing_keys import (
+from issuer.keys.files import read_key_files, remove_key_files
+from issuer.keys.signing import (
     IssuerKeyring,
     KeyVersions,
     insert_signing_key,

@@ -3,7 +3,7 @@
 Layout: `<data_dir>/issuer_keys/key-0001.json`, `key-0002.json`, ... each a JSON object
 `{"kid", "alg", "created_at", "jwk"}` with the private JWK in plaintext (0600 in a 0700
 directory), plus `publish_until`, `retired_at`/`retired_reason` and `activates_at` as set by
-rotations. `issuer.key_store` imports them at start and then removes the files.
+rotations. `issuer.keys.store` imports them at start and then removes the files.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from issuer.errors import KeyStoreError
-from issuer.signing_keys import SigningKey
+from issuer.keys.signing import SigningKey
 from vc.errors import VCError
 from vc.keys import private_key_from_jwk
 

@@ -16,39 +16,29 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from issuer.config import IssuerConfig
-from issuer.models import Credential, StatusListRecord, table_of
+from issuer.models import Credential, StatusListRecord, insert_on_conflict
 
 __all__ = ["allocate_status_slot", "current_status_list"]
 
 _MAX_TRIES = 64
 _FULL_FRACTION = 0.75  # beyond this, random probing gets slow: start a new list
 _COLLISIONS_BEFORE_COUNT = 4
-_CREDENTIALS = table_of(Credential)
-_SLOT = ["status_list_id", "status_idx"]
-_OLDEST_OPEN_LIST = (
-    select(StatusListRecord)
-    .where(StatusListRecord.full.is_(False))
-    .order_by(StatusListRecord.id)
-    .limit(1)
-)
-_INSERT_INTO_FREE_SLOT: dict[str, Insert] = {
-    name: dialect.insert(_CREDENTIALS)
-    .on_conflict_do_nothing(index_elements=_SLOT)
-    .returning(_CREDENTIALS.c.id)  # a row only if one went in: drivers' rowcount differs here
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
-}
 
 
 def current_status_list(session: Session, config: IssuerConfig, now: datetime) -> StatusListRecord:
     """The oldest list that is not full, creating list 1 (or the next one) when needed."""
     for _ in range(_MAX_TRIES):
-        found = session.scalar(_OLDEST_OPEN_LIST)
+        found = session.scalar(
+            select(StatusListRecord)
+            .where(StatusListRecord.full.is_(False))
+            .order_by(StatusListRecord.id)
+            .limit(1)
+        )
         if found is not None:
             return found
         next_id = (session.scalar(select(func.max(StatusListRecord.id))) or 0) + 1
@@ -78,15 +68,17 @@ def allocate_status_slot(
 ) -> tuple[StatusListRecord, int]:
     """Insert the credential `row` (all columns but its slot) at a free random slot of the
     current list, in the session's transaction; return that list and index."""
-    session.flush()  # what the session holds goes first, as an ORM insert would have had it
-    connection = session.connection()
-    statement = _INSERT_INTO_FREE_SLOT[connection.dialect.name]
     collisions = 0
     for _ in range(_MAX_TRIES):
         status_list = current_status_list(session, config, now)
         idx = randbelow(status_list.size)
+        into_free_slot = (
+            insert_on_conflict(session, Credential)
+            .on_conflict_do_nothing(index_elements=["status_list_id", "status_idx"])
+            .returning(Credential.id)  # a row only if one went in: drivers' rowcount differs here
+        )
         values = {**row, "status_list_id": status_list.id, "status_idx": idx}
-        if connection.execute(statement, values).first() is not None:
+        if session.connection().execute(into_free_slot, values).first() is not None:
             return status_list, idx
         collisions += 1
         if collisions >= _COLLISIONS_BEFORE_COUNT:

@@ -19,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from issuer.api_tokens import Principal
 from issuer.context import IssuerContext, issuer_context
-from issuer.hr_api import Caller, application_view
-from issuer.hr_changes import HrAction, update_employee
-from issuer.lifecycle import (
+from issuer.hr.api import Caller, application_view
+from issuer.hr.changes import HrAction, update_employee
+from issuer.lifecycle.credentials import (
     CredentialRecord,
     list_credentials,
     reinstate_credential,
@@ -29,8 +29,8 @@ from issuer.lifecycle import (
     revoke_credential,
     suspend_credential,
 )
-from issuer.mass_actions import MassScope, plan_mass_action, run_mass_action
-from issuer.state_changes import StatusChange
+from issuer.lifecycle.mass_actions import MassScope, plan_mass_action, run_mass_action
+from issuer.lifecycle.state_changes import StatusChange
 from schemas.hr_api import ApplicationView, ErrorBody
 
 __all__ = ["lifecycle_router"]

@@ -4,7 +4,7 @@ notification, plus the credential type's metadata at its `vct` URL.
 Handlers parse, call one service function inside the edge's unit of work, and shape the reply;
 errors propagate as `IssuerError`s and are mapped to the spec's bodies by the assembly. Where a
 request may carry a DPoP proof, the proof is spent first, in a transaction of its own that
-commits whatever the request's own transaction comes to (`issuer.dpop_binding`).
+commits whatever the request's own transaction comes to (`issuer.oid4vci.dpop_binding`).
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ from starlette.concurrency import run_in_threadpool
 
 from issuer.config import IssuerConfig
 from issuer.context import IssuerContext, issuer_context
-from issuer.dpop_binding import NO_PROOF, DpopCheck, spend_resource_proof, spend_token_proof
 from issuer.errors import IssuerCode, ProtocolError
-from issuer.issuance import issue_credential, new_c_nonce, record_notification
-from issuer.metadata import (
+from issuer.oid4vci.dpop_binding import NO_PROOF, DpopCheck, spend_resource_proof, spend_token_proof
+from issuer.oid4vci.issuance import issue_credential, new_c_nonce, record_notification
+from issuer.oid4vci.metadata import (
     authorization_server_metadata,
     credential_issuer_metadata,
     jwt_vc_issuer_document,
 )
-from issuer.offers import credential_offer_document, exchange_pre_authorized_code
+from issuer.oid4vci.offers import credential_offer_document, exchange_pre_authorized_code
 from schemas.employee_id import VCT_PATH, claims_json_schema, type_metadata
 from vc.sd_jwt_vc import jwt_vc_issuer_metadata_url
 

@@ -15,7 +15,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 
 from issuer.api_tokens import Principal, authenticate
-from issuer.applications import (
+from issuer.context import IssuerContext, issuer_context
+from issuer.hr.applications import (
     ApplicationRecord,
     decide_application,
     file_application,
@@ -23,7 +24,6 @@ from issuer.applications import (
     get_employee,
     list_applications,
 )
-from issuer.context import IssuerContext, issuer_context
 from schemas.hr_api import (
     ApplicationView,
     ApplyRequest,

@@ -1,8 +1,8 @@
 """Issuer key rotation and key compromise (`mobileid issuer rotate-key [--compromised KID]`).
 
-Rotation: a new key is stored in the database (sealed, `issuer.signing_keys`), which puts it in
+Rotation: a new key is stored in the database (sealed, `issuer.keys.signing`), which puts it in
 the published JWKS and makes it the signing key for the next issuance (running servers follow the
-table within about a second, `issuer.key_store`). The previous key stops signing but stays
+table within about a second, `issuer.keys.store`). The previous key stops signing but stays
 published until every credential it signed has expired (`publish_until`, plus a day of margin for
 clock skew and a request in flight during the rotation). Key, previous key and audit entry change
 in one transaction.
@@ -27,10 +27,7 @@ from issuer.api_tokens import Principal
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
 from issuer.errors import IssuerCode, KeyStoreError, LifecycleError
-from issuer.key_store import KeyStore
-from issuer.mass_actions import MassResult, MassScope, plan_mass_action, run_mass_action
-from issuer.models import Credential
-from issuer.signing_keys import (
+from issuer.keys.signing import (
     IssuerKeyring,
     SigningKey,
     add_signing_key,
@@ -38,7 +35,10 @@ from issuer.signing_keys import (
     retire_signing_key,
     set_publish_until,
 )
-from issuer.status_publication import StatusListPublisher
+from issuer.keys.store import KeyStore
+from issuer.lifecycle.mass_actions import MassResult, MassScope, plan_mass_action, run_mass_action
+from issuer.models import Credential
+from issuer.status.publication import StatusListPublisher
 from vc.sealing import SealingKey
 
 __all__ = ["CompromiseResult", "RotationResult", "retire_compromised_key", "rotate_signing_key"]

@@ -7,7 +7,7 @@ database opens no key, and a process given another secret refuses to start inste
 keys of its own. The highest-numbered key that is neither retired nor waiting for its
 `activates_at` signs; after a rotation the previous key stays published until `publish_until`
 (every credential it signed has expired); a compromised key is retired (never published or used
-again). Functions here take the caller's session and never commit; `issuer.key_store` keeps the
+again). Functions here take the caller's session and never commit; `issuer.keys.store` keeps the
 keys a running process signs with.
 """
 

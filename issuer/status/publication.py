@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 
 from issuer.config import IssuerConfig
 from issuer.errors import IssuerCode, LifecycleError
+from issuer.keys.signing import IssuerKeyring
 from issuer.models import Credential, StatusListRecord
-from issuer.signing_keys import IssuerKeyring
-from issuer.status_packing import PackedStatusList
+from issuer.status.packing import PackedStatusList
 from vc.errors import VCError
 from vc.jws import decode_unverified, sign_compact
 from vc.status_list import (

@@ -25,14 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from issuer.config import IssuerConfig
 from issuer.errors import IssuerCode, ProtocolError
 from issuer.hashing import sha256_hex
-from issuer.models import DpopProofSeen, table_of
+from issuer.models import DpopProofSeen, insert_on_conflict
 from vc.dpop import DpopProof, verify_dpop_proof
 from vc.errors import VCError
 
@@ -46,17 +45,6 @@ __all__ = [
 ]
 
 _PRUNE_EVERY = 64
-_PROOFS = table_of(DpopProofSeen)
-_PRUNE = delete(DpopProofSeen).where(DpopProofSeen.expires_at <= bindparam("b_now"))
-# Built once per dialect (the house's habit on hot paths); a row comes back only when inserted
-# (rowcount is -1 on psycopg for this statement).
-_SEEN = tuple(
-    dialect.insert(_PROOFS)
-    .values(key=bindparam("b_key"), expires_at=bindparam("b_expires"))
-    .on_conflict_do_nothing(index_elements=["key"])
-    .returning(_PROOFS.c.key)
-    for dialect in (sqlite, postgresql)
-)
 _ONE_HEADER = "send exactly one DPoP header"
 
 
@@ -82,14 +70,19 @@ def _challenge(config: IssuerConfig, error: str) -> str:
 def _remember(session: Session, proof: DpopProof, config: IssuerConfig, now: datetime) -> bool:
     """Record a proof as spent; False when it was spent before (a replay)."""
     if secrets.randbelow(_PRUNE_EVERY) == 0:
-        session.execute(_PRUNE, {"b_now": now})
+        session.execute(delete(DpopProofSeen).where(DpopProofSeen.expires_at <= now))
     expires = datetime.fromtimestamp(proof.iat, now.tzinfo) + timedelta(
         seconds=config.dpop_max_age_s + config.dpop_leeway_s
     )
-    statement = _SEEN[session.get_bind().dialect.name == "postgresql"]
+    seen = (
+        insert_on_conflict(session, DpopProofSeen)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(DpopProofSeen.key)  # a row only when inserted: drivers' rowcount differs here
+    )
     key = sha256_hex(f"{proof.jkt}\x00{proof.jti}")
-    row = session.connection().execute(statement, {"b_key": key, "b_expires": expires}).first()
-    return row is not None
+    return (
+        session.connection().execute(seen, {"key": key, "expires_at": expires}).first() is not None
+    )
 
 
 def _refused(detail: str, config: IssuerConfig, *, resource: bool) -> ProtocolError:

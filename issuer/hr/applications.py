@@ -24,9 +24,9 @@ from issuer.api_tokens import Principal, Role
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
 from issuer.errors import AuthError, HrError, IssuerCode
+from issuer.messages.outbox import REDACTED, enqueue_message, outbox_sealer
 from issuer.models import LIVE_CREDENTIAL_STATES, Application, Credential, Employee, Offer
-from issuer.offers import create_offer
-from issuer.outbox import REDACTED, enqueue_message, outbox_sealer
+from issuer.oid4vci.offers import create_offer
 from schemas.hr_record import normalize_phone
 from vc.openid4vci import credential_offer_uri_link
 

@@ -14,14 +14,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
-from issuer.dpop_binding import NO_PROOF, DpopCheck, check_token_use
 from issuer.errors import IssuerCode, ProtocolError
 from issuer.hashing import new_secret, sha256_hex
+from issuer.keys.signing import IssuerKeyring
 from issuer.models import (
     LIVE_CREDENTIAL_STATES,
     AccessToken,
@@ -30,11 +30,10 @@ from issuer.models import (
     Employee,
     Nonce,
     Offer,
-    table_of,
 )
-from issuer.signing_keys import IssuerKeyring
-from issuer.status_publication import StatusListPublisher
-from issuer.status_slots import allocate_status_slot
+from issuer.oid4vci.dpop_binding import NO_PROOF, DpopCheck, check_token_use
+from issuer.status.publication import StatusListPublisher
+from issuer.status.slots import allocate_status_slot
 from schemas.employee_id import CONFIGURATION_ID, DISCLOSABLE
 from vc.errors import VCError
 from vc.keys import PublicKey
@@ -48,46 +47,6 @@ NOTIFICATION_EVENTS = ("credential_accepted", "credential_failure", "credential_
 _MAX_TOKEN_CHARS = 512
 _PRUNE_EVERY = 16  # expired nonces are removed on about one nonce request in 16
 
-# The Nonce and Credential Endpoints' statements, built once: building a statement and its cache
-# key costs about 70 µs per query on every request (in bound parameters, names that are not
-# columns). Rows written here are written as plain statements rather than through an ORM object
-# and a flush: nothing in the same transaction reads them back.
-_TOKEN_FOR_UPDATE = (
-    select(AccessToken).where(AccessToken.token_hash == bindparam("b_hash")).with_for_update()
-)
-_USE_NONCE = (
-    delete(Nonce)
-    .where(Nonce.value == bindparam("b_value"), Nonce.expires_at > bindparam("b_now"))
-    .execution_options(synchronize_session=False)  # no Nonce is loaded in that session
-)
-_EMPLOYEE_FOR_UPDATE = select(Employee).where(Employee.id == bindparam("b_id")).with_for_update()
-_SUSPENDED_CREDENTIAL = select(Credential.id).where(
-    Credential.employee_id == bindparam("b_employee"), Credential.state == "suspended"
-)
-_SUPERSEDE_LIVE = (
-    update(Credential)
-    .where(
-        Credential.employee_id == bindparam("b_employee"),
-        Credential.state.in_(LIVE_CREDENTIAL_STATES),
-    )
-    .values(state="revoked", revoked_at=bindparam("b_now"), revocation_reason="superseded")
-    .returning(Credential.status_list_id, Credential.status_idx)
-    .execution_options(synchronize_session=False)
-)
-_TOKENS = table_of(AccessToken)
-_TOKEN_SPENT = (
-    update(_TOKENS)
-    .where(_TOKENS.c.token_hash == bindparam("b_hash"))
-    .values(credential_issued=True)
-)
-_INSERT_NONCE = insert(table_of(Nonce))
-_APPLICATION_ISSUED = (
-    update(Application)
-    .where(Application.id == bindparam("b_id"))
-    .values(state="issued")
-    .execution_options(synchronize_session=False)
-)
-
 
 def new_c_nonce(session: Session, *, config: IssuerConfig, now: datetime) -> str:
     """A fresh, unpredictable c_nonce (§7); expired ones are pruned on the way."""
@@ -95,7 +54,7 @@ def new_c_nonce(session: Session, *, config: IssuerConfig, now: datetime) -> str
         session.execute(delete(Nonce).where(Nonce.expires_at <= now))
     value = new_secret(24)
     expires_at = now + timedelta(seconds=config.c_nonce_lifetime_s)
-    session.connection().execute(_INSERT_NONCE, {"value": value, "expires_at": expires_at})
+    session.connection().execute(insert(Nonce), {"value": value, "expires_at": expires_at})
     return value
 
 
@@ -108,12 +67,14 @@ def _access_token(
     config: IssuerConfig,
 ) -> AccessToken:
     """The presented access token's row: `Bearer`, or `DPoP` with its key's proof, spent by this
-    request beforehand (RFC 9449, `issuer.dpop_binding`)."""
+    request beforehand (RFC 9449, `issuer.oid4vci.dpop_binding`)."""
     scheme, _, token = (authorization or "").strip().partition(" ")
     token, scheme = token.strip(), scheme.lower()
     if scheme not in ("bearer", "dpop") or not token or len(token) > _MAX_TOKEN_CHARS:
         raise ProtocolError(IssuerCode.invalid_token, "Bearer or DPoP access token required")
-    row = session.scalar(_TOKEN_FOR_UPDATE, {"b_hash": sha256_hex(token)})
+    row = session.scalar(
+        select(AccessToken).where(AccessToken.token_hash == sha256_hex(token)).with_for_update()
+    )
     if row is None or row.expires_at <= now:
         raise ProtocolError(IssuerCode.invalid_token, "access token unknown or expired")
     check_token_use(dpop, bound_to=row.dpop_jkt, scheme=scheme, config=config)
@@ -171,7 +132,7 @@ def _verify_proof(session: Session, proof: str, config: IssuerConfig, now: datet
     nonce = payload.get("nonce")
     if not isinstance(nonce, str) or not nonce:
         raise ProtocolError(IssuerCode.invalid_proof, "proof carries no c_nonce")
-    used = session.execute(_USE_NONCE, {"b_value": nonce, "b_now": now})
+    used = session.execute(delete(Nonce).where(Nonce.value == nonce, Nonce.expires_at > now))
     if used.rowcount != 1:  # type: ignore[attr-defined]
         raise ProtocolError(IssuerCode.invalid_nonce, "c_nonce unknown, used or expired")
     return key
@@ -228,18 +189,29 @@ def issue_credential(
         raise ProtocolError(IssuerCode.invalid_token, "access token already used for a credential")
     _check_request_shape(body)
     holder_key = _verify_proof(session, _proof_jwt(body), config, now)
-    employee = session.scalar(_EMPLOYEE_FOR_UPDATE, {"b_id": token.employee_id})
-    assert employee is not None  # foreign key
+    employee = session.scalars(
+        select(Employee).where(Employee.id == token.employee_id).with_for_update()
+    ).one()
     exp = _expiry(employee, config, now)
     if employee.employment_status != "active" or exp <= now:
         raise ProtocolError(IssuerCode.credential_request_denied, "employee not in active service")
-    if session.scalar(_SUSPENDED_CREDENTIAL, {"b_employee": employee.id}):
+    live = session.scalars(
+        select(Credential)
+        .where(Credential.employee_id == employee.id, Credential.state.in_(LIVE_CREDENTIAL_STATES))
+        .with_for_update()
+    ).all()
+    if any(credential.state == "suspended" for credential in live):
         raise ProtocolError(
             IssuerCode.credential_request_denied, "the employee's credential is suspended"
         )
-    superseded = session.execute(_SUPERSEDE_LIVE, {"b_employee": employee.id, "b_now": now}).all()
+    for credential in live:
+        credential.state, credential.revoked_at = "revoked", now
+        credential.revocation_reason = "superseded"
     publisher.record_changes(
-        session, ((lid, idx, "revoked") for lid, idx in superseded), keyring=keyring, now=now
+        session,
+        ((c.status_list_id, c.status_idx, "revoked") for c in live),
+        keyring=keyring,
+        now=now,
     )
     offer = session.get(Offer, token.offer_id)
     signer = keyring.signing_key(now.timestamp())
@@ -275,9 +247,16 @@ def issue_credential(
         exp=int(exp.timestamp()),
         status=status_reference(status_idx, status_list.uri),
     )
-    session.execute(_TOKEN_SPENT, {"b_hash": token.token_hash})
+    connection = session.connection()  # see `issuer.models` on writes
+    connection.execute(
+        update(AccessToken)
+        .where(AccessToken.token_hash == token.token_hash)
+        .values(credential_issued=True)
+    )
     if offer is not None:
-        session.execute(_APPLICATION_ISSUED, {"b_id": offer.application_id})
+        connection.execute(
+            update(Application).where(Application.id == offer.application_id).values(state="issued")
+        )
     append_audit(
         session,
         actor="wallet",
@@ -291,7 +270,7 @@ def issue_credential(
             "status_idx": status_idx,
             "kid": signer.kid,
             "holder_jkt": holder_jkt,
-            "superseded": len(superseded),
+            "superseded": len(live),
         },
     )
     return {

@@ -1,10 +1,11 @@
 """Credential state changes: the reasons each state takes, and the one step that applies them.
 
 `change_states` is shared by every path that changes a credential's state: an operator's revoke,
-suspend or reinstate (`lifecycle`), an HR change (`hr_changes`) and a mass action
-(`mass_actions`). It updates the credential rows and republishes their status lists in the
-caller's transaction (`StatusListPublisher.record_changes`), so verifiers see the change as soon
-as it commits. Roles and the current state are each caller's to check, before it is called.
+suspend or reinstate (`issuer.lifecycle.credentials`), an HR change (`issuer.hr.changes`) and a
+mass action (`issuer.lifecycle.mass_actions`). It updates the credential rows and republishes
+their status lists in the caller's transaction (`StatusListPublisher.record_changes`), so
+verifiers see the change as soon as it commits. Roles and the current state are each caller's
+to check, before it is called.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from issuer.audit import DetailValue, append_audit
+from issuer.keys.signing import IssuerKeyring
 from issuer.models import Credential, Employee
-from issuer.signing_keys import IssuerKeyring
-from issuer.status_publication import StatusListPublisher
+from issuer.status.publication import StatusListPublisher
 
 __all__ = [
     "REINSTATEMENT_REASONS",

@@ -24,16 +24,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuer.api_tokens import Principal, Role
-from issuer.applications import file_preapproved_application
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
 from issuer.errors import AuthError, HrError, IssuerCode
-from issuer.hr_import import HrSource, ImportResult, import_records
-from issuer.issuance import KST
+from issuer.hr.applications import file_preapproved_application
+from issuer.hr.importing import HrSource, ImportResult, import_records
+from issuer.keys.signing import IssuerKeyring
+from issuer.lifecycle.state_changes import change_states
 from issuer.models import LIVE_CREDENTIAL_STATES, Credential, Employee
-from issuer.signing_keys import IssuerKeyring
-from issuer.state_changes import change_states
-from issuer.status_publication import StatusListPublisher
+from issuer.oid4vci.issuance import KST
+from issuer.status.publication import StatusListPublisher
 from schemas.hr_record import HrRecord
 
 __all__ = [
@@ -58,7 +58,7 @@ CLAIM_FIELDS = frozenset(
         "photo",
     }
 )
-"""HR fields that end up in the credential (`issuer.issuance.employee_claims`)."""
+"""HR fields that end up in the credential (`issuer.oid4vci.issuance.employee_claims`)."""
 
 REVOKE_AND_REOFFER = "revoke_and_reoffer"
 REVOKE = "revoke"

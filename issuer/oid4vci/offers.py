@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
-from issuer.dpop_binding import NO_PROOF, DpopCheck, token_binding
 from issuer.errors import IssuerCode, ProtocolError
 from issuer.hashing import (
     derive_pre_authorized_code,
@@ -29,7 +28,8 @@ from issuer.hashing import (
     new_secret,
     sha256_hex,
 )
-from issuer.models import AccessToken, Application, Employee, Offer, table_of
+from issuer.models import AccessToken, Application, Employee, Offer
+from issuer.oid4vci.dpop_binding import NO_PROOF, DpopCheck, token_binding
 from schemas.employee_id import CONFIGURATION_ID
 from vc.openid4vci import PRE_AUTHORIZED_GRANT, credential_offer_uri_link
 
@@ -42,24 +42,6 @@ __all__ = [
 
 TX_CODE_DESCRIPTION = "문자로 받은 6자리 인증번호를 입력하세요 (Enter the 6-digit code sent by SMS)"
 _MAX_PARAM_CHARS = 512
-
-# Built once, for the offer and token endpoints: a statement and its cache key cost about 70 µs
-# to build on every request. The redeemed offer and the new token are written as plain
-# statements rather than through ORM objects and a flush: nothing reads them back here.
-_OFFER_BY_REF = select(Offer).where(Offer.ref_hash == bindparam("b_ref_hash"))
-_OFFER_BY_CODE_FOR_UPDATE = (
-    select(Offer, Employee.employee_number)
-    .join(Employee, Employee.id == Offer.employee_id)
-    .where(Offer.code_hash == bindparam("b_code_hash"))
-    .with_for_update(of=Offer)
-)
-_OFFERS = table_of(Offer)
-_REDEEM_OFFER = (
-    update(_OFFERS)
-    .where(_OFFERS.c.id == bindparam("b_id"))
-    .values(state="used", used_at=bindparam("b_now"))
-)
-_INSERT_TOKEN = insert(table_of(AccessToken))
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +95,7 @@ def credential_offer_document(
     offer = None
     if 0 < len(ref) <= _MAX_PARAM_CHARS:
         ref_hash = keyed_hash(config.secret_key, "offer_ref", ref)
-        offer = session.scalar(_OFFER_BY_REF, {"b_ref_hash": ref_hash})
+        offer = session.scalar(select(Offer).where(Offer.ref_hash == ref_hash))
     if offer is None or not _live(offer, now):
         raise ProtocolError(IssuerCode.offer_not_found, "no live offer at this URI")
     return {
@@ -170,9 +152,9 @@ def exchange_pre_authorized_code(
     """Token endpoint, pre-authorized code grant; returns the token response (§6.2).
 
     `dpop` is what the request's `DPoP` header came to, its proof already spent
-    (`issuer.dpop_binding.spend_token_proof`): with a valid proof the token is bound to its key
-    (`token_type` `DPoP`); a refused proof is answered before the code is looked at, so it
-    spends no code and counts no tx_code attempt."""
+    (`issuer.oid4vci.dpop_binding.spend_token_proof`): with a valid proof the token is bound to
+    its key (`token_type` `DPoP`); a refused proof is answered before the code is looked at, so
+    it spends no code and counts no tx_code attempt."""
     grant_type = _single(form, "grant_type")
     if grant_type is None:
         raise ProtocolError(IssuerCode.invalid_request, "grant_type is required")
@@ -185,7 +167,12 @@ def exchange_pre_authorized_code(
     _check_authorization_details(_single(form, "authorization_details"))
     jkt = token_binding(dpop, config=config)
     code_hash = keyed_hash(config.secret_key, "pre-authorized_code", code)
-    row = session.execute(_OFFER_BY_CODE_FOR_UPDATE, {"b_code_hash": code_hash}).first()
+    row = session.execute(
+        select(Offer, Employee.employee_number)
+        .join(Employee, Employee.id == Offer.employee_id)
+        .where(Offer.code_hash == code_hash)
+        .with_for_update(of=Offer)
+    ).first()
     if row is None:
         raise ProtocolError(IssuerCode.invalid_grant, "unknown pre-authorized code")
     offer, employee_number = row
@@ -212,19 +199,16 @@ def exchange_pre_authorized_code(
         )
         raise ProtocolError(IssuerCode.invalid_grant, "wrong tx_code", keep_changes=True)
     access_token = new_secret(32)
-    connection = session.connection()  # the offer row is locked; nothing else is pending
-    connection.execute(_REDEEM_OFFER, {"b_id": offer.id, "b_now": now})
-    connection.execute(
-        _INSERT_TOKEN,
-        {
-            "token_hash": sha256_hex(access_token),
-            "offer_id": offer.id,
-            "employee_id": offer.employee_id,
-            "expires_at": now + timedelta(seconds=config.access_token_lifetime_s),
-            "credential_issued": False,
-            "dpop_jkt": jkt,
-        },
-    )
+    offer.state, offer.used_at = "used", now
+    token = {
+        "token_hash": sha256_hex(access_token),
+        "offer_id": offer.id,
+        "employee_id": offer.employee_id,
+        "expires_at": now + timedelta(seconds=config.access_token_lifetime_s),
+        "credential_issued": False,
+        "dpop_jkt": jkt,
+    }
+    session.connection().execute(insert(AccessToken), token)  # see `issuer.models` on writes
     append_audit(
         session,
         actor="wallet",

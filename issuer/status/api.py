@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Header, Response
 
 from issuer.context import IssuerContext, issuer_context
 from issuer.errors import IssuerCode, LifecycleError
-from issuer.status_publication import PublishedToken, published_list_uris
+from issuer.status.publication import PublishedToken, published_list_uris
 from schemas.hr_api import ErrorBody
 from vc.status_list import STATUS_LIST_MEDIA_TYPE
 

@@ -1,0 +1,1 @@
+"""A credential after issuance: revoke, suspend, reinstate, reissue, one by one or en masse."""

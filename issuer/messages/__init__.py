@@ -1,0 +1,1 @@
+"""Messages to employees (SMS): the outbox written with each action, and its senders."""
