@@ -28,7 +28,8 @@ from sqlalchemy.exc import IntegrityError
 from vc.base64url import b64url_encode
 from vc.errors import KeyMaterialError
 from vc.sealing import SealingKey, is_sealed
-from verifier.oid4vp.models import oidc_keys
+from verifier.errors import VerifierError
+from verifier.login.models import oidc_keys
 
 __all__ = [
     "ID_TOKEN_ALGS",
@@ -42,9 +43,12 @@ __all__ = [
 SEALING_PURPOSE = "login signing key"
 
 
-class LoginKeyError(ValueError):
-    """The stored ID token keys cannot be used (another secret, an altered row); one line that
-    says what to do."""
+class LoginKeyError(VerifierError):
+    """The stored ID token keys cannot be used (another secret, an altered row); `detail` is one
+    line that says what to do."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("login_key_unusable", detail)
 
 
 ID_TOKEN_ALGS = ("RS256", "ES256")

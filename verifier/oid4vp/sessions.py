@@ -44,6 +44,7 @@ __all__ = [
     "PREFIXES",
     "SAME_DEVICE",
     "NewSession",
+    "ReturnUri",
     "VpConfig",
     "VpContext",
     "encryption_key",
@@ -59,6 +60,10 @@ SAME_DEVICE = "same_device"
 PREFIXES = (PREFIX_X509_SAN_DNS, PREFIX_X509_HASH, PREFIX_REDIRECT_URI)
 PENDING = "pending"
 """A session's status until its first answer; the statuses it ends in are in `outcomes`."""
+
+ReturnUri = Callable[[str], str]
+"""Where a same-device wallet sends the browser once it has answered, given the session id
+(the OIDC bridge's continue URL, for example); without one, `VpConfig.return_path`."""
 
 # Statements built once (each login runs several; building them is most of their cost).
 _BY_ID = select(vp_sessions).where(vp_sessions.c.id == bindparam("key"))
@@ -144,13 +149,20 @@ def start_session(
     context: Mapping[str, Any],
     now: float,
     prefix: str | None = None,
+    return_uri: ReturnUri | None = None,
 ) -> NewSession:
-    """Create a pending session with a fresh nonce and state; returns the links to show."""
+    """Create a pending session with a fresh nonce and state; returns the links to show.
+
+    `context` says what started it (kept as JSON with the session); the return URI is resolved
+    for this session now and kept in it, since any process may take the wallet's answer.
+    """
     prefix = prefix or ctx.config.default_prefix
     if prefix not in PREFIXES:
         raise ProtocolError(ErrorCode.invalid_request, "unsupported client_id prefix")
     client_id = ctx.client_id(prefix)
     session_id, state, nonce, handle = ctx.token(), ctx.token(), ctx.token(), ctx.token()
+    if return_uri is not None:
+        context = {**context, "return_uri": return_uri(session_id)}
     expires_at = now + ctx.config.session_ttl_s
     flow = None
     encrypted = ctx.config.response_mode == RESPONSE_MODE_DIRECT_POST_JWT
