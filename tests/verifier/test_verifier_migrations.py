@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, insert, inspect, select, text
 
+from verifier.login.models import oidc_keys, oidc_metadata
 from verifier.migrate import VERSION_TABLE, Part, branch_tables, upgrade_verifier_database
 from verifier.models import (
     bundle_items,
@@ -17,7 +18,6 @@ from verifier.models import (
     metadata,
     seen_presentations,
 )
-from verifier.login.models import oidc_keys, oidc_metadata
 from verifier.oid4vp.models import login_metadata
 
 PARTS: tuple[Part, ...] = ("gate", "central", "login")

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from verifier.errors import VerifierError
 from verifier.login.claims import SUBJECT_TYPES, ClaimsError, check_allowed_claims
@@ -154,11 +154,8 @@ def register_client(
     return NewClient(client, secret)
 
 
-_BY_ID = select(oidc_clients).where(oidc_clients.c.client_id == bindparam("key"))
-
-
 def get_client(db: Connection, client_id: str) -> Client | None:
-    row = db.execute(_BY_ID, {"key": client_id}).first()
+    row = db.execute(select(oidc_clients).where(oidc_clients.c.client_id == client_id)).first()
     return _client(row) if row is not None else None
 
 

@@ -12,7 +12,6 @@ keys.
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from vc.base64url import b64url_encode
 from vc.errors import KeyMaterialError
+from vc.keys import jwk_thumbprint
 from vc.sealing import SealingKey, is_sealed
 from verifier.errors import VerifierError
 from verifier.login.models import oidc_keys
@@ -52,14 +52,6 @@ class LoginKeyError(VerifierError):
 
 
 ID_TOKEN_ALGS = ("RS256", "ES256")
-_THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y")}
-
-
-def _thumbprint(jwk: dict[str, Any]) -> str:
-    """RFC 7638 JWK thumbprint: the key id we publish."""
-    members = {k: jwk[k] for k in _THUMBPRINT_MEMBERS[jwk["kty"]]}
-    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
-    return b64url_encode(hashlib.sha256(canonical).digest())
 
 
 @dataclass(frozen=True)
@@ -110,7 +102,7 @@ def _signing_key(alg: str, pem: str) -> _SigningKey:
         jwk = ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
     else:
         raise ValueError(f"stored {alg} key has the wrong type")
-    kid = _thumbprint(jwk)
+    kid = jwk_thumbprint(jwk)  # RFC 7638
     jwk.update(kid=kid, alg=alg, use="sig")
     return _SigningKey(alg, key, jwk, kid)
 

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from verifier.login.claims import (
     OIDC_CLAIMS,
@@ -53,13 +53,6 @@ __all__ = [
 
 _PKCE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 _VALUE = re.compile(r"[\x20-\x7e]{1,512}")
-_NEW_CODE = insert(oidc_codes)
-_CODE = select(oidc_codes).where(oidc_codes.c.code_hash == bindparam("key"))
-_USE_CODE = update(oidc_codes).where(
-    oidc_codes.c.code_hash == bindparam("key"), oidc_codes.c.used.is_(False)
-)
-_NEW_TOKEN = insert(oidc_tokens)
-_TOKEN = select(oidc_tokens).where(oidc_tokens.c.token_hash == bindparam("key"))
 
 
 @dataclass(slots=True)
@@ -257,8 +250,7 @@ def continue_login(
     }
     code = secrets.token_urlsafe(32)
     db.execute(
-        _NEW_CODE,
-        dict(
+        insert(oidc_codes).values(
             code_hash=secret_digest(code),
             client_id=client.client_id,
             redirect_uri=redirect_uri,
@@ -266,7 +258,7 @@ def continue_login(
             grant=orjson.dumps(grant).decode(),
             expires_at=now + ctx.config.code_ttl_s,
             used=False,
-        ),
+        )
     )
     params = {"code": code, "iss": ctx.config.issuer}
     if state is not None:
@@ -299,14 +291,20 @@ def exchange_code(
         raise WrongSecret(ErrorCode.invalid_client, "client authentication failed")
     assert client is not None
     code = form.get("code") or ""
-    row = db.execute(_CODE, {"key": secret_digest(code)}).first()
+    row = db.execute(
+        select(oidc_codes).where(oidc_codes.c.code_hash == secret_digest(code))
+    ).first()
     if row is None or row.used or row.expires_at <= now or row.client_id != client.client_id:
         raise ProtocolError(ErrorCode.invalid_grant, "the code is unknown, used or expired")
     if form.get("redirect_uri") != row.redirect_uri:
         raise ProtocolError(ErrorCode.invalid_grant, "redirect_uri differs from the request's")
     if not _pkce_ok(form.get("code_verifier"), row.code_challenge):
         raise ProtocolError(ErrorCode.invalid_grant, "PKCE verification failed")
-    taken = db.execute(_USE_CODE, {"key": row.code_hash, "used": True})
+    taken = db.execute(
+        update(oidc_codes)
+        .where(oidc_codes.c.code_hash == row.code_hash, oidc_codes.c.used.is_(False))
+        .values(used=True)
+    )
     if taken.rowcount != 1:
         raise ProtocolError(ErrorCode.invalid_grant, "the code is unknown, used or expired")
     grant = orjson.loads(row.grant)
@@ -325,13 +323,12 @@ def exchange_code(
     if grant.get("nonce") is not None:
         id_token_claims["nonce"] = grant["nonce"]
     db.execute(
-        _NEW_TOKEN,
-        dict(
+        insert(oidc_tokens).values(
             token_hash=secret_digest(access_token),
             client_id=client.client_id,
             claims=orjson.dumps(claims).decode(),
             expires_at=now + ctx.config.token_ttl_s,
-        ),
+        )
     )
     return {
         "access_token": access_token,
@@ -344,7 +341,9 @@ def exchange_code(
 
 def userinfo(db: Connection, access_token: str, *, now: float) -> dict[str, Any]:
     """The UserInfo response (OIDC Core §5.3): `sub` and the allowed claims, as in the ID token."""
-    row = db.execute(_TOKEN, {"key": secret_digest(access_token)}).first()
+    row = db.execute(
+        select(oidc_tokens).where(oidc_tokens.c.token_hash == secret_digest(access_token))
+    ).first()
     if row is None or row.expires_at <= now:
         raise ProtocolError(ErrorCode.invalid_token, "the access token is unknown or expired")
     claims: dict[str, Any] = orjson.loads(row.claims)
