@@ -51,7 +51,7 @@ ASKED = [("employee_number",), ("name",), ("department",), ("position",)]
 
 
 def _settings(directory: Path, port: int) -> Any:
-    from verifier.oidc.settings import LoginSettings
+    from mobileid.settings import LoginSettings
 
     return LoginSettings(
         base_url=f"http://127.0.0.1:{port}",
@@ -68,8 +68,7 @@ def serve_login(data_dir: str, port: int, lifetime_s: float) -> None:
 
     import uvicorn
 
-    from mobileid.cli_login import open_login_service
-    from verifier.oidc.app import create_login_app
+    from mobileid.login_app import create_login_app, open_login_service
 
     logging.disable(logging.WARNING)
     directory = Path(data_dir)
@@ -95,10 +94,9 @@ def serve_login(data_dir: str, port: int, lifetime_s: float) -> None:
 
 def start_login_process(fixture: Fixture, lifetime_s: float) -> tuple[Any, int, Path, Any]:
     """Prepare the data directory (certificate, client), start the worker; wait for its port."""
-    from mobileid.db import create_db_engine
+    from mobileid.db import connection_transaction, create_db_engine
+    from verifier.login.clients import register_client
     from verifier.migrate import upgrade_verifier_database
-    from verifier.oidc.app import unit_of_work
-    from verifier.oidc.clients import register_client
     from verifier.x509 import create_local_pki
 
     directory = Path(tempfile.mkdtemp(prefix="bench-login-"))
@@ -110,7 +108,7 @@ def start_login_process(fixture: Fixture, lifetime_s: float) -> tuple[Any, int, 
     settings = _settings(directory, port)
     engine = create_db_engine(settings.db_url)
     upgrade_verifier_database(engine, "login")
-    with unit_of_work(engine) as db:
+    with connection_transaction(engine) as db:
         new = register_client(
             db,
             name="전자결재 (bench)",

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from mobileid.cli_common import console, fail_on_settings, load_settings
 from mobileid.doctor import run_checks
-from verifier.oidc.settings import LoginSettings, get_login_settings
+from mobileid.settings import LoginSettings, get_login_settings
 
 __all__ = ["doctor"]
 

@@ -115,6 +115,9 @@ def _mount_openid4vp(
     app: FastAPI, service: GateService, data_dir: Path, public_url: str, cert_dir: Path | None
 ) -> None:
     """The OpenID4VP mode: signed requests when a certificate is there, else unsigned by value."""
+    from functools import partial
+
+    from mobileid.db import connection_transaction
     from mobileid.throttle import FailureThrottle
     from verifier.oid4vp.desk import mount_openid4vp
     from verifier.oid4vp.models import secret_failures
@@ -136,6 +139,7 @@ def _mount_openid4vp(
         base_url=public_url,
         certificate=certificate,
         throttle=FailureThrottle(secret_failures),  # the login service's default limits
+        unit_of_work=partial(connection_transaction, service.engine),
     )
     console.print(
         f"OpenID4VP: terminal page {public_url}/desk, phones answer at {public_url}/oid4vp/response"

@@ -1,10 +1,9 @@
 """`mobileid login ...` (the login service: OpenID4VP verifier + OpenID Connect bridge) and
 `mobileid verifier init-cert` (the verifier's X.509 identity for signed requests).
 
-`open_login_service` is the assembly: settings -> engine (tables and keys created if missing;
-keys sealed with MOBILEID_LOGIN_SECRET_KEY), unit of work, verifier certificate, HTTP client.
-`login serve` runs it with uvicorn; several `login serve` processes on one database (PostgreSQL)
-with the same secret serve one login together.
+The service itself is assembled in `mobileid.login_app`; `login serve` runs it with uvicorn;
+several `login serve` processes on one database (PostgreSQL) with the same secret serve one
+login together. The other commands open the database in one unit of work each.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import json
 import logging
 import time
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,30 +20,28 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from mobileid.cli_common import console, fail, fail_on_settings, warn_if_placeholder_secret
-from mobileid.db import create_db_engine
-from mobileid.throttle import FailureThrottle
+from mobileid.db import connection_transaction, create_db_engine
+from mobileid.login_app import open_login_service
+from mobileid.settings import LoginSettings, get_login_settings
 from vc.private_files import ensure_private_dir
-from verifier.fetch import new_http_client
-from verifier.migrate import upgrade_verifier_database
-from verifier.oid4vp.models import login_records, secret_failures
-from verifier.oidc.app import LoginService, build_login_service, purge_all, unit_of_work
-from verifier.oidc.claims import OIDC_CLAIMS
-from verifier.oidc.clients import (
+from verifier.login.claims import OIDC_CLAIMS
+from verifier.login.clients import (
     ClientError,
     list_clients,
     register_client,
     set_client_enabled,
 )
-from verifier.oidc.keys import LoginKeyError
-from verifier.oidc.settings import LoginSettings, get_login_settings
+from verifier.login.keys import LoginKeyError
+from verifier.login.service import purge_all
+from verifier.migrate import upgrade_verifier_database
+from verifier.oid4vp.models import login_records
 from verifier.x509 import (
     CertificateError,
-    VerifierCertificate,
     create_local_pki,
     load_verifier_certificate,
 )
 
-__all__ = ["login_app", "open_login_service", "verifier_app"]
+__all__ = ["login_app", "verifier_app"]
 
 login_app = typer.Typer(
     name="login",
@@ -66,42 +62,6 @@ def _settings(**overrides: Any) -> LoginSettings:
         return get_login_settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         fail_on_settings(exc)
-
-
-def open_login_service(
-    settings: LoginSettings, *, clock: Any = time.time, client: Any = None
-) -> LoginService:
-    """Wire the login service from settings; raises `CertificateError` without a certificate
-    (unless requests are unsigned `redirect_uri:` ones), `LoginKeyError` when the stored keys
-    do not open with MOBILEID_LOGIN_SECRET_KEY."""
-    ensure_private_dir(settings.data_dir)
-    certificate: VerifierCertificate | None = None
-    try:
-        certificate = load_verifier_certificate(settings.certificate_dir)
-    except CertificateError:
-        if settings.client_id_prefix != "redirect_uri":
-            raise
-    engine = create_db_engine(settings.db_url)
-    http = client if client is not None else new_http_client()
-    try:
-        return build_login_service(
-            settings,
-            engine=engine,
-            unit_of_work=partial(unit_of_work, engine),
-            certificate=certificate,
-            client=http,
-            throttle=FailureThrottle(
-                secret_failures,
-                max_failures=settings.throttle_max_failures,
-                window_s=settings.throttle_window_s,
-            ),
-            clock=clock,
-        )
-    except BaseException:
-        if client is None:
-            http.close()
-        engine.dispose()
-        raise
 
 
 def _engine(settings: LoginSettings) -> Any:
@@ -171,7 +131,7 @@ def serve(
     import uvicorn
 
     from mobileid.heap import freeze_startup_heap
-    from verifier.oidc.app import create_login_app
+    from mobileid.login_app import create_login_app
 
     settings = _settings(host=host, port=port, base_url=base_url)
     warn_if_placeholder_secret("MOBILEID_LOGIN_SECRET_KEY", settings.secret_key.get_secret_value())
@@ -215,7 +175,7 @@ def add_client(  # noqa: PLR0917 - Typer maps parameters to options
     settings = _settings()
     engine = _engine(settings)
     try:
-        with unit_of_work(engine) as db:
+        with connection_transaction(engine) as db:
             new = register_client(
                 db,
                 name=name,
@@ -229,7 +189,7 @@ def add_client(  # noqa: PLR0917 - Typer maps parameters to options
                 now=time.time(),
             )
     except ClientError as exc:
-        fail(str(exc), code=2)
+        fail(exc.detail, code=2)
     finally:
         engine.dispose()
     typer.echo(
@@ -244,7 +204,7 @@ def clients() -> None:
     """등록된 업무시스템 / List registered systems (JSON lines)."""
     engine = _engine(_settings())
     try:
-        with unit_of_work(engine) as db:
+        with connection_transaction(engine) as db:
             found = list_clients(db)
     finally:
         engine.dispose()
@@ -255,7 +215,7 @@ def clients() -> None:
 def _set_enabled(client_id: str, enabled: bool) -> None:
     engine = _engine(_settings())
     try:
-        with unit_of_work(engine) as db:
+        with connection_transaction(engine) as db:
             found = set_client_enabled(db, client_id, enabled)
     finally:
         engine.dispose()

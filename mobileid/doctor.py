@@ -22,11 +22,10 @@ from issuer.keys.signing import load_keyring, signing_key_sealer
 from issuer.migrate import is_up_to_date
 from mobileid.db import create_db_engine, make_session_factory, transaction
 from mobileid.runtime import issuer_config
-from mobileid.settings import PLACEHOLDER_SECRET, Settings
+from mobileid.settings import PLACEHOLDER_SECRET, LoginSettings, Settings
 from vc.errors import VCError
 from vc.private_files import UnsafePermissions, permission_problem
-from verifier.oidc.keys import LoginKeyError, inspect_stored_keys, login_key_sealer
-from verifier.oidc.settings import LoginSettings
+from verifier.login.keys import LoginKeyError, inspect_stored_keys, login_key_sealer
 
 __all__ = [
     "Finding",
@@ -146,7 +145,7 @@ def check_login_keys(login: LoginSettings) -> list[Finding]:
             engine, login_key_sealer(login.secret_key.get_secret_value().encode("utf-8"))
         )
     except LoginKeyError as exc:
-        return [Finding("login", "fail", str(exc))]
+        return [Finding("login", "fail", exc.detail)]
     except SQLAlchemyError:
         return [Finding("login", "warn", "login tables not created yet (next start creates them)")]
     finally:

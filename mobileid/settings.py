@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vc.sealing import PLACEHOLDER_SECRET, placeholder_problem
+from verifier.login.config import ClientIdPrefix, LoginConfig, ResponseMode
+from verifier.policy import StalePolicy
+from verifier.trust import TrustedIssuer
 
-__all__ = ["PLACEHOLDER_SECRET", "Settings", "SettingsError", "get_settings"]
+__all__ = [
+    "PLACEHOLDER_SECRET",
+    "LoginSettings",
+    "Settings",
+    "SettingsError",
+    "get_login_settings",
+    "get_settings",
+]
 
 
 class SettingsError(ValueError):
@@ -119,3 +129,106 @@ class Settings(BaseSettings):
 def get_settings(**overrides: object) -> Settings:
     """Read the environment (and explicit overrides) into a `Settings`."""
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+_LOGIN = LoginConfig
+"""The login service's defaults are its config's (each written once, there)."""
+
+
+class LoginSettings(BaseSettings):
+    """The login service (`mobileid login ...`): prefix `MOBILEID_LOGIN_`; `MOBILEID_ENV` is the
+    deployment's, shared with the issuer: outside `dev` a placeholder secret is refused. The
+    trusted issuers are a JSON list of issuer URLs or objects as in gate policies
+    (`MOBILEID_LOGIN_TRUSTED_ISSUERS='["https://id.example.go.kr"]'`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MOBILEID_LOGIN_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    env: Literal["dev", "prod"] = Field(default="dev", validation_alias="MOBILEID_ENV")
+    secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    """Seals the ID token keys and the pairwise secret in the database; every process of one
+    login service needs the same value (`MOBILEID_LOGIN_SECRET_KEY`)."""
+    base_url: str = "http://localhost:8300"
+    database_url: str | None = None
+    """SQLAlchemy URL; default `login.sqlite3` in `data_dir`. Share it between processes."""
+    data_dir: Path = Path("data/login")
+    cert_dir: Path | None = None
+    """Verifier certificate (`mobileid verifier init-cert`); default `<data_dir>/cert`."""
+    trusted_issuers: list[str | dict[str, Any]] = Field(default_factory=list)
+    allow_insecure_loopback: bool = _LOGIN.allow_insecure_loopback
+    client_id_prefix: ClientIdPrefix = _LOGIN.client_id_prefix
+    response_mode: ResponseMode = _LOGIN.response_mode
+    session_ttl_s: float = Field(default=_LOGIN.session_ttl_s, ge=10, le=3600)
+    code_ttl_s: float = Field(default=_LOGIN.code_ttl_s, ge=10, le=600)
+    token_ttl_s: float = Field(default=_LOGIN.token_ttl_s, ge=60, le=86400)
+    retention_days: int = Field(default=_LOGIN.retention_days, ge=1, le=3650)
+    stale_status: StalePolicy = _LOGIN.stale_status
+    max_status_age_s: float = Field(default=_LOGIN.max_status_age_s, ge=1)
+    purge_every_s: float = Field(default=_LOGIN.purge_every_s, gt=0)
+    api_token: SecretStr | None = None
+    """Bearer token desks and terminals use for `POST /oid4vp/sessions`; unset: API mode off."""
+    throttle_max_failures: int = Field(default=10, ge=1, le=10_000)
+    """Failed secrets (session handles, client secrets, the API token: each counted apart) one
+    client address may present per window before it gets 429 `too_many_attempts`."""
+    throttle_window_s: int = Field(default=60, ge=1, le=86400)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8300, ge=0, le=65535)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("base_url must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("trusted_issuers")
+    @classmethod
+    def _issuers(cls, value: list[str | dict[str, Any]]) -> list[str | dict[str, Any]]:
+        for entry in value:
+            _trusted_issuer(entry)
+        return [v.rstrip("/") if isinstance(v, str) else v for v in value]
+
+    @model_validator(mode="after")
+    def _refuse_placeholder(self) -> LoginSettings:
+        problem = placeholder_problem(
+            "MOBILEID_LOGIN_SECRET_KEY", self.secret_key.get_secret_value()
+        )
+        if self.env != "dev" and problem:
+            raise SettingsError(problem)
+        return self
+
+    def config(self) -> LoginConfig:
+        """What the login service itself is configured with (the secrets stay here)."""
+        return LoginConfig(
+            self.base_url,
+            trusted_issuers=tuple(_trusted_issuer(e) for e in self.trusted_issuers),
+            allow_insecure_loopback=self.allow_insecure_loopback,
+            client_id_prefix=self.client_id_prefix,
+            response_mode=self.response_mode,
+            session_ttl_s=self.session_ttl_s,
+            code_ttl_s=self.code_ttl_s,
+            token_ttl_s=self.token_ttl_s,
+            retention_days=self.retention_days,
+            stale_status=self.stale_status,
+            max_status_age_s=self.max_status_age_s,
+            purge_every_s=self.purge_every_s,
+            api_token=self.api_token.get_secret_value() if self.api_token else None,
+        )
+
+    @property
+    def certificate_dir(self) -> Path:
+        return self.cert_dir or self.data_dir / "cert"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'login.sqlite3').resolve()}"
+
+
+def _trusted_issuer(entry: str | dict[str, Any]) -> TrustedIssuer:
+    return TrustedIssuer.from_json({"issuer": entry} if isinstance(entry, str) else entry)
+
+
+def get_login_settings(**overrides: Any) -> LoginSettings:
+    """Read the environment (and explicit overrides) into a `LoginSettings`."""
+    return LoginSettings(**overrides)

@@ -17,12 +17,11 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from mobileid.cli import app as cli
-from mobileid.cli_login import open_login_service
 from mobileid.db import create_db_engine
+from mobileid.login_app import open_login_service
 from mobileid.runtime import open_issuer_runtime
-from mobileid.settings import get_settings
+from mobileid.settings import LoginSettings, get_settings
 from vc.sealing import is_sealed
-from verifier.oidc.settings import LoginSettings
 
 ISSUER_SECRET = "issuer-secret-" + "e" * 32
 LOGIN_SECRET = "login-secret-" + "f" * 32

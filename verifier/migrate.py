@@ -24,6 +24,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
+from verifier.login.models import oidc_metadata
 from verifier.models import (
     bundle_items,
     central_records,
@@ -44,7 +45,7 @@ _FIRST_REVISION: dict[str, str] = {"gate": "g0001", "central": "c0001", "login":
 
 def target_metadata() -> list[MetaData]:
     """Every verifier table, for Alembic's comparisons."""
-    return [metadata, login_metadata]
+    return [metadata, login_metadata, oidc_metadata]
 
 
 def branch_tables(part: Part) -> frozenset[str]:
@@ -62,7 +63,7 @@ def _first_tables(part: Part) -> frozenset[str]:
         return frozenset({entry_records.name, bundle_items.name})
     if part == "central":
         return frozenset({central_records.name})
-    return frozenset(login_metadata.tables) - {secret_failures.name}
+    return frozenset(login_metadata.tables) - {secret_failures.name} | set(oidc_metadata.tables)
 
 
 def _config(connection: Connection | None = None) -> Config:

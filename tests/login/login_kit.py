@@ -16,14 +16,14 @@ from typing import Any
 import httpx
 from gate_kit import Clock, IssuerDouble, Served, running_issuer
 
-from mobileid.cli_login import open_login_service
+from mobileid.login_app import create_login_app, open_login_service
+from mobileid.settings import LoginSettings
 from schemas.employee_id import DISCLOSABLE
 from vc.base64url import b64url_encode
 from vc.keys import PrivateKey
 from vc.sd_jwt import present
 from vc.sd_jwt_vc import verify_sd_jwt_vc
-from verifier.oidc.app import LoginService, create_login_app
-from verifier.oidc.settings import LoginSettings
+from verifier.login.service import LoginService
 from verifier.x509 import VerifierCertificate, create_local_pki
 from wallet_sim.presenter import Presenter
 from wallet_sim.store import INTERACTIVE, UnlockedWallet, WalletStore
@@ -38,6 +38,7 @@ class Login:
     """A running login service and what a test needs around it."""
 
     service: LoginService
+    settings: LoginSettings
     served: Served
     certificate: VerifierCertificate
     issuer: IssuerDouble
@@ -103,7 +104,7 @@ def running_login(
     served.start()
     http = httpx.Client(timeout=10)
     try:
-        yield Login(service, served, certificate, issuer, clock, http)
+        yield Login(service, settings, served, certificate, issuer, clock, http)
     finally:
         http.close()
         served.stop()

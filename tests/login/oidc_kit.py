@@ -15,7 +15,7 @@ from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import OAuth2Client
 from login_kit import Login, data_link
 
-from verifier.oidc.clients import NewClient, register_client
+from verifier.login.clients import NewClient, register_client
 from wallet_sim.errors import VerifierError
 
 RP_REDIRECT = "http://127.0.0.1:9/callback"

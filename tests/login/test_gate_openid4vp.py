@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from gate_kit import (
 from login_kit import make_wallet
 from sqlalchemy import select
 
+from mobileid.db import connection_transaction
 from mobileid.throttle import FailureThrottle
 from verifier.gate.api import create_gate_app
 from verifier.gate.store import records_since
@@ -47,6 +49,7 @@ def gate(tmp_path: Path) -> Iterator[tuple[Any, Any, str, Any, Clock]]:
             base_url=url,
             certificate=certificate,
             throttle=FailureThrottle(secret_failures),
+            unit_of_work=partial(connection_transaction, service.engine),
         )
         served.app = app
         served.start()

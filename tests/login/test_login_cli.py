@@ -125,13 +125,12 @@ def test_add_client_list_records_and_purge(env: Path) -> None:
     assert result.exit_code == 2 and "https" in result.output
 
     # records: one recent, one past the retention; purge keeps the recent one
-    from mobileid.db import create_db_engine
+    from mobileid.db import connection_transaction, create_db_engine
     from verifier.oid4vp.outcomes import record_login
-    from verifier.oidc.app import unit_of_work
 
     engine = create_db_engine(f"sqlite:///{env / 'login' / 'login.sqlite3'}")
     now = time.time()
-    with unit_of_work(engine) as db:
+    with connection_transaction(engine) as db:
         record_login(
             db,
             system=created["client_id"],
@@ -165,7 +164,7 @@ def test_add_client_list_records_and_purge(env: Path) -> None:
 def test_trusted_issuers_as_urls_or_objects() -> None:
     from pydantic import ValidationError
 
-    from verifier.oidc.settings import LoginSettings
+    from mobileid.settings import LoginSettings
 
     settings = LoginSettings(
         trusted_issuers=[
@@ -173,7 +172,7 @@ def test_trusted_issuers_as_urls_or_objects() -> None:
             {"issuer": "https://id.other.go.kr", "status_origins": ["https://status.other.go.kr"]},
         ]
     )
-    first, second = settings.issuers()
+    first, second = settings.config().trusted_issuers
     assert first.issuer == "https://id.mois.go.kr"
     assert second.allowed_status_origins == frozenset({"https://status.other.go.kr"})
     for bad in (["ftp://x"], [{"issuer": 3}], [{"issuer": "https://x", "vct_values": "v"}]):

@@ -100,8 +100,8 @@ def two_workers(tmp_path: Path, database_url: str) -> Iterator[tuple[Login, Logi
 def test_brute_force_is_throttled(tmp_path: Path, database_url: str, kind: str) -> None:
     with two_workers(tmp_path, database_url) as (first, second):
         target = TARGETS[kind](first)
-        limit = first.service.settings.throttle_max_failures
-        window = first.service.settings.throttle_window_s
+        limit = first.settings.throttle_max_failures
+        window = first.settings.throttle_window_s
 
         # the attacker spreads its guesses over both workers: they count together
         answers = [

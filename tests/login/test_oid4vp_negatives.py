@@ -23,8 +23,8 @@ from sqlalchemy import select
 
 from vc.base64url import b64url_encode
 from vc.openid4vp import encrypt_response, parse_request_link
+from verifier.login.service import purge_all
 from verifier.oid4vp.models import login_records, vp_sessions
-from verifier.oidc.app import purge_all
 from wallet_sim.errors import VerifierError
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -25,9 +25,9 @@ from oidc_kit import (
 )
 from sqlalchemy import select
 
+from verifier.login.claims import subject_for
+from verifier.login.clients import set_client_enabled
 from verifier.oid4vp.models import login_records
-from verifier.oidc.claims import subject_for
-from verifier.oidc.clients import set_client_enabled
 
 PROTOCOL_CLAIMS = {"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash"}
 

@@ -18,14 +18,14 @@ from sqlalchemy import insert, select
 from typer.testing import CliRunner
 
 from mobileid.cli import app as cli
-from mobileid.cli_login import open_login_service
 from mobileid.db import create_db_engine
+from mobileid.login_app import open_login_service
+from mobileid.settings import LoginSettings
 from vc.base64url import b64url_decode
 from vc.sealing import is_sealed
+from verifier.login.keys import LoginKeyError
+from verifier.login.models import oidc_keys
 from verifier.migrate import upgrade_verifier_database
-from verifier.oid4vp.models import oidc_keys
-from verifier.oidc.keys import LoginKeyError
-from verifier.oidc.settings import LoginSettings
 
 SECRET = "login-secret-" + "c" * 32
 OTHER_SECRET = "other-login-secret-" + "d" * 32

@@ -2,8 +2,9 @@
 and sessions for desks and terminals (create, poll, take the result).
 
 Thin: read the (capped) body, call one service function inside one unit of work, shape the
-answer. Errors are `ProtocolError`s mapped in `verifier.oidc.app`, never exception text. Every
-route that checks a secret runs behind the throttle (`LoginRuntime.checked`).
+answer. Errors are `ProtocolError`s, mapped to responses by the service that mounts the router
+(the login service's `mobileid.login_app`, a gate's desk), never exception text. Every route
+that checks a secret runs behind the throttle (`LoginRuntime.checked`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
 from vc.openid4vp import MAX_DIRECT_POST_BYTES, REQUEST_OBJECT_MEDIA_TYPE
-from verifier.fetch import FetchDeferred, no_fetching
 from verifier.oid4vp.errors import ErrorCode, ProtocolError, WrongSecret
 from verifier.oid4vp.outcomes import finish_session, session_view
 from verifier.oid4vp.requests import RequestError, employee_dcql, qr_png, qr_svg
@@ -73,29 +73,26 @@ class FailureCounter(Protocol):
 
 @dataclass
 class LoginRuntime:
-    """Everything the login routers share: the OpenID4VP context, the unit of work, the clock."""
+    """Everything the OpenID4VP routes share (the login service's and a desk's): the OpenID4VP
+    context, the unit of work, the clock, the throttle."""
 
     vp: VpContext
     unit_of_work: Callable[[], AbstractContextManager[Connection]]
     clock: Callable[[], float] = time.time
-    oidc: Any = None
-    """A `verifier.oidc.provider.OidcContext` when the OpenID Connect bridge is on."""
     api_token: str | None = None
     """What `POST /oid4vp/sessions` requires as Bearer token; None: API mode is off."""
-    inline_db: bool = True
-    """Run units of work on the event loop (SQLite: one writer, short local transactions);
-    False hands them to the thread pool (PostgreSQL), so a slow query never stalls the loop."""
     throttle: FailureCounter = field(kw_only=True)
     """Counts failed secrets per source; over the limit a source is refused for a while."""
 
+    def run(self, fn: Callable[[Connection], T]) -> T:
+        """`fn(db)` in one unit of work, on this thread."""
+        with self.unit_of_work() as db:
+            return fn(db)
+
     async def call(self, fn: Callable[[Connection], T]) -> T:
-        """`fn(db)` in one unit of work, inline or in the thread pool (see `inline_db`)."""
-
-        def work() -> T:
-            with self.unit_of_work() as db:
-                return fn(db)
-
-        return work() if self.inline_db else await run_in_threadpool(work)
+        """`fn(db)` in one unit of work in the thread pool: a query never stalls the event loop,
+        and with SQLite's one pooled connection every waiting thread queues on the pool."""
+        return await run_in_threadpool(self.run, fn)
 
     async def checked(self, kind: str, request: Request, fn: Callable[[Connection], T]) -> T:
         """`fn(db)` in one unit of work behind the throttle of `kind` secrets.
@@ -119,9 +116,8 @@ class LoginRuntime:
                 )
             try:
                 return fn(db)
-            except WrongSecret as exc:
+            except WrongSecret:  # commits the count (`WrongSecret.keep_changes`)
                 self.throttle.record_failure(db, kind, source, now)
-                exc.keep_changes = True
                 raise
 
         return await self.call(guarded)
@@ -186,7 +182,7 @@ def _session_request(
     except ValidationError:
         raise ProtocolError(ErrorCode.invalid_request, "malformed session request") from None
     except RequestError as exc:
-        raise ProtocolError(ErrorCode.invalid_request, str(exc)) from None
+        raise ProtocolError(ErrorCode.invalid_request, exc.detail) from None
 
 
 def oid4vp_router(rt: LoginRuntime) -> APIRouter:
@@ -227,28 +223,23 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
     async def direct_post(request: Request) -> Response:
         """The Response URI (§8.2): `vp_token` + `state` as a form, or an error response.
 
-        Find the session, verify, end the session. The two short transactions go through
-        `rt.call` like every other route (on the event loop with SQLite: were they in a pool
-        thread, the loop's own units of work would wait for SQLite's one connection held
-        there). Verification runs outside any transaction: on the loop while the trust and
-        status caches can answer (about 0.3 ms, less than a hand-off to a thread), and again
-        in the thread pool if it would have to fetch keys or a status list.
+        Find the session, verify, end the session, all in one pool thread: two short
+        transactions, with the verification between them outside any transaction.
         """
         body = await read_body(request, MAX_DIRECT_POST_BYTES)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/x-www-form-urlencoded":
             raise ProtocolError(ErrorCode.invalid_request, "the response must be a form")
         now = rt.clock()
-        pending = await rt.call(lambda db: open_response(db, body, now=now))
-        if pending.vp_token is None:
-            return json_response({})
-        try:
-            with no_fetching():
-                outcome = verify_response(ctx, pending, now=now)
-        except FetchDeferred:  # nothing recorded (login pipelines keep no replay store)
-            outcome = await run_in_threadpool(verify_response, ctx, pending, now=now)
-        answer = await rt.call(lambda db: settle_response(db, ctx, pending, outcome, now=now))
-        return json_response(answer)
+
+        def answer() -> dict[str, Any]:
+            pending = rt.run(lambda db: open_response(db, body, now=now))
+            if pending.vp_token is None:
+                return {}
+            outcome = verify_response(ctx, pending, now=now)
+            return rt.run(lambda db: settle_response(db, ctx, pending, outcome, now=now))
+
+        return json_response(await run_in_threadpool(answer))
 
     @router.get("/oid4vp/qr/{session_id}.{kind}")
     async def qr(request: Request, session_id: str, kind: str) -> Response:

@@ -1,8 +1,9 @@
 """Protocol errors of the login verifier, in the OAuth shape OpenID4VP and OIDC both use.
 
-Services raise `ProtocolError` with a spec error code (OpenID4VP 1.0 §8.5, RFC 6749 §4.1.2.1 and
-§5.2, OIDC Core §3.1.2.6) and a description written by us; the routers turn it into a response
-in one place each. No exception text from a library ever becomes a description.
+Services raise `ProtocolError` (a `VerifierError`) with a spec error code (OpenID4VP 1.0 §8.5,
+RFC 6749 §4.1.2.1 and §5.2, OIDC Core §3.1.2.6) and a description written by us (`detail`); each
+service maps it to a response in one place (the login service's `mobileid.login_app`). No
+exception text from a library ever becomes a description.
 
 A source refused for too many failed secrets gets 429 `too_many_attempts` with `Retry-After`:
 RFC 6749 defines no code for it (`temporarily_unavailable` is for the authorization endpoint and
@@ -13,6 +14,8 @@ the same code.
 from __future__ import annotations
 
 from enum import StrEnum
+
+from verifier.errors import VerifierError
 
 __all__ = ["ErrorCode", "ProtocolError", "WrongSecret"]
 
@@ -46,28 +49,26 @@ _STATUS = {
 }
 
 
-class ProtocolError(Exception):
-    """A refusal to answer with `{"error": code, "error_description": description}`."""
+class ProtocolError(VerifierError):
+    """A refusal to answer with `{"error": code, "error_description": detail}` and `status`."""
 
-    keep_changes = False
-    """True asks the unit of work to commit before the refusal is answered."""
+    code: ErrorCode
 
     def __init__(
         self,
         code: ErrorCode,
-        description: str,
+        detail: str,
         *,
         status: int | None = None,
         retry_after: int | None = None,
+        keep_changes: bool | None = None,
     ) -> None:
-        self.code = code
-        self.description = description
+        super().__init__(code, detail, keep_changes=keep_changes)
         self.status = status or _STATUS.get(code, 400)
         self.retry_after = retry_after
-        super().__init__(f"{code}: {description}")
 
     def body(self) -> dict[str, str]:
-        return {"error": str(self.code), "error_description": self.description}
+        return {"error": str(self.code), "error_description": self.detail}
 
     def headers(self) -> dict[str, str]:
         """`Retry-After` (RFC 9110 §10.2.3) while a refusal lasts; else none."""
@@ -77,6 +78,8 @@ class ProtocolError(Exception):
 class WrongSecret(ProtocolError):
     """A presented secret (session handle, client secret, desk API token) matched nothing.
 
-    The throttle counts it (`LoginRuntime.checked`) and the unit of work commits that count, so
-    raise it before the transaction has written anything else.
+    The throttle counts it (`LoginRuntime.checked`) and the unit of work commits that count
+    (`keep_changes`), so raise it before the transaction has written anything else.
     """
+
+    keep_changes = True

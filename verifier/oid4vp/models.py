@@ -1,22 +1,20 @@
-"""Tables of the login verifier: OpenID4VP sessions, OIDC clients, codes, tokens, login records.
+"""Tables of the OpenID4VP verifier (the login service's and a gate desk's): sessions, login
+records, failed secrets.
 
 SQLAlchemy Core on a `MetaData` of its own (`login_metadata`), apart from the gate's tables, so a
-login verifier on a shared PostgreSQL creates only what it uses. Secrets (browser handles,
-response codes, authorization codes, access tokens, client secrets) are stored as SHA-256
-digests only; verified claims live in a session only until the login completes or expires.
+verifier on a shared PostgreSQL creates only what it uses; the OpenID Connect bridge's tables are
+in `verifier.login.models`, in the same Alembic branch (`login`). Secrets (browser handles,
+response codes) are stored as SHA-256 digests only; verified claims live in a session only until
+the login completes or expires.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
 
 __all__ = [
     "login_metadata",
     "login_records",
-    "oidc_clients",
-    "oidc_codes",
-    "oidc_keys",
-    "oidc_tokens",
     "secret_failures",
     "vp_sessions",
 ]
@@ -44,53 +42,6 @@ vp_sessions = Table(
     Column("completed_at", Float),
     Index("ix_verifier_vp_sessions_expires_at", "expires_at"),
 )
-
-oidc_clients = Table(
-    "verifier_oidc_clients",
-    login_metadata,
-    Column("client_id", String(64), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("secret_hash", String(64), nullable=False),
-    Column("redirect_uris", Text, nullable=False),  # JSON array
-    Column("allowed_claims", Text, nullable=False),  # JSON array of OIDC claim names
-    Column("subject_type", String(20), nullable=False),  # pairwise | employee_number
-    Column("id_token_alg", String(8), nullable=False),  # RS256 | ES256
-    Column("allowed_agencies", Text, nullable=False, default="[]"),
-    Column("enabled", Boolean, nullable=False, default=True),
-    Column("created_at", Float, nullable=False),
-)
-
-oidc_codes = Table(
-    "verifier_oidc_codes",
-    login_metadata,
-    Column("code_hash", String(64), primary_key=True),
-    Column("client_id", String(64), nullable=False),
-    Column("redirect_uri", Text, nullable=False),
-    Column("code_challenge", String(128), nullable=False),
-    Column("grant", Text, nullable=False),  # sub, claims, nonce, auth_time, scope (JSON)
-    Column("expires_at", Float, nullable=False),
-    Column("used", Boolean, nullable=False, default=False),
-    Index("ix_verifier_oidc_codes_expires_at", "expires_at"),
-)
-
-oidc_tokens = Table(
-    "verifier_oidc_tokens",
-    login_metadata,
-    Column("token_hash", String(64), primary_key=True),
-    Column("client_id", String(64), nullable=False),
-    Column("claims", Text, nullable=False),  # what userinfo returns (JSON)
-    Column("expires_at", Float, nullable=False),
-    Index("ix_verifier_oidc_tokens_expires_at", "expires_at"),
-)
-
-oidc_keys = Table(
-    "verifier_oidc_keys",
-    login_metadata,
-    Column("name", String(16), primary_key=True),  # RS256 | ES256 | pairwise
-    Column("material", Text, nullable=False),  # sealed: PKCS#8 PEM, or pairwise secret (hex)
-    Column("created_at", Float, nullable=False),
-)
-"""Shared by every process of one login service (one set of ID token keys, one pairwise secret)."""
 
 login_records = Table(
     "verifier_login_records",

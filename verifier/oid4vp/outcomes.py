@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from verifier.oid4vp.errors import ErrorCode, ProtocolError, WrongSecret
 from verifier.oid4vp.models import login_records, vp_sessions
@@ -37,12 +37,15 @@ __all__ = [
 
 COMPLETED, FAILED, CONSUMED = "completed", "failed", "consumed"
 
-# Statements built once (each login runs several; building them is most of their cost).
-_MOVE = update(vp_sessions).where(
-    vp_sessions.c.id == bindparam("sid"), vp_sessions.c.status == bindparam("from_status")
-)
-"""A status change that happens only if nobody changed the status first (single use)."""
-_NEW_RECORD = insert(login_records)
+
+def _move(db: Connection, session_id: str, from_status: str, **values: Any) -> bool:
+    """Change a session's status (and `values`) only if nobody changed it first (single use)."""
+    done = db.execute(
+        update(vp_sessions)
+        .where(vp_sessions.c.id == session_id, vp_sessions.c.status == from_status)
+        .values(**values)
+    )
+    return bool(done.rowcount == 1)
 
 
 def record_login(
@@ -58,8 +61,7 @@ def record_login(
 ) -> None:
     """One login record (system, employee, time, outcome); kept for the configured retention."""
     db.execute(
-        _NEW_RECORD,
-        dict(
+        insert(login_records).values(
             id=secrets.token_hex(16),
             client_id=system[:512],
             session_id=session_id,
@@ -68,7 +70,7 @@ def record_login(
             flow=flow,
             employee_number=employee_number,
             issuer=issuer,
-        ),
+        )
     )
 
 
@@ -76,18 +78,10 @@ def fail_session(
     db: Connection, row: Any, reason: str, now: float, context: Mapping[str, Any]
 ) -> bool:
     """Mark the session failed (its nonce is spent) and record it; False if it was not pending."""
-    done = db.execute(
-        _MOVE,
-        {
-            "sid": row.id,
-            "from_status": PENDING,
-            "status": FAILED,
-            "reason": reason[:32],
-            "completed_at": now,
-            "enc_key": None,
-        },
+    failed = _move(
+        db, row.id, PENDING, status=FAILED, reason=reason[:32], completed_at=now, enc_key=None
     )
-    if done.rowcount != 1:
+    if not failed:
         return False
     record_login(
         db,
@@ -104,20 +98,17 @@ def complete_session(
     db: Connection, row: Any, *, result: str, response_code: str | None, now: float
 ) -> bool:
     """Mark a pending session completed with its verified claims; False if it was not pending."""
-    done = db.execute(
-        _MOVE,
-        {
-            "sid": row.id,
-            "from_status": PENDING,
-            "status": COMPLETED,
-            "reason": "ok",
-            "result": result,
-            "completed_at": now,
-            "response_code_hash": secret_digest(response_code) if response_code else None,
-            "enc_key": None,
-        },
+    return _move(
+        db,
+        row.id,
+        PENDING,
+        status=COMPLETED,
+        reason="ok",
+        result=result,
+        completed_at=now,
+        response_code_hash=secret_digest(response_code) if response_code else None,
+        enc_key=None,
     )
-    return bool(done.rowcount == 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +168,7 @@ def finish_session(
         context = orjson.loads(row.context)
         if not fail_session(db, row, "session_expired", now, context):
             raise ProtocolError(ErrorCode.invalid_request, "this login was already completed")
-        db.execute(_MOVE, {"sid": row.id, "from_status": FAILED, "status": CONSUMED})
+        _move(db, row.id, FAILED, status=CONSUMED)
         return Finished(False, "session_expired", row.flow, context, {}, now)
     if row.status == CONSUMED:
         raise ProtocolError(ErrorCode.invalid_request, "this login was already completed")
@@ -191,10 +182,7 @@ def finish_session(
         )
     ):
         raise ProtocolError(ErrorCode.access_denied, "response_code missing or wrong")
-    taken = db.execute(
-        _MOVE, {"sid": row.id, "from_status": row.status, "status": CONSUMED, "result": None}
-    )
-    if taken.rowcount != 1:
+    if not _move(db, row.id, row.status, status=CONSUMED, result=None):
         raise ProtocolError(ErrorCode.invalid_request, "this login was already completed")
     return Finished(
         ok=row.status == COMPLETED,

@@ -18,6 +18,7 @@ import qrcode.image.svg
 from schemas.employee_id import DISCLOSABLE
 from vc.dcql import SD_JWT_VC_FORMAT
 from vc.openid4vp import JWE_ENC_VALUES, RESPONSE_MODE_DIRECT_POST, RESPONSE_MODE_DIRECT_POST_JWT
+from verifier.errors import VerifierError
 
 __all__ = [
     "EMPLOYEE_QUERY_ID",
@@ -37,8 +38,12 @@ SD_JWT_ALGS = ("ES256", "Ed25519", "EdDSA")
 KB_JWT_ALGS = ("ES256", "Ed25519", "EdDSA")
 
 
-class RequestError(ValueError):
-    """The relying system asked for something the employee ID cannot answer."""
+class RequestError(VerifierError):
+    """The relying system asked for something the employee ID cannot answer; `detail` says what
+    (our words, fit for the caller)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("unanswerable_request", detail)
 
 
 def _names(names: Iterable[str], what: str) -> list[str]:

@@ -34,7 +34,7 @@ __all__ = [
     "verify_response",
 ]
 
-log = logging.getLogger("mobileid.verifier.oid4vp")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,11 +134,11 @@ def settle_response(
             "session %s: presentation rejected: %s (%s)", row.id, outcome.reason, outcome.detail
         )
         spent = fail_session(db, row, str(outcome.reason), now, context)
-        error = ProtocolError(
-            error_code_for(outcome.reason), f"presentation rejected: {outcome.reason}"
+        raise ProtocolError(
+            error_code_for(outcome.reason),
+            f"presentation rejected: {outcome.reason}",
+            keep_changes=spent,
         )
-        error.keep_changes = spent
-        raise error
     result = {
         query_id: [
             {"issuer": p.issuer, "claims": p.claims, "stale_status": p.stale_status} for p in items
@@ -165,6 +165,5 @@ def settle_response(
     if response_code is None:
         return {}
     return_uri = str(context.get("return_uri") or ctx.config.base_url + ctx.config.return_path)
-    return_uri = return_uri.replace("{session_id}", row.id)  # e.g. the OIDC bridge's continue URL
     sep = "&" if "?" in return_uri else "?"
     return {"redirect_uri": f"{return_uri}{sep}{urlencode({'response_code': response_code})}"}

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from vc.base64url import b64url_encode
 from vc.openid4vp import (
@@ -44,6 +44,7 @@ __all__ = [
     "PREFIXES",
     "SAME_DEVICE",
     "NewSession",
+    "ReturnUri",
     "VpConfig",
     "VpContext",
     "encryption_key",
@@ -60,13 +61,9 @@ PREFIXES = (PREFIX_X509_SAN_DNS, PREFIX_X509_HASH, PREFIX_REDIRECT_URI)
 PENDING = "pending"
 """A session's status until its first answer; the statuses it ends in are in `outcomes`."""
 
-# Statements built once (each login runs several; building them is most of their cost).
-_BY_ID = select(vp_sessions).where(vp_sessions.c.id == bindparam("key"))
-_BY_STATE = select(vp_sessions).where(vp_sessions.c.state == bindparam("key"))
-_FIX_FLOW = update(vp_sessions).where(
-    vp_sessions.c.id == bindparam("sid"), vp_sessions.c.flow.is_(None)
-)
-_NEW_SESSION = insert(vp_sessions)
+ReturnUri = Callable[[str], str]
+"""Where a same-device wallet sends the browser once it has answered, given the session id
+(the OIDC bridge's continue URL, for example); without one, `VpConfig.return_path`."""
 
 
 def secret_digest(secret: str) -> str:
@@ -144,13 +141,20 @@ def start_session(
     context: Mapping[str, Any],
     now: float,
     prefix: str | None = None,
+    return_uri: ReturnUri | None = None,
 ) -> NewSession:
-    """Create a pending session with a fresh nonce and state; returns the links to show."""
+    """Create a pending session with a fresh nonce and state; returns the links to show.
+
+    `context` says what started it (kept as JSON with the session); the return URI is resolved
+    for this session now and kept in it, since any process may take the wallet's answer.
+    """
     prefix = prefix or ctx.config.default_prefix
     if prefix not in PREFIXES:
         raise ProtocolError(ErrorCode.invalid_request, "unsupported client_id prefix")
     client_id = ctx.client_id(prefix)
     session_id, state, nonce, handle = ctx.token(), ctx.token(), ctx.token(), ctx.token()
+    if return_uri is not None:
+        context = {**context, "return_uri": return_uri(session_id)}
     expires_at = now + ctx.config.session_ttl_s
     flow = None
     encrypted = ctx.config.response_mode == RESPONSE_MODE_DIRECT_POST_JWT
@@ -165,8 +169,7 @@ def start_session(
         )
         same = request_link(client_id, request_uri=ctx.config.request_uri(session_id, SAME_DEVICE))
     db.execute(
-        _NEW_SESSION,
-        dict(
+        insert(vp_sessions).values(
             id=session_id,
             state=state,
             nonce=nonce,
@@ -179,7 +182,7 @@ def start_session(
             created_at=now,
             expires_at=expires_at,
             enc_key=enc_key,
-        ),
+        )
     )
     return NewSession(session_id, handle, client_id, cross, same, expires_at)
 
@@ -236,8 +239,8 @@ def _row_params(ctx: VpContext, row: Any) -> dict[str, Any]:
 
 def find_session(db: Connection, *, id: str | None = None, state: str | None = None) -> Any:
     """The session row by id or by `state`, or None."""
-    statement, key = (_BY_ID, id) if id is not None else (_BY_STATE, state)
-    return db.execute(statement, {"key": key}).first()
+    match = vp_sessions.c.id == id if id is not None else vp_sessions.c.state == state
+    return db.execute(select(vp_sessions).where(match)).first()
 
 
 def session_link(db: Connection, ctx: VpContext, session_id: str, *, flow: str, now: float) -> str:
@@ -267,7 +270,11 @@ def serve_request_object(
         raise ProtocolError(ErrorCode.invalid_request, "this request is no longer available")
     opened_on = row.flow
     if opened_on is None:
-        fixed = db.execute(_FIX_FLOW, {"sid": session_id, "flow": flow})
+        fixed = db.execute(
+            update(vp_sessions)
+            .where(vp_sessions.c.id == session_id, vp_sessions.c.flow.is_(None))
+            .values(flow=flow)
+        )
         opened_on = flow if fixed.rowcount == 1 else find_session(db, id=session_id).flow
     if opened_on != flow:
         raise ProtocolError(ErrorCode.invalid_request, "this request was opened on another device")

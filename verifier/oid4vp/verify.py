@@ -22,6 +22,7 @@ from vc.dcql import (
     match_credential_query,
 )
 from vc.errors import Code, VCError
+from verifier.errors import VerifierError
 from verifier.oid4vp.errors import ErrorCode
 from verifier.pipeline import Pipeline
 from verifier.policy import AGENCY_CLAIM, StalePolicy, VerificationPolicy
@@ -60,13 +61,12 @@ def error_code_for(reason: Reason) -> ErrorCode:
     return ErrorCode.access_denied if reason in _CREDENTIAL_REASONS else ErrorCode.invalid_request
 
 
-class ResponseRejected(Exception):
-    """The response fails as a whole; `reason` is the stable code recorded and returned."""
+class ResponseRejected(VerifierError):
+    """The response fails as a whole; `reason` (the code) is recorded and returned."""
 
     def __init__(self, reason: Reason, detail: str = "") -> None:
+        super().__init__(reason, detail)
         self.reason = reason
-        self.detail = detail
-        super().__init__(f"{reason}: {detail}")
 
 
 @dataclass(frozen=True, slots=True)

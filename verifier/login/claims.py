@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from vc.base64url import b64url_encode
+from verifier.errors import VerifierError
 
 __all__ = [
     "CLAIM_LABELS",
@@ -63,8 +64,11 @@ SUBJECT_TYPES = ("pairwise", "employee_number")
 SUBJECT_SOURCE = "employee_number"
 
 
-class ClaimsError(ValueError):
+class ClaimsError(VerifierError):
     """A client registration names claims the bridge cannot provide."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("unknown_claims", detail)
 
 
 def check_allowed_claims(names: Iterable[str]) -> list[str]:

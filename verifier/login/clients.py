@@ -16,12 +16,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
-from verifier.oid4vp.models import oidc_clients
+from verifier.errors import VerifierError
+from verifier.login.claims import SUBJECT_TYPES, ClaimsError, check_allowed_claims
+from verifier.login.keys import ID_TOKEN_ALGS
+from verifier.login.models import oidc_clients
 from verifier.oid4vp.sessions import secret_digest
-from verifier.oidc.claims import SUBJECT_TYPES, ClaimsError, check_allowed_claims
-from verifier.oidc.keys import ID_TOKEN_ALGS
 
 __all__ = [
     "Client",
@@ -37,8 +38,11 @@ __all__ = [
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-class ClientError(ValueError):
-    """A registration that cannot be accepted; the message says why."""
+class ClientError(VerifierError):
+    """A registration that cannot be accepted; `detail` says why (RFC 7591 §3.2.2's code)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("invalid_client_metadata", detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +124,7 @@ def register_client(
     try:
         claims = check_allowed_claims(allowed_claims)
     except ClaimsError as exc:
-        raise ClientError(str(exc)) from None
+        raise ClientError(exc.detail) from None
     if subject_type not in SUBJECT_TYPES:
         raise ClientError(f"subject type must be one of {list(SUBJECT_TYPES)}")
     if id_token_alg not in ID_TOKEN_ALGS:
@@ -150,11 +154,8 @@ def register_client(
     return NewClient(client, secret)
 
 
-_BY_ID = select(oidc_clients).where(oidc_clients.c.client_id == bindparam("key"))
-
-
 def get_client(db: Connection, client_id: str) -> Client | None:
-    row = db.execute(_BY_ID, {"key": client_id}).first()
+    row = db.execute(select(oidc_clients).where(oidc_clients.c.client_id == client_id)).first()
     return _client(row) if row is not None else None
 
 

@@ -2,7 +2,8 @@
 browser's return, token and userinfo.
 
 Thin: parse, one service call in one unit of work, shape. Browser-facing errors are HTML pages
-or redirects to the client (RFC 6749 §4.1.2.1); back-channel errors are OAuth JSON bodies.
+or redirects to the client (RFC 6749 §4.1.2.1), answered here; back-channel errors (token,
+userinfo) are `ProtocolError`s left to the service's error mapping (`mobileid.login_app`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,17 @@ from urllib.parse import parse_qs, unquote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from verifier.login.claims import CLAIM_LABELS
+from verifier.login.pages import error_page, login_page, waiting_page
+from verifier.login.provider import (
+    OidcContext,
+    RedirectError,
+    continue_login,
+    discovery,
+    exchange_code,
+    start_authorization,
+    userinfo,
+)
 from verifier.oid4vp.api import (
     CLIENT_SECRET,
     SESSION_HANDLE,
@@ -24,17 +36,6 @@ from verifier.oid4vp.api import (
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
 from verifier.oid4vp.outcomes import session_view
 from verifier.oid4vp.sessions import CROSS_DEVICE
-from verifier.oidc.claims import CLAIM_LABELS
-from verifier.oidc.pages import error_page, login_page, waiting_page
-from verifier.oidc.provider import (
-    OidcContext,
-    RedirectError,
-    continue_login,
-    discovery,
-    exchange_code,
-    start_authorization,
-    userinfo,
-)
 
 __all__ = ["oidc_router"]
 
@@ -87,9 +88,7 @@ def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str | N
 
 
 def _html_error(exc: ProtocolError) -> HTMLResponse:
-    page = error_page(
-        "로그인할 수 없습니다", "Login not possible", f"{exc.code}: {exc.description}"
-    )
+    page = error_page("로그인할 수 없습니다", "Login not possible", f"{exc.code}: {exc.detail}")
     return HTMLResponse(page, status_code=exc.status, headers={**_PAGE, **exc.headers()})
 
 
@@ -138,7 +137,7 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
             same_device_link=new.same_device_link,
             qr_url=f"{issuer}/oid4vp/qr/{new.id}.svg",
             status_url=f"{issuer}/login/status/{new.id}",
-            continue_url=f"{issuer}/login/continue/{new.id}",
+            continue_url=ctx.continue_uri(new.id),
             claim_labels=[CLAIM_LABELS[c] for c in client.allowed_claims],
         )
         response = HTMLResponse(page, headers=_PAGE)
@@ -198,36 +197,26 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
 
     @router.post("/token")
     async def token(request: Request) -> Response:
-        try:
-            media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if media != "application/x-www-form-urlencoded":
-                raise ProtocolError(ErrorCode.invalid_request, "the body must be a form")
-            form = _form(await read_body(request, _FORM_BYTES))
-            client_id, secret = _client_credentials(request, form)
-            answer = await rt.checked(
-                CLIENT_SECRET,
-                request,
-                lambda db: exchange_code(
-                    db, ctx, form, client_id=client_id, client_secret=secret, now=rt.clock()
-                ),
-            )
-        except ProtocolError as exc:
-            headers = {**_NO_STORE, **exc.headers()}
-            if exc.code == ErrorCode.invalid_client:
-                headers["WWW-Authenticate"] = 'Basic realm="mobileid"'
-            return json_response(exc.body(), status=exc.status, headers=headers)
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/x-www-form-urlencoded":
+            raise ProtocolError(ErrorCode.invalid_request, "the body must be a form")
+        form = _form(await read_body(request, _FORM_BYTES))
+        client_id, secret = _client_credentials(request, form)
+        answer = await rt.checked(
+            CLIENT_SECRET,
+            request,
+            lambda db: exchange_code(
+                db, ctx, form, client_id=client_id, client_secret=secret, now=rt.clock()
+            ),
+        )
         return json_response(answer, headers=_NO_STORE)
 
     async def _userinfo(request: Request) -> Response:
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
-        try:
-            if scheme.lower() != "bearer" or not value.strip():
-                raise ProtocolError(ErrorCode.invalid_token, "a Bearer access token is required")
-            token = value.strip()
-            claims = await rt.call(lambda db: userinfo(db, token, now=rt.clock()))
-        except ProtocolError as exc:
-            challenge = f'Bearer error="{exc.code}", error_description="{exc.description}"'
-            return json_response(exc.body(), status=401, headers={"WWW-Authenticate": challenge})
+        if scheme.lower() != "bearer" or not value.strip():
+            raise ProtocolError(ErrorCode.invalid_token, "a Bearer access token is required")
+        token = value.strip()
+        claims = await rt.call(lambda db: userinfo(db, token, now=rt.clock()))
         return json_response(claims, headers=_NO_STORE)
 
     router.add_api_route("/userinfo", _userinfo, methods=["GET", "POST"])

@@ -28,7 +28,8 @@ from vc.base64url import b64url_encode
 from vc.errors import KeyMaterialError
 from vc.keys import jwk_thumbprint
 from vc.sealing import SealingKey, is_sealed
-from verifier.oid4vp.models import oidc_keys
+from verifier.errors import VerifierError
+from verifier.login.models import oidc_keys
 
 __all__ = [
     "ID_TOKEN_ALGS",
@@ -42,12 +43,17 @@ __all__ = [
 SEALING_PURPOSE = "login signing key"
 
 
-class LoginKeyError(ValueError):
-    """The stored ID token keys cannot be used (another secret, an altered row); one line that
-    says what to do."""
+class LoginKeyError(VerifierError):
+    """The stored ID token keys cannot be used (another secret, an altered row); `detail` is one
+    line that says what to do."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("login_key_unusable", detail)
 
 
 ID_TOKEN_ALGS = ("RS256", "ES256")
+
+
 @dataclass(frozen=True)
 class _SigningKey:
     alg: str
@@ -96,7 +102,7 @@ def _signing_key(alg: str, pem: str) -> _SigningKey:
         jwk = ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
     else:
         raise ValueError(f"stored {alg} key has the wrong type")
-    kid = jwk_thumbprint(jwk)  # RFC 7638: the key id we publish
+    kid = jwk_thumbprint(jwk)  # RFC 7638
     jwk.update(kid=kid, alg=alg, use="sig")
     return _SigningKey(alg, key, jwk, kid)
 

@@ -21,19 +21,26 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
+from verifier.login.claims import (
+    OIDC_CLAIMS,
+    credential_claims_for,
+    map_claims,
+    sector_of,
+    subject_for,
+)
+from verifier.login.clients import Client, authenticate_client, get_client
+from verifier.login.config import LoginConfig
+from verifier.login.keys import ID_TOKEN_ALGS, OidcKeys
+from verifier.login.models import oidc_codes, oidc_tokens
 from verifier.oid4vp.errors import ErrorCode, ProtocolError, WrongSecret
-from verifier.oid4vp.models import login_records, oidc_codes, oidc_tokens
+from verifier.oid4vp.models import login_records
 from verifier.oid4vp.outcomes import finish_session
 from verifier.oid4vp.requests import EMPLOYEE_QUERY_ID, RequestError, employee_dcql
 from verifier.oid4vp.sessions import NewSession, VpContext, secret_digest, start_session
-from verifier.oidc.claims import credential_claims_for, map_claims, sector_of, subject_for
-from verifier.oidc.clients import Client, authenticate_client, get_client
-from verifier.oidc.keys import ID_TOKEN_ALGS, OidcKeys
 
 __all__ = [
-    "OidcConfig",
     "OidcContext",
     "RedirectError",
     "continue_login",
@@ -46,29 +53,11 @@ __all__ = [
 
 _PKCE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 _VALUE = re.compile(r"[\x20-\x7e]{1,512}")
-_NEW_CODE = insert(oidc_codes)
-_CODE = select(oidc_codes).where(oidc_codes.c.code_hash == bindparam("key"))
-_USE_CODE = update(oidc_codes).where(
-    oidc_codes.c.code_hash == bindparam("key"), oidc_codes.c.used.is_(False)
-)
-_NEW_TOKEN = insert(oidc_tokens)
-_TOKEN = select(oidc_tokens).where(oidc_tokens.c.token_hash == bindparam("key"))
-
-
-@dataclass(frozen=True, slots=True)
-class OidcConfig:
-    issuer: str
-    code_ttl_s: float = 60.0
-    token_ttl_s: float = 600.0
-    retention_days: int = 365
-    client_cache_s: float = 5.0
-    """How long a process reuses a client registration it read (a disabled client stops
-    working everywhere within this time)."""
 
 
 @dataclass(slots=True)
 class OidcContext:
-    config: OidcConfig
+    config: LoginConfig
     keys: OidcKeys
     vp: VpContext
     clients: dict[str, tuple[float, Client | None]] = field(default_factory=dict)
@@ -86,17 +75,22 @@ class OidcContext:
         self.clients[client_id] = (now, client)
         return client
 
+    def continue_uri(self, session_id: str) -> str:
+        """Where the browser resumes a login: after polling saw the wallet's answer, or when a
+        same-device wallet sends it back (the session's return URI)."""
+        return f"{self.config.issuer}/login/continue/{session_id}"
+
 
 class RedirectError(ProtocolError):
     """An error returned to the client's redirect URI (RFC 6749 §4.1.2.1), not shown here."""
 
-    def __init__(self, code: ErrorCode, description: str, redirect_uri: str, state: str | None):
-        super().__init__(code, description)
+    def __init__(self, code: ErrorCode, detail: str, redirect_uri: str, state: str | None):
+        super().__init__(code, detail)
         self.redirect_uri = redirect_uri
         self.state = state
 
     def location(self, issuer: str) -> str:
-        params = {"error": str(self.code), "error_description": self.description, "iss": issuer}
+        params = {"error": str(self.code), "error_description": self.detail, "iss": issuer}
         if self.state is not None:
             params["state"] = self.state
         return _append(self.redirect_uri, params)
@@ -106,10 +100,8 @@ def _append(uri: str, params: Mapping[str, str]) -> str:
     return f"{uri}{'&' if '?' in uri else '?'}{urlencode(params)}"
 
 
-def discovery(config: OidcConfig) -> dict[str, Any]:
+def discovery(config: LoginConfig) -> dict[str, Any]:
     """OpenID Provider Metadata (OIDC Discovery §3)."""
-    from verifier.oidc.claims import OIDC_CLAIMS
-
     base = config.issuer
     return {
         "issuer": base,
@@ -193,7 +185,6 @@ def start_authorization(
         "system": client.client_id,
         "flow": flow,
         "allowed_agencies": list(client.allowed_agencies),
-        "return_uri": f"{ctx.config.issuer}/login/continue/{{session_id}}",
         "oidc": {
             "client_id": client.client_id,
             "redirect_uri": redirect_uri,
@@ -203,7 +194,9 @@ def start_authorization(
             "scope": " ".join(scopes),
         },
     }
-    new = start_session(db, ctx.vp, dcql_query=query, context=context, now=now)
+    new = start_session(
+        db, ctx.vp, dcql_query=query, context=context, now=now, return_uri=ctx.continue_uri
+    )
     return client, new
 
 
@@ -257,8 +250,7 @@ def continue_login(
     }
     code = secrets.token_urlsafe(32)
     db.execute(
-        _NEW_CODE,
-        dict(
+        insert(oidc_codes).values(
             code_hash=secret_digest(code),
             client_id=client.client_id,
             redirect_uri=redirect_uri,
@@ -266,7 +258,7 @@ def continue_login(
             grant=orjson.dumps(grant).decode(),
             expires_at=now + ctx.config.code_ttl_s,
             used=False,
-        ),
+        )
     )
     params = {"code": code, "iss": ctx.config.issuer}
     if state is not None:
@@ -299,14 +291,20 @@ def exchange_code(
         raise WrongSecret(ErrorCode.invalid_client, "client authentication failed")
     assert client is not None
     code = form.get("code") or ""
-    row = db.execute(_CODE, {"key": secret_digest(code)}).first()
+    row = db.execute(
+        select(oidc_codes).where(oidc_codes.c.code_hash == secret_digest(code))
+    ).first()
     if row is None or row.used or row.expires_at <= now or row.client_id != client.client_id:
         raise ProtocolError(ErrorCode.invalid_grant, "the code is unknown, used or expired")
     if form.get("redirect_uri") != row.redirect_uri:
         raise ProtocolError(ErrorCode.invalid_grant, "redirect_uri differs from the request's")
     if not _pkce_ok(form.get("code_verifier"), row.code_challenge):
         raise ProtocolError(ErrorCode.invalid_grant, "PKCE verification failed")
-    taken = db.execute(_USE_CODE, {"key": row.code_hash, "used": True})
+    taken = db.execute(
+        update(oidc_codes)
+        .where(oidc_codes.c.code_hash == row.code_hash, oidc_codes.c.used.is_(False))
+        .values(used=True)
+    )
     if taken.rowcount != 1:
         raise ProtocolError(ErrorCode.invalid_grant, "the code is unknown, used or expired")
     grant = orjson.loads(row.grant)
@@ -325,13 +323,12 @@ def exchange_code(
     if grant.get("nonce") is not None:
         id_token_claims["nonce"] = grant["nonce"]
     db.execute(
-        _NEW_TOKEN,
-        dict(
+        insert(oidc_tokens).values(
             token_hash=secret_digest(access_token),
             client_id=client.client_id,
             claims=orjson.dumps(claims).decode(),
             expires_at=now + ctx.config.token_ttl_s,
-        ),
+        )
     )
     return {
         "access_token": access_token,
@@ -344,7 +341,9 @@ def exchange_code(
 
 def userinfo(db: Connection, access_token: str, *, now: float) -> dict[str, Any]:
     """The UserInfo response (OIDC Core §5.3): `sub` and the allowed claims, as in the ID token."""
-    row = db.execute(_TOKEN, {"key": secret_digest(access_token)}).first()
+    row = db.execute(
+        select(oidc_tokens).where(oidc_tokens.c.token_hash == secret_digest(access_token))
+    ).first()
     if row is None or row.expires_at <= now:
         raise ProtocolError(ErrorCode.invalid_token, "the access token is unknown or expired")
     claims: dict[str, Any] = orjson.loads(row.claims)

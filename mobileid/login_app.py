@@ -1,0 +1,151 @@
+"""The login service's ASGI app (`mobileid login serve`): the OpenID4VP verifier and the OpenID
+Connect bridge (`verifier.login`) on the shared edge (`mobileid.edge`), with its tables in the
+database of `MOBILEID_LOGIN_DATABASE_URL` and a background purge of expired sessions, codes,
+tokens and old login records.
+
+`open_login_service` is the assembly: settings -> engine, unit of work (`mobileid.db`),
+verifier certificate, HTTP client, throttle. `create_login_app` serves it. `LOGIN_ERRORS` is the
+service's one HTTP error mapping: every `VerifierError` a route lets through (the token
+endpoint's and userinfo's OAuth errors, OpenID4VP's `direct_post` and desk API errors) becomes
+`{"error", "error_description"}` with its status; the pages a browser sees (authorize, continue)
+answer their errors themselves, as redirects to the client or as pages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import Response
+
+from mobileid.db import connection_transaction, create_db_engine
+from mobileid.edge import Refusal, ServiceErrors, install_edge
+from mobileid.settings import LoginSettings
+from mobileid.throttle import FailureThrottle
+from vc.openid4vp import MAX_DIRECT_POST_BYTES
+from vc.private_files import ensure_private_dir
+from verifier.errors import VerifierError
+from verifier.fetch import new_http_client
+from verifier.login.api import oidc_router
+from verifier.login.service import LoginService, build_login_service, purge_all
+from verifier.oid4vp.api import json_response, oid4vp_router
+from verifier.oid4vp.errors import ErrorCode, ProtocolError
+from verifier.oid4vp.models import secret_failures
+from verifier.x509 import CertificateError, VerifierCertificate, load_verifier_certificate
+
+__all__ = ["LOGIN_ERRORS", "create_login_app", "open_login_service"]
+
+log = logging.getLogger(__name__)
+
+
+def _challenge(exc: ProtocolError) -> dict[str, str]:
+    """The `WWW-Authenticate` of a 401: Basic for a client that failed to authenticate at the
+    token endpoint (RFC 6749 §5.2), Bearer for a missing or unknown token (RFC 6750 §3)."""
+    if exc.code == ErrorCode.invalid_client:
+        return {"WWW-Authenticate": 'Basic realm="mobileid"'}
+    if exc.code == ErrorCode.invalid_token:
+        return {"WWW-Authenticate": f'Bearer error="{exc.code}", error_description="{exc.detail}"'}
+    return {}
+
+
+def _login_refusal(exc: Exception) -> Refusal:
+    if isinstance(exc, ProtocolError):
+        return Refusal(exc.code, exc.detail, exc.status, {**exc.headers(), **_challenge(exc)})
+    assert isinstance(exc, VerifierError)
+    log.error("a %s reached the edge: %s", type(exc).__name__, exc)
+    return Refusal(ErrorCode.server_error, "internal error", 500)
+
+
+LOGIN_ERRORS = ServiceErrors(party_error=VerifierError, refusal=_login_refusal)
+
+
+def open_login_service(
+    settings: LoginSettings, *, clock: Callable[[], float] = time.time, client: Any = None
+) -> LoginService:
+    """Wire the login service from settings; raises `CertificateError` without a certificate
+    (unless requests are unsigned `redirect_uri:` ones), `LoginKeyError` when the stored keys
+    do not open with MOBILEID_LOGIN_SECRET_KEY."""
+    ensure_private_dir(settings.data_dir)
+    certificate: VerifierCertificate | None = None
+    try:
+        certificate = load_verifier_certificate(settings.certificate_dir)
+    except CertificateError:
+        if settings.client_id_prefix != "redirect_uri":
+            raise
+    engine = create_db_engine(settings.db_url)
+    http: httpx.Client = client if client is not None else new_http_client()
+    try:
+        return build_login_service(
+            settings.config(),
+            secret=settings.secret_key.get_secret_value().encode("utf-8"),
+            engine=engine,
+            unit_of_work=partial(connection_transaction, engine),
+            certificate=certificate,
+            client=http,
+            throttle=FailureThrottle(
+                secret_failures,
+                max_failures=settings.throttle_max_failures,
+                window_s=settings.throttle_window_s,
+            ),
+            clock=clock,
+        )
+    except BaseException:
+        if client is None:
+            http.close()
+        engine.dispose()
+        raise
+
+
+def create_login_app(service: LoginService, *, purge: bool = True) -> FastAPI:
+    """The app of one login worker; `purge` runs the purge pass every `purge_every_s`."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_purger(service)) if purge else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            service.close()
+
+    app = FastAPI(
+        title="mobileid login (OpenID4VP verifier + OpenID Connect bridge)",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.service = service
+    app.include_router(oid4vp_router(service.runtime))
+    app.include_router(oidc_router(service.runtime, service.oidc))
+
+    @app.get("/health")
+    async def health() -> Response:
+        return json_response({"status": "ok", "issuer": service.config.issuer})
+
+    install_edge(app, LOGIN_ERRORS, max_body_bytes=MAX_DIRECT_POST_BYTES)
+    return app
+
+
+async def _purger(service: LoginService) -> None:
+    every = service.config.purge_every_s
+    while True:
+        await asyncio.sleep(every)
+        try:
+            counts = await asyncio.to_thread(purge_all, service)
+        except Exception:  # keep purging later; never take the service down
+            log.exception("purge failed")
+            continue
+        if any(counts.values()):
+            log.info("purged %s", counts)

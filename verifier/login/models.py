@@ -1,0 +1,62 @@
+"""Tables of the OpenID Connect bridge: registered clients, authorization codes, access tokens and
+the ID token keys.
+
+SQLAlchemy Core on `oidc_metadata`, created by the verifier's `login` Alembic branch together
+with the OpenID4VP tables (`verifier.oid4vp.models`). Codes, tokens and client secrets are stored
+as SHA-256 digests only; keys sealed (`verifier.login.keys`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Float, Index, MetaData, String, Table, Text
+
+__all__ = ["oidc_clients", "oidc_codes", "oidc_keys", "oidc_metadata", "oidc_tokens"]
+
+oidc_metadata = MetaData()
+
+oidc_clients = Table(
+    "verifier_oidc_clients",
+    oidc_metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("redirect_uris", Text, nullable=False),  # JSON array
+    Column("allowed_claims", Text, nullable=False),  # JSON array of OIDC claim names
+    Column("subject_type", String(20), nullable=False),  # pairwise | employee_number
+    Column("id_token_alg", String(8), nullable=False),  # RS256 | ES256
+    Column("allowed_agencies", Text, nullable=False, default="[]"),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", Float, nullable=False),
+)
+
+oidc_codes = Table(
+    "verifier_oidc_codes",
+    oidc_metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("client_id", String(64), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("code_challenge", String(128), nullable=False),
+    Column("grant", Text, nullable=False),  # sub, claims, nonce, auth_time, scope (JSON)
+    Column("expires_at", Float, nullable=False),
+    Column("used", Boolean, nullable=False, default=False),
+    Index("ix_verifier_oidc_codes_expires_at", "expires_at"),
+)
+
+oidc_tokens = Table(
+    "verifier_oidc_tokens",
+    oidc_metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("client_id", String(64), nullable=False),
+    Column("claims", Text, nullable=False),  # what userinfo returns (JSON)
+    Column("expires_at", Float, nullable=False),
+    Index("ix_verifier_oidc_tokens_expires_at", "expires_at"),
+)
+
+oidc_keys = Table(
+    "verifier_oidc_keys",
+    oidc_metadata,
+    Column("name", String(16), primary_key=True),  # RS256 | ES256 | pairwise
+    Column("material", Text, nullable=False),  # sealed: PKCS#8 PEM, or pairwise secret (hex)
+    Column("created_at", Float, nullable=False),
+)
+"""Shared by every process of one login service (one set of ID token keys, one pairwise secret)."""
