@@ -13,18 +13,25 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from vc.private_files import ensure_private_dir, ensure_private_file, refuse_if_open
 
-__all__ = ["SessionFactory", "create_db_engine", "make_session_factory", "transaction"]
+__all__ = [
+    "KeepsChanges",
+    "SessionFactory",
+    "connection_transaction",
+    "create_db_engine",
+    "make_session_factory",
+    "transaction",
+]
 
 log = logging.getLogger(__name__)
 SessionFactory = sessionmaker[Session]
@@ -116,23 +123,47 @@ def make_session_factory(engine: Engine) -> SessionFactory:
     return sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
-@contextmanager
-def transaction(factory: SessionFactory) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on error.
+@runtime_checkable
+class KeepsChanges(Protocol):
+    """An error that declares whether the unit of work commits before it propagates
+    (`IssuerError`, `VerifierError`): a refusal that must still be recorded, such as a wrong
+    tx_code counting towards the limit or a spent OpenID4VP nonce."""
 
-    An exception with a true `keep_changes` attribute (a refusal that must still be recorded,
-    such as a wrong tx_code counting towards the limit) commits before it propagates.
-    """
-    session = factory()
+    keep_changes: bool
+
+
+class _Unit(Protocol):
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def close(self) -> None: ...
+
+
+U = TypeVar("U", bound=_Unit)
+
+
+@contextmanager
+def _unit_of_work(open_unit: Callable[[], U]) -> Iterator[U]:
+    unit = open_unit()
     try:
-        yield session
+        yield unit
     except BaseException as exc:
-        if getattr(exc, "keep_changes", False):
-            session.commit()
+        if isinstance(exc, KeepsChanges) and exc.keep_changes:
+            unit.commit()
         else:
-            session.rollback()
+            unit.rollback()
         raise
     else:
-        session.commit()
+        unit.commit()
     finally:
-        session.close()
+        unit.close()
+
+
+def transaction(factory: SessionFactory) -> AbstractContextManager[Session]:
+    """One unit of work on an ORM session: commit on success, roll back on error, except for an
+    error whose declared `keep_changes` is true, which commits before it propagates."""
+    return _unit_of_work(factory)
+
+
+def connection_transaction(engine: Engine) -> AbstractContextManager[Connection]:
+    """`transaction` for the services written on SQLAlchemy Core (the verifier's)."""
+    return _unit_of_work(engine.connect)
