@@ -9,12 +9,14 @@ outcome written as an entry record like a scan's. The terminal page is `GET /des
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import replace
-from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import Connection
 
 from schemas.employee_id import DISCLOSABLE, PURPOSES
 from verifier.gate.service import GateService
@@ -73,11 +75,11 @@ def mount_openid4vp(
     base_url: str,
     certificate: VerifierCertificate | None,
     throttle: FailureCounter,
+    unit_of_work: Callable[[], AbstractContextManager[Connection]],
     prefix: str = "x509_hash",
 ) -> LoginRuntime:
-    """Add the OpenID4VP endpoints and the `/desk` terminal page to a gate's app."""
-    from verifier.oidc.app import unit_of_work
-
+    """Add the OpenID4VP endpoints and the `/desk` terminal page to a gate's app; sessions are
+    kept in the gate's database, each request in one `unit_of_work`."""
     upgrade_verifier_database(service.engine, "login")
     policy = service.policy.verification
     purpose_claims = PURPOSES[policy.purpose]
@@ -91,7 +93,7 @@ def mount_openid4vp(
     )
     rt = LoginRuntime(
         VpContext(config, certificate, verifier),
-        partial(unit_of_work, service.engine),
+        unit_of_work,
         service.clock,
         throttle=throttle,
     )
