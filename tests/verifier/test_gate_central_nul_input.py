@@ -6,7 +6,6 @@ keeps its own SQLite file); a scan's own bytes stay a scan (a NUL in a QR payloa
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from gate_kit import (
     OPEN_SERVICES,
     Clock,
     Served,
+    entry_record,
     gate_policy,
     presentation,
     running_issuer,
@@ -87,23 +87,6 @@ def world(database_url: str, tmp_path: Path, clock: Clock) -> Iterator[dict[str,
             }
         central.close()
         engine.dispose()
-
-
-def entry_record(gate_id: str) -> dict[str, Any]:
-    return {
-        "id": secrets.token_hex(16),
-        "gate_id": gate_id,
-        "site": "sejong",
-        "purpose": "gate",
-        "at": 1.0,
-        "allow": True,
-        "reason": "ok",
-        "issuer": "https://issuer.example",
-        "employee_number": "E1001",
-        "agency_code": "1741000",
-        "member_id": "m1",
-        "elapsed_ms": 1.0,
-    }
 
 
 def test_nul_in_every_gate_and_central_route_is_refused_at_the_edge(

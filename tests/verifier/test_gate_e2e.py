@@ -107,6 +107,7 @@ def test_old_qr_other_audience_untrusted_and_garbage(clock: Clock, tmp_path: Pat
                 assert scan(gate, junk)["reason"] == "malformed"
             too_big = httpx.post(gate.url + "/scan", content=b"x" * 20000, timeout=10)
             assert too_big.status_code == 413
+            assert too_big.json()["error"] == "scan_too_large"
 
 
 def test_revocation_seen_once_the_cache_passes_ttl(clock: Clock, tmp_path: Path) -> None:
