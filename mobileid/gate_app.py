@@ -87,5 +87,6 @@ def mount_desk(
         certificate=certificate,
         throttle=FailureThrottle(secret_failures),
         unit_of_work=partial(connection_transaction, service.engine),
+        respond=json_response,
     )
     log.info("gate %s: OpenID4VP desk at %s/desk", service.policy.gate_id, base_url)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import yaml
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -180,8 +181,6 @@ def get_gate_settings(**overrides: object) -> GateSettings:
 
 def _read_config_file(path: Path, what: str) -> Any:
     """A JSON file, or YAML for `.yaml`/`.yml`; `SettingsError` naming `what` if unusable."""
-    import yaml
-
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

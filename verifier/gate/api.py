@@ -10,8 +10,8 @@ response helper of every service.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -23,8 +23,14 @@ __all__ = ["SCAN_PATH", "Respond", "gate_router"]
 SCAN_PATH = "/scan"
 """Its body is a QR payload's raw bytes: a scan, whatever they hold."""
 
-Respond = Callable[[Any], Response]
-"""Shapes a 200 JSON answer (`mobileid.edge.json_response`)."""
+
+class Respond(Protocol):
+    """Shapes a JSON answer no cache keeps: `mobileid.edge.json_response`, the one helper of
+    every service, which the assembly hands to the verifier's routers."""
+
+    def __call__(
+        self, body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> Response: ...
 
 
 def gate_router(service: GateService, respond: Respond) -> APIRouter:
