@@ -1,9 +1,11 @@
-"""Policies: what a gate, desk, library or login accepts and shows, loaded from a JSON/YAML file.
+"""Policies: what a gate, desk, library or login accepts and shows, as plain config dataclasses.
 
 A `VerificationPolicy` is what the pipeline needs (shared with the login verifier); a
 `GatePolicy` adds the terminal: where it stands, its KB-JWT audience, whom it trusts, where its
 central service is and how long records are kept. Purposes and their claim sets come from
 `schemas.employee_id`; the photo travels only over online flows, so no QR purpose requires it.
+`parse_gate_policy` checks a policy file's content (the assembly reads the file and the
+environment, `mobileid.settings.load_gate_policy`); a policy it cannot use is a `PolicyError`.
 """
 
 from __future__ import annotations
