@@ -158,6 +158,7 @@ class GateSettings(BaseSettings):
     port: int = Field(default=8100, ge=0, le=65535)
     """Where the scanner posts (`mobileid gate run`)."""
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "warning"
+    """uvicorn's, for gates and the central service alike."""
     central_host: str = LOOPBACK
     central_port: int = Field(default=8200, ge=0, le=65535)
     central_database_url: str | None = None
