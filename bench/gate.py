@@ -209,7 +209,7 @@ def serve_gate(data_dir: str, port: int, lifetime_s: float) -> None:
     import uvicorn
 
     from mobileid.db import create_db_engine
-    from verifier.gate.api import create_gate_app
+    from mobileid.gate_app import create_gate_app
     from verifier.gate.service import build_gate
 
     logging.disable(logging.WARNING)

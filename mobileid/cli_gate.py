@@ -1,9 +1,10 @@
 """`mobileid gate ...`: the gate terminal and the central verifier service (a thin layer on
-`verifier.gate` and `verifier.central`).
+`mobileid.gate_app`, `mobileid.central_app` and the services in `verifier.gate`).
 
 Every gate command reads the gate's policy file (`--policy`, JSON or YAML) and works on the gate's
 own data directory (`--data-dir`, default `<MOBILEID_DATA_DIR>/gate-<gate id>`), holding its
-SQLite store (entry records, offline bundle) and its record journal.
+SQLite store (entry records, offline bundle) and its record journal. Options left out take their
+value from `mobileid.settings.GateSettings`.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from typing import Annotated
 
 import typer
 from fastapi import FastAPI
+from pydantic import ValidationError
 
-from mobileid.cli_common import console, fail, load_settings
+from mobileid.cli_common import console, fail, fail_on_settings
 from mobileid.db import create_db_engine
+from mobileid.settings import GateSettings, SettingsError, get_gate_settings, load_gate_policy
 from vc.private_files import ensure_private_dir, write_private_file
 from verifier.fetch import new_http_client
 from verifier.gate.service import GateService, build_gate
-from verifier.policy import GatePolicy, PolicyError, load_gate_policy
+from verifier.policy import GatePolicy, PolicyError
 
 __all__ = ["gate_app"]
 
@@ -39,15 +42,24 @@ GateIdOpt = Annotated[str | None, typer.Option("--gate-id", help="Gate id (overr
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Gate data directory.")]
 
 
+def _settings() -> GateSettings:
+    try:
+        return get_gate_settings()
+    except ValidationError as exc:
+        fail_on_settings(exc)
+
+
 def _policy(path: Path, gate_id: str | None) -> GatePolicy:
     try:
         return load_gate_policy(path, gate_id=gate_id)
     except PolicyError as exc:
+        fail(f"정책 오류 / invalid policy: {exc.detail}", code=2)
+    except SettingsError as exc:
         fail(f"정책 오류 / invalid policy: {exc}", code=2)
 
 
 def _data_dir(policy: GatePolicy, data_dir: Path | None) -> Path:
-    return ensure_private_dir(data_dir or load_settings().data_dir / f"gate-{policy.gate_id}")
+    return ensure_private_dir(data_dir or _settings().gate_dir(policy.gate_id))
 
 
 def _open(policy: GatePolicy, data_dir: Path | None, *, online: bool = True) -> GateService:
@@ -71,10 +83,10 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
     policy_file: PolicyOpt,
     gate_id: GateIdOpt = None,
     data_dir: DataDirOpt = None,
-    host: Annotated[str, typer.Option(help="Listen address.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port the scanner posts to.")] = 8100,
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port the scanner posts to.")] = None,
     offline: Annotated[bool, typer.Option(help="Never go online: decide from the bundle.")] = False,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    log_level: Annotated[str | None, typer.Option(help="uvicorn log level.")] = None,
     openid4vp: Annotated[
         bool,
         typer.Option(
@@ -93,9 +105,12 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
     """게이트 실행 / Run a gate terminal: `POST /scan` with the QR payload as the body."""
     import uvicorn
 
+    from mobileid.gate_app import create_gate_app
     from mobileid.heap import freeze_startup_heap
-    from verifier.gate.api import create_gate_app
 
+    settings = _settings()
+    host = host or settings.host
+    port = settings.port if port is None else port
     policy = _policy(policy_file, gate_id)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     service = _open(policy, data_dir, online=not offline)
@@ -108,19 +123,16 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
         url = (public_url or f"http://{host}:{port}").rstrip("/")
         _mount_openid4vp(app, service, _data_dir(policy, data_dir), url, cert_dir)
     freeze_startup_heap()
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(
+        app, host=host, port=port, log_level=log_level or settings.log_level, access_log=False
+    )
 
 
 def _mount_openid4vp(
     app: FastAPI, service: GateService, data_dir: Path, public_url: str, cert_dir: Path | None
 ) -> None:
     """The OpenID4VP mode: signed requests when a certificate is there, else unsigned by value."""
-    from functools import partial
-
-    from mobileid.db import connection_transaction
-    from mobileid.throttle import FailureThrottle
-    from verifier.oid4vp.desk import mount_openid4vp
-    from verifier.oid4vp.models import secret_failures
+    from mobileid.gate_app import mount_desk
     from verifier.x509 import CertificateError, load_verifier_certificate
 
     directory = cert_dir or data_dir / "cert"
@@ -133,14 +145,7 @@ def _mount_openid4vp(
             f"(redirect_uri:). For signed ones: mobileid verifier init-cert --dns HOST "
             f"--cert-dir {directory}[/]"
         )
-    mount_openid4vp(
-        app,
-        service,
-        base_url=public_url,
-        certificate=certificate,
-        throttle=FailureThrottle(secret_failures),  # the login service's default limits
-        unit_of_work=partial(connection_transaction, service.engine),
-    )
+    mount_desk(app, service, base_url=public_url, certificate=certificate)
     console.print(
         f"OpenID4VP: terminal page {public_url}/desk, phones answer at {public_url}/oid4vp/response"
     )
@@ -237,30 +242,27 @@ def purge(
 def central(
     config_file: Annotated[Path, typer.Option("--config", help="Central config (JSON/YAML).")],
     database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL.")] = None,
-    host: Annotated[str, typer.Option(help="Listen address.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8200,
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
 ) -> None:
     """중앙 검증 서비스 / Run the central verifier service (records in, bundles out)."""
-    import os
-
     import uvicorn
-    import yaml
 
+    from mobileid.central_app import create_central_app, open_central_service
     from mobileid.heap import freeze_startup_heap
-    from verifier.central import CentralService, create_central_app, parse_central_config
+    from mobileid.settings import load_central_config
 
-    text = config_file.read_text(encoding="utf-8")
-    data = yaml.safe_load(text) if config_file.suffix in (".yaml", ".yml") else json.loads(text)
+    settings = _settings()
     try:
-        config = parse_central_config(data, environ=os.environ)
-    except ValueError as exc:
+        config = load_central_config(config_file)
+    except SettingsError as exc:
         fail(f"설정 오류 / invalid config: {exc}", code=2)
-    settings = load_settings()
-    url = database_url or f"sqlite:///{(settings.data_dir / 'central-verifier.sqlite3').resolve()}"
     ensure_private_dir(settings.data_dir)
-    service = CentralService(config, engine=create_db_engine(url), client=new_http_client())
-    service.create_tables()
+    engine = create_db_engine(database_url or settings.resolved_central_database_url)
+    service = open_central_service(config, engine=engine, client=new_http_client())
+    host = host or settings.central_host
+    port = settings.central_port if port is None else port
     console.print(f"[bold]central verifier[/] → http://{host}:{port}")
     app = create_central_app(service)
     freeze_startup_heap()
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level)

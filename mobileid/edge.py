@@ -14,7 +14,7 @@ OpenID4VCI and OpenID4VP).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,8 +108,15 @@ def _validation_description(exc: RequestValidationError) -> str:
     return "invalid or missing: " + ", ".join(fields[:10])
 
 
-def install_edge(app: FastAPI, errors: ServiceErrors, *, max_body_bytes: int) -> None:
-    """Put the shared edge on `app`: body limit, NUL refusal and every error handler."""
+def install_edge(
+    app: FastAPI,
+    errors: ServiceErrors,
+    *,
+    max_body_bytes: int,
+    binary_paths: Collection[str] = (),
+) -> None:
+    """Put the shared edge on `app`: body limit, NUL refusal (except in the bodies of
+    `binary_paths`, see `RequestGuard`) and every error handler."""
 
     async def party_error(request: Request, exc: Exception) -> JSONResponse:
         refusal = errors.refusal(exc)
@@ -146,4 +153,9 @@ def install_edge(app: FastAPI, errors: ServiceErrors, *, max_body_bytes: int) ->
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
-    app.add_middleware(RequestGuard, max_body_bytes=max_body_bytes, refuse=errors.edge_refusal)
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=max_body_bytes,
+        refuse=errors.edge_refusal,
+        binary_paths=binary_paths,
+    )

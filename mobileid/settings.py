@@ -1,10 +1,16 @@
-"""Settings from the environment (prefix `MOBILEID_`), built by a factory, never at import."""
+"""Settings from the environment (prefix `MOBILEID_`), built by a factory, never at import,
+and the configuration files the gate commands read (a gate's policy, the central verifier
+service's trust list), turned into the verifier's plain config dataclasses."""
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import yaml
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -13,14 +19,25 @@ from verifier.login.config import ClientIdPrefix, LoginConfig, ResponseMode
 from verifier.policy import StalePolicy
 from verifier.trust import TrustedIssuer
 
+if TYPE_CHECKING:  # the verifier is imported by the commands that load its files, not by all
+    from verifier.central import CentralConfig
+    from verifier.policy import GatePolicy
+
 __all__ = [
     "PLACEHOLDER_SECRET",
+    "GateSettings",
     "LoginSettings",
     "Settings",
     "SettingsError",
+    "get_gate_settings",
     "get_login_settings",
     "get_settings",
+    "load_central_config",
+    "load_gate_policy",
 ]
+
+DATA_DIR = Path("data")
+LOOPBACK = "127.0.0.1"
 
 
 class SettingsError(ValueError):
@@ -33,12 +50,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MOBILEID_", extra="ignore", frozen=True)
 
     env: Literal["dev", "prod"] = "dev"
-    data_dir: Path = Path("data")
+    data_dir: Path = DATA_DIR
     database_url: str | None = None
     """SQLAlchemy URL; default a SQLite file `mobileid.sqlite3` in `data_dir`."""
     issuer_base_url: str = "http://127.0.0.1:8000"
     """The Credential Issuer Identifier: it appears in `iss`, `vct`, offers and metadata."""
-    host: str = "127.0.0.1"
+    host: str = LOOPBACK
     port: int = Field(default=8000, ge=0, le=65535)
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     """Keys the HMACs that protect pre-authorized codes and tx_codes at rest, and seals the
@@ -232,3 +249,104 @@ def _trusted_issuer(entry: str | dict[str, Any]) -> TrustedIssuer:
 def get_login_settings(**overrides: Any) -> LoginSettings:
     """Read the environment (and explicit overrides) into a `LoginSettings`."""
     return LoginSettings(**overrides)
+
+
+class GateSettings(BaseSettings):
+    """`mobileid gate ...`: where gate terminals and the central verifier service listen and keep
+    their files (prefix `MOBILEID_GATE_`; the data directory is the deployment's
+    `MOBILEID_DATA_DIR`). The command-line options override these; what a gate accepts is its
+    policy file, what the central service trusts its config file (below)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MOBILEID_GATE_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    data_dir: Path = Field(default=DATA_DIR, validation_alias="MOBILEID_DATA_DIR")
+    host: str = LOOPBACK
+    port: int = Field(default=8100, ge=0, le=65535)
+    """Where the scanner posts (`mobileid gate run`)."""
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "warning"
+    """uvicorn's, for gates and the central service alike."""
+    central_host: str = LOOPBACK
+    central_port: int = Field(default=8200, ge=0, le=65535)
+    central_database_url: str | None = None
+    """SQLAlchemy URL of the central service; default `central-verifier.sqlite3` in `data_dir`."""
+
+    def gate_dir(self, gate_id: str) -> Path:
+        """A gate's own directory: its SQLite store (records, bundle) and its record journal."""
+        return self.data_dir / f"gate-{gate_id}"
+
+    @property
+    def resolved_central_database_url(self) -> str:
+        if self.central_database_url:
+            return self.central_database_url
+        return f"sqlite:///{(self.data_dir / 'central-verifier.sqlite3').resolve()}"
+
+
+def get_gate_settings(**overrides: object) -> GateSettings:
+    """Read the environment (and explicit overrides) into a `GateSettings`."""
+    return GateSettings(**overrides)  # type: ignore[arg-type]
+
+
+def _read_config_file(path: Path, what: str) -> Any:
+    """A JSON file, or YAML for `.yaml`/`.yml`; `SettingsError` naming `what` if unusable."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"cannot read {what} file {path}: {exc.strerror}") from None
+    if path.suffix in (".yaml", ".yml"):
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise SettingsError(f"{what} file is not YAML: {exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"{what} file is not JSON: {exc}") from None
+
+
+def load_gate_policy(
+    path: Path, *, gate_id: str | None = None, environ: Mapping[str, str] | None = None
+) -> GatePolicy:
+    """A gate's policy file (`verifier.policy.parse_gate_policy` says what it holds); secrets
+    it names by variable (`central_token_env`, `member_id_secret_env`) come from `environ`
+    (default: this process's environment). Raises `SettingsError` for a file that cannot be
+    read, `PolicyError` for its content."""
+    from verifier.policy import parse_gate_policy
+
+    data = _read_config_file(path, "policy")
+    return parse_gate_policy(
+        data, gate_id=gate_id, environ=os.environ if environ is None else environ
+    )
+
+
+def load_central_config(path: Path, *, environ: Mapping[str, str] | None = None) -> CentralConfig:
+    """The central service's file: `trusted_issuers` (as in gate policies), the gates' token
+    (`gate_token_env`, the variable holding it, or `gate_token`), `retention_days`,
+    `allow_insecure_loopback`; what it leaves out keeps `CentralConfig`'s default."""
+    from verifier.central import CentralConfig
+    from verifier.trust import TrustedIssuer
+
+    data = _read_config_file(path, "central config")
+    environ = os.environ if environ is None else environ
+    if not isinstance(data, dict) or not isinstance(data.get("trusted_issuers"), list):
+        raise SettingsError("central config needs 'trusted_issuers'")
+    token_env = data.get("gate_token_env")
+    token = environ.get(token_env) if isinstance(token_env, str) else data.get("gate_token")
+    optional: dict[str, Any] = {}
+    if "retention_days" in data:
+        days = data["retention_days"]
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            raise SettingsError("'retention_days' must be a whole number of days")
+        optional["retention_days"] = days
+    if "allow_insecure_loopback" in data:
+        optional["allow_insecure_loopback"] = data["allow_insecure_loopback"] is True
+    try:
+        issuers = tuple(TrustedIssuer.from_json(i) for i in data["trusted_issuers"])
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise SettingsError(f"unusable trusted issuer: {exc}") from None
+    return CentralConfig(
+        trusted_issuers=issuers,
+        gate_token=token if isinstance(token, str) and token else None,
+        **optional,
+    )

@@ -3,7 +3,9 @@
 `POST /records` stores a gate's batch; the record `id` is the idempotency key (a resent batch
 stores nothing twice) and the answer lists every id the service now holds, which is what lets the
 gate mark them uploaded. `GET /bundle?uri=...` returns issuer metadata and fresh status list
-tokens (for the given URIs plus the configured ones), which gates re-verify before use.
+tokens (for the given URIs plus the configured ones), which gates re-verify before use. Both ask
+for the gates' bearer token. `central_router` is the HTTP face; the app around it, with its edge
+and error mapping, is assembled in `mobileid.central_app`.
 """
 
 from __future__ import annotations
@@ -11,37 +13,47 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
-import orjson
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from vc.asgi_guard import RequestGuard, json_refusal
+from verifier.errors import VerifierError
+from verifier.fetch import origin_of
+from verifier.gate.api import Respond
 from verifier.gate.store import Bundle
-from verifier.migrate import upgrade_verifier_database
 from verifier.models import RECORD_COLUMNS, central_records
+from verifier.policy import DEFAULT_ALGORITHMS, RETENTION_DAYS
 from verifier.status import StatusCache
 from verifier.trust import TrustedIssuer, TrustStore
 
 __all__ = [
     "CentralConfig",
+    "CentralRefusal",
     "CentralService",
     "EntryRecordIn",
     "RecordBatch",
-    "create_central_app",
-    "parse_central_config",
+    "central_router",
+    "parse_record_batch",
 ]
 
-log = logging.getLogger("mobileid.verifier.central")
+log = logging.getLogger(__name__)
 MAX_BATCH_BYTES = 2 * 1024 * 1024
 MAX_BUNDLE_URIS = 256
+UNAUTHORIZED = "unauthorized"
+INVALID_REQUEST = "invalid_request"
+
+
+class CentralRefusal(VerifierError):
+    """A request the central service refuses: `unauthorized` (no or a wrong gate token) or
+    `invalid_request` (not a batch of the uploading gate's own records)."""
 
 
 class EntryRecordIn(BaseModel):
@@ -76,23 +88,9 @@ class CentralConfig:
     trusted_issuers: tuple[TrustedIssuer, ...]
     gate_token: str | None = None
     """Bearer token gates present; None only for development."""
-    retention_days: int = 365
-    algorithms: tuple[str, ...] = ("EdDSA", "Ed25519", "ES256")
+    retention_days: int = RETENTION_DAYS
+    algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
     allow_insecure_loopback: bool = False
-
-
-def parse_central_config(data: Any, *, environ: Mapping[str, str]) -> CentralConfig:
-    """From a JSON/YAML object: `trusted_issuers`, `gate_token_env`, `retention_days`, ..."""
-    if not isinstance(data, dict) or not isinstance(data.get("trusted_issuers"), list):
-        raise ValueError("central config needs 'trusted_issuers'")
-    token_env = data.get("gate_token_env")
-    token = environ.get(token_env) if isinstance(token_env, str) else data.get("gate_token")
-    return CentralConfig(
-        trusted_issuers=tuple(TrustedIssuer.from_json(i) for i in data["trusted_issuers"]),
-        gate_token=token if isinstance(token, str) and token else None,
-        retention_days=int(data.get("retention_days", 365)),
-        allow_insecure_loopback=bool(data.get("allow_insecure_loopback", False)),
-    )
 
 
 class CentralService:
@@ -102,12 +100,12 @@ class CentralService:
         self,
         config: CentralConfig,
         *,
-        engine: Engine,
+        unit_of_work: Callable[[], AbstractContextManager[Connection]],
         client: httpx.Client | None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
-        self.engine = engine
+        self.unit_of_work = unit_of_work
         self.clock = clock
         self.trust = TrustStore(
             config.trusted_issuers,
@@ -123,28 +121,27 @@ class CentralService:
         if self._client is not None:
             self._client.close()
 
-    def create_tables(self) -> None:
-        upgrade_verifier_database(self.engine, "central")
-
-    def authorized(self, header: str | None) -> bool:
+    def authorize(self, header: str | None) -> None:
+        """Refuse a request without the gates' bearer token (none configured: development)."""
         if self.config.gate_token is None:
-            return True
+            return
         expected = f"Bearer {self.config.gate_token}".encode()
-        return header is not None and hmac.compare_digest(header.encode(), expected)
+        if header is None or not hmac.compare_digest(header.encode(), expected):
+            raise CentralRefusal(UNAUTHORIZED, "a gate's bearer token is required")
 
     def receive_records(self, batch: RecordBatch) -> dict[str, Any]:
         """Insert what is new; answer with every id of the batch now held."""
         if any(r.gate_id != batch.gate_id for r in batch.records):
-            raise ValueError("a gate uploads only its own records")
+            raise CentralRefusal(INVALID_REQUEST, "a gate uploads only its own records")
         now = self.clock()
         rows = [{**r.model_dump(), "received_at": now} for r in batch.records]
         stored = 0
         if rows:
-            dialect = self.engine.dialect.name
-            insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
-                central_records
-            ).on_conflict_do_nothing(index_elements=["id"])
-            with self.engine.begin() as conn:
+            with self.unit_of_work() as conn:
+                dialect = conn.dialect.name
+                insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
+                    central_records
+                ).on_conflict_do_nothing(index_elements=["id"])
                 before = len(_existing(conn, [r["id"] for r in rows]))
                 conn.execute(insert, rows)
                 stored = len(rows) - before
@@ -160,7 +157,7 @@ class CentralService:
         )
         if gate_id:
             query = query.where(central_records.c.gate_id == gate_id)
-        with self.engine.connect() as conn:
+        with self.unit_of_work() as conn:
             rows = conn.execute(query.order_by(central_records.c.at))
             return [{str(k): v for k, v in r._asdict().items()} for r in rows]
 
@@ -185,15 +182,13 @@ class CentralService:
         for issuer, uri in dict.fromkeys(wanted):
             try:
                 self.status.lookup(issuer, uri, 0, now=now, max_age=float("inf"))
-            except (PermissionError, ValueError, LookupError) as exc:
+            except (VerifierError, PermissionError, ValueError, LookupError) as exc:
                 log.warning("bundle: status list %s unavailable: %s", uri, exc)
         return Bundle.of(self.trust, self.status, now=now)
 
     def _issuer_for(self, uri: str) -> str | None:
         """The trusted issuer whose status origins hold `uri`; None for any other or a URI that
         does not parse (`http://[::1`: a ValueError from urlsplit, which was a 500)."""
-        from verifier.fetch import origin_of
-
         try:
             origin = origin_of(uri)
         except ValueError:
@@ -203,54 +198,47 @@ class CentralService:
                 return trusted.issuer
         return None
 
+    def health(self) -> dict[str, int]:
+        return {"issuers": len(self.trust.issuers), "status_lists": len(self.status)}
+
     def purge(self, *, now: float) -> int:
         before = now - self.config.retention_days * 86400
-        with self.engine.begin() as conn:
+        with self.unit_of_work() as conn:
             return conn.execute(
                 delete(central_records).where(central_records.c.at < before)
             ).rowcount
 
 
-def _existing(conn: Any, ids: list[str]) -> set[str]:
+def _existing(conn: Connection, ids: list[str]) -> set[str]:
     query = select(central_records.c.id).where(central_records.c.id.in_(ids))
     return {row[0] for row in conn.execute(query)}
 
 
-def _json(status: int, body: object) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+def parse_record_batch(body: bytes) -> RecordBatch:
+    """A gate's upload, or `invalid_request` (the edge has refused NUL and oversized bodies)."""
+    try:
+        return RecordBatch.model_validate_json(body)
+    except ValidationError:
+        raise CentralRefusal(INVALID_REQUEST, "not a batch of entry records") from None
 
 
-def create_central_app(service: CentralService) -> FastAPI:
-    """The central verifier service's ASGI app."""
-    app = FastAPI(
-        title="mobileid central verifier", docs_url=None, redoc_url=None, openapi_url=None
-    )
-    app.add_middleware(
-        RequestGuard, max_body_bytes=MAX_BATCH_BYTES, refuse=json_refusal("request_too_large")
-    )
+def central_router(service: CentralService, respond: Respond) -> APIRouter:
+    async def gate_token(request: Request) -> None:
+        service.authorize(request.headers.get("authorization"))
 
-    @app.post("/records")
+    router = APIRouter()
+    from_a_gate = [Depends(gate_token)]
+
+    @router.post("/records", dependencies=from_a_gate)
     async def records(request: Request) -> Response:
-        if not service.authorized(request.headers.get("authorization")):
-            return _json(401, {"error": "unauthorized"})
-        try:
-            batch = RecordBatch.model_validate_json(await request.body())
-            answer = service.receive_records(batch)
-        except (ValidationError, ValueError):
-            return _json(400, {"error": "invalid_request"})
-        return _json(200, answer)
+        return respond(service.receive_records(parse_record_batch(await request.body())))
 
-    @app.get("/bundle")
+    @router.get("/bundle", dependencies=from_a_gate)
     def bundle(request: Request) -> Response:  # sync: may fetch from issuers (threadpool)
-        if not service.authorized(request.headers.get("authorization")):
-            return _json(401, {"error": "unauthorized"})
-        uris = request.query_params.getlist("uri")
-        return _json(200, service.bundle(uris).to_json())
+        return respond(service.bundle(request.query_params.getlist("uri")).to_json())
 
-    @app.get("/health")
+    @router.get("/health")
     async def health() -> Response:
-        return _json(
-            200, {"issuers": len(service.trust.issuers), "status_lists": len(service.status)}
-        )
+        return respond(service.health())
 
-    return app
+    return router

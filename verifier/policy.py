@@ -1,25 +1,25 @@
-"""Policies: what a gate, desk, library or login accepts and shows, loaded from a JSON/YAML file.
+"""Policies: what a gate, desk, library or login accepts and shows, as plain config dataclasses.
 
 A `VerificationPolicy` is what the pipeline needs (shared with the login verifier); a
 `GatePolicy` adds the terminal: where it stands, its KB-JWT audience, whom it trusts, where its
 central service is and how long records are kept. Purposes and their claim sets come from
 `schemas.employee_id`; the photo travels only over online flows, so no QR purpose requires it.
+`parse_gate_policy` checks a policy file's content (the assembly reads the file and the
+environment, `mobileid.settings.load_gate_policy`); a policy it cannot use is a `PolicyError`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from schemas.employee_id import PURPOSES, Purpose
 from vc.base64url import b64url_encode
+from verifier.errors import VerifierError
 from verifier.trust import TrustedIssuer
 
 __all__ = [
@@ -29,7 +29,6 @@ __all__ = [
     "StalePolicy",
     "VerificationPolicy",
     "library_member_id",
-    "load_gate_policy",
     "parse_gate_policy",
 ]
 
@@ -44,12 +43,17 @@ SITES: Mapping[str, str] = {
 ONLINE_ONLY_CLAIMS = frozenset({"photo"})
 AGENCY_CLAIM = "active_public_servant_of"
 DEFAULT_ALGORITHMS = ("EdDSA", "Ed25519", "ES256")
+RETENTION_DAYS = 365
+"""How long entry records are kept by default, at a gate and at the central service."""
 _MEMBER_ID_CONTEXT = b"mobileid library member id v1\x00"
 _MIN_SECRET_BYTES = 16
 
 
-class PolicyError(ValueError):
-    """The policy file cannot be used; the message says which field and why."""
+class PolicyError(VerifierError):
+    """The policy cannot be used (`invalid_policy`); the detail says which field and why."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("invalid_policy", detail)
 
 
 class StalePolicy(StrEnum):
@@ -92,6 +96,9 @@ class VerificationPolicy:
         return replace(base, **changes)
 
 
+_DEFAULT = VerificationPolicy()
+
+
 @dataclass(frozen=True, slots=True)
 class GatePolicy:
     """One terminal: a gate, a desk or a library counter."""
@@ -103,7 +110,7 @@ class GatePolicy:
     trusted_issuers: tuple[TrustedIssuer, ...]
     central_url: str | None = None
     central_token: str | None = None
-    retention_days: int = 365
+    retention_days: int = RETENTION_DAYS
     allow_insecure_loopback: bool = False
     """Allow http:// to 127.0.0.1 (development and tests only)."""
 
@@ -158,7 +165,7 @@ def _secret(data: Mapping[str, Any], environ: Mapping[str, str]) -> bytes | None
 def _verification(data: Mapping[str, Any], environ: Mapping[str, str]) -> VerificationPolicy:
     try:
         purpose = Purpose(data.get("purpose", "gate"))
-        stale = StalePolicy(data.get("stale_status", "fail_closed"))
+        stale = StalePolicy(data.get("stale_status", _DEFAULT.stale_status))
     except ValueError as exc:
         raise PolicyError(f"unknown purpose or stale_status: {exc}") from None
     known = {c for claims in PURPOSES.values() for c in claims} | {"employee_number", "agency_code"}
@@ -176,12 +183,14 @@ def _verification(data: Mapping[str, Any], environ: Mapping[str, str]) -> Verifi
     changes: dict[str, Any] = {
         "allowed_agencies": frozenset(_strings(data, "allowed_agencies") or ()),
         "stale_status": stale,
-        "max_status_age_s": _number(data, "max_status_age_s", 3600, 0, 30 * 86400),
-        "kb_window_s": _number(data, "kb_window_s", 30, 1, 600),
-        "clock_skew_s": _number(data, "clock_skew_s", 5, 0, 300),
+        "max_status_age_s": _number(
+            data, "max_status_age_s", _DEFAULT.max_status_age_s, 0, 30 * 86400
+        ),
+        "kb_window_s": _number(data, "kb_window_s", _DEFAULT.kb_window_s, 1, 600),
+        "clock_skew_s": _number(data, "clock_skew_s", _DEFAULT.clock_skew_s, 0, 300),
         "algorithms": tuple(algorithms),
         "member_id_secret": secret,
-        "member_id_claim": str(data.get("member_id_claim", "opaque_id")),
+        "member_id_claim": str(data.get("member_id_claim", _DEFAULT.member_id_claim)),
     }
     if required is not None:
         changes["required_claims"] = frozenset(required)
@@ -193,10 +202,12 @@ def _verification(data: Mapping[str, Any], environ: Mapping[str, str]) -> Verifi
 def parse_gate_policy(
     data: Any, *, gate_id: str | None = None, environ: Mapping[str, str] | None = None
 ) -> GatePolicy:
-    """Build a `GatePolicy` from parsed JSON/YAML; `gate_id` (from the command line) wins."""
+    """Build a `GatePolicy` from parsed JSON/YAML (the file is read by the assembly,
+    `mobileid.settings.load_gate_policy`); `gate_id` (from the command line) wins. Secrets the
+    policy names by variable come from `environ` (none given: no variable is set)."""
     if not isinstance(data, dict):
         raise PolicyError("a policy is a JSON/YAML object")
-    environ = os.environ if environ is None else environ
+    environ = environ or {}
     gate_id = gate_id or data.get("gate_id")
     if not isinstance(gate_id, str) or not gate_id or len(gate_id) > 64:
         raise PolicyError("'gate_id' is required (1-64 characters)")
@@ -220,7 +231,7 @@ def parse_gate_policy(
         raise PolicyError("'central_url' must be a URL")
     token = data.get("central_token_env")
     central_token = environ.get(token) if isinstance(token, str) else data.get("central_token")
-    retention = int(_number(data, "retention_days", 365, 1, 10 * 366))
+    retention = int(_number(data, "retention_days", RETENTION_DAYS, 1, 10 * 366))
     if "replay_store" in data:  # an older policy's shared file: refused, not silently dropped
         raise PolicyError(
             "'replay_store' is no longer read: a gate keeps the presentations it accepted in "
@@ -238,28 +249,3 @@ def parse_gate_policy(
         retention_days=retention,
         allow_insecure_loopback=bool(data.get("allow_insecure_loopback", False)),
     )
-
-
-def load_gate_policy(
-    path: Path, *, gate_id: str | None = None, environ: Mapping[str, str] | None = None
-) -> GatePolicy:
-    """Read a policy file: `.json`, or `.yaml`/`.yml` (needs PyYAML)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from None
-    if path.suffix in (".yaml", ".yml"):
-        try:
-            import yaml
-        except ImportError:  # pragma: no cover - PyYAML ships with the test extras
-            raise PolicyError("YAML policies need PyYAML; use JSON instead") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise PolicyError(f"policy file is not YAML: {exc}") from None
-    else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise PolicyError(f"policy file is not JSON: {exc}") from None
-    return parse_gate_policy(data, gate_id=gate_id, environ=environ)

@@ -20,6 +20,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from vc.keys import P256PrivateKey
 from vc.openid4vp import PREFIX_X509_HASH, PREFIX_X509_SAN_DNS, x509_hash
 from vc.private_files import ensure_private_dir, permission_problem, write_private_file
+from verifier.errors import VerifierError
 
 __all__ = [
     "CA_CERT_FILE",
@@ -40,8 +41,12 @@ _CA_DAYS = 10 * 365
 _LEAF_DAYS = 2 * 365
 
 
-class CertificateError(ValueError):
-    """The certificate files are missing, unreadable or unusable; the message says which."""
+class CertificateError(VerifierError):
+    """The certificate files are missing, unreadable or unusable (`invalid_certificate`); the
+    detail says which."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("invalid_certificate", detail)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,9 @@ from gate_kit import (
 from login_kit import make_wallet
 from sqlalchemy import select
 
-from mobileid.db import connection_transaction
-from mobileid.throttle import FailureThrottle
-from verifier.gate.api import create_gate_app
+from mobileid.gate_app import create_gate_app, mount_desk
 from verifier.gate.store import records_since
-from verifier.oid4vp.desk import mount_openid4vp
-from verifier.oid4vp.models import secret_failures, vp_sessions
+from verifier.oid4vp.models import vp_sessions
 from verifier.x509 import create_local_pki
 from wallet_sim.errors import VerifierError
 from wallet_sim.presenter import Presenter
@@ -43,14 +39,7 @@ def gate(tmp_path: Path) -> Iterator[tuple[Any, Any, str, Any, Clock]]:
         url = f"http://localhost:{served.port}"
         certificate = create_local_pki(tmp_path / "cert", "localhost")
         app = create_gate_app(service, worker_factory=None)
-        mount_openid4vp(
-            app,
-            service,
-            base_url=url,
-            certificate=certificate,
-            throttle=FailureThrottle(secret_failures),
-            unit_of_work=partial(connection_transaction, service.engine),
-        )
+        mount_desk(app, service, base_url=url, certificate=certificate)
         served.app = app
         served.start()
         try:

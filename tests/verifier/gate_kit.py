@@ -263,6 +263,25 @@ def records(service: GateService) -> list[dict[str, Any]]:
         return records_since(conn, 0)
 
 
+def entry_record(gate_id: str, **changes: Any) -> dict[str, Any]:
+    """An entry record as a gate uploads it to the central service."""
+    return {
+        "id": secrets.token_hex(16),
+        "gate_id": gate_id,
+        "site": "sejong",
+        "purpose": "gate",
+        "at": 1.0,
+        "allow": True,
+        "reason": "ok",
+        "issuer": "https://issuer.example",
+        "employee_number": "E1001",
+        "agency_code": "1741000",
+        "member_id": "m1",
+        "elapsed_ms": 1.0,
+        **changes,
+    }
+
+
 def presentation(
     credential: str,
     holder: PrivateKey,

@@ -6,7 +6,6 @@ keeps its own SQLite file); a scan's own bytes stay a scan (a NUL in a QR payloa
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,25 +24,20 @@ from gate_kit import (
     OPEN_SERVICES,
     Clock,
     Served,
+    entry_record,
     gate_policy,
     presentation,
     running_issuer,
     serve,
 )
-from sqlalchemy import select
 
+from mobileid.central_app import create_central_app, open_central_service
 from mobileid.db import create_db_engine
+from mobileid.gate_app import create_gate_app
 from vc.keys import Ed25519PrivateKey
-from verifier.central import (
-    CentralConfig,
-    CentralService,
-    RecordBatch,
-    create_central_app,
-)
+from verifier.central import CentralConfig, RecordBatch
 from verifier.fetch import new_http_client
-from verifier.gate.api import create_gate_app
 from verifier.gate.service import GateService, build_gate
-from verifier.models import central_records
 from verifier.trust import TrustedIssuer
 
 GATE_TOKEN = "gate-token-for-nul-tests"
@@ -78,10 +72,8 @@ def world(database_url: str, tmp_path: Path, clock: Clock) -> Iterator[dict[str,
             gate_token=GATE_TOKEN,
             allow_insecure_loopback=True,
         )
-        central = CentralService(
-            config, engine=create_db_engine(database_url), client=new_http_client(), clock=clock
-        )
-        central.create_tables()
+        engine = create_db_engine(database_url)
+        central = open_central_service(config, engine=engine, client=new_http_client(), clock=clock)
         with (
             serve(create_gate_app(gate, worker_factory=None)) as gate_served,
             serve(create_central_app(central)) as central_served,
@@ -94,24 +86,7 @@ def world(database_url: str, tmp_path: Path, clock: Clock) -> Iterator[dict[str,
                 "central_served": central_served,
             }
         central.close()
-        central.engine.dispose()
-
-
-def entry_record(gate_id: str) -> dict[str, Any]:
-    return {
-        "id": secrets.token_hex(16),
-        "gate_id": gate_id,
-        "site": "sejong",
-        "purpose": "gate",
-        "at": 1.0,
-        "allow": True,
-        "reason": "ok",
-        "issuer": "https://issuer.example",
-        "employee_number": "E1001",
-        "agency_code": "1741000",
-        "member_id": "m1",
-        "elapsed_ms": 1.0,
-    }
+        engine.dispose()
 
 
 def test_nul_in_every_gate_and_central_route_is_refused_at_the_edge(
@@ -140,8 +115,7 @@ def test_nul_in_every_gate_and_central_route_is_refused_at_the_edge(
     assert {r.key for r in routes_of(gate_app)} >= {"POST /scan", "GET /health"}
     assert {r.key for r in routes_of(central_app)} >= {"POST /records", "GET /bundle"}
     assert sent > 40
-    with world["central"].engine.connect() as conn:  # only the valid batch was stored
-        assert len(conn.execute(select(central_records)).all()) == 1
+    assert len(world["central"].records(since=0)) == 1  # only the valid batch was stored
     assert gate.recorder.flush() == 0  # the gate decided nothing: no scan got past the edge
 
 

@@ -6,11 +6,14 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
 from gate_kit import Clock, gate_policy, make_gate
 from typer.testing import CliRunner
 
 from mobileid.cli_gate import gate_app
+from mobileid.settings import load_central_config
 
 ISSUER = "http://127.0.0.1:9"  # never contacted: the scans below are refused before that
 
@@ -56,10 +59,18 @@ def test_records_csv_and_purge(tmp_path: Path) -> None:
     assert bad.exit_code != 0
 
 
-def test_run_announces_the_gate_and_serves_it_on_loopback(tmp_path: Path, monkeypatch) -> None:
-    served: list[dict] = []
-    monkeypatch.setattr("uvicorn.run", lambda app, **options: served.append(options))
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The options of every `uvicorn.run` a command would have started."""
+    started: list[dict[str, Any]] = []
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: started.append(options))
     monkeypatch.setattr("mobileid.heap.freeze_startup_heap", lambda: None)
+    return started
+
+
+def test_run_announces_the_gate_and_serves_it_on_loopback(
+    tmp_path: Path, served: list[dict[str, Any]]
+) -> None:
     policy_file = tmp_path / "policy.json"
     policy_file.write_text(
         json.dumps(
@@ -76,3 +87,70 @@ def test_run_announces_the_gate_and_serves_it_on_loopback(tmp_path: Path, monkey
     assert served == [
         {"host": "127.0.0.1", "port": 8100, "log_level": "warning", "access_log": False}
     ]
+
+
+def test_run_takes_what_the_options_leave_out_from_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, served: list[dict[str, Any]]
+) -> None:
+    monkeypatch.setenv("MOBILEID_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MOBILEID_GATE_PORT", "8111")
+    monkeypatch.setenv("MOBILEID_GATE_LOG_LEVEL", "info")
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(
+        f"gate_id: seoul-03\nsite: seoul\ntrusted_issuers:\n  - issuer: {ISSUER}\n"
+    )
+    out = CliRunner().invoke(
+        gate_app, ["run", "--policy", str(policy_file), "--offline", "--host", "127.0.0.2"]
+    )
+    assert out.exit_code == 0, out.output
+    assert served == [{"host": "127.0.0.2", "port": 8111, "log_level": "info", "access_log": False}]
+    assert (tmp_path / "data" / "gate-seoul-03" / "gate.sqlite3").exists()
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_central_reads_its_config_file_and_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, served: list[dict[str, Any]], suffix: str
+) -> None:
+    monkeypatch.setenv("MOBILEID_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MOBILEID_GATE_CENTRAL_PORT", "8299")
+    monkeypatch.setenv("CENTRAL_TOKEN", "token-from-the-environment")
+    data = {
+        "trusted_issuers": [{"issuer": ISSUER}],
+        "gate_token_env": "CENTRAL_TOKEN",
+        "retention_days": 30,
+    }
+    config_file = tmp_path / f"central{suffix}"
+    config_file.write_text(json.dumps(data))  # JSON is YAML too
+    out = CliRunner().invoke(gate_app, ["central", "--config", str(config_file)])
+    assert out.exit_code == 0, out.output
+    assert "http://127.0.0.1:8299" in out.stdout
+    assert served == [{"host": "127.0.0.1", "port": 8299, "log_level": "warning"}]
+    assert (tmp_path / "data" / "central-verifier.sqlite3").exists()
+    config = load_central_config(config_file)
+    assert config.gate_token == "token-from-the-environment"
+    assert config.retention_days == 30 and not config.allow_insecure_loopback
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        pytest.param("{}", "central config needs 'trusted_issuers'", id="no_issuers"),
+        pytest.param("[1", "central config file is not JSON", id="not_json"),
+        pytest.param(
+            json.dumps({"trusted_issuers": [{"issuer": "ftp://x"}]}),
+            "unusable trusted issuer",
+            id="bad_issuer",
+        ),
+        pytest.param(
+            json.dumps({"trusted_issuers": [], "retention_days": "1y"}),
+            "'retention_days' must be a whole number of days",
+            id="bad_retention",
+        ),
+    ],
+)
+def test_central_refuses_an_unusable_config(tmp_path: Path, content: str, problem: str) -> None:
+    config_file = tmp_path / "central.json"
+    config_file.write_text(content)
+    out = CliRunner().invoke(gate_app, ["central", "--config", str(config_file)])
+    assert out.exit_code == 2
+    assert problem in " ".join(out.output.split())

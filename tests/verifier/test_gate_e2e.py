@@ -26,14 +26,15 @@ from gate_kit import (
     serve,
 )
 
+from mobileid.central_app import create_central_app, open_central_service
 from mobileid.db import create_db_engine
+from mobileid.gate_app import create_gate_app
 from schemas.employee_id import Purpose
 from vc.keys import Ed25519PrivateKey
 from vc.qr_compact import encode_presentation
 from vc.status_list import INVALID, SUSPENDED, VALID
-from verifier.central import CentralConfig, CentralService, create_central_app
+from verifier.central import CentralConfig
 from verifier.fetch import new_http_client
-from verifier.gate.api import create_gate_app
 from verifier.gate.sync import SyncError, pull_bundle, upload_records
 from verifier.trust import TrustedIssuer
 
@@ -106,6 +107,7 @@ def test_old_qr_other_audience_untrusted_and_garbage(clock: Clock, tmp_path: Pat
                 assert scan(gate, junk)["reason"] == "malformed"
             too_big = httpx.post(gate.url + "/scan", content=b"x" * 20000, timeout=10)
             assert too_big.status_code == 413
+            assert too_big.json()["error"] == "scan_too_large"
 
 
 def test_revocation_seen_once_the_cache_passes_ttl(clock: Clock, tmp_path: Path) -> None:
@@ -228,8 +230,7 @@ def _central(tmp_path: Path, issuer_url: str, clock: Clock, port: int | None = N
         gate_token="gate-token-for-tests",
         allow_insecure_loopback=True,
     )
-    service = CentralService(config, engine=engine, client=new_http_client(), clock=clock)
-    service.create_tables()
+    service = open_central_service(config, engine=engine, client=new_http_client(), clock=clock)
     served = Served(create_central_app(service), port=port)
     served.central = service  # type: ignore[attr-defined]
     return served

@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "issuer"))
 from issuer_kit import onboard_wallet, revoke_via_hr_api
 
 from mobileid.cli import app as cli
+from mobileid.gate_app import create_gate_app
 from vc.jws import decode_unverified
 from vc.qr_compact import decode_presentation, is_compact_qr
-from verifier.gate.api import create_gate_app
 
 PIN = "246810"
 zxingcpp = pytest.importorskip("zxingcpp")

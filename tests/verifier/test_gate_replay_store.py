@@ -29,9 +29,9 @@ from gate_kit import (
     serve,
 )
 
+from mobileid.gate_app import create_gate_app
 from vc.keys import Ed25519PrivateKey
 from vc.qr_compact import encode_presentation
-from verifier.gate.api import create_gate_app
 from verifier.gate.replay_store import GateReplayStore
 
 HOLDER = Ed25519PrivateKey.generate()

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from gate_kit import AGENCY, Clock, IssuerDouble, presentation
 
+from mobileid.settings import load_gate_policy
 from schemas.employee_id import Purpose
 from vc.base64url import b64url_decode, b64url_encode
 from vc.errors import Code, SignatureError, VCError
@@ -32,7 +33,6 @@ from verifier.policy import (
     StalePolicy,
     VerificationPolicy,
     library_member_id,
-    load_gate_policy,
     parse_gate_policy,
 )
 from verifier.reasons import Denied, Reason, reason_for_error

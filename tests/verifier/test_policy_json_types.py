@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from verifier.errors import VerifierError
 from verifier.policy import PolicyError, parse_gate_policy
 
 ODD_JSON: list[Any] = [None, 5, 1.5, True, "", "x", [], ["a"], {}, {"a": 1}, 2**40]
@@ -84,3 +85,19 @@ def test_a_gate_id_that_is_not_1_to_64_characters_is_refused(gate_id: Any) -> No
 def test_a_number_out_of_bounds_is_refused_with_its_bounds() -> None:
     with pytest.raises(PolicyError, match=r"'kb_window_s' must be a number in \[1, 600\]"):
         parse_gate_policy({**POLICY, "kb_window_s": True}, environ=ENVIRON)
+
+
+def test_a_policy_error_is_the_verifiers_with_a_stable_code() -> None:
+    with pytest.raises(VerifierError) as refused:
+        parse_gate_policy({**POLICY, "site": "busan"}, environ=ENVIRON)
+    assert type(refused.value) is PolicyError and not isinstance(refused.value, ValueError)
+    assert refused.value.code == "invalid_policy"
+    assert refused.value.detail.startswith("'site' must be one of")
+
+
+def test_a_secret_named_by_variable_comes_only_from_the_environ_given() -> None:
+    without_secret = {k: v for k, v in POLICY.items() if k != "member_id_secret_env"}
+    assert parse_gate_policy(without_secret).central_token is None  # no environ: nothing is set
+    assert parse_gate_policy(without_secret, environ=ENVIRON).central_token == ENVIRON["LIB"]
+    with pytest.raises(PolicyError, match="member_id_secret_env names an unset variable"):
+        parse_gate_policy({**POLICY, "purpose": "library"})

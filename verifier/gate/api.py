@@ -2,72 +2,46 @@
 
 Thin on purpose: take the body, call `GateService.scan`, shape the answer. Every scan, even of
 garbage (NUL bytes included: a QR payload is raw bytes), is a decision answered with 200; only a
-body that is not a scan at all (too large, refused at the edge by `vc.asgi_guard`) gets an HTTP
-error, and no exception text ever reaches the scanner.
+body that is not a scan at all (too large, refused at the edge) gets an HTTP error, and no
+exception text ever reaches the scanner. The app around this router, with its edge (body limit,
+error mapping), is assembled in `mobileid.gate_app`, which also hands in `respond`, the one JSON
+response helper of every service.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-import orjson
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from vc.asgi_guard import RequestGuard, json_refusal
-from verifier.gate.service import GateService, GateWorker
-from verifier.pipeline import MAX_SCAN_BYTES
+from verifier.gate.service import GateService
 
-__all__ = ["create_gate_app"]
+__all__ = ["SCAN_PATH", "Respond", "gate_router"]
 
-log = logging.getLogger("mobileid.verifier.gate.api")
-_JSON = "application/json"
+SCAN_PATH = "/scan"
+"""Its body is a QR payload's raw bytes: a scan, whatever they hold."""
 
 
-def _json(status: int, body: object) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type=_JSON)
+class Respond(Protocol):
+    """Shapes a JSON answer no cache keeps: `mobileid.edge.json_response`, the one helper of
+    every service, which the assembly hands to the verifier's routers."""
+
+    def __call__(
+        self, body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> Response: ...
 
 
-def create_gate_app(
-    service: GateService, *, worker_factory: Callable[[GateService], GateWorker] | None = GateWorker
-) -> FastAPI:
-    """The ASGI app of one gate; the background worker runs for the app's lifetime."""
+def gate_router(service: GateService, respond: Respond) -> APIRouter:
+    router = APIRouter()
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        worker = worker_factory(service) if worker_factory is not None else None
-        if worker is not None:
-            worker.start()
-        try:
-            yield
-        finally:
-            if worker is not None:
-                worker.stop()
-            service.close()
-
-    app = FastAPI(
-        title=f"mobileid gate {service.policy.gate_id}",
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-    )
-    app.add_middleware(
-        RequestGuard,
-        max_body_bytes=MAX_SCAN_BYTES,
-        refuse=json_refusal("scan_too_large"),
-        binary_paths=("/scan",),
-    )
-
-    @app.post("/scan")
+    @router.post(SCAN_PATH)
     async def scan(request: Request) -> Response:
-        decision = service.scan(await request.body())
-        return _json(200, decision.to_json())
+        return respond(service.scan(await request.body()).to_json())
 
-    @app.get("/health")
+    @router.get("/health")
     async def health() -> Response:
-        return _json(200, service.health())
+        return respond(service.health())
 
-    return app
+    return router

@@ -2,9 +2,10 @@
 the phone answers over the network (`direct_post`), the terminal shows the decision.
 
 `mount_openid4vp(app, service, ...)` adds this mode next to scanning to a gate's app
-(`mobileid gate run --openid4vp`): the gate's own trust store, status cache and policy (its
-required claims, allowed agencies, staleness rule), sessions in the gate's database, and every
-outcome written as an entry record like a scan's. The terminal page is `GET /desk`.
+(`mobileid gate run --openid4vp`, through `mobileid.gate_app.mount_desk`): the gate's own trust
+store, status cache and policy (its required claims, allowed agencies, staleness rule), sessions
+in the gate's database, and every outcome written as an entry record like a scan's. The terminal
+page is `GET /desk`. It builds on OpenID4VP (`verifier.oid4vp`) and never on the login service.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
 from schemas.employee_id import DISCLOSABLE, PURPOSES
+from verifier.gate.api import Respond
 from verifier.gate.service import GateService
 from verifier.migrate import upgrade_verifier_database
 from verifier.oid4vp.api import (
     SESSION_HANDLE,
     FailureCounter,
     LoginRuntime,
-    json_response,
     oid4vp_router,
 )
 from verifier.oid4vp.errors import ProtocolError
@@ -76,10 +77,12 @@ def mount_openid4vp(
     certificate: VerifierCertificate | None,
     throttle: FailureCounter,
     unit_of_work: Callable[[], AbstractContextManager[Connection]],
+    respond: Respond,
     prefix: str = "x509_hash",
 ) -> LoginRuntime:
     """Add the OpenID4VP endpoints and the `/desk` terminal page to a gate's app; sessions are
-    kept in the gate's database, each request in one `unit_of_work`."""
+    kept in the gate's database, each request in one `unit_of_work`, and answered through
+    `respond`."""
     upgrade_verifier_database(service.engine, "login")
     policy = service.policy.verification
     purpose_claims = PURPOSES[policy.purpose]
@@ -101,7 +104,7 @@ def mount_openid4vp(
 
     @app.exception_handler(ProtocolError)
     async def protocol_error(_request: Request, exc: ProtocolError) -> Response:
-        return json_response(exc.body(), status=exc.status, headers=exc.headers())
+        return respond(exc.body(), status=exc.status, headers=exc.headers())
 
     @app.post("/desk/sessions")
     async def new_request() -> Response:
@@ -110,7 +113,7 @@ def mount_openid4vp(
         new = await rt.call(
             lambda db: start_session(db, rt.vp, dcql_query=query, context=context, now=rt.clock())
         )
-        return json_response(
+        return respond(
             {
                 "id": new.id,
                 "handle": new.handle,
@@ -130,10 +133,10 @@ def mount_openid4vp(
             SESSION_HANDLE, request, lambda db: finish_session(db, session_id, handle, now=now)
         )
         if finished is None:
-            return json_response({"status": "pending"}, status=202)
+            return respond({"status": "pending"}, status=202)
         made = decision_of(finished, purpose_claims)
         service.recorder.record(service.entry(made, now))
-        return json_response(made.to_json())
+        return respond(made.to_json())
 
     @app.get("/desk")
     async def desk() -> HTMLResponse:

@@ -1,0 +1,64 @@
+"""The central verifier service's ASGI app: `verifier.central`'s router on the shared edge
+(`mobileid.edge`), its refusals mapped to HTTP once, here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import partial
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from mobileid.db import connection_transaction
+from mobileid.edge import Refusal, ServiceErrors, install_edge, json_response
+from verifier.central import (
+    MAX_BATCH_BYTES,
+    UNAUTHORIZED,
+    CentralConfig,
+    CentralService,
+    central_router,
+)
+from verifier.errors import VerifierError
+from verifier.migrate import upgrade_verifier_database
+
+__all__ = ["CENTRAL_ERRORS", "create_central_app", "open_central_service"]
+
+
+def _central_refusal(exc: Exception) -> Refusal:
+    assert isinstance(exc, VerifierError)
+    if exc.code == UNAUTHORIZED:  # RFC 6750 §3: a request without (valid) credentials
+        return Refusal(exc.code, exc.detail or None, 401, {"WWW-Authenticate": "Bearer"})
+    return Refusal(exc.code, exc.detail or None)
+
+
+CENTRAL_ERRORS = ServiceErrors(
+    party_error=VerifierError,
+    refusal=_central_refusal,
+    too_large_code=lambda _path: "request_too_large",
+)
+
+
+def open_central_service(
+    config: CentralConfig,
+    *,
+    engine: Engine,
+    client: httpx.Client | None,
+    clock: Callable[[], float] = time.time,
+) -> CentralService:
+    """Migrate the central database, then wire the service to it (one transaction per call)."""
+    upgrade_verifier_database(engine, "central")
+    return CentralService(
+        config, unit_of_work=partial(connection_transaction, engine), client=client, clock=clock
+    )
+
+
+def create_central_app(service: CentralService) -> FastAPI:
+    """The central verifier service's ASGI app."""
+    app = FastAPI(
+        title="mobileid central verifier", docs_url=None, redoc_url=None, openapi_url=None
+    )
+    app.include_router(central_router(service, json_response))
+    install_edge(app, CENTRAL_ERRORS, max_body_bytes=MAX_BATCH_BYTES)
+    return app

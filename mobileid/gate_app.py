@@ -1,0 +1,92 @@
+"""The gate terminal's ASGI app: the scanner's router (`verifier.gate.api`) on the shared edge
+(`mobileid.edge`), the gate's background worker for the app's lifetime, and, when asked, the
+OpenID4VP desk (`verifier.gate.desk`) with its sessions in the gate's database.
+
+A scan is a decision answered with 200 whatever its bytes; what reaches the gate's error
+mapping is a body that is not a scan (too large) or a route that does not exist.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from functools import partial
+
+from fastapi import FastAPI
+
+from mobileid.db import connection_transaction
+from mobileid.edge import Refusal, ServiceErrors, install_edge, json_response
+from mobileid.throttle import FailureThrottle
+from verifier.errors import VerifierError
+from verifier.gate.api import SCAN_PATH, gate_router
+from verifier.gate.desk import mount_openid4vp
+from verifier.gate.service import GateService, GateWorker
+from verifier.oid4vp.models import secret_failures
+from verifier.pipeline import MAX_SCAN_BYTES
+from verifier.x509 import VerifierCertificate
+
+__all__ = ["GATE_ERRORS", "create_gate_app", "mount_desk"]
+
+log = logging.getLogger(__name__)
+
+
+def _gate_refusal(exc: Exception) -> Refusal:
+    assert isinstance(exc, VerifierError)
+    return Refusal(exc.code, exc.detail or None)
+
+
+def _too_large_code(path: str) -> str:
+    return "scan_too_large" if path == SCAN_PATH else "request_too_large"
+
+
+GATE_ERRORS = ServiceErrors(
+    party_error=VerifierError, refusal=_gate_refusal, too_large_code=_too_large_code
+)
+
+
+def create_gate_app(
+    service: GateService, *, worker_factory: Callable[[GateService], GateWorker] | None = GateWorker
+) -> FastAPI:
+    """The ASGI app of one gate; the worker (None: none, as tests drive the gate themselves)
+    runs for the app's lifetime, and the service is closed with it."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = worker_factory(service) if worker_factory is not None else None
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            service.close()
+
+    app = FastAPI(
+        title=f"mobileid gate {service.policy.gate_id}",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.include_router(gate_router(service, json_response))
+    install_edge(app, GATE_ERRORS, max_body_bytes=MAX_SCAN_BYTES, binary_paths=(SCAN_PATH,))
+    return app
+
+
+def mount_desk(
+    app: FastAPI, service: GateService, *, base_url: str, certificate: VerifierCertificate | None
+) -> None:
+    """Add the OpenID4VP desk to a gate's app: signed requests with a certificate, else unsigned
+    by value; failed session handles counted with the login service's default limits."""
+    mount_openid4vp(
+        app,
+        service,
+        base_url=base_url,
+        certificate=certificate,
+        throttle=FailureThrottle(secret_failures),
+        unit_of_work=partial(connection_transaction, service.engine),
+        respond=json_response,
+    )
+    log.info("gate %s: OpenID4VP desk at %s/desk", service.policy.gate_id, base_url)
