@@ -73,6 +73,7 @@ def world(database_url: str, tmp_path: Path, clock: Clock) -> Iterator[dict[str,
             clock=clock,
         )
         OPEN_SERVICES.append(gate)
+        gate.refresher.run_once()  # what its background refresher does first
         config = CentralConfig(
             trusted_issuers=(TrustedIssuer(issuer.url),),
             gate_token=GATE_TOKEN,

@@ -50,6 +50,7 @@ policy = parse_gate_policy(json.loads(sys.argv[1]))
 directory = Path(sys.argv[2])
 engine = create_db_engine(f"sqlite:///{directory / 'gate.sqlite3'}")
 service = build_gate(policy, engine=engine, data_dir=directory, client=new_http_client())
+service.refresher.run_once()
 print(service.scan(Path(sys.argv[3]).read_bytes()).reason, flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
 """

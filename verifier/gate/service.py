@@ -2,9 +2,10 @@
 
 `build_gate` wires the parts from a `GatePolicy`, an engine, a data directory, an HTTP client
 (None: offline, bundles only) and a clock. `GateService.scan` is the whole decision path: the
-pipeline (whose replay store is a row in the gate's database), then one journal append.
-`GateWorker` is the background side: journal to SQLite, status lists revalidated before their
-`ttl` runs out, records uploaded, the bundle saved, presentations past their window forgotten.
+pipeline (whose replay store is a row in the gate's database), then one journal append; it
+never fetches. `GateWorker` is the background side: the cache refresher (issuer keys and status
+lists, `verifier.refresh`) in a thread of its own, and journal to SQLite, records uploaded, the
+bundle saved, presentations past their window forgotten.
 """
 
 from __future__ import annotations
@@ -23,15 +24,17 @@ from sqlalchemy import Engine
 from verifier.gate.recorder import EntryRecorder
 from verifier.gate.replay_store import GateReplayStore
 from verifier.gate.store import Bundle, count_pending, install_bundle, save_bundle, saved_bundle
+from verifier.gate.sync import upload_records
 from verifier.migrate import upgrade_verifier_database
 from verifier.pipeline import Decision, Pipeline
 from verifier.policy import GatePolicy
+from verifier.refresh import Refresher
 from verifier.status import StatusCache
 from verifier.trust import TrustStore
 
 __all__ = ["GateService", "GateWorker", "build_gate"]
 
-log = logging.getLogger("mobileid.verifier.gate")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,6 +48,7 @@ class GateService:
     status: StatusCache
     client: httpx.Client | None
     clock: Callable[[], float]
+    refresher: Refresher
 
     def scan(self, payload: bytes | str) -> Decision:
         """Decide, record, answer. The record is durable before this returns."""
@@ -144,11 +148,15 @@ def build_gate(
         status=status,
         replay=replay,
     )
-    return GateService(policy, pipeline, recorder, replay, engine, trust, status, client, clock)
+    refresher = Refresher(trust, status, clock=clock)
+    return GateService(
+        policy, pipeline, recorder, replay, engine, trust, status, client, clock, refresher
+    )
 
 
 class GateWorker:
-    """The background thread of `gate run`: flush often; refresh, upload, save and forget less
+    """The background of `gate run`: the cache refresher in its own thread (a slow issuer holds
+    up nothing else), and a thread that flushes often and uploads, saves and forgets less
     often."""
 
     def __init__(
@@ -156,23 +164,17 @@ class GateWorker:
         service: GateService,
         *,
         flush_every_s: float = 0.2,
-        refresh_every_s: float = 5.0,
         upload_every_s: float = 10.0,
         save_every_s: float = 60.0,
         forget_every_s: float = 5.0,
     ) -> None:
         self.service = service
-        self._periods = (
-            flush_every_s,
-            refresh_every_s,
-            upload_every_s,
-            save_every_s,
-            forget_every_s,
-        )
+        self._periods = (flush_every_s, upload_every_s, save_every_s, forget_every_s)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self.service.refresher.start()
         self._thread = threading.Thread(target=self._run, name="gate-worker", daemon=True)
         self._thread.start()
 
@@ -180,21 +182,17 @@ class GateWorker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self.service.refresher.stop()
         self.service.recorder.flush()
 
     def _run(self) -> None:
-        from verifier.gate.sync import upload_records
-
-        flush_s, refresh_s, upload_s, save_s, forget_s = self._periods
-        last = {"refresh": 0.0, "upload": 0.0, "save": 0.0, "forget": 0.0}
+        flush_s, upload_s, save_s, forget_s = self._periods
+        last = {"upload": 0.0, "save": 0.0, "forget": 0.0}
         service = self.service
         while not self._stop.wait(flush_s):
             try:
                 service.recorder.flush()
                 tick = time.monotonic()
-                if tick - last["refresh"] >= refresh_s:
-                    last["refresh"] = tick
-                    service.status.refresh_due(now=service.clock(), ahead_s=refresh_s * 2)
                 if (
                     service.client is not None
                     and service.policy.central_url

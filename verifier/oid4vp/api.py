@@ -25,7 +25,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
 from vc.openid4vp import MAX_DIRECT_POST_BYTES, REQUEST_OBJECT_MEDIA_TYPE
-from verifier.fetch import FetchDeferred, no_fetching
 from verifier.oid4vp.errors import ErrorCode, ProtocolError, WrongSecret
 from verifier.oid4vp.outcomes import finish_session, session_view
 from verifier.oid4vp.requests import RequestError, employee_dcql, qr_png, qr_svg
@@ -230,9 +229,8 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
         Find the session, verify, end the session. The two short transactions go through
         `rt.call` like every other route (on the event loop with SQLite: were they in a pool
         thread, the loop's own units of work would wait for SQLite's one connection held
-        there). Verification runs outside any transaction: on the loop while the trust and
-        status caches can answer (about 0.3 ms, less than a hand-off to a thread), and again
-        in the thread pool if it would have to fetch keys or a status list.
+        there). Verification runs outside any transaction, on the loop: it never fetches
+        (the caches' refresher does), so it never waits on the network.
         """
         body = await read_body(request, MAX_DIRECT_POST_BYTES)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -242,11 +240,7 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
         pending = await rt.call(lambda db: open_response(db, body, now=now))
         if pending.vp_token is None:
             return json_response({})
-        try:
-            with no_fetching():
-                outcome = verify_response(ctx, pending, now=now)
-        except FetchDeferred:  # nothing recorded (login pipelines keep no replay store)
-            outcome = await run_in_threadpool(verify_response, ctx, pending, now=now)
+        outcome = verify_response(ctx, pending, now=now)
         answer = await rt.call(lambda db: settle_response(db, ctx, pending, outcome, now=now))
         return json_response(answer)
 

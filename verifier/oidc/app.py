@@ -41,6 +41,7 @@ from verifier.oidc.keys import load_or_create_keys, login_key_sealer
 from verifier.oidc.provider import OidcConfig, OidcContext, purge_oidc
 from verifier.oidc.settings import LoginSettings
 from verifier.policy import StalePolicy
+from verifier.refresh import Refresher
 from verifier.status import StatusCache
 from verifier.trust import TrustStore
 from verifier.x509 import VerifierCertificate
@@ -165,12 +166,17 @@ def _edge_refusal(_path: str, status: int, detail: str) -> Response:
 
 
 def create_login_app(service: LoginService, *, purge: bool = True) -> FastAPI:
+    verifier = service.runtime.vp.verifier
+    refresher = Refresher(verifier.trust, verifier.status, clock=service.runtime.clock)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_purger(service)) if purge else None
+        refresher.start()
         try:
             yield
         finally:
+            refresher.stop()
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
