@@ -114,7 +114,6 @@ def _acknowledged(content: bytes) -> list[str]:
 def upload_records(service: Gate) -> UploadResult:
     """Send every record not yet acknowledged; stops at the first failure (retried later)."""
     client, url = _central(service, "/records")
-    service.recorder.flush()
     sent = acknowledged = 0
     while True:
         with service.engine.connect() as conn:
