@@ -7,7 +7,7 @@ raw PyNaCl verify rate, measured on a presentation's own two signing inputs in t
 `bench.floor`); `ratio_to_limit` is the in-process pipeline rate (decode, verify, replay
 store, cached status, policy) over that ceiling, as the median over short blocks taken in turns
 with raw-verify blocks (a shared machine's speed drifts within seconds). Then one gate worker
-(uvicorn on 127.0.0.1, in its own process, with its journal and SQLite recorder running) is
+(uvicorn on 127.0.0.1, in its own process, writing its replay rows and entry records) is
 driven over keep-alive HTTP: at full speed (scans/s, p50/p99), and paced at 500 scans/s (p99
 measured from each scan's scheduled send time, so queueing counts). Every presentation is
 distinct: the replay store refuses repeats. The last line is one JSON object.
@@ -215,7 +215,7 @@ def serve_gate(data_dir: str, port: int, lifetime_s: float) -> None:
     logging.disable(logging.WARNING)
     directory = Path(data_dir)
     engine = create_db_engine(f"sqlite:///{directory / 'gate.sqlite3'}")
-    service = build_gate(gate_policy(), engine=engine, data_dir=directory, client=None)
+    service = build_gate(gate_policy(), engine=engine, client=None)
     config = uvicorn.Config(
         create_gate_app(service), host="127.0.0.1", port=port, log_level="error", access_log=False
     )

@@ -3,8 +3,8 @@
 
 Every gate command reads the gate's policy file (`--policy`, JSON or YAML) and works on the gate's
 own data directory (`--data-dir`, default `<MOBILEID_DATA_DIR>/gate-<gate id>`), holding its
-SQLite store (entry records, offline bundle) and its record journal. Options left out take their
-value from `mobileid.settings.GateSettings`.
+SQLite store (entry records, offline bundle, the presentations it accepted). Options left out
+take their value from `mobileid.settings.GateSettings`.
 """
 
 from __future__ import annotations
@@ -65,9 +65,7 @@ def _data_dir(policy: GatePolicy, data_dir: Path | None) -> Path:
 def _open(policy: GatePolicy, data_dir: Path | None, *, online: bool = True) -> GateService:
     directory = _data_dir(policy, data_dir)
     engine = create_db_engine(f"sqlite:///{(directory / 'gate.sqlite3').resolve()}")
-    return build_gate(
-        policy, engine=engine, data_dir=directory, client=new_http_client() if online else None
-    )
+    return build_gate(policy, engine=engine, client=new_http_client() if online else None)
 
 
 def _since(value: str) -> float:
@@ -198,7 +196,6 @@ def records(  # noqa: PLR0917 - Typer maps parameters to options
     policy = _policy(policy_file, gate_id)
     service = _open(policy, data_dir, online=False)
     try:
-        service.recorder.flush()
         with service.engine.connect() as conn:
             rows = records_since(conn, _since(since))
     finally:
@@ -226,7 +223,6 @@ def purge(
     policy = _policy(policy_file, gate_id)
     service = _open(policy, data_dir, online=False)
     try:
-        service.recorder.flush()
         before = time.time() - policy.retention_days * 86400
         with service.engine.begin() as conn:
             result = purge_records(conn, before=before, include_unsent=include_unsent)

@@ -39,6 +39,7 @@ from verifier.login.service import LoginService, build_login_service, purge_all
 from verifier.oid4vp.api import json_response, oid4vp_router
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
 from verifier.oid4vp.models import secret_failures
+from verifier.refresh import Refresher
 from verifier.x509 import CertificateError, VerifierCertificate, load_verifier_certificate
 
 __all__ = ["LOGIN_ERRORS", "create_login_app", "open_login_service"]
@@ -105,14 +106,19 @@ def open_login_service(
 
 
 def create_login_app(service: LoginService, *, purge: bool = True) -> FastAPI:
-    """The app of one login worker; `purge` runs the purge pass every `purge_every_s`."""
+    """The app of one login worker; `purge` runs the purge pass every `purge_every_s`; the
+    trust and status caches are refreshed in the background while it runs."""
+    verifier = service.runtime.vp.verifier
+    refresher = Refresher(verifier.trust, verifier.status, clock=service.runtime.clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_purger(service)) if purge else None
+        refresher.start()
         try:
             yield
         finally:
+            refresher.stop()
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

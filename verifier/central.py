@@ -170,19 +170,15 @@ class CentralService:
         for name in self.trust.issuers:
             if not self.trust.keys_of(name):
                 self.trust.refresh(name)
-        wanted: list[tuple[str, str]] = [
-            (t.issuer, uri)
-            for t in self.trust.issuers.values()
-            for uri in (*t.status_lists, *self.trust.discover_status_lists(t.issuer))
-        ]
+        wanted = self.trust.published_status_lists()
         for uri in uris[:MAX_BUNDLE_URIS]:
             issuer = self._issuer_for(uri)
             if issuer is not None:
                 wanted.append((issuer, uri))
         for issuer, uri in dict.fromkeys(wanted):
             try:
-                self.status.lookup(issuer, uri, 0, now=now, max_age=float("inf"))
-            except (VerifierError, PermissionError, ValueError, LookupError) as exc:
+                self.status.revalidate(issuer, uri, now=now)
+            except VerifierError as exc:
                 log.warning("bundle: status list %s unavailable: %s", uri, exc)
         return Bundle.of(self.trust, self.status, now=now)
 

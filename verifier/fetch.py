@@ -6,24 +6,20 @@ redirect is followed: an issuer's metadata and status lists live where the issue
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
 
+from verifier.errors import VerifierError
+
 __all__ = [
     "LOOPBACK_HOSTS",
-    "FetchDeferred",
     "FetchError",
     "Fetched",
     "check_fetch_url",
     "fetch",
-    "fetching_deferred",
     "new_http_client",
-    "no_fetching",
     "origin_of",
 ]
 
@@ -31,38 +27,9 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 TIMEOUT_SECONDS = 3.0
 
 
-class FetchError(Exception):
-    """A document could not be fetched (network, status, size, URL policy); for logs only."""
-
-
-class FetchDeferred(Exception):
-    """A fetch was due while `no_fetching()` was in force: nothing was attempted or recorded
-    (no rate limit or retry interval spent), so the caller may run the same work again where
-    blocking is allowed."""
-
-
-_NO_FETCHING: ContextVar[bool] = ContextVar("mobileid_no_fetching", default=False)
-
-
-@contextmanager
-def no_fetching() -> Iterator[None]:
-    """Within this block (this thread or task only), a cache that would fetch raises
-    `FetchDeferred` instead: for work on an event loop that must not wait on the network.
-
-    Only work that records nothing of its own before it may fetch can be run again after a
-    deferral: a pipeline with a replay store records a presentation before looking up its
-    status, so only replay-free pipelines (OpenID4VP, which spends its nonce instead) qualify.
-    """
-    token = _NO_FETCHING.set(True)
-    try:
-        yield
-    finally:
-        _NO_FETCHING.reset(token)
-
-
-def fetching_deferred() -> bool:
-    """True inside `no_fetching()`; caches ask this before they record an attempt."""
-    return _NO_FETCHING.get()
+class FetchError(VerifierError):
+    """A document could not be fetched; for logs only. Codes: `url_refused` (the URL policy),
+    `fetch_failed` (network, HTTP status, an unusable answer), `document_too_large`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +60,12 @@ def check_fetch_url(url: str, *, allow_insecure_loopback: bool) -> None:
     """Refuse anything but https, or http to a loopback host when explicitly allowed."""
     parts = urlsplit(url)
     if not parts.hostname or parts.username or parts.password or parts.fragment:
-        raise FetchError(f"unusable URL {url[:200]!r}")
+        raise FetchError("url_refused", f"unusable URL {url[:200]!r}")
     if parts.scheme == "https":
         return
     if parts.scheme == "http" and allow_insecure_loopback and parts.hostname in LOOPBACK_HOSTS:
         return
-    raise FetchError(f"refusing non-https URL {url[:200]!r}")
+    raise FetchError("url_refused", f"refusing non-https URL {url[:200]!r}")
 
 
 def fetch(
@@ -118,15 +85,19 @@ def fetch(
     try:
         with client.stream("GET", url, headers=headers) as response:
             if response.status_code not in (200, 304):
-                raise FetchError(f"GET {url[:200]} answered {response.status_code}")
+                raise FetchError("fetch_failed", f"GET {url[:200]} answered {response.status_code}")
             declared = response.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                raise FetchError(f"GET {url[:200]}: body larger than {max_bytes} bytes")
+                raise FetchError(
+                    "document_too_large", f"GET {url[:200]}: body larger than {max_bytes} bytes"
+                )
             chunks, size = [], 0
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > max_bytes:
-                    raise FetchError(f"GET {url[:200]}: body larger than {max_bytes} bytes")
+                    raise FetchError(
+                        "document_too_large", f"GET {url[:200]}: body larger than {max_bytes} bytes"
+                    )
                 chunks.append(chunk)
             return Fetched(
                 response.status_code,
@@ -135,4 +106,4 @@ def fetch(
                 response.headers.get("content-type", ""),
             )
     except httpx.HTTPError as exc:
-        raise FetchError(f"GET {url[:200]} failed: {type(exc).__name__}") from exc
+        raise FetchError("fetch_failed", f"GET {url[:200]} failed: {type(exc).__name__}") from exc

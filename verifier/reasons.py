@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 
 from vc.errors import Code, VCError
+from verifier.errors import VerifierError
 
 __all__ = ["Denied", "Reason", "reason_for_error"]
 
@@ -38,13 +39,13 @@ class Reason(StrEnum):
     agency_not_allowed = "agency_not_allowed"
 
 
-class Denied(Exception):
-    """A pipeline step refused the presentation; `reason` is what the decision says."""
+class Denied(VerifierError):
+    """A pipeline step refused the presentation; `reason` (also the `code`) is what the
+    decision says."""
 
     def __init__(self, reason: Reason, detail: str = "") -> None:
         self.reason = reason
-        self.detail = detail
-        super().__init__(f"{reason}: {detail}" if detail else str(reason))
+        super().__init__(str(reason), detail)
 
 
 _BY_CODE: Mapping[str, Reason] = {

@@ -2,14 +2,17 @@
 
 Tokens are fetched only from the origins their issuer is trusted for, size- and time-limited,
 checked (`typ`, signature by that issuer's key, `sub` == the referenced URI, `iat`, `exp`) and
-kept decoded, so a lookup is a dict access and a shift. A cached token is revalidated with its
-ETag exactly when its `ttl` (or `exp`) says, the issuer's call and not the gate's; failures are
-retried at most every `retry_interval_s`, and the old list is kept meanwhile: how stale is
-acceptable is the policy's call, not the cache's.
+kept decoded, so a lookup is a dict access and a shift. A decision never fetches: it reads the
+list held, and a list not held, or due, is asked of the cache owner's refresher
+(`verifier.refresh`). That revalidates a list with its ETag exactly when its `ttl` (or `exp`)
+says, the issuer's call and not the gate's; failures are retried at most every
+`retry_interval_s`, and the old list is kept meanwhile: how stale is acceptable is the policy's
+call, not the cache's. Fetching and verifying run outside the lock; only the swap holds it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Collection, Iterable
@@ -24,21 +27,23 @@ from vc.status_list import (
     VerifiedStatusList,
     verify_status_list_token,
 )
-from verifier.fetch import FetchDeferred, FetchError, fetch, fetching_deferred, origin_of
-from verifier.trust import TrustStore
+from verifier.fetch import FetchError, fetch, origin_of
+from verifier.trust import TrustError, TrustStore
 
 __all__ = ["CachedStatusList", "StatusCache", "StatusLookup"]
 
-log = logging.getLogger("mobileid.verifier.status")
+log = logging.getLogger(__name__)
 MAX_STATUS_TOKEN_BYTES = 2 * 1024 * 1024
 DEFAULT_TTL_S = 300
 MIN_REFRESH_S = 1.0
 """A list is asked for at most once a second, whatever its token says: `ttl` is a whole number of
 seconds (>= 1), so this bounds only a token already past its `exp` (an issuer that keeps serving
-it would otherwise be asked again on every scan, each scan waiting on the network)."""
+it would otherwise be asked again on every refresher round)."""
+MAX_WANTED = 1024
+"""Lists asked for between two refresher rounds; beyond, decisions wait for the next round."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class CachedStatusList:
     """One verified list: the token as received, its ETag and when its origin last vouched."""
 
@@ -61,10 +66,7 @@ class CachedStatusList:
 
 
 class StatusLookup(NamedTuple):
-    """`value` is None when no list is held at all; `fresh` applies the staleness limit.
-
-    (A named tuple: one is built per decision, and a frozen dataclass costs a microsecond.)
-    """
+    """`value` is None when no list is held at all; `fresh` applies the staleness limit."""
 
     value: int | None
     confirmed_at: float | None
@@ -72,7 +74,11 @@ class StatusLookup(NamedTuple):
 
 
 class StatusCache:
-    """Verified, decoded status lists by URI; shared by every decision of a verifier process."""
+    """Verified, decoded status lists by URI; shared by every decision of a verifier process.
+
+    Its refresher is its trust store's: `lookup` sets `trust.needs_refresh` when it asks for a
+    list, and `refresh` is the refresher's round.
+    """
 
     def __init__(
         self,
@@ -92,7 +98,8 @@ class StatusCache:
         self._max_bytes = max_bytes
         self._entries: dict[str, CachedStatusList] = {}
         self._next_attempt: dict[str, float] = {}
-        self._lock = threading.RLock()
+        self._wanted: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -108,27 +115,39 @@ class StatusCache:
     def lookup(
         self, issuer: str, uri: str, idx: int, *, now: float, max_age: float
     ) -> StatusLookup:
-        """The status at `idx`; refetches first when the cached list is due (or missing).
+        """The status at `idx` in the list held; never fetches.
 
-        Raises `VCError` (index out of range) and `PermissionError` (URI not on a trusted
-        origin of `issuer`); returns `value=None` when no list can be had at all.
+        A list not held (`value=None`), or held but due for revalidation, is asked of the
+        refresher. Raises `VCError` (index out of range) and `TrustError` (URI not on a
+        trusted origin of `issuer`).
         """
         entry = self._entries.get(uri)
-        if entry is None or entry.issuer != issuer or now >= entry.refresh_at:
-            entry = self.revalidate(issuer, uri, now=now)
-        if entry is None:
+        if entry is None or entry.issuer != issuer:
+            self._check_origin(issuer, uri)
+            self._want(issuer, uri)
             return StatusLookup(None, None, False)
+        if now >= entry.refresh_at:
+            self._want(issuer, uri)
         value = entry.verified.status(idx)
         exp = entry.verified.exp
         fresh = now - entry.confirmed_at <= max_age and (exp is None or now < exp)
         return StatusLookup(value, entry.confirmed_at, fresh)
 
-    # --- fetching -----------------------------------------------------------------------------
+    def _want(self, issuer: str, uri: str) -> None:
+        with self._lock:
+            if len(self._wanted) < MAX_WANTED:
+                self._wanted.setdefault(uri, issuer)
+        self._trust.needs_refresh.set()
+
+    # --- fetching (the refresher, a sync, a bundle) -------------------------------------------
 
     def _check_origin(self, issuer: str, uri: str) -> None:
         trusted = self._trust.issuers.get(issuer)
         if trusted is None or origin_of(uri) not in trusted.allowed_status_origins:
-            raise PermissionError("status list URI is not on a trusted origin of its issuer")
+            raise TrustError(
+                "untrusted_status_origin",
+                "status list URI is not on a trusted origin of its issuer",
+            )
 
     def _install(
         self,
@@ -151,6 +170,16 @@ class StatusCache:
                 self._entries[uri] = entry
         return entry
 
+    def _confirm(self, entry: CachedStatusList, now: float) -> CachedStatusList:
+        """Its origin answered 304: the list held is vouched for again as of `now`."""
+        confirmed = dataclasses.replace(
+            entry, confirmed_at=now, refresh_at=self._refresh_at(entry.verified, now)
+        )
+        with self._lock:
+            if self._entries.get(entry.uri) is entry:
+                self._entries[entry.uri] = confirmed
+        return confirmed
+
     def _refresh_at(self, verified: VerifiedStatusList, confirmed_at: float) -> float:
         """`ttl` after its origin last vouched for it (a default when absent), no later than
         `exp` (Token Status List §5.1), no sooner than `MIN_REFRESH_S`."""
@@ -171,64 +200,65 @@ class StatusCache:
     def revalidate(
         self, issuer: str, uri: str, *, now: float, force: bool = False
     ) -> CachedStatusList | None:
-        """Fetch (or revalidate with the ETag) now, unless offline or a recent attempt failed
-        (`force`: a sync asked for it, so neither the `ttl` nor the retry interval hold it back).
-        """
+        """Fetch (or revalidate with the ETag) now, unless offline, not due yet or a recent
+        attempt failed (`force`: neither the `ttl` nor the retry interval hold it back).
+        Returns the list held afterwards; raises `TrustError` for a URI off the origins."""
         self._check_origin(issuer, uri)
         with self._lock:
+            self._wanted.pop(uri, None)
             entry = self._entries.get(uri)
             if entry is not None and entry.issuer != issuer:
                 entry = None
-            if entry is not None and now < entry.refresh_at and not force:
-                return entry  # another caller refreshed it meanwhile
-            if self._client is None:
-                return entry
-            if now < self._next_attempt.get(uri, float("-inf")) and not force:
-                return entry
-            if fetching_deferred():
-                raise FetchDeferred(f"status list {uri}")
-            try:
-                fetched = fetch(
-                    self._client,
-                    uri,
-                    max_bytes=self._max_bytes,
-                    accept=STATUS_LIST_MEDIA_TYPE,
-                    etag=entry.etag if entry is not None else None,
-                    allow_insecure_loopback=self._trust.allow_insecure_loopback,
+            if self._client is None or (
+                not force
+                and (
+                    (entry is not None and now < entry.refresh_at)
+                    or now < self._next_attempt.get(uri, float("-inf"))
                 )
-                if fetched.status_code == 304 and entry is not None:
-                    entry.confirmed_at = now
-                    entry.refresh_at = self._refresh_at(entry.verified, now)
-                    fresh = entry
-                else:
-                    token = fetched.body.decode("ascii").strip()
-                    fresh = self._install(
-                        issuer, uri, token, etag=fetched.etag, confirmed_at=now, now=now
-                    )
-            except (FetchError, VCError, UnicodeDecodeError) as exc:
-                log.warning("status list refresh failed for %s: %s", uri, exc)
-                # failures only: after a success the next fetch waits for the token's ttl alone
-                self._next_attempt[uri] = now + self._retry
-                return entry
-            self._next_attempt.pop(uri, None)
-            return fresh
-
-    def refresh_due(self, *, now: float, ahead_s: float = 0.0) -> int:
-        """Revalidate every list due within `ahead_s` (a background task); returns how many."""
-        count = 0
-        for entry in self.entries():
-            if now + ahead_s >= entry.refresh_at and now >= self._next_attempt.get(
-                entry.uri, float("-inf")
             ):
-                self.revalidate(entry.issuer, entry.uri, now=now, force=True)
-                count += 1
-        return count
+                return entry
+        try:
+            fetched = fetch(
+                self._client,
+                uri,
+                max_bytes=self._max_bytes,
+                accept=STATUS_LIST_MEDIA_TYPE,
+                etag=entry.etag if entry is not None else None,
+                allow_insecure_loopback=self._trust.allow_insecure_loopback,
+            )
+            if fetched.status_code == 304 and entry is not None:
+                fresh = self._confirm(entry, now)
+            else:
+                token = fetched.body.decode("ascii").strip()
+                fresh = self._install(
+                    issuer, uri, token, etag=fetched.etag, confirmed_at=now, now=now
+                )
+        except (FetchError, VCError, UnicodeDecodeError) as exc:
+            log.warning("status list refresh failed for %s: %s", uri, exc)
+            with self._lock:  # failures only: after a success the token's ttl alone decides
+                self._next_attempt[uri] = now + self._retry
+            return entry
+        with self._lock:
+            self._next_attempt.pop(uri, None)
+        return fresh
 
-    def prefetch(self, pairs: Iterable[tuple[str, str]], *, now: float) -> None:
-        """Fetch the given (issuer, uri) lists if not held yet (bundle building, start-up)."""
-        for issuer, uri in pairs:
+    def refresh(self, *, now: float, listed: Iterable[tuple[str, str]] = ()) -> int:
+        """The refresher's round: the lists decisions asked for, those held that are due, and
+        the `listed` (issuer, URI) pairs not held yet, each unless its last attempt failed
+        within the retry interval; returns how many were attempted."""
+        with self._lock:
+            wanted = [(issuer, uri) for uri, issuer in self._wanted.items()]
+            due = [(e.issuer, e.uri) for e in self._entries.values() if now >= e.refresh_at]
+            new = [(issuer, uri) for issuer, uri in listed if uri not in self._entries]
+            waiting = {uri for uri, at in self._next_attempt.items() if now < at}
+        count = 0
+        for issuer, uri in dict.fromkeys(wanted + due + new):
+            if uri in waiting:
+                continue
             try:
-                if uri not in self._entries:
-                    self.revalidate(issuer, uri, now=now)
-            except PermissionError as exc:
-                log.warning("not prefetching %s: %s", uri, exc)
+                self.revalidate(issuer, uri, now=now, force=True)
+            except TrustError as exc:
+                log.warning("not fetching %s: %s", uri, exc)
+                continue
+            count += 1
+        return count

@@ -1,9 +1,11 @@
 """Trusted issuers and their keys, learnt from JWT VC Issuer Metadata (SD-JWT VC §5) over HTTP.
 
 A verifier trusts a configured list of issuers. Their keys come from each issuer's
-`/.well-known/jwt-vc-issuer` document (with `jwks` by value), fetched over https, or from a synced
-bundle; a `kid` we do not know triggers one refetch, at most once per `refresh_interval_s` per
-issuer, so a flood of made-up key ids cannot turn into a flood of requests.
+`/.well-known/jwt-vc-issuer` document (with `jwks` by value), fetched over https by the cache
+owner's background refresher (`verifier.refresh`), or from a synced bundle. A decision never
+fetches: a `kid` we do not hold is `untrusted_issuer` for that decision and asks the refresher
+for the issuer's metadata, fetched at most once per `refresh_interval_s` per issuer, so a flood
+of made-up key ids cannot turn into a flood of requests.
 """
 
 from __future__ import annotations
@@ -23,14 +25,20 @@ from vc.errors import Code, SignatureError, VCError
 from vc.jws import KeyResolver
 from vc.keys import PublicKey
 from vc.sd_jwt_vc import jwt_vc_issuer_metadata_url, parse_jwt_vc_issuer_metadata
-from verifier.fetch import FetchDeferred, FetchError, fetch, fetching_deferred, origin_of
+from verifier.errors import VerifierError
+from verifier.fetch import FetchError, fetch, origin_of
 
-__all__ = ["IssuerDocument", "TrustStore", "TrustedIssuer"]
+__all__ = ["IssuerDocument", "TrustError", "TrustStore", "TrustedIssuer"]
 
-log = logging.getLogger("mobileid.verifier.trust")
+log = logging.getLogger(__name__)
 MAX_METADATA_BYTES = 64 * 1024
 MAX_AGGREGATION_BYTES = 1024 * 1024
 MAX_DISCOVERED_LISTS = 4096
+
+
+class TrustError(VerifierError):
+    """Something outside what this verifier trusts an issuer for; for example a status list
+    URI off the issuer's status origins (`untrusted_status_origin`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +109,12 @@ def authorization_server_metadata_url(issuer: str) -> str:
 
 
 class TrustStore:
-    """Keys of the trusted issuers: O(1) lookup on the verification path, refetch on a new `kid`.
+    """Keys of the trusted issuers: O(1) lookup on the verification path, never a fetch there.
 
-    `client` is None on a gate told never to go online (only bundles then). The clock is
-    injected because the resolver runs inside `vc` verification, which has no `now` to give it.
+    `client` is None on a gate told never to go online (only bundles then). `needs_refresh` is
+    set when a decision (here or in the `StatusCache` on this store) met something not held;
+    the refresher waits on it. Fetches run outside the lock; only the swap of an issuer's keys
+    holds it.
     """
 
     def __init__(
@@ -123,6 +133,8 @@ class TrustStore:
         self.allow_insecure_loopback = allow_insecure_loopback
         self._state = {name: _IssuerState() for name in self.issuers}
         self._lock = threading.Lock()
+        self._wanted: set[str] = set()
+        self.needs_refresh = threading.Event()
         self.resolver: KeyResolver = self._resolve
 
     # --- loading --------------------------------------------------------------------------
@@ -146,9 +158,8 @@ class TrustStore:
         with self._lock:
             if not force and now - state.last_attempt < self._refresh_interval:
                 return False
-            if fetching_deferred():
-                raise FetchDeferred(f"issuer metadata of {issuer}")
             state.last_attempt = now
+            self._wanted.discard(issuer)
         url = jwt_vc_issuer_metadata_url(issuer)
         try:
             fetched = fetch(
@@ -163,6 +174,19 @@ class TrustStore:
             log.warning("issuer metadata refresh failed for %s: %s", issuer, exc)
             return False
         return True
+
+    def want(self, issuer: str) -> None:
+        """Ask the refresher for `issuer`'s metadata soon (a decision met a key not held)."""
+        with self._lock:
+            self._wanted.add(issuer)
+        self.needs_refresh.set()
+
+    def refresh_wanted(self) -> int:
+        """The refresher's round: issuers asked for, or holding no keys yet, are refetched
+        (each at most once per `refresh_interval_s`); returns how many got keys."""
+        with self._lock:
+            due = [name for name, s in self._state.items() if name in self._wanted or not s.keys]
+        return sum(self.refresh(name) for name in due)
 
     def discover_status_lists(self, issuer: str) -> tuple[str, ...]:
         """Every status list the issuer publishes, by Token Status List aggregation.
@@ -183,17 +207,21 @@ class TrustStore:
         try:
             metadata = self._fetch_json(authorization_server_metadata_url(issuer))
             if metadata.get("issuer") != issuer:  # RFC 8414 §3.3
-                raise FetchError("authorization server metadata names another issuer")
+                raise FetchError(
+                    "fetch_failed", "authorization server metadata names another issuer"
+                )
             endpoint = metadata.get("status_list_aggregation_endpoint")
             if endpoint is None:
                 return state.discovered
             if not isinstance(endpoint, str) or origin_of(endpoint) not in (
                 trusted.allowed_status_origins
             ):
-                raise FetchError("aggregation endpoint outside the issuer's status origins")
+                raise FetchError(
+                    "fetch_failed", "aggregation endpoint outside the issuer's status origins"
+                )
             uris = self._fetch_json(endpoint, MAX_AGGREGATION_BYTES).get("status_lists")
             if not isinstance(uris, list):
-                raise FetchError("aggregation response lacks 'status_lists'")
+                raise FetchError("fetch_failed", "aggregation response lacks 'status_lists'")
         except (FetchError, orjson.JSONDecodeError) as exc:
             log.warning("status list discovery failed for %s: %s", issuer, exc)
             return state.discovered
@@ -208,6 +236,15 @@ class TrustStore:
         state.discovered = tuple(dict.fromkeys(found))[:MAX_DISCOVERED_LISTS]
         return state.discovered
 
+    def published_status_lists(self) -> list[tuple[str, str]]:
+        """(issuer, URI) of every list the trust list names or an issuer publishes (discovery
+        rate-limited as above): what a verifier should hold before its first decision."""
+        return [
+            (trusted.issuer, uri)
+            for trusted in self.issuers.values()
+            for uri in (*trusted.status_lists, *self.discover_status_lists(trusted.issuer))
+        ]
+
     def _fetch_json(self, url: str, max_bytes: int = MAX_METADATA_BYTES) -> dict[str, Any]:
         assert self._client is not None  # callers check
         fetched = fetch(
@@ -218,10 +255,10 @@ class TrustStore:
             allow_insecure_loopback=self.allow_insecure_loopback,
         )
         if fetched.status_code != 200:
-            raise FetchError(f"GET {url[:200]} answered {fetched.status_code}")
+            raise FetchError("fetch_failed", f"GET {url[:200]} answered {fetched.status_code}")
         value = orjson.loads(fetched.body)
         if not isinstance(value, dict):
-            raise FetchError(f"GET {url[:200]}: not a JSON object")
+            raise FetchError("fetch_failed", f"GET {url[:200]}: not a JSON object")
         return value
 
     def documents(self) -> list[IssuerDocument]:
@@ -236,17 +273,15 @@ class TrustStore:
     def _lookup(self, keys: Mapping[str, PublicKey], kid: Any) -> PublicKey | None:
         if kid is None:
             return next(iter(keys.values())) if len(keys) == 1 else None
-        return keys.get(kid) if type(kid) is str else None
+        return keys.get(kid) if isinstance(kid, str) else None
 
     def _resolve(self, header: Mapping[str, Any], payload: Mapping[str, Any]) -> PublicKey:
         iss = payload.get("iss")
-        state = self._state.get(iss) if type(iss) is str else None
-        if state is None:
+        if not isinstance(iss, str) or iss not in self._state:
             raise SignatureError(Code.untrusted_issuer, "issuer is not on the trust list")
-        key = self._lookup(state.keys, header.get("kid"))
-        if key is None and self.refresh(iss):  # type: ignore[arg-type]
-            key = self._lookup(state.keys, header.get("kid"))
+        key = self._lookup(self._state[iss].keys, header.get("kid"))
         if key is None:
+            self.want(iss)
             raise SignatureError(Code.untrusted_issuer, "unknown key for this issuer")
         return key
 

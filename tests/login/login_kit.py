@@ -24,6 +24,7 @@ from vc.keys import PrivateKey
 from vc.sd_jwt import present
 from vc.sd_jwt_vc import verify_sd_jwt_vc
 from verifier.login.service import LoginService
+from verifier.refresh import Refresher
 from verifier.x509 import VerifierCertificate, create_local_pki
 from wallet_sim.presenter import Presenter
 from wallet_sim.store import INTERACTIVE, UnlockedWallet, WalletStore
@@ -71,6 +72,16 @@ class Login:
             params=params,
         )
 
+    def refresh(self) -> None:
+        """One round of the caches' refresher, as the service's own runs in the background."""
+        verifier = self.service.runtime.vp.verifier
+        Refresher(verifier.trust, verifier.status, clock=self.clock).run_once()
+
+    def status_changed(self) -> None:
+        """The issuer's status list changed: past its ttl, and refreshed."""
+        self.clock.advance(self.issuer.ttl + 1)
+        self.refresh()
+
     def presenter(self) -> Presenter:
         return Presenter(self.http, clock=self.clock, trust_anchors=[self.certificate.anchor])
 
@@ -103,8 +114,10 @@ def running_login(
     served.app = create_login_app(service)
     served.start()
     http = httpx.Client(timeout=10)
+    login = Login(service, settings, served, certificate, issuer, clock, http)
+    login.refresh()  # as the service's refresher does first
     try:
-        yield Login(service, settings, served, certificate, issuer, clock, http)
+        yield login
     finally:
         http.close()
         served.stop()

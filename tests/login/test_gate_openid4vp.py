@@ -80,9 +80,9 @@ def test_phone_answers_the_gate_qr(gate: Any, tmp_path: Path) -> None:
     }
     issuer.set_status(idx, 2)
     clock.advance(issuer.ttl + 1)  # the gate holds the list until its ttl runs out
+    service.refresher.run_once()
     denied = _present(url, certificate, wallet, clock)
     assert denied == {**denied, "allow": False, "reason": "suspended"}
-    service.recorder.flush()
     with service.engine.connect() as conn:
         rows = records_since(conn, 0)
         assert conn.execute(select(vp_sessions)).all()  # sessions live in the gate's database

@@ -126,6 +126,7 @@ def test_replayed_vp_token(world: Login, phone: Any) -> None:
 def test_revoked_or_suspended_credential(world: Login, phone: Any, value: int, reason: str) -> None:
     wallet, idx = phone
     world.issuer.set_status(idx, value)
+    world.status_changed()
     session = world.session()
     presenter = world.presenter()
     with pytest.raises(VerifierError, match="access_denied"):

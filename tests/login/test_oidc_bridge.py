@@ -129,6 +129,7 @@ def test_same_device_es256_with_employee_number_subject(world: Login, tmp_path: 
 def test_revoked_credential_ends_in_access_denied(world: Login, tmp_path: Path) -> None:
     wallet, idx = make_wallet(tmp_path / "phone", world.issuer, number="E4003")
     world.issuer.set_status(idx, 1)
+    world.status_changed()
     new = add_client(world)
     attempt = begin(world, new)
     try:

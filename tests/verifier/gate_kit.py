@@ -1,9 +1,9 @@
 """Test kit for the verifier: a clock, an issuer double on real HTTP, gates, presentations.
 
 The issuer double is built from `vc` primitives only (keys, SD-JWT VC issuance, status list
-tokens) and serves exactly the issuer's public contract: `/.well-known/jwt-vc-issuer` and
-status lists at the credential's `uri` with ETag/304, so every gate test runs over real HTTP
-even where the real issuer has not grown that endpoint yet.
+tokens) and serves exactly the issuer's public contract: `/.well-known/jwt-vc-issuer`, status
+lists at the credential's `uri` with ETag/304, and their aggregation (RFC 8414 metadata naming
+`status_list_aggregation_endpoint`), so every gate test runs over real HTTP.
 """
 
 from __future__ import annotations
@@ -194,6 +194,16 @@ class IssuerDouble:
             jwks = {"keys": [{**self.key.public_key.to_jwk(), "kid": self.kid}]}
             return JSONResponse(jwt_vc_issuer_metadata(self.url, jwks))
 
+        @app.get("/.well-known/oauth-authorization-server")
+        def authorization_server() -> JSONResponse:
+            return JSONResponse(
+                {"issuer": self.url, "status_list_aggregation_endpoint": self.url + "/status-lists"}
+            )
+
+        @app.get("/status-lists")
+        def aggregation() -> JSONResponse:
+            return JSONResponse({"status_lists": [self.status_uri]})
+
         @app.get("/status-lists/1")
         def status_list(request: Request) -> Response:
             self.fetches += 1
@@ -243,8 +253,9 @@ def make_gate(
     data_dir.mkdir(mode=0o700, exist_ok=True)
     engine = create_db_engine(f"sqlite:///{data_dir / 'gate.sqlite3'}")
     client = new_http_client() if online else None
-    service = build_gate(policy, engine=engine, data_dir=data_dir, client=client, clock=clock)
+    service = build_gate(policy, engine=engine, client=client, clock=clock)
     OPEN_SERVICES.append(service)
+    service.refresher.run_once()  # what its background refresher does first
     return service
 
 
@@ -257,8 +268,7 @@ def scan(gate: Served, payload: bytes | str) -> dict[str, Any]:
 
 
 def records(service: GateService) -> list[dict[str, Any]]:
-    """Every entry record of a gate, its journal flushed first."""
-    service.recorder.flush()
+    """Every entry record of a gate."""
     with service.engine.connect() as conn:
         return records_since(conn, 0)
 

@@ -129,6 +129,8 @@ def test_revocation_seen_once_the_cache_passes_ttl(clock: Clock, tmp_path: Path)
             issuer.set_status(idx, INVALID)
             assert fresh()["allow"] is True  # cached list still within its ttl
             clock.advance(61)
+            assert fresh()["allow"] is True  # due: held until the refresher revalidates it
+            service.refresher.run_once()
             assert fresh()["reason"] == "revoked"
             assert issuer.fetches == 2
 
@@ -151,10 +153,13 @@ def test_a_list_published_with_ttl_5_is_fetched_again_after_5_s(
         assert shown().allow and issuer.fetches == 1
         issuer.set_status(idx, INVALID)
         clock.advance(4)
+        service.refresher.run_once()
         assert shown().allow and issuer.fetches == 1  # within its ttl: the list held
         clock.advance(1)
+        service.refresher.run_once()
         assert shown().reason == "revoked" and issuer.fetches == 2
         clock.advance(5)
+        service.refresher.run_once()
         assert shown().reason == "revoked" and issuer.not_modified == 1  # every 5 s, with ETag
 
 
@@ -172,13 +177,16 @@ def test_suspension_and_reinstatement_with_etag(clock: Clock, tmp_path: Path) ->
 
             assert fresh()["allow"] is True
             clock.advance(31)
+            service.refresher.run_once()
             assert fresh()["allow"] is True
             assert issuer.not_modified == 1  # unchanged list: revalidated with If-None-Match
             issuer.set_status(idx, SUSPENDED)
             clock.advance(31)
+            service.refresher.run_once()
             assert fresh()["reason"] == "suspended"
             issuer.set_status(idx, VALID)
             clock.advance(31)
+            service.refresher.run_once()
             assert fresh()["allow"] is True
 
 

@@ -118,6 +118,7 @@ def test_revocation_at_the_real_issuer_reaches_the_gate(live_server: Any, tmp_pa
         _revoke(live_server, "E1002")
         assert "Status: 폐지 / revoked" in _wallet_show(wallet)  # the phone sees it at once
         live_server.clock.advance(3600)  # past any ttl the issuer publishes (default 300 s)
+        service.refresher.run_once()
         assert scan()["reason"] == "revoked"
 
 

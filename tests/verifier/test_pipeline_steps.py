@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from vc.keys import Ed25519PrivateKey, P256PrivateKey
 from vc.qr_compact import encode_presentation
 from vc.sd_jwt_vc import jwt_vc_issuer_metadata
 from vc.status_list import INVALID, SUSPENDED
-from verifier.fetch import FetchDeferred, FetchError, check_fetch_url, fetch, no_fetching
+from verifier.fetch import FetchError, check_fetch_url, fetch
 from verifier.pipeline import (
     Pipeline,
     apply_policy,
@@ -36,9 +37,10 @@ from verifier.policy import (
     parse_gate_policy,
 )
 from verifier.reasons import Denied, Reason, reason_for_error
+from verifier.refresh import Refresher
 from verifier.replay import InMemoryReplayStore
 from verifier.status import StatusCache
-from verifier.trust import TrustedIssuer, TrustStore
+from verifier.trust import TrustedIssuer, TrustError, TrustStore
 
 ISSUER = "https://mobileid.mois.go.kr"
 AUDIENCE = "gate:seoul:g1"
@@ -46,7 +48,10 @@ HOLDER = Ed25519PrivateKey.generate()
 
 
 class World:
-    """An issuer double behind `httpx.MockTransport`, and a gate's trust store and cache."""
+    """An issuer double behind `httpx.MockTransport`, and a gate's trust store, cache and
+    refresher (never started: tests run its rounds). `hold` makes the status list's fetch
+    wait until it is set; `deciding` marks a decision in progress, and any request then is
+    recorded in `during_decisions`."""
 
     def __init__(self, *, ttl: int = 300) -> None:
         self.clock = Clock()
@@ -54,16 +59,38 @@ class World:
         self.issuer.publish()
         self.requests: list[str] = []
         self.down = False
+        self.hold: threading.Event | None = None
+        self.held = threading.Event()
+        self.deciding = False
+        self.during_decisions: list[str] = []
         self.client = httpx.Client(transport=httpx.MockTransport(self.handle))
         self.trust = TrustStore(
             [TrustedIssuer(ISSUER)], client=self.client, clock=self.clock, refresh_interval_s=60
         )
         self.status = StatusCache(self.trust, client=self.client, algorithms=["EdDSA"])
+        self.refresher = Refresher(self.trust, self.status, clock=self.clock)
         self.policy = VerificationPolicy.for_purpose(Purpose.gate)
         self.replay = InMemoryReplayStore()
 
+    def warm(self) -> None:
+        """Keys and the status list held, as after the refresher's first round."""
+        self.trust.refresh(ISSUER)
+        self.status.revalidate(ISSUER, self.issuer.status_uri, now=self.clock())
+
+    def decide(self, pipeline: Pipeline, payload: str) -> Any:
+        self.deciding = True
+        try:
+            return pipeline.decide(payload, now=self.clock())
+        finally:
+            self.deciding = False
+
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request.url.path)
+        if self.deciding:
+            self.during_decisions.append(request.url.path)
+        if self.hold is not None and request.url.path == "/status-lists/1":
+            self.held.set()
+            self.hold.wait(timeout=30)
         if self.down:
             raise httpx.ConnectError("network down")
         if request.url.path == "/.well-known/jwt-vc-issuer":
@@ -90,6 +117,15 @@ class World:
 
 @pytest.fixture
 def world() -> Any:
+    w = World()
+    w.warm()
+    yield w
+    w.client.close()
+
+
+@pytest.fixture
+def cold() -> Any:
+    """A world whose verifier holds nothing yet."""
     w = World()
     yield w
     w.client.close()
@@ -224,22 +260,26 @@ def test_status_step_values_and_staleness(world: World) -> None:
     world.issuer.set_status(idx, 0)
     world.status.revalidate(ISSUER, world.issuer.status_uri, now=now, force=True)
     world.down = True
-    later = now + 2 * 3600
+    world.clock.advance(2 * 3600)
+    world.refresher.run_once()  # the issuer is down: the list held stays
+    later = world.clock()
     with pytest.raises(Denied) as info:
         check_status(verified, ISSUER, world.status, world.policy, later)
     assert info.value.reason is Reason.stale_status
     fail_open = VerificationPolicy.for_purpose(Purpose.gate, stale_status=StalePolicy.fail_open)
     assert check_status(verified, ISSUER, world.status, fail_open, later) is True
     fetches = world.requests.count("/status-lists/1")
-    check_status(verified, ISSUER, world.status, fail_open, later + 1)
+    world.clock.advance(1)
+    world.refresher.run_once()
     assert world.requests.count("/status-lists/1") == fetches  # retry interval respected
 
 
 def test_status_only_from_the_issuers_origin(world: World) -> None:
-    with pytest.raises(PermissionError):
+    with pytest.raises(TrustError) as info:
         world.status.lookup(
             ISSUER, "https://evil.example/status-lists/1", 0, now=world.clock(), max_age=3600
         )
+    assert info.value.code == "untrusted_status_origin"
     token = world.issuer.token
     with pytest.raises(VCError):  # sub is the issuer's URI, not this one
         world.status.load_token(
@@ -271,24 +311,33 @@ def test_policy_step(world: World) -> None:
     assert out.employee_number is None
 
 
-def test_unknown_kid_refetches_at_most_once_per_interval(world: World) -> None:
+def test_unknown_kid_is_untrusted_until_the_refresher_ran(world: World) -> None:
+    """A rotated key is not fetched by the decision that meets it: that decision is
+    `untrusted_issuer` and asks the refresher, whose next round fetches the metadata; made-up
+    key ids get the issuer's metadata fetched at most once per interval."""
     pipeline = world.pipeline()
     credential, _ = world.credential()
-    assert pipeline.decide(world.presented(credential), now=world.clock()).allow
+    assert world.decide(pipeline, world.presented(credential)).allow
     metadata_fetches = world.requests.count("/.well-known/jwt-vc-issuer")
     world.issuer.key = Ed25519PrivateKey.generate()  # a rotated key the gate has not seen
     world.issuer.publish()
     rotated, _ = world.credential()
     world.clock.advance(61)
-    world.status.revalidate(ISSUER, world.issuer.status_uri, now=world.clock(), force=True)
-    assert pipeline.decide(world.presented(rotated), now=world.clock()).allow  # refetched
+    world.trust.needs_refresh.clear()
+    assert world.decide(pipeline, world.presented(rotated)).reason is Reason.untrusted_issuer
+    assert world.trust.needs_refresh.is_set()
+    assert world.requests.count("/.well-known/jwt-vc-issuer") == metadata_fetches
+    world.refresher.run_once()
     assert world.requests.count("/.well-known/jwt-vc-issuer") == metadata_fetches + 1
+    assert world.decide(pipeline, world.presented(rotated)).allow
     forged = IssuerDouble(world.clock, url=ISSUER)  # same iss, a key nobody published
     for _ in range(5):
         bogus, _ = forged.issue(HOLDER)
-        decision = pipeline.decide(world.presented(bogus), now=world.clock())
+        decision = world.decide(pipeline, world.presented(bogus))
         assert decision.reason is Reason.untrusted_issuer
+        world.refresher.run_once()
     assert world.requests.count("/.well-known/jwt-vc-issuer") == metadata_fetches + 1
+    assert world.during_decisions == []
 
 
 def test_trust_refuses_http_and_oversized_documents() -> None:
@@ -364,31 +413,53 @@ def test_policy_files(tmp_path: Path) -> None:
             parse_gate_policy(case, environ={})
 
 
-def test_a_decision_that_would_fetch_defers_under_no_fetching(world: World) -> None:
-    """Inside `no_fetching()` (an event loop's inline attempt) a cache that would fetch raises
-    `FetchDeferred` and records nothing: the same decision outside then fetches at once (no
-    rate limit or retry interval spent) and allows; with warm caches it decides inside. (No
-    replay store, as in OpenID4VP logins: a store records a presentation before its status.)"""
-    pipeline = Pipeline(
-        world.policy, audience=AUDIENCE, trust=world.trust, status=world.status, replay=None
-    )
+def test_an_unknown_list_is_stale_until_the_refresher_ran(cold: World) -> None:
+    """Nothing held: the first decision is `untrusted_issuer` (no keys), then with keys and no
+    list the staleness rule decides (fail-closed denies, fail-open allows flagged); once the
+    refresher fetched the list, the decision is a plain allow. No decision fetches."""
+    closed, open_ = cold.pipeline(), cold.pipeline(stale_status=StalePolicy.fail_open)
+    credential, _ = cold.credential()
+    assert cold.decide(closed, cold.presented(credential)).reason is Reason.untrusted_issuer
+    cold.trust.refresh(ISSUER)
+    assert cold.decide(closed, cold.presented(credential)).reason is Reason.stale_status
+    flagged = cold.decide(open_, cold.presented(credential))
+    assert flagged.allow and flagged.stale_status
+    assert cold.requests == ["/.well-known/jwt-vc-issuer"]
+    assert cold.refresher.run_once() == 1
+    assert cold.requests[-1] == "/status-lists/1"
+    allowed = cold.decide(closed, cold.presented(credential))
+    assert allowed.allow and not allowed.stale_status
+    cold.clock.advance(301)  # past the list's ttl: the decision uses it and asks for a new one
+    assert cold.decide(closed, cold.presented(credential)).allow
+    fetched = cold.requests.count("/status-lists/1")
+    cold.refresher.run_once()
+    assert cold.requests.count("/status-lists/1") == fetched + 1
+    assert cold.during_decisions == []
+
+
+def test_a_fetch_does_not_hold_the_cache_lock(world: World) -> None:
+    """While the refresher waits on a slow issuer for a due list, decisions that read the
+    list and ask for it again go on (a fetch under the cache's lock would block them)."""
+    pipeline = world.pipeline()
     credential, _ = world.credential()
-    with no_fetching(), pytest.raises(FetchDeferred):
-        pipeline.decide(world.presented(credential), now=world.clock())  # keys unknown
-    assert world.requests == []
-    world.trust.refresh(ISSUER)  # not held back by the deferred attempt
-    with no_fetching(), pytest.raises(FetchDeferred):
-        pipeline.decide(world.presented(credential), now=world.clock())  # no status list yet
-    assert world.requests == ["/.well-known/jwt-vc-issuer"]
-    assert pipeline.decide(world.presented(credential), now=world.clock()).allow  # fetches
-    assert world.requests[-1] == "/status-lists/1"
-    presented = world.presented(credential)
-    with no_fetching():
-        assert pipeline.decide(presented, now=world.clock()).allow
-    assert pipeline.decide(presented, now=world.clock()).allow  # nothing single-use was spent
-    world.clock.advance(301)  # past the list's ttl: a revalidation is due
-    with no_fetching(), pytest.raises(FetchDeferred):
-        pipeline.decide(world.presented(credential), now=world.clock())
-    fetched = len(world.requests)
-    assert pipeline.decide(world.presented(credential), now=world.clock()).allow
-    assert len(world.requests) == fetched + 1
+    world.clock.advance(301)  # the list is due
+    due = world.status.entries()[0].refresh_at
+    world.hold = threading.Event()
+    refresher = threading.Thread(target=world.refresher.run_once)
+    refresher.start()
+    try:
+        assert world.held.wait(timeout=30)  # the refresher is inside the status list's fetch
+        decisions: list[Any] = []
+        deciding = threading.Thread(
+            target=lambda: decisions.append(
+                pipeline.decide(world.presented(credential), now=world.clock())
+            )
+        )
+        deciding.start()
+        deciding.join(timeout=30)
+        assert decisions and decisions[0].allow  # decided on the list held, fetch still waiting
+        assert refresher.is_alive()
+    finally:
+        world.hold.set()
+        refresher.join(timeout=30)
+    assert world.status.entries()[0].refresh_at > due  # the fetch then completed

@@ -5,7 +5,7 @@ it (`verifier.replay`) until its KB-JWT `iat` can no longer pass the window. The
 table `verifier_gate_seen_presentations` of the gate's database, beside its entry records: a QR
 photographed at the gate and shown again after a restart is still `replayed`, and a gate has one
 file to protect and back up. `first_use` is one INSERT, committed before the gate answers (WAL,
-`synchronous=NORMAL`: it survives the process, as the entry journal does); a live row with the
+`synchronous=NORMAL`: it survives the process, as the entry record does); a live row with the
 same key means replayed. The gate's background worker purges rows whose time has passed.
 
 By default a gate's audience is its own (`gate:<site>:<gate id>`), so no presentation is good at
@@ -52,7 +52,7 @@ class GateReplayStore:
     It writes through a `sqlite3` connection of its own rather than the gate's SQLAlchemy engine:
     an engine transaction costs about 320 us a scan on the bench machine, a third of a gate
     worker's budget at 1,000 scans/s over HTTP (`bench.gate`); the one statement, about 60 us
-    (median in `bench.gate`'s worker; a scan that meets the journal's flush waits for it).
+    (median in `bench.gate`'s worker).
     """
 
     def __init__(self, database: Path) -> None:

@@ -1,10 +1,11 @@
 """The gate terminal's service: decide on a scan, record it, and keep trust and status current.
 
-`build_gate` wires the parts from a `GatePolicy`, an engine, a data directory, an HTTP client
-(None: offline, bundles only) and a clock. `GateService.scan` is the whole decision path: the
-pipeline (whose replay store is a row in the gate's database), then one journal append.
-`GateWorker` is the background side: journal to SQLite, status lists revalidated before their
-`ttl` runs out, records uploaded, the bundle saved, presentations past their window forgotten.
+`build_gate` wires the parts from a `GatePolicy`, an engine, an HTTP client (None: offline,
+bundles only) and a clock. `GateService.scan` is the whole decision path: the pipeline (whose
+replay store is a row in the gate's database), then the entry record's row; it never fetches.
+`GateWorker` is the background side: the cache refresher (issuer keys and status lists,
+`verifier.refresh`) in a thread of its own, and records uploaded, the bundle saved,
+presentations past their window forgotten.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,15 +23,17 @@ from sqlalchemy import Engine
 from verifier.gate.recorder import EntryRecorder
 from verifier.gate.replay_store import GateReplayStore
 from verifier.gate.store import Bundle, count_pending, install_bundle, save_bundle, saved_bundle
+from verifier.gate.sync import upload_records
 from verifier.migrate import upgrade_verifier_database
 from verifier.pipeline import Decision, Pipeline
 from verifier.policy import GatePolicy
+from verifier.refresh import Refresher
 from verifier.status import StatusCache
 from verifier.trust import TrustStore
 
 __all__ = ["GateService", "GateWorker", "build_gate"]
 
-log = logging.getLogger("mobileid.verifier.gate")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,6 +47,7 @@ class GateService:
     status: StatusCache
     client: httpx.Client | None
     clock: Callable[[], float]
+    refresher: Refresher
 
     def scan(self, payload: bytes | str) -> Decision:
         """Decide, record, answer. The record is durable before this returns."""
@@ -103,8 +106,7 @@ class GateService:
         }
 
     def close(self) -> None:
-        """Flush the journal and release what the service holds (it owns `client`)."""
-        self.recorder.close()
+        """Release what the service holds (it owns `client`)."""
         self.replay.close()
         if self.client is not None:
             self.client.close()
@@ -114,11 +116,10 @@ def build_gate(
     policy: GatePolicy,
     *,
     engine: Engine,
-    data_dir: Path,
     client: httpx.Client | None,
     clock: Callable[[], float] = time.time,
 ) -> GateService:
-    """Create tables, recover the journal, load the saved bundle, wire the pipeline."""
+    """Create tables, load the saved bundle, wire the pipeline."""
     upgrade_verifier_database(engine, "gate")
     replay = GateReplayStore.of(engine)
     trust = TrustStore(
@@ -133,10 +134,7 @@ def build_gate(
         saved = saved_bundle(conn, now=now)
     installed = install_bundle(saved, trust, status, now=now)
     log.info("gate %s loaded bundle: %s", policy.gate_id, installed)
-    recorder = EntryRecorder(engine, data_dir / "journal")
-    recovered = recorder.open()
-    if recovered:
-        log.warning("gate %s recovered %d records from its journal", policy.gate_id, recovered)
+    recorder = EntryRecorder(engine)
     pipeline = Pipeline(
         policy.verification,
         audience=policy.audience,
@@ -144,35 +142,36 @@ def build_gate(
         status=status,
         replay=replay,
     )
-    return GateService(policy, pipeline, recorder, replay, engine, trust, status, client, clock)
+    refresher = Refresher(trust, status, clock=clock)
+    return GateService(
+        policy, pipeline, recorder, replay, engine, trust, status, client, clock, refresher
+    )
 
 
 class GateWorker:
-    """The background thread of `gate run`: flush often; refresh, upload, save and forget less
-    often."""
+    """The background of `gate run`: the cache refresher in its own thread (a slow issuer holds
+    up nothing else), and a thread that uploads records, saves the bundle and forgets spent
+    presentations, each on its own period."""
 
     def __init__(
         self,
         service: GateService,
         *,
-        flush_every_s: float = 0.2,
-        refresh_every_s: float = 5.0,
         upload_every_s: float = 10.0,
         save_every_s: float = 60.0,
         forget_every_s: float = 5.0,
     ) -> None:
         self.service = service
-        self._periods = (
-            flush_every_s,
-            refresh_every_s,
-            upload_every_s,
-            save_every_s,
-            forget_every_s,
-        )
+        self._tasks: list[tuple[float, Callable[[], object]]] = [
+            (upload_every_s, self._upload),
+            (save_every_s, service.save_bundle),
+            (forget_every_s, lambda: service.replay.purge(now=service.clock())),
+        ]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self.service.refresher.start()
         self._thread = threading.Thread(target=self._run, name="gate-worker", daemon=True)
         self._thread.start()
 
@@ -180,33 +179,20 @@ class GateWorker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self.service.recorder.flush()
+        self.service.refresher.stop()
+
+    def _upload(self) -> None:
+        if self.service.client is not None and self.service.policy.central_url:
+            upload_records(self.service)
 
     def _run(self) -> None:
-        from verifier.gate.sync import upload_records
-
-        flush_s, refresh_s, upload_s, save_s, forget_s = self._periods
-        last = {"refresh": 0.0, "upload": 0.0, "save": 0.0, "forget": 0.0}
-        service = self.service
-        while not self._stop.wait(flush_s):
-            try:
-                service.recorder.flush()
-                tick = time.monotonic()
-                if tick - last["refresh"] >= refresh_s:
-                    last["refresh"] = tick
-                    service.status.refresh_due(now=service.clock(), ahead_s=refresh_s * 2)
-                if (
-                    service.client is not None
-                    and service.policy.central_url
-                    and (tick - last["upload"] >= upload_s)
-                ):
-                    last["upload"] = tick
-                    upload_records(service)
-                if tick - last["save"] >= save_s:
-                    last["save"] = tick
-                    service.save_bundle()
-                if tick - last["forget"] >= forget_s:
-                    last["forget"] = tick
-                    service.replay.purge(now=service.clock())
-            except Exception:
-                log.exception("gate worker iteration failed")
+        last = [float("-inf")] * len(self._tasks)
+        while not self._stop.wait(min(every for every, _ in self._tasks)):
+            for i, (every, task) in enumerate(self._tasks):
+                if time.monotonic() - last[i] < every:
+                    continue
+                last[i] = time.monotonic()
+                try:
+                    task()
+                except Exception:  # retried next period; the worker must outlive a bad one
+                    log.exception("gate worker task failed")

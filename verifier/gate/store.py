@@ -18,12 +18,14 @@ from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from vc.errors import VCError
+from verifier.errors import VerifierError
 from verifier.models import RECORD_COLUMNS, bundle_items, entry_records
 from verifier.status import StatusCache
 from verifier.trust import TrustStore
 
 __all__ = [
     "Bundle",
+    "BundleError",
     "PurgeResult",
     "count_pending",
     "install_bundle",
@@ -36,7 +38,7 @@ __all__ = [
     "saved_bundle",
 ]
 
-log = logging.getLogger("mobileid.verifier.gate.store")
+log = logging.getLogger(__name__)
 BUNDLE_VERSION = 1
 
 
@@ -124,6 +126,41 @@ def purge_records(conn: Connection, *, before: float, include_unsent: bool = Fal
 # --- the offline bundle -------------------------------------------------------------------
 
 
+class BundleError(VerifierError):
+    """A bundle, or an item in one, of the wrong shape (`invalid_bundle`)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("invalid_bundle", detail)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _issuer_item(item: Any) -> tuple[str, dict[str, Any], float]:
+    """(issuer, document, fetched_at) of a bundle's issuer entry; `BundleError` if malformed."""
+    if not (
+        isinstance(item, dict)
+        and isinstance(item.get("issuer"), str)
+        and isinstance(item.get("document"), dict)
+        and _number(item.get("fetched_at"))
+    ):
+        raise BundleError("issuer entry needs issuer, document and fetched_at")
+    return item["issuer"], item["document"], float(item["fetched_at"])
+
+
+def _status_item(item: Any) -> tuple[str, str, str, str | None, float]:
+    """(issuer, uri, token, etag, fetched_at) of a bundle's status list entry."""
+    if not (
+        isinstance(item, dict)
+        and all(isinstance(item.get(k), str) for k in ("issuer", "uri", "token"))
+        and isinstance(item.get("etag"), str | None)
+        and _number(item.get("fetched_at"))
+    ):
+        raise BundleError("status list entry needs issuer, uri, token and fetched_at")
+    return item["issuer"], item["uri"], item["token"], item.get("etag"), float(item["fetched_at"])
+
+
 @dataclass(frozen=True, slots=True)
 class Bundle:
     """Issuer metadata and status list tokens, as a gate stores and the central service serves.
@@ -146,12 +183,16 @@ class Bundle:
 
     @classmethod
     def from_json(cls, data: Any) -> Bundle:
+        """The bundle's outline; its items are checked one by one when installed."""
         if not isinstance(data, dict) or data.get("version") != BUNDLE_VERSION:
-            raise ValueError("not a version 1 bundle")
+            raise BundleError("not a version 1 bundle")
         issuers, lists = data.get("issuers"), data.get("status_lists")
         if not isinstance(issuers, list) or not isinstance(lists, list):
-            raise ValueError("bundle needs issuers and status_lists arrays")
-        return cls(float(data.get("created_at", 0)), issuers, lists)
+            raise BundleError("bundle needs issuers and status_lists arrays")
+        created_at = data.get("created_at", 0)
+        if not _number(created_at):
+            raise BundleError("bundle created_at must be a number")
+        return cls(float(created_at), issuers, lists)
 
     @classmethod
     def of(cls, trust: TrustStore, status: StatusCache, *, now: float) -> Bundle:
@@ -179,29 +220,18 @@ def install_bundle(
     issuers = lists = rejected = 0
     for item in bundle.issuers:
         try:
-            if not isinstance(item, dict) or item.get("issuer") not in trust.issuers:
-                raise ValueError("issuer not on this verifier's trust list")
-            trust.load_document(
-                item["issuer"], item["document"], fetched_at=float(item["fetched_at"])
-            )
+            issuer, document, fetched_at = _issuer_item(item)
+            trust.load_document(issuer, document, fetched_at=fetched_at)
             issuers += 1
-        except (VCError, ValueError, KeyError, TypeError) as exc:
+        except (VCError, VerifierError) as exc:
             rejected += 1
             log.warning("bundle issuer entry rejected: %s", exc)
     for item in bundle.status_lists:
         try:
-            if not isinstance(item, dict):
-                raise ValueError("status list entry must be an object")
-            status.load_token(
-                item["issuer"],
-                item["uri"],
-                item["token"],
-                etag=item.get("etag"),
-                fetched_at=float(item["fetched_at"]),
-                now=now,
-            )
+            issuer, uri, token, etag, fetched_at = _status_item(item)
+            status.load_token(issuer, uri, token, etag=etag, fetched_at=fetched_at, now=now)
             lists += 1
-        except (VCError, ValueError, KeyError, TypeError, PermissionError) as exc:
+        except (VCError, VerifierError) as exc:
             rejected += 1
             log.warning("bundle status list rejected: %s", exc)
     return InstallResult(issuers, lists, rejected)

@@ -224,7 +224,8 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
         """The Response URI (§8.2): `vp_token` + `state` as a form, or an error response.
 
         Find the session, verify, end the session, all in one pool thread: two short
-        transactions, with the verification between them outside any transaction.
+        transactions, with the verification between them outside any transaction. It
+        never fetches (the caches' refresher does), so it never waits on the network.
         """
         body = await read_body(request, MAX_DIRECT_POST_BYTES)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
