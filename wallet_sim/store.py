@@ -37,6 +37,7 @@ import nacl.exceptions
 import nacl.pwhash
 import nacl.secret
 import nacl.utils
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from vc.base64url import b64url_decode, b64url_encode
 from vc.errors import VCError
@@ -78,6 +79,7 @@ LOCK_FILE = "wallet.lock"
 LEGACY_PIN_FILE = "pin.json"
 _PIN = re.compile(r"[0-9]{6}")
 _KEY_ALGS = (ALG_EDDSA, ALG_ES256)
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 Random = Callable[[int], bytes]
 Clock = Callable[[], float]
@@ -104,6 +106,16 @@ def validate_pin(pin: str) -> str:
     if not isinstance(pin, str) or not _PIN.fullmatch(pin):
         raise WalletError("PIN은 숫자 6자리여야 합니다.", "The PIN must be exactly 6 digits.")
     return pin
+
+
+def _new_device_key(alg: str, rng: Random) -> PrivateKey:
+    """A device key drawn from the store's randomness, whichever the algorithm."""
+    if alg == ALG_EDDSA:
+        return Ed25519PrivateKey(rng(32))
+    while True:  # FIPS 186-5 A.4.2, rejection sampling: a P-256 scalar in [1, n - 1]
+        scalar = int.from_bytes(rng(32), "big")
+        if 0 < scalar < _P256_ORDER:
+            return P256PrivateKey(ec.derive_private_key(scalar, ec.SECP256R1()))
 
 
 class WalletStore:
@@ -219,9 +231,7 @@ class WalletStore:
             raise WalletExists()
         ensure_private_dir(self.path)
         device_id = (header or {}).get("device_id") or str(uuid.UUID(bytes=self.rng(16), version=4))
-        key: PrivateKey = (
-            Ed25519PrivateKey(self.rng(32)) if alg == ALG_EDDSA else P256PrivateKey.generate()
-        )
+        key = _new_device_key(alg, self.rng)
         data: dict[str, Any] = {
             "device_id": device_id,
             "alg": alg,

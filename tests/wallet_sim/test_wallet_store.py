@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import nacl.pwhash
 import pytest
 from wallet_fakes import PIN
 
-from vc.keys import ALG_ES256, P256PrivateKey
+from vc.keys import ALG_EDDSA, ALG_ES256, P256PrivateKey
 from wallet_sim.errors import WalletExists, WalletLocked, WalletNotFound, WrongPin
 from wallet_sim.store import INTERACTIVE, MAX_PIN_FAILURES, UnlockedWallet, WalletStore
 
@@ -22,6 +23,18 @@ def test_interactive_is_the_default_cost(tmp_path: Path) -> None:
     store = WalletStore(tmp_path)
     assert store.kdf_limits.opslimit >= nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE
     assert store.kdf_limits.memlimit >= nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
+
+
+@pytest.mark.parametrize("alg", [ALG_EDDSA, ALG_ES256])
+def test_the_device_id_and_key_come_from_the_injected_rng(tmp_path: Path, alg: str) -> None:
+    def phone(name: str, seed: int) -> UnlockedWallet:
+        rng = random.Random(seed).randbytes
+        return WalletStore(tmp_path / name, kdf_limits=INTERACTIVE, rng=rng).create(PIN, alg=alg)
+
+    first, again, other = phone("a", 1), phone("b", 1), phone("c", 2)
+    assert first.device_id == again.device_id != other.device_id
+    assert first.device_key.public_key == again.device_key.public_key
+    assert first.device_key.public_key != other.device_key.public_key
 
 
 def test_store_file_has_no_key_or_claim_in_plain_text(onboarded: UnlockedWallet) -> None:
