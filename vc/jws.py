@@ -13,7 +13,7 @@ Two things are ours rather than PyJWT's, because PyJWT cannot do them:
   header and payload (`kid`, `iss`) to choose the key before any signature is checked; PyJWT's
   parser accepts `=`-padded segments, so one signature could travel in two spellings past a
   replay cache, where ours accepts canonical unpadded base64url only (`vc.base64url`); and
-  parsing twice costs the gate half its rate (see `verify_signature`).
+  parsing twice costs the gate over a third of its rate (see `verify_signature`).
 """
 
 from __future__ import annotations
