@@ -110,3 +110,13 @@ def test_encrypting_to_a_key_off_the_curve_or_with_an_unknown_enc_is_refused() -
     with pytest.raises(VCError) as info:
         encrypt_compact(b"x", PUBLIC, "A192GCM")
     assert info.value.code == Code.unsupported_algorithm
+
+
+def test_a_response_beyond_joserfcs_own_cap_opens_within_ours() -> None:
+    """joserfc caps a ciphertext at 64 KB; the caller's `max_bytes` is what counts."""
+    plaintext = b"p" * (100 * 1024)
+    token = encrypt_compact(plaintext, PUBLIC, "A128GCM")
+    assert decrypt_compact(token, PRIVATE, kid="k1", max_bytes=len(token)) == plaintext
+    with pytest.raises(VCError) as info:
+        decrypt_compact(token, PRIVATE, kid="k1", max_bytes=len(token) - 1)
+    assert info.value.code == Code.malformed
