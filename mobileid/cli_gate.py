@@ -91,7 +91,6 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
     """게이트 실행 / Run a gate terminal: `POST /scan` with the QR payload as the body."""
     import uvicorn
 
-    from mobileid.heap import freeze_startup_heap
     from verifier.gate.api import create_gate_app
 
     policy = _policy(policy_file, gate_id)
@@ -105,7 +104,6 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
     if openid4vp:
         url = (public_url or f"http://{host}:{port}").rstrip("/")
         _mount_openid4vp(app, service, _data_dir(policy, data_dir), url, cert_dir)
-    freeze_startup_heap()
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 
@@ -238,7 +236,6 @@ def central(
     import uvicorn
     import yaml
 
-    from mobileid.heap import freeze_startup_heap
     from verifier.central import CentralService, create_central_app, parse_central_config
 
     text = config_file.read_text(encoding="utf-8")
@@ -254,5 +251,4 @@ def central(
     service.create_tables()
     console.print(f"[bold]central verifier[/] → http://{host}:{port}")
     app = create_central_app(service)
-    freeze_startup_heap()
     uvicorn.run(app, host=host, port=port, log_level="warning")

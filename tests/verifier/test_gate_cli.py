@@ -59,7 +59,6 @@ def test_records_csv_and_purge(tmp_path: Path) -> None:
 def test_run_announces_the_gate_and_serves_it_on_loopback(tmp_path: Path, monkeypatch) -> None:
     served: list[dict] = []
     monkeypatch.setattr("uvicorn.run", lambda app, **options: served.append(options))
-    monkeypatch.setattr("mobileid.heap.freeze_startup_heap", lambda: None)
     policy_file = tmp_path / "policy.json"
     policy_file.write_text(
         json.dumps(
