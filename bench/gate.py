@@ -340,7 +340,7 @@ def main() -> None:
     print(
         f"in-process gate decisions           : {in_process:>10,.0f} /s   "
         f"ratio {ratio:.2f}, blocks' middle half {ratio_q1:.2f}-{ratio_q3:.2f} "
-        "(target >= 0.70; decode, verify, replay, status, policy)"
+        "(target >= 0.60; decode, verify, replay, status, policy)"
     )
     print(
         f"  vc.verify_sd_jwt_vc alone (ref.)  : {vc_rate:>10,.0f} /s   "
