@@ -77,7 +77,6 @@ def serve(
     import uvicorn
 
     from mobileid.app import create_app
-    from mobileid.heap import freeze_startup_heap
     from mobileid.log_redaction import install_log_redaction
 
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
@@ -95,7 +94,6 @@ def serve(
         f"[bold]mobileid[/] → http://{settings.host}:{settings.port}  "
         f"(issuer {settings.issuer_base_url}, docs /docs)"
     )
-    freeze_startup_heap()
     uvicorn.run(application, host=settings.host, port=settings.port, log_level=log_level)
 
 

@@ -104,7 +104,6 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
     import uvicorn
 
     from mobileid.gate_app import create_gate_app
-    from mobileid.heap import freeze_startup_heap
 
     settings = _settings()
     host = host or settings.host
@@ -120,7 +119,6 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
     if openid4vp:
         url = (public_url or f"http://{host}:{port}").rstrip("/")
         _mount_openid4vp(app, service, _data_dir(policy, data_dir), url, cert_dir)
-    freeze_startup_heap()
     uvicorn.run(
         app, host=host, port=port, log_level=log_level or settings.log_level, access_log=False
     )
@@ -245,7 +243,6 @@ def central(
     import uvicorn
 
     from mobileid.central_app import create_central_app, open_central_service
-    from mobileid.heap import freeze_startup_heap
     from mobileid.settings import load_central_config
 
     settings = _settings()
@@ -260,5 +257,4 @@ def central(
     port = settings.central_port if port is None else port
     console.print(f"[bold]central verifier[/] → http://{host}:{port}")
     app = create_central_app(service)
-    freeze_startup_heap()
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level)

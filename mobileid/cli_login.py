@@ -130,7 +130,6 @@ def serve(
     """로그인 서비스 실행 / Run the login service (OpenID4VP + OIDC) on its own port."""
     import uvicorn
 
-    from mobileid.heap import freeze_startup_heap
     from mobileid.login_app import create_login_app
 
     settings = _settings(host=host, port=port, base_url=base_url)
@@ -145,7 +144,6 @@ def serve(
         f"(issuer {settings.base_url}, {len(settings.trusted_issuers)} trusted issuer(s))"
     )
     app = create_login_app(service)
-    freeze_startup_heap()
     uvicorn.run(
         app,
         host=settings.host,

@@ -44,7 +44,7 @@ MAX_SCAN_BYTES = 16 * 1024
 """Far above any QR code (2,953 bytes) and any gate presentation; more is not a scan."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
     """Allow or deny, why, what the terminal shows, and how long deciding took."""
 

@@ -21,6 +21,8 @@ from verifier.trust import TrustStore
 __all__ = ["Refresher"]
 
 log = logging.getLogger(__name__)
+MIN_GAP_S = 0.1
+"""At most ten rounds a second, however often decisions ask (say while an issuer is down)."""
 
 
 class Refresher:
@@ -42,7 +44,7 @@ class Refresher:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
-        """One round; returns how many status lists were fetched or revalidated."""
+        """One round; returns how many status lists it fetched or tried to."""
         self.trust.refresh_wanted()
         listed = self.trust.published_status_lists()
         return self.status.refresh(now=self._clock(), listed=listed)
@@ -67,4 +69,6 @@ class Refresher:
                 self.run_once()
             except Exception:  # a bug in one round must not end refreshing for good
                 log.exception("cache refresh round failed")
+            if self._stop.wait(MIN_GAP_S):
+                return
             self.trust.needs_refresh.wait(self._every)

@@ -301,10 +301,7 @@ def _served_nothing(app: Any, **_: Any) -> None:
 
 
 def test_dev_warns_loudly_about_placeholder(tmp_path: Path, monkeypatch) -> None:
-    import mobileid.heap
-
     monkeypatch.setattr(uvicorn, "run", _served_nothing)
-    monkeypatch.setattr(mobileid.heap, "freeze_startup_heap", lambda: None)
     # `serve` redacts every log record of its process from then on; not of this test process.
     monkeypatch.setattr(logging, "setLogRecordFactory", lambda factory: None)
     env = {

@@ -179,7 +179,7 @@ def test_a_changed_ttl_reaches_the_next_token_and_the_gates_follow_it(
             assert served.headers["cache-control"] == "max-age=5"
 
             def held_at(at: float) -> Any:
-                gate.refresh(now=at)  # the gate's background refresher, at that moment
+                gate.refresh(now=at)  # a round of the gate's refresher
                 (entry,) = gate.entries()
                 return entry
 

@@ -64,7 +64,6 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """The options of every `uvicorn.run` a command would have started."""
     started: list[dict[str, Any]] = []
     monkeypatch.setattr("uvicorn.run", lambda app, **options: started.append(options))
-    monkeypatch.setattr("mobileid.heap.freeze_startup_heap", lambda: None)
     return started
 
 

@@ -33,6 +33,7 @@ from mobileid.gate_app import create_gate_app
 from vc.keys import Ed25519PrivateKey
 from vc.qr_compact import encode_presentation
 from verifier.gate.replay_store import GateReplayStore
+from verifier.gate.sqlite_writer import GateWriter
 
 HOLDER = Ed25519PrivateKey.generate()
 
@@ -155,12 +156,12 @@ def test_the_replay_store_never_makes_a_database_of_its_own(tmp_path: Path) -> N
     """Only the gate's engine creates its file (0600, with its tables); a store pointed at a
     missing file refuses rather than leave a world-readable database behind."""
     missing = tmp_path / "nowhere.sqlite3"
-    store = GateReplayStore(missing)
+    writer = GateWriter(missing)
     with pytest.raises(sqlite3.OperationalError):
-        store.first_use(b"k" * 16, now=0.0, keep_until=40.0)
-    store.close()
+        GateReplayStore(writer).first_use(b"k" * 16, now=0.0, keep_until=40.0)
+    writer.close()
     assert not missing.exists()
     from sqlalchemy import create_engine
 
     with pytest.raises(ValueError, match="SQLite file"):
-        GateReplayStore.of(create_engine("sqlite://"))
+        GateWriter.of(create_engine("sqlite://"))

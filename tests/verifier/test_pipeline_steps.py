@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -463,3 +465,27 @@ def test_a_fetch_does_not_hold_the_cache_lock(world: World) -> None:
         world.hold.set()
         refresher.join(timeout=30)
     assert world.status.entries()[0].refresh_at > due  # the fetch then completed
+
+
+def _eventually(condition: Callable[[], object]) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, "the refresher never got there"
+        time.sleep(0.01)
+
+
+def test_the_refresher_thread_fetches_what_a_decision_asked_for(cold: World) -> None:
+    """Started as a service starts it: a first round at once (the issuer's keys), then a
+    round soon after a decision asked for a list."""
+    pipeline = cold.pipeline()
+    credential, _ = cold.credential()
+    cold.refresher.start()
+    try:
+        _eventually(lambda: cold.trust.keys_of(ISSUER))
+        assert pipeline.decide(cold.presented(credential), now=cold.clock()).reason is (
+            Reason.stale_status
+        )
+        _eventually(lambda: len(cold.status) == 1)
+    finally:
+        cold.refresher.stop()
+    assert pipeline.decide(cold.presented(credential), now=cold.clock()).allow

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from verifier.gate.recorder import EntryRecorder
 from verifier.gate.replay_store import GateReplayStore
+from verifier.gate.sqlite_writer import GateWriter
 from verifier.gate.store import Bundle, count_pending, install_bundle, save_bundle, saved_bundle
 from verifier.gate.sync import upload_records
 from verifier.migrate import upgrade_verifier_database
@@ -48,6 +49,7 @@ class GateService:
     client: httpx.Client | None
     clock: Callable[[], float]
     refresher: Refresher
+    writer: GateWriter
 
     def scan(self, payload: bytes | str) -> Decision:
         """Decide, record, answer. The record is durable before this returns."""
@@ -107,7 +109,7 @@ class GateService:
 
     def close(self) -> None:
         """Release what the service holds (it owns `client`)."""
-        self.replay.close()
+        self.writer.close()
         if self.client is not None:
             self.client.close()
 
@@ -121,7 +123,8 @@ def build_gate(
 ) -> GateService:
     """Create tables, load the saved bundle, wire the pipeline."""
     upgrade_verifier_database(engine, "gate")
-    replay = GateReplayStore.of(engine)
+    writer = GateWriter.of(engine)
+    replay = GateReplayStore(writer)
     trust = TrustStore(
         policy.trusted_issuers,
         client=client,
@@ -134,7 +137,7 @@ def build_gate(
         saved = saved_bundle(conn, now=now)
     installed = install_bundle(saved, trust, status, now=now)
     log.info("gate %s loaded bundle: %s", policy.gate_id, installed)
-    recorder = EntryRecorder(engine)
+    recorder = EntryRecorder(writer)
     pipeline = Pipeline(
         policy.verification,
         audience=policy.audience,
@@ -144,7 +147,7 @@ def build_gate(
     )
     refresher = Refresher(trust, status, clock=clock)
     return GateService(
-        policy, pipeline, recorder, replay, engine, trust, status, client, clock, refresher
+        policy, pipeline, recorder, replay, engine, trust, status, client, clock, refresher, writer
     )
 
 
