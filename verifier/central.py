@@ -223,6 +223,8 @@ def parse_record_batch(body: bytes) -> RecordBatch:
 
 
 def central_router(service: CentralService, respond: Respond) -> APIRouter:
+    """`POST /records` and `GET /bundle` for gates holding the token, `GET /health` for all."""
+
     async def gate_token(request: Request) -> None:
         service.authorize(request.headers.get("authorization"))
 
