@@ -180,7 +180,7 @@ class CentralService:
             if issuer is not None:
                 wanted.append((issuer, uri))
         for issuer, uri in dict.fromkeys(wanted):
-            try:
+            try:  # a list off its issuer's origins, or an unusable URI, is left out
                 self.status.lookup(issuer, uri, 0, now=now, max_age=float("inf"))
             except (VerifierError, PermissionError, ValueError, LookupError) as exc:
                 log.warning("bundle: status list %s unavailable: %s", uri, exc)
