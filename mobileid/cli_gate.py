@@ -81,10 +81,16 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
     policy_file: PolicyOpt,
     gate_id: GateIdOpt = None,
     data_dir: DataDirOpt = None,
-    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port the scanner posts to.")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (default: MOBILEID_GATE_HOST).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port the scanner posts to (default: MOBILEID_GATE_PORT).")
+    ] = None,
     offline: Annotated[bool, typer.Option(help="Never go online: decide from the bundle.")] = False,
-    log_level: Annotated[str | None, typer.Option(help="uvicorn log level.")] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="uvicorn log level (default: MOBILEID_GATE_LOG_LEVEL).")
+    ] = None,
     openid4vp: Annotated[
         bool,
         typer.Option(
@@ -235,9 +241,16 @@ def purge(
 @gate_app.command()
 def central(
     config_file: Annotated[Path, typer.Option("--config", help="Central config (JSON/YAML).")],
-    database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL.")] = None,
-    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="SQLAlchemy URL (default: MOBILEID_GATE_CENTRAL_DATABASE_URL)."),
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (default: MOBILEID_GATE_CENTRAL_HOST).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (default: MOBILEID_GATE_CENTRAL_PORT).")
+    ] = None,
 ) -> None:
     """중앙 검증 서비스 / Run the central verifier service (records in, bundles out)."""
     import uvicorn

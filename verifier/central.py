@@ -176,7 +176,7 @@ class CentralService:
             if issuer is not None:
                 wanted.append((issuer, uri))
         for issuer, uri in dict.fromkeys(wanted):
-            try:
+            try:  # a list off its issuer's origins, or an unusable URI, is left out
                 self.status.revalidate(issuer, uri, now=now)
             except VerifierError as exc:
                 log.warning("bundle: status list %s unavailable: %s", uri, exc)
@@ -219,6 +219,8 @@ def parse_record_batch(body: bytes) -> RecordBatch:
 
 
 def central_router(service: CentralService, respond: Respond) -> APIRouter:
+    """`POST /records` and `GET /bundle` for gates holding the token, `GET /health` for all."""
+
     async def gate_token(request: Request) -> None:
         service.authorize(request.headers.get("authorization"))
 

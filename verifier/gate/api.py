@@ -34,6 +34,7 @@ class Respond(Protocol):
 
 
 def gate_router(service: GateService, respond: Respond) -> APIRouter:
+    """`POST /scan` and `GET /health` of one gate."""
     router = APIRouter()
 
     @router.post(SCAN_PATH)
