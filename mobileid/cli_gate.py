@@ -118,6 +118,7 @@ def _mount_openid4vp(
     from functools import partial
 
     from mobileid.db import connection_transaction
+    from mobileid.edge import json_response
     from mobileid.throttle import FailureThrottle
     from verifier.oid4vp.desk import mount_openid4vp
     from verifier.oid4vp.models import secret_failures
@@ -140,6 +141,7 @@ def _mount_openid4vp(
         certificate=certificate,
         throttle=FailureThrottle(secret_failures),  # the login service's default limits
         unit_of_work=partial(connection_transaction, service.engine),
+        respond=json_response,
     )
     console.print(
         f"OpenID4VP: terminal page {public_url}/desk, phones answer at {public_url}/oid4vp/response"

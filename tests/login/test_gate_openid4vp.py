@@ -24,6 +24,7 @@ from login_kit import make_wallet
 from sqlalchemy import select
 
 from mobileid.db import connection_transaction
+from mobileid.edge import json_response
 from mobileid.throttle import FailureThrottle
 from verifier.gate.api import create_gate_app
 from verifier.gate.store import records_since
@@ -50,6 +51,7 @@ def gate(tmp_path: Path) -> Iterator[tuple[Any, Any, str, Any, Clock]]:
             certificate=certificate,
             throttle=FailureThrottle(secret_failures),
             unit_of_work=partial(connection_transaction, service.engine),
+            respond=json_response,
         )
         served.app = app
         served.start()

@@ -25,7 +25,7 @@ from verifier.oid4vp.api import (
     SESSION_HANDLE,
     FailureCounter,
     LoginRuntime,
-    json_response,
+    Respond,
     oid4vp_router,
 )
 from verifier.oid4vp.errors import ProtocolError
@@ -76,10 +76,12 @@ def mount_openid4vp(
     certificate: VerifierCertificate | None,
     throttle: FailureCounter,
     unit_of_work: Callable[[], AbstractContextManager[Connection]],
+    respond: Respond,
     prefix: str = "x509_hash",
 ) -> LoginRuntime:
     """Add the OpenID4VP endpoints and the `/desk` terminal page to a gate's app; sessions are
-    kept in the gate's database, each request in one `unit_of_work`."""
+    kept in the gate's database, each request in one `unit_of_work`, and answered through
+    `respond`."""
     upgrade_verifier_database(service.engine, "login")
     policy = service.policy.verification
     purpose_claims = PURPOSES[policy.purpose]
@@ -97,11 +99,11 @@ def mount_openid4vp(
         service.clock,
         throttle=throttle,
     )
-    app.include_router(oid4vp_router(rt))
+    app.include_router(oid4vp_router(rt, respond))
 
     @app.exception_handler(ProtocolError)
     async def protocol_error(_request: Request, exc: ProtocolError) -> Response:
-        return json_response(exc.body(), status=exc.status, headers=exc.headers())
+        return respond(exc.body(), status=exc.status, headers=exc.headers())
 
     @app.post("/desk/sessions")
     async def new_request() -> Response:
@@ -110,7 +112,7 @@ def mount_openid4vp(
         new = await rt.call(
             lambda db: start_session(db, rt.vp, dcql_query=query, context=context, now=rt.clock())
         )
-        return json_response(
+        return respond(
             {
                 "id": new.id,
                 "handle": new.handle,
@@ -130,10 +132,10 @@ def mount_openid4vp(
             SESSION_HANDLE, request, lambda db: finish_session(db, session_id, handle, now=now)
         )
         if finished is None:
-            return json_response({"status": "pending"}, status=202)
+            return respond({"status": "pending"}, status=202)
         made = decision_of(finished, purpose_claims)
         service.recorder.record(service.entry(made, now))
-        return json_response(made.to_json())
+        return respond(made.to_json())
 
     @app.get("/desk")
     async def desk() -> HTMLResponse:
