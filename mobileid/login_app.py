@@ -20,14 +20,13 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from fastapi.responses import Response
 
 from mobileid.db import connection_transaction, create_db_engine
-from mobileid.edge import Refusal, ServiceErrors, install_edge
+from mobileid.edge import Refusal, ServiceErrors, install_edge, json_response
 from mobileid.settings import LoginSettings
 from mobileid.throttle import FailureThrottle
 from vc.openid4vp import MAX_DIRECT_POST_BYTES
@@ -36,7 +35,7 @@ from verifier.errors import VerifierError
 from verifier.fetch import new_http_client
 from verifier.login.api import oidc_router
 from verifier.login.service import LoginService, build_login_service, purge_all
-from verifier.oid4vp.api import json_response, oid4vp_router
+from verifier.oid4vp.api import oid4vp_router
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
 from verifier.oid4vp.models import secret_failures
 from verifier.refresh import Refresher
@@ -69,7 +68,10 @@ LOGIN_ERRORS = ServiceErrors(party_error=VerifierError, refusal=_login_refusal)
 
 
 def open_login_service(
-    settings: LoginSettings, *, clock: Callable[[], float] = time.time, client: Any = None
+    settings: LoginSettings,
+    *,
+    clock: Callable[[], float] = time.time,
+    client: httpx.Client | None = None,
 ) -> LoginService:
     """Wire the login service from settings; raises `CertificateError` without a certificate
     (unless requests are unsigned `redirect_uri:` ones), `LoginKeyError` when the stored keys
@@ -82,7 +84,7 @@ def open_login_service(
         if settings.client_id_prefix != "redirect_uri":
             raise
     engine = create_db_engine(settings.db_url)
-    http: httpx.Client = client if client is not None else new_http_client()
+    http = client if client is not None else new_http_client()
     try:
         return build_login_service(
             settings.config(),
@@ -133,8 +135,8 @@ def create_login_app(service: LoginService, *, purge: bool = True) -> FastAPI:
         openapi_url=None,
     )
     app.state.service = service
-    app.include_router(oid4vp_router(service.runtime))
-    app.include_router(oidc_router(service.runtime, service.oidc))
+    app.include_router(oid4vp_router(service.runtime, json_response))
+    app.include_router(oidc_router(service.runtime, service.oidc, json_response))
 
     @app.get("/health")
     async def health() -> Response:

@@ -100,7 +100,7 @@ def mount_openid4vp(
         service.clock,
         throttle=throttle,
     )
-    app.include_router(oid4vp_router(rt))
+    app.include_router(oid4vp_router(rt, respond))
 
     @app.exception_handler(ProtocolError)
     async def protocol_error(_request: Request, exc: ProtocolError) -> Response:

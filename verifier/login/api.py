@@ -30,7 +30,7 @@ from verifier.oid4vp.api import (
     CLIENT_SECRET,
     SESSION_HANDLE,
     LoginRuntime,
-    json_response,
+    Respond,
     read_body,
 )
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
@@ -92,18 +92,19 @@ def _html_error(exc: ProtocolError) -> HTMLResponse:
     return HTMLResponse(page, status_code=exc.status, headers={**_PAGE, **exc.headers()})
 
 
-def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
+def oidc_router(rt: LoginRuntime, ctx: OidcContext, respond: Respond) -> APIRouter:
+    """The OpenID Connect provider's routes, answering JSON through `respond`."""
     router = APIRouter(tags=["OpenID Connect"])
     issuer = ctx.config.issuer
     secure_cookie = issuer.startswith("https://")
 
     @router.get("/.well-known/openid-configuration")
     async def configuration() -> Response:
-        return json_response(discovery(ctx.config), headers={"Cache-Control": "max-age=300"})
+        return respond(discovery(ctx.config), headers={"Cache-Control": "max-age=300"})
 
     @router.get("/jwks.json")
     async def jwks() -> Response:
-        return json_response(ctx.keys.jwks(), headers={"Cache-Control": "max-age=300"})
+        return respond(ctx.keys.jwks(), headers={"Cache-Control": "max-age=300"})
 
     @router.get("/authorize")
     async def authorize(request: Request) -> Response:
@@ -164,7 +165,7 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
         view = await rt.checked(
             SESSION_HANDLE, request, lambda db: session_view(db, session_id, handle, now=rt.clock())
         )
-        return json_response({"status": view.status})
+        return respond({"status": view.status})
 
     @router.get("/login/continue/{session_id}")
     async def resume(request: Request, session_id: str) -> Response:
@@ -209,7 +210,7 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
                 db, ctx, form, client_id=client_id, client_secret=secret, now=rt.clock()
             ),
         )
-        return json_response(answer, headers=_NO_STORE)
+        return respond(answer, headers=_NO_STORE)
 
     async def _userinfo(request: Request) -> Response:
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
@@ -217,7 +218,7 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext) -> APIRouter:
             raise ProtocolError(ErrorCode.invalid_token, "a Bearer access token is required")
         token = value.strip()
         claims = await rt.call(lambda db: userinfo(db, token, now=rt.clock()))
-        return json_response(claims, headers=_NO_STORE)
+        return respond(claims, headers=_NO_STORE)
 
     router.add_api_route("/userinfo", _userinfo, methods=["GET", "POST"])
     return router

@@ -12,13 +12,12 @@ from __future__ import annotations
 import hmac
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import parse_qs
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
@@ -46,7 +45,7 @@ __all__ = [
     "SESSION_HANDLE",
     "FailureCounter",
     "LoginRuntime",
-    "json_response",
+    "Respond",
     "oid4vp_router",
     "read_body",
 ]
@@ -60,6 +59,15 @@ T = TypeVar("T")
 SESSION_HANDLE = "session_handle"
 CLIENT_SECRET = "client_secret"  # noqa: S105 - a name
 API_TOKEN = "api_token"  # noqa: S105 - a name
+
+
+class Respond(Protocol):
+    """Shapes a JSON answer no cache keeps: the assembly hands in `mobileid.edge.json_response`,
+    the one helper of every service."""
+
+    def __call__(
+        self, body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> Response: ...
 
 
 class FailureCounter(Protocol):
@@ -123,12 +131,6 @@ class LoginRuntime:
         return await self.call(guarded)
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    merged = {"Cache-Control": "no-store"}
-    merged.update(headers or {})
-    return Response(orjson.dumps(body), status, merged, media_type="application/json")
-
-
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, refused (413, `invalid_request`) beyond `limit` bytes before it is all read."""
     declared = request.headers.get("content-length")
@@ -185,7 +187,8 @@ def _session_request(
         raise ProtocolError(ErrorCode.invalid_request, exc.detail) from None
 
 
-def oid4vp_router(rt: LoginRuntime) -> APIRouter:
+def oid4vp_router(rt: LoginRuntime, respond: Respond) -> APIRouter:
+    """The OpenID4VP routes on `rt`, answering JSON through `respond`."""
     router = APIRouter(tags=["OpenID4VP"])
     ctx = rt.vp
 
@@ -240,7 +243,7 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
             outcome = verify_response(ctx, pending, now=now)
             return rt.run(lambda db: settle_response(db, ctx, pending, outcome, now=now))
 
-        return json_response(await run_in_threadpool(answer))
+        return respond(await run_in_threadpool(answer))
 
     @router.get("/oid4vp/qr/{session_id}.{kind}")
     async def qr(request: Request, session_id: str, kind: str) -> Response:
@@ -283,7 +286,7 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
 
         new, query = await rt.checked(API_TOKEN, request, start)
         base = ctx.config.base_url
-        return json_response(
+        return respond(
             {
                 "id": new.id,
                 "handle": new.handle,
@@ -304,7 +307,7 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
         view = await rt.checked(
             SESSION_HANDLE, request, lambda db: session_view(db, session_id, handle, now=rt.clock())
         )
-        return json_response(
+        return respond(
             {"id": view.id, "status": view.status, "reason": view.reason, "flow": view.flow}
         )
 
@@ -319,10 +322,10 @@ def oid4vp_router(rt: LoginRuntime) -> APIRouter:
             lambda db: finish_session(db, session_id, handle, now=rt.clock(), response_code=code),
         )
         if finished is None:
-            return json_response({"status": "pending"}, status=202)
+            return respond({"status": "pending"}, status=202)
         if not finished.ok:
-            return json_response({"status": "failed", "reason": finished.reason})
-        return json_response(
+            return respond({"status": "failed", "reason": finished.reason})
+        return respond(
             {"status": "completed", "reason": "ok", "presentations": finished.presentations}
         )
 

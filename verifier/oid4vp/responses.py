@@ -1,7 +1,6 @@
 """Taking the wallet's answer (OpenID4VP 1.0 §8.2 `direct_post`): parse, match the session by
-`state`, verify every presentation through the shared pipeline outside any transaction (keys or
-a status list may be fetched), then end the session in a second, short one. The first answer,
-good or bad, spends the session's nonce.
+`state`, verify every presentation through the shared pipeline outside any transaction, then end
+the session in a second, short one. The first answer, good or bad, spends the session's nonce.
 """
 
 from __future__ import annotations
@@ -98,7 +97,7 @@ def open_response(db: Connection, body: bytes, *, now: float) -> PendingResponse
 def verify_response(
     ctx: VpContext, pending: PendingResponse, *, now: float
 ) -> VerifiedResponse | ResponseRejected:
-    """The shared pipeline and the DCQL check on every presentation; no database, may fetch."""
+    """The shared pipeline and the DCQL check on every presentation; no database."""
     assert pending.vp_token is not None
     row = pending.row
     try:
