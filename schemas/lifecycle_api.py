@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.hr_api import ApplicationView
 
 __all__ = [
+    "MASS_ACTION_BATCH_SIZE",
     "CredentialView",
     "EmployeeChangeView",
     "HrActionView",
@@ -20,6 +21,9 @@ __all__ = [
     "ReissueView",
     "StatusChangeView",
 ]
+
+MASS_ACTION_BATCH_SIZE = 500
+"""Credentials changed per transaction by a mass action, unless the request says otherwise."""
 
 
 class ReasonRequest(BaseModel):
@@ -62,7 +66,7 @@ class MassActionRequest(BaseModel):
     reason: str = Field(max_length=40)
     comment: str = Field(default="", max_length=500)
     dry_run: bool = False
-    batch_size: int = Field(default=500, ge=1, le=10_000)
+    batch_size: int = Field(default=MASS_ACTION_BATCH_SIZE, ge=1, le=10_000)
 
 
 class CredentialView(BaseModel):

@@ -38,7 +38,7 @@ class SmsGatewaySender:
         url: str,
         token: str,
         *,
-        timeout_s: float = 10.0,
+        timeout_s: float,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.url = url
