@@ -11,28 +11,30 @@ __all__ = ["IssuerConfig"]
 
 @dataclass(frozen=True, slots=True)
 class IssuerConfig:
-    """Built by the assembly (`mobileid`) from its settings; plain values only."""
+    """Built by the assembly (`mobileid.runtime.issuer_config`) from its settings, where every
+    configurable value has its one default; plain values only."""
 
     base_url: str
     """The Credential Issuer Identifier (OpenID4VCI §2), without a trailing slash."""
     secret_key: bytes
-    credential_lifetime_s: int = 3 * 365 * 86400
-    offer_lifetime_s: int = 72 * 3600
-    access_token_lifetime_s: int = 300
-    c_nonce_lifetime_s: int = 300
-    tx_code_max_attempts: int = 5
-    tx_code_length: int = 6
-    status_list_size: int = 2**20
-    status_list_bits: int = 2
-    status_list_ttl_s: int = 300
+    credential_lifetime_s: int
+    offer_lifetime_s: int
+    access_token_lifetime_s: int
+    c_nonce_lifetime_s: int
+    tx_code_max_attempts: int
+    status_list_size: int
+    status_list_ttl_s: int
     """`ttl` of status list tokens and their HTTP `max-age`: how long verifiers may cache."""
-    status_list_token_lifetime_s: int = 86400
+    status_list_token_lifetime_s: int
     """`exp` - `iat` of status list tokens; a token is re-signed when half of it has passed."""
+    dpop_required: bool
+    """Refuse tokens to wallets that send no DPoP proof (HAIP); otherwise they get Bearer ones."""
+    # Not configurable: fixed by the credential type and the protocols' profiles.
+    tx_code_length: int = 6
+    status_list_bits: int = 2
     proof_algorithms: tuple[str, ...] = ("EdDSA", "ES256")
     """Of holder proofs of possession and of DPoP proofs."""
     proof_max_age_s: int = 300
-    dpop_required: bool = False
-    """Refuse tokens to wallets that send no DPoP proof (HAIP); otherwise they get Bearer ones."""
     dpop_max_age_s: int = 60
     dpop_leeway_s: int = 5
 

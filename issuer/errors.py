@@ -14,6 +14,7 @@ __all__ = [
     "AuditKeyMismatch",
     "AuditSealRefused",
     "AuthError",
+    "DeliveryError",
     "HrError",
     "HrImportRejected",
     "IssuerCode",
@@ -73,6 +74,7 @@ class IssuerCode(StrEnum):
     audit_key_mismatch = "audit_key_mismatch"
     audit_seal_refused = "audit_seal_refused"
     key_store_unusable = "key_store_unusable"
+    delivery_failed = "delivery_failed"
     request_too_large = "request_too_large"
     not_found = "not_found"
 
@@ -127,6 +129,14 @@ class KeyStoreError(IssuerError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(IssuerCode.key_store_unusable, detail)
+
+
+class DeliveryError(IssuerError):
+    """A sender could not deliver a message; the outbox records `detail` and retries, so it
+    never holds the text (say "gateway answered 503", not what was sent)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(IssuerCode.delivery_failed, detail)
 
 
 class RowProblem(tuple[int, str, str]):

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from vc.base64url import b64url_encode
 
 __all__ = [
+    "Random",
     "derive_pre_authorized_code",
     "keyed_hash",
     "new_numeric_code",

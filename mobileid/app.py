@@ -31,7 +31,7 @@ from mobileid.throttle import FailureThrottle
 
 __all__ = ["create_app"]
 
-log = logging.getLogger("mobileid")
+log = logging.getLogger(__name__)
 
 
 def create_app(

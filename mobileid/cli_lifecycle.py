@@ -31,6 +31,7 @@ from issuer.lifecycle.state_changes import (
     StatusChange,
 )
 from mobileid.cli_common import console, fail, issuer_runtime
+from schemas.lifecycle_api import MASS_ACTION_BATCH_SIZE
 
 __all__ = ["register_lifecycle_commands"]
 
@@ -254,7 +255,7 @@ def mass_suspend(
     department: DepartmentOpt = None,
     reason: Reason = "emergency",
     dry_run: DryRun = False,
-    batch_size: BatchSize = 500,
+    batch_size: BatchSize = MASS_ACTION_BATCH_SIZE,
     comment: Comment = "",
 ) -> None:
     """일괄 정지 / Suspend every active credential of an agency or department (resumable)."""
@@ -275,7 +276,7 @@ def mass_revoke(
     department: DepartmentOpt = None,
     reason: Reason = "other",
     dry_run: DryRun = False,
-    batch_size: BatchSize = 500,
+    batch_size: BatchSize = MASS_ACTION_BATCH_SIZE,
     comment: Comment = "",
 ) -> None:
     """일괄 폐지 / Revoke every live credential of an agency or department (resumable)."""

@@ -39,6 +39,7 @@ def utc_now() -> datetime:
 
 
 def issuer_config(settings: Settings) -> IssuerConfig:
+    """The issuer's plain config from the assembly's settings."""
     return IssuerConfig(
         base_url=settings.issuer_base_url,
         secret_key=settings.secret_key.get_secret_value().encode("utf-8"),

@@ -39,6 +39,7 @@ from issuer.keys.store import KeyStore
 from issuer.lifecycle.mass_actions import MassResult, MassScope, plan_mass_action, run_mass_action
 from issuer.models import Credential
 from issuer.status.publication import StatusListPublisher
+from schemas.lifecycle_api import MASS_ACTION_BATCH_SIZE
 from vc.sealing import SealingKey
 
 __all__ = ["CompromiseResult", "RotationResult", "retire_compromised_key", "rotate_signing_key"]
@@ -124,7 +125,7 @@ def retire_compromised_key(
     publisher: StatusListPublisher,
     clock: Callable[[], datetime],
     config: IssuerConfig,
-    batch_size: int = 500,
+    batch_size: int = MASS_ACTION_BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
 ) -> CompromiseResult:
     """Retire `kid` now, revoke what it signed (batches), queue reissue offers, re-sign lists.

@@ -27,6 +27,7 @@ from issuer.keys.signing import IssuerKeyring
 from issuer.lifecycle.state_changes import REVOCATION_REASONS, SUSPENSION_REASONS, change_states
 from issuer.models import Credential, Employee
 from issuer.status.publication import StatusListPublisher
+from schemas.lifecycle_api import MASS_ACTION_BATCH_SIZE
 
 __all__ = ["MassPlan", "MassResult", "MassScope", "plan_mass_action", "run_mass_action"]
 
@@ -160,7 +161,7 @@ def run_mass_action(
     publisher: StatusListPublisher,
     keyring: Callable[[], IssuerKeyring],
     clock: Callable[[], datetime],
-    batch_size: int = 500,
+    batch_size: int = MASS_ACTION_BATCH_SIZE,
     comment: str = "",
     config: IssuerConfig | None = None,
     progress: Callable[[int], None] | None = None,

@@ -26,13 +26,13 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from issuer.errors import DeliveryError
 from issuer.models import OutboxMessage
 from vc.errors import KeyMaterialError
 from vc.sealing import SealingKey
 
 __all__ = [
     "REDACTED",
-    "DeliveryError",
     "MessageSender",
     "OutgoingMessage",
     "deliver_one",
@@ -57,11 +57,6 @@ class OutgoingMessage:
     kind: str
     body: str
     """The text to deliver, secrets included: for the sender's eyes only."""
-
-
-class DeliveryError(Exception):
-    """A sender could not deliver; its message is recorded and logged, so it never holds the
-    text (say "gateway answered 503", not what was sent)."""
 
 
 class MessageSender(Protocol):
@@ -112,7 +107,7 @@ def enqueue_message(
 def _failure(exc: Exception) -> str:
     """What is recorded of a failed attempt: never the exception's text unless it is ours."""
     if isinstance(exc, DeliveryError):
-        return str(exc)[:200]
+        return exc.detail[:200]
     if isinstance(exc, KeyMaterialError):
         return _DOES_NOT_OPEN
     return f"{type(exc).__name__} (the sender's message is not recorded)"[:200]

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import httpx
 
-from issuer.messages.outbox import DeliveryError, OutgoingMessage
+from issuer.errors import DeliveryError
+from issuer.messages.outbox import OutgoingMessage
 from vc.private_files import ensure_private_file
 
 __all__ = ["DEV_ONLY_BANNER", "DevSmsSender", "SmsGatewaySender"]
@@ -37,7 +38,7 @@ class SmsGatewaySender:
         url: str,
         token: str,
         *,
-        timeout_s: float = 10.0,
+        timeout_s: float,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.url = url

@@ -13,7 +13,7 @@ config = context.config
 connection = config.attributes["connection"]
 
 
-def _ours(name: str | None, type_: str, parent_names: Any) -> bool:
+def _ours(name: str | None, type_: str, _parent_names: Any) -> bool:
     return type_ != "table" or (name or "").startswith("issuer_")
 
 

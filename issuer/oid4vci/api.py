@@ -228,6 +228,7 @@ def oid4vci_router(config: IssuerConfig) -> APIRouter:
                 publisher=ctx.status,
                 now=now,
                 dpop=check,
+                rng=ctx.rng,
             ),
         )
         return JSONResponse(reply, headers=NO_STORE)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
 from issuer.errors import IssuerCode, ProtocolError
-from issuer.hashing import new_secret, sha256_hex
+from issuer.hashing import Random, new_secret, sha256_hex
 from issuer.keys.signing import IssuerKeyring
 from issuer.models import (
     LIVE_CREDENTIAL_STATES,
@@ -177,6 +177,7 @@ def issue_credential(
     publisher: StatusListPublisher,
     now: datetime,
     dpop: DpopCheck = NO_PROOF,
+    rng: Random = secrets.token_bytes,
 ) -> dict[str, Any]:
     """The Credential Endpoint (§8): returns `{"credentials": [...], "notification_id": ...}`.
 
@@ -216,7 +217,7 @@ def issue_credential(
     offer = session.get(Offer, token.offer_id)
     signer = keyring.signing_key(now.timestamp())
 
-    credential_id, notification_id = uuid.uuid4().hex, new_secret(24)
+    credential_id, notification_id = uuid.uuid4().hex, new_secret(24, rng)
     holder_jkt = holder_key.thumbprint()
     status_list, status_idx = allocate_status_slot(
         session,
@@ -246,6 +247,7 @@ def issue_credential(
         iat=int(now.timestamp()),
         exp=int(exp.timestamp()),
         status=status_reference(status_idx, status_list.uri),
+        rng=rng,  # the disclosures' salts
     )
     connection = session.connection()  # see `issuer.models` on writes
     connection.execute(

@@ -70,7 +70,6 @@ class PublishedToken:
 
 @dataclass(slots=True)
 class RebuildReport:
-    checked: int = 0
     republished: int = 0
     repaired: int = 0
     """Lists whose stored token disagreed with the committed credential states."""
@@ -235,7 +234,6 @@ class StatusListPublisher:
         for list_id in session.scalars(query).all():
             record = self._lock_list(session, list_id)
             assert record is not None
-            report.checked += 1
             packed = self.derive(session, record)
             signed = _token_payload(record)
             agrees = _list_bytes(signed) == packed.to_bytes()

@@ -25,6 +25,8 @@ from issuer.models import Credential, Employee, StatusListRecord
 from issuer.status.packing import CHUNK_BYTES, PackedStatusList
 from issuer.status.slots import allocate_status_slot
 from mobileid.db import create_db_engine, make_session_factory, transaction
+from mobileid.runtime import issuer_config
+from mobileid.settings import get_settings
 from vc.jws import decode_unverified
 from vc.status_list import INVALID, SUSPENDED, StatusList
 
@@ -255,8 +257,10 @@ def _slot_database(database_url: str) -> tuple[Any, Any, IssuerConfig, datetime,
     engine = create_db_engine(database_url)
     upgrade_database(engine)
     sessions = make_session_factory(engine)
-    config = IssuerConfig(
-        base_url="https://issuer.example", secret_key=b"k" * 32, status_list_size=512
+    config = issuer_config(
+        get_settings(
+            issuer_base_url="https://issuer.example", secret_key="k" * 32, status_list_size=512
+        )
     )
     now = datetime.now(UTC)
     return engine, sessions, config, now, _one_employee(sessions, now)
