@@ -4,9 +4,6 @@ MOBILEID_TEST_POSTGRES_URL is set) and the real app served by uvicorn on 127.0.0
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from serving import Served
 from sqlalchemy import create_engine, text
 
 POSTGRES_ENV = "MOBILEID_TEST_POSTGRES_URL"
@@ -74,26 +71,6 @@ class LiveServer:
         return self.app.state.runtime
 
 
-def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-def start_server(app: Any, sock: socket.socket) -> tuple[uvicorn.Server, threading.Thread]:
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    return server, thread
-
-
 @pytest.fixture
 def server_env(database_url: str, tmp_path: Path) -> dict[str, str]:
     return {
@@ -112,22 +89,20 @@ def live_server(
     from mobileid.app import create_app
     from mobileid.settings import get_settings
 
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    env = dict(
-        server_env, MOBILEID_ISSUER_BASE_URL=f"http://127.0.0.1:{port}", MOBILEID_PORT=str(port)
-    )
+    served = Served(None)
+    env = dict(server_env, MOBILEID_ISSUER_BASE_URL=served.url, MOBILEID_PORT=str(served.port))
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     clock = FakeClock()
-    app = create_app(get_settings(), clock=clock)
-    server, thread = start_server(app, sock)
-    base = f"http://127.0.0.1:{port}"
-    client = httpx.Client(base_url=base, timeout=30)
     try:
-        yield LiveServer(base, Path(env["MOBILEID_DATA_DIR"]), env, clock, app, client)
+        served.app = create_app(get_settings(), clock=clock)
+    except BaseException:
+        served.close()
+        raise
+    served.start()
+    client = httpx.Client(base_url=served.url, timeout=30)
+    try:
+        yield LiveServer(served.url, Path(env["MOBILEID_DATA_DIR"]), env, clock, served.app, client)
     finally:
         client.close()
-        server.should_exit = True
-        thread.join(timeout=20)
-        sock.close()
+        served.stop()
