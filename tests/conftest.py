@@ -19,6 +19,15 @@ from sqlalchemy import create_engine, text
 POSTGRES_ENV = "MOBILEID_TEST_POSTGRES_URL"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """pytest-xdist hands its workers the controller's terminal size as COLUMNS and LINES; the
+    CLI's consoles, made at import, would keep that width for good, and tests that widen the
+    terminal for one command (`COLUMNS` in its env) would see their tables cut at 80 columns."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        for name in ("COLUMNS", "LINES"):
+            os.environ.pop(name, None)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A URL of an empty database: a temp SQLite file, or a fresh PostgreSQL schema."""
@@ -71,6 +80,33 @@ class LiveServer:
         return self.app.state.runtime
 
 
+@pytest.fixture(scope="session")
+def migrated_issuer_sqlite(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """An issuer SQLite database at the newest revision, migrated once per test process: each
+    live server on SQLite starts from a copy, as migrating a fresh file is most of its start."""
+    from issuer.migrate import upgrade_database
+    from mobileid.db import create_db_engine
+
+    path = tmp_path_factory.mktemp("migrated") / "issuer.sqlite3"
+    engine = create_db_engine(f"sqlite:///{path}")
+    try:
+        upgrade_database(engine)
+    finally:
+        engine.dispose()
+    return path.read_bytes()
+
+
+def _start_from(database_url: str, migrated: bytes) -> None:
+    """Put the migrated database where a SQLite URL points (0600, as the service makes it)."""
+    if not database_url.startswith("sqlite:///"):
+        return
+    fd = os.open(
+        database_url.removeprefix("sqlite:///"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
+    )
+    with os.fdopen(fd, "wb") as file:
+        file.write(migrated)
+
+
 @pytest.fixture
 def server_env(database_url: str, tmp_path: Path) -> dict[str, str]:
     return {
@@ -83,12 +119,13 @@ def server_env(database_url: str, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def live_server(
-    server_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    server_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, migrated_issuer_sqlite: bytes
 ) -> Iterator[LiveServer]:
     """The real app (issuer) on 127.0.0.1:<free port> in a thread; stopped after the test."""
     from mobileid.app import create_app
     from mobileid.settings import get_settings
 
+    _start_from(server_env["MOBILEID_DATABASE_URL"], migrated_issuer_sqlite)
     served = Served(None)
     env = dict(server_env, MOBILEID_ISSUER_BASE_URL=served.url, MOBILEID_PORT=str(served.port))
     for key, value in env.items():
