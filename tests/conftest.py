@@ -4,9 +4,6 @@ MOBILEID_TEST_POSTGRES_URL is set) and the real app served by uvicorn on 127.0.0
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,10 +13,19 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from serving import Served
 from sqlalchemy import create_engine, text
 
 POSTGRES_ENV = "MOBILEID_TEST_POSTGRES_URL"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """pytest-xdist hands its workers the controller's terminal size as COLUMNS and LINES; the
+    CLI's consoles, made at import, would keep that width for good, and tests that widen the
+    terminal for one command (`COLUMNS` in its env) would see their tables cut at 80 columns."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        for name in ("COLUMNS", "LINES"):
+            os.environ.pop(name, None)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -74,24 +80,31 @@ class LiveServer:
         return self.app.state.runtime
 
 
-def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
+@pytest.fixture(scope="session")
+def migrated_issuer_sqlite(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """An issuer SQLite database at the newest revision, migrated once per test process: each
+    live server on SQLite starts from a copy, as migrating a fresh file is most of its start."""
+    from issuer.migrate import upgrade_database
+    from mobileid.db import create_db_engine
+
+    path = tmp_path_factory.mktemp("migrated") / "issuer.sqlite3"
+    engine = create_db_engine(f"sqlite:///{path}")
+    try:
+        upgrade_database(engine)
+    finally:
+        engine.dispose()
+    return path.read_bytes()
 
 
-def start_server(app: Any, sock: socket.socket) -> tuple[uvicorn.Server, threading.Thread]:
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    return server, thread
+def _start_from(database_url: str, migrated: bytes) -> None:
+    """Put the migrated database where a SQLite URL points (0600, as the service makes it)."""
+    if not database_url.startswith("sqlite:///"):
+        return
+    fd = os.open(
+        database_url.removeprefix("sqlite:///"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
+    )
+    with os.fdopen(fd, "wb") as file:
+        file.write(migrated)
 
 
 @pytest.fixture
@@ -106,28 +119,27 @@ def server_env(database_url: str, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def live_server(
-    server_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    server_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, migrated_issuer_sqlite: bytes
 ) -> Iterator[LiveServer]:
     """The real app (issuer) on 127.0.0.1:<free port> in a thread; stopped after the test."""
     from mobileid.app import create_app
     from mobileid.settings import get_settings
 
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    env = dict(
-        server_env, MOBILEID_ISSUER_BASE_URL=f"http://127.0.0.1:{port}", MOBILEID_PORT=str(port)
-    )
+    _start_from(server_env["MOBILEID_DATABASE_URL"], migrated_issuer_sqlite)
+    served = Served(None)
+    env = dict(server_env, MOBILEID_ISSUER_BASE_URL=served.url, MOBILEID_PORT=str(served.port))
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     clock = FakeClock()
-    app = create_app(get_settings(), clock=clock)
-    server, thread = start_server(app, sock)
-    base = f"http://127.0.0.1:{port}"
-    client = httpx.Client(base_url=base, timeout=30)
     try:
-        yield LiveServer(base, Path(env["MOBILEID_DATA_DIR"]), env, clock, app, client)
+        served.app = create_app(get_settings(), clock=clock)
+    except BaseException:
+        served.close()
+        raise
+    served.start()
+    client = httpx.Client(base_url=served.url, timeout=30)
+    try:
+        yield LiveServer(served.url, Path(env["MOBILEID_DATA_DIR"]), env, clock, served.app, client)
     finally:
         client.close()
-        server.should_exit = True
-        thread.join(timeout=20)
-        sock.close()
+        served.stop()

@@ -9,6 +9,8 @@ from vc.keys import Ed25519PrivateKey
 from vc.sd_jwt import present
 from vc.sd_jwt_vc import issue_sd_jwt_vc
 
+pytestmark = pytest.mark.bench
+
 
 def test_floor_alternates_the_issuer_and_kb_signing_inputs() -> None:
     issuer, holder = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()

@@ -9,6 +9,8 @@ import pytest
 
 from bench.instructions import callgrind_total, workload
 
+pytestmark = pytest.mark.bench
+
 
 def test_totals_come_from_the_summary_line(tmp_path: Path) -> None:
     out = tmp_path / "callgrind.out"

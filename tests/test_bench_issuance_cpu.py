@@ -11,7 +11,10 @@ import pytest
 
 from bench.issuance import cpu_seconds
 
-pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="Linux /proc only")
+pytestmark = [
+    pytest.mark.bench,
+    pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="Linux /proc only"),
+]
 
 
 def test_cpu_time_grows_with_work_and_counts_children() -> None:

@@ -4,8 +4,6 @@ status list token the way a verifier does (JWKS from the issuer, `vc.status_list
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +13,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import uvicorn
 from issuer_kit import (
     Holder,
     Tokens,
@@ -26,6 +23,7 @@ from issuer_kit import (
     seed,
     tx_code_of,
 )
+from serving import bound_socket, serve_app
 
 from vc.jws import decode_unverified
 from vc.keys import Ed25519PrivateKey, PrivateKey
@@ -171,13 +169,6 @@ class Office:
         return published
 
 
-def bound_socket(port: int = 0) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    return sock
-
-
 class Clock:
     """Real time plus an offset tests may advance."""
 
@@ -232,19 +223,8 @@ def run_issuer(env: dict[str, str], port: int) -> Iterator[RunningIssuer]:
 @contextmanager
 def serve(app: Any, sock: socket.socket | None = None) -> Iterator[httpx.Client]:
     """Run an ASGI app with uvicorn on 127.0.0.1 in a thread; a client for it."""
-    sock = sock or bound_socket()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.01)
-    port = sock.getsockname()[1]
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        sock.close()
+    with (
+        serve_app(app, sock) as served,
+        httpx.Client(base_url=served.url, timeout=30) as client,
+    ):
+        yield client

@@ -56,7 +56,7 @@ def test_dead_offer_is_gone_from_offer_uri(offered) -> None:
     code = holder.code_of(holder.offer(link))
     for _ in range(5):
         holder.token(code, _wrong(tx))
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match="offer_not_found"):
         holder.offer(link)
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from serving import Served, bound_socket, serve_app
 
 from schemas.employee_id import DISCLOSABLE, PURPOSES, Purpose, employee_vct
 from vc.base64url import b64url_encode
@@ -55,59 +53,8 @@ class Clock:
         self.offset += seconds
 
 
-def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-class Served:
-    """An ASGI app on 127.0.0.1 in a thread; `stop()` and `start()` again on the same port."""
-
-    def __init__(self, app: Any, port: int | None = None) -> None:
-        self.app = app
-        sock = free_socket() if port is None else None
-        self.port = port if port is not None else sock.getsockname()[1]  # type: ignore[union-attr]
-        if sock is not None:
-            sock.close()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> Served:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="on", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 20
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
-        self._sock = sock
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=20)
-            self._sock.close()
-            self._server = None
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[Served]:
-    served = Served(app).start()
-    try:
-        yield served
-    finally:
-        served.stop()
+serve, free_socket = serve_app, bound_socket
+"""The servers' plumbing (`serving`) under the names the verifier and login tests use."""
 
 
 def employee_claims(number: str = "E1001", agency: str = AGENCY) -> dict[str, Any]:
