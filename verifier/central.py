@@ -27,12 +27,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from verifier.errors import VerifierError
 from verifier.fetch import origin_of
-from verifier.gate.api import Respond
 from verifier.gate.store import Bundle
 from verifier.models import RECORD_COLUMNS, central_records
 from verifier.policy import DEFAULT_ALGORITHMS, RETENTION_DAYS
 from verifier.status import StatusCache
 from verifier.trust import TrustedIssuer, TrustStore
+from verifier.web import Respond
 
 __all__ = [
     "CentralConfig",

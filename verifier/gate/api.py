@@ -10,27 +10,16 @@ response helper of every service.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from verifier.gate.service import GateService
+from verifier.web import Respond
 
-__all__ = ["SCAN_PATH", "Respond", "gate_router"]
+__all__ = ["SCAN_PATH", "gate_router"]
 
 SCAN_PATH = "/scan"
 """Its body is a QR payload's raw bytes: a scan, whatever they hold."""
-
-
-class Respond(Protocol):
-    """Shapes a JSON answer no cache keeps: `mobileid.edge.json_response`, the one helper of
-    every service, which the assembly hands to the verifier's routers."""
-
-    def __call__(
-        self, body: Any, status: int = 200, headers: Mapping[str, str] | None = None
-    ) -> Response: ...
 
 
 def gate_router(service: GateService, respond: Respond) -> APIRouter:

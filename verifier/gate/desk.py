@@ -20,7 +20,6 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
 from schemas.employee_id import DISCLOSABLE, PURPOSES
-from verifier.gate.api import Respond
 from verifier.gate.service import GateService
 from verifier.migrate import upgrade_verifier_database
 from verifier.oid4vp.api import (
@@ -36,6 +35,7 @@ from verifier.oid4vp.sessions import CROSS_DEVICE, VpConfig, VpContext, start_se
 from verifier.oid4vp.verify import LoginVerifier
 from verifier.pipeline import Decision
 from verifier.reasons import Reason
+from verifier.web import Respond
 from verifier.x509 import VerifierCertificate
 
 __all__ = ["decision_of", "mount_openid4vp"]

@@ -30,12 +30,12 @@ from verifier.oid4vp.api import (
     CLIENT_SECRET,
     SESSION_HANDLE,
     LoginRuntime,
-    Respond,
     read_body,
 )
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
 from verifier.oid4vp.outcomes import session_view
 from verifier.oid4vp.sessions import CROSS_DEVICE
+from verifier.web import Respond
 
 __all__ = ["oidc_router"]
 

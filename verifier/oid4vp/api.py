@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
@@ -38,6 +38,7 @@ from verifier.oid4vp.sessions import (
     session_link,
     start_session,
 )
+from verifier.web import Respond
 
 __all__ = [
     "API_TOKEN",
@@ -45,7 +46,6 @@ __all__ = [
     "SESSION_HANDLE",
     "FailureCounter",
     "LoginRuntime",
-    "Respond",
     "oid4vp_router",
     "read_body",
 ]
@@ -59,15 +59,6 @@ T = TypeVar("T")
 SESSION_HANDLE = "session_handle"
 CLIENT_SECRET = "client_secret"  # noqa: S105 - a name
 API_TOKEN = "api_token"  # noqa: S105 - a name
-
-
-class Respond(Protocol):
-    """Shapes a JSON answer no cache keeps: the assembly hands in `mobileid.edge.json_response`,
-    the one helper of every service."""
-
-    def __call__(
-        self, body: Any, status: int = 200, headers: Mapping[str, str] | None = None
-    ) -> Response: ...
 
 
 class FailureCounter(Protocol):
