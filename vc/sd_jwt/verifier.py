@@ -80,7 +80,7 @@ class _Processor:
             return self._array(node, depth)
         return node
 
-    def _object(self, node: dict[str, Any], depth: int, sealed: frozenset[str]) -> Any:
+    def _object(self, node: dict[str, Any], depth: int, sealed: frozenset[str]) -> dict[str, Any]:
         _check_depth(depth)
         digests = node.pop(SD_KEY, None)
         for key, value in node.items():
