@@ -22,7 +22,6 @@ from sqlalchemy import Engine
 
 from verifier.errors import VerifierError
 from verifier.fetch import FetchError, check_fetch_url
-from verifier.gate.recorder import EntryRecorder
 from verifier.gate.store import (
     Bundle,
     BundleError,
@@ -58,8 +57,6 @@ class Gate(Protocol):
     def client(self) -> httpx.Client | None: ...
     @property
     def engine(self) -> Engine: ...
-    @property
-    def recorder(self) -> EntryRecorder: ...
     @property
     def trust(self) -> TrustStore: ...
     @property
