@@ -1,5 +1,5 @@
 """Shared fixtures: a fresh database per test (SQLite always, PostgreSQL when
-MOBILEID_TEST_POSTGRES_URL is set) and the real app served by uvicorn on 127.0.0.1 (`serving`).
+MOBILEID_TEST_POSTGRES_URL is set) and the real app served by uvicorn on 127.0.0.1 (`server_kit`).
 Every pytest-xdist worker has its own temporary directory and its own schemas."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from serving import Served
+from server_kit import Served
 from sqlalchemy import create_engine, text
 
 POSTGRES_ENV = "MOBILEID_TEST_POSTGRES_URL"

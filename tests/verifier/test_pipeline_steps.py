@@ -102,7 +102,7 @@ def test_decode_scan_accepts_both_forms_and_refuses_others(world: World) -> None
     assert decode_scan(encode_presentation(plain)) == plain
     assert decode_scan(plain) == plain
     for junk in (b"", b"hello", "한글".encode(), b"\xff" * 40, b"x" * 20000):
-        with pytest.raises(Denied, match="^malformed: "):
+        with pytest.raises(Denied, match=r"^malformed: "):
             decode_scan(junk)
 
 
