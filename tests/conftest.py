@@ -1,5 +1,6 @@
 """Shared fixtures: a fresh database per test (SQLite always, PostgreSQL when
-MOBILEID_TEST_POSTGRES_URL is set) and the real app served by uvicorn on 127.0.0.1."""
+MOBILEID_TEST_POSTGRES_URL is set) and the real app served by uvicorn on 127.0.0.1 (`server_kit`).
+Every pytest-xdist worker has its own temporary directory and its own schemas."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from serving import Served
+from server_kit import Served
 from sqlalchemy import create_engine, text
 
 POSTGRES_ENV = "MOBILEID_TEST_POSTGRES_URL"
@@ -30,14 +31,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL of an empty database: a temp SQLite file, or a fresh PostgreSQL schema."""
+    """A URL of an empty database: a temp SQLite file, or a fresh PostgreSQL schema (named after
+    the xdist worker and a random part, so parallel workers and runs never share one)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
         return
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         pytest.skip(f"{POSTGRES_ENV} not set")
-    schema = f"t_{uuid.uuid4().hex[:16]}"
+    schema = f"t_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:16]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))

@@ -23,7 +23,7 @@ from issuer_kit import (
     seed,
     tx_code_of,
 )
-from serving import bound_socket, serve_app
+from server_kit import bound_socket, serve_app
 
 from vc.jws import decode_unverified
 from vc.keys import Ed25519PrivateKey, PrivateKey

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from serving import Served, bound_socket, serve_app
+from server_kit import Served, bound_socket, serve_app
 
 from schemas.employee_id import DISCLOSABLE, PURPOSES, Purpose, employee_vct
 from vc.base64url import b64url_encode
@@ -54,7 +54,7 @@ class Clock:
 
 
 serve, free_socket = serve_app, bound_socket
-"""The servers' plumbing (`serving`) under the names the verifier and login tests use."""
+"""The servers' plumbing (`server_kit`) under the names the verifier and login tests use."""
 
 
 def employee_claims(number: str = "E1001", agency: str = AGENCY) -> dict[str, Any]:
