@@ -14,6 +14,7 @@ import yaml
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mobileid.throttle import MAX_FAILURES, WINDOW_S
 from vc.sealing import PLACEHOLDER_SECRET, placeholder_problem
 from verifier.login.config import ClientIdPrefix, LoginConfig, ResponseMode
 from verifier.policy import StalePolicy
@@ -75,9 +76,9 @@ class Settings(BaseSettings):
     """`exp` - `iat` of status list tokens (re-signed when half has passed)."""
     api_token_lifetime_days: int = Field(default=90, ge=1, le=3650)
     """How long a new HR API token works (`mobileid admin create-token --days` overrides)."""
-    throttle_max_failures: int = Field(default=10, ge=1, le=10_000)
+    throttle_max_failures: int = Field(default=MAX_FAILURES, ge=1, le=10_000)
     """Failed HR API tokens one client address may present per window before it gets 429."""
-    throttle_window_s: int = Field(default=60, ge=1, le=86400)
+    throttle_window_s: int = Field(default=WINDOW_S, ge=1, le=86400)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     outbox_poll_s: float = Field(default=1.0, gt=0, le=3600)
     outbox_console: bool = True
@@ -185,10 +186,10 @@ class LoginSettings(BaseSettings):
     purge_every_s: float = Field(default=_LOGIN.purge_every_s, gt=0)
     api_token: SecretStr | None = None
     """Bearer token desks and terminals use for `POST /oid4vp/sessions`; unset: API mode off."""
-    throttle_max_failures: int = Field(default=10, ge=1, le=10_000)
+    throttle_max_failures: int = Field(default=MAX_FAILURES, ge=1, le=10_000)
     """Failed secrets (session handles, client secrets, the API token: each counted apart) one
     client address may present per window before it gets 429 `too_many_attempts`."""
-    throttle_window_s: int = Field(default=60, ge=1, le=86400)
+    throttle_window_s: int = Field(default=WINDOW_S, ge=1, le=86400)
     host: str = "127.0.0.1"
     port: int = Field(default=8300, ge=0, le=65535)
 

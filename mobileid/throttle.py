@@ -20,7 +20,12 @@ import math
 from sqlalchemy import Connection, Table, case, delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["FailureThrottle"]
+__all__ = ["MAX_FAILURES", "WINDOW_S", "FailureThrottle"]
+
+MAX_FAILURES = 10
+"""Failures of one kind a source may make per window (both services' default)."""
+WINDOW_S = 60
+"""Seconds a window lasts (both services' default)."""
 
 MAX_SOURCE_CHARS = 64
 """An IPv6 address in text is at most 45; anything longer is cut (and so shares a count)."""
@@ -31,7 +36,9 @@ class FailureThrottle:
     """Failures of `kind` (a name per guarded secret) from `source` (a client address), counted
     in `table` (the columns of `issuer_secret_failures`)."""
 
-    def __init__(self, table: Table, *, max_failures: int = 10, window_s: int = 60) -> None:
+    def __init__(
+        self, table: Table, *, max_failures: int = MAX_FAILURES, window_s: int = WINDOW_S
+    ) -> None:
         self.table = table
         self.max_failures = max_failures
         self.window_s = window_s
