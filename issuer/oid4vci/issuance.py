@@ -132,8 +132,10 @@ def _verify_proof(session: Session, proof: str, config: IssuerConfig, now: datet
     nonce = payload.get("nonce")
     if not isinstance(nonce, str) or not nonce:
         raise ProtocolError(IssuerCode.invalid_proof, "proof carries no c_nonce")
-    used = session.execute(delete(Nonce).where(Nonce.value == nonce, Nonce.expires_at > now))
-    if used.rowcount != 1:  # type: ignore[attr-defined]
+    used = session.connection().execute(  # see `issuer.models` on writes
+        delete(Nonce).where(Nonce.value == nonce, Nonce.expires_at > now)
+    )
+    if used.rowcount != 1:
         raise ProtocolError(IssuerCode.invalid_nonce, "c_nonce unknown, used or expired")
     return key
 
