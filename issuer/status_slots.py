@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 from issuer.config import IssuerConfig
 from issuer.models import Credential, StatusListRecord, table_of
 
-__all__ = ["allocate_status_slot", "current_status_list"]
+__all__ = ["FULL_FRACTION", "allocate_status_slot", "current_status_list"]
 
 _MAX_TRIES = 64
-_FULL_FRACTION = 0.75  # beyond this, random probing gets slow: start a new list
+FULL_FRACTION = 0.75  # beyond this, random probing gets slow: start a new list
 _COLLISIONS_BEFORE_COUNT = 4
 _CREDENTIALS = table_of(Credential)
 _SLOT = ["status_list_id", "status_idx"]
@@ -98,7 +98,7 @@ def allocate_status_slot(
                 )
                 or 0
             )
-            if used >= status_list.size * _FULL_FRACTION:
+            if used >= status_list.size * FULL_FRACTION:
                 status_list.full = True
                 session.flush()
             collisions = 0

@@ -1,0 +1,67 @@
+"""Status slots for many credentials at once (a population issued in bulk, for load and scale
+work), under the same rules as one credential's (`issuer.status_slots`).
+
+Each index is random within the current list (Token Status List §13.4), chosen against the list's
+used indexes read once per call, and a list is closed when `FULL_FRACTION` of it is used, so a
+national population of 1.2 million spreads over two 2^20-entry lists. The rows go in with `ON
+CONFLICT (status_list_id, status_idx) DO NOTHING`: a slot another process took meanwhile leaves
+its row out of the returned ids, and that row is tried again at another index.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from issuer.config import IssuerConfig
+from issuer.models import Credential
+from issuer.status_slots import FULL_FRACTION, current_status_list
+
+__all__ = ["insert_with_status_slots"]
+
+
+def insert_with_status_slots(
+    session: Session,
+    config: IssuerConfig,
+    now: datetime,
+    rows: Sequence[Mapping[str, Any]],
+    randbelow: Callable[[int], int] = secrets.randbelow,
+) -> None:
+    """Insert the credential `rows` (every column but the slot; each with its `id`) at free
+    random slots of the open lists, in the session's transaction."""
+    dialect = postgresql if session.connection().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(Credential)
+        .on_conflict_do_nothing(index_elements=["status_list_id", "status_idx"])
+        .returning(Credential.id)
+    )
+    pending = list(rows)
+    while pending:
+        status_list = current_status_list(session, config, now)
+        used = bytearray(status_list.size)
+        taken = session.scalars(
+            select(Credential.status_idx).where(Credential.status_list_id == status_list.id)
+        ).all()
+        for idx in taken:
+            used[idx] = 1
+        room = int(status_list.size * FULL_FRACTION) - len(taken)
+        if room <= 0:
+            status_list.full = True
+            session.flush()
+            continue
+        batch, pending = pending[:room], pending[room:]
+        values = []
+        for row in batch:
+            idx = randbelow(status_list.size)
+            while used[idx]:
+                idx = randbelow(status_list.size)
+            used[idx] = 1
+            values.append({**row, "status_list_id": status_list.id, "status_idx": idx})
+        went_in = set(session.scalars(statement, values))
+        pending.extend(row for row in batch if row["id"] not in went_in)
