@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from issuer_kit import cli_env
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -24,14 +25,7 @@ ROWS = 20_000
 
 @pytest.fixture
 def env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    values = {
-        "MOBILEID_DATA_DIR": str(tmp_path / "data"),
-        "MOBILEID_DATABASE_URL": database_url,
-        "MOBILEID_OUTBOX_CONSOLE": "false",
-    }
-    for k, v in values.items():
-        monkeypatch.setenv(k, v)
-    return values
+    return cli_env(database_url, tmp_path, monkeypatch)
 
 
 def _counts(env: dict[str, str]) -> tuple[int, int]:
