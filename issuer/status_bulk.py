@@ -4,8 +4,10 @@ work), under the same rules as one credential's (`issuer.status_slots`).
 Each index is random within the current list (Token Status List §13.4), chosen against the list's
 used indexes read once per call, and a list is closed when `FULL_FRACTION` of it is used, so a
 national population of 1.2 million spreads over two 2^20-entry lists. The rows go in with `ON
-CONFLICT (status_list_id, status_idx) DO NOTHING`: a slot another process took meanwhile leaves
-its row out of the returned ids, and that row is tried again at another index.
+CONFLICT (status_list_id, status_idx) DO NOTHING` as one executemany (RETURNING would cost
+PostgreSQL's driver three times as long on its 50,000 placeholders); when fewer rows went in
+than were sent (a slot another process took meanwhile), those left out are tried again at
+other indexes.
 """
 
 from __future__ import annotations
@@ -35,11 +37,10 @@ def insert_with_status_slots(
 ) -> None:
     """Insert the credential `rows` (every column but the slot; each with its `id`) at free
     random slots of the open lists, in the session's transaction."""
-    dialect = postgresql if session.connection().dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(Credential)
-        .on_conflict_do_nothing(index_elements=["status_list_id", "status_idx"])
-        .returning(Credential.id)
+    connection = session.connection()
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Credential).on_conflict_do_nothing(
+        index_elements=["status_list_id", "status_idx"]
     )
     pending = list(rows)
     while pending:
@@ -63,5 +64,16 @@ def insert_with_status_slots(
                 idx = randbelow(status_list.size)
             used[idx] = 1
             values.append({**row, "status_list_id": status_list.id, "status_idx": idx})
-        went_in = set(session.scalars(statement, values))
-        pending.extend(row for row in batch if row["id"] not in went_in)
+        done = connection.execute(statement, values, execution_options={"preserve_rowcount": True})
+        if done.rowcount != len(values):  # another process took some of these slots meanwhile
+            pending.extend(_left_out(session, batch))
+
+
+def _left_out(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The rows that are not in the table."""
+    ids = [row["id"] for row in rows]
+    present: set[str] = set()
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        present.update(session.scalars(select(Credential.id).where(Credential.id.in_(chunk))))
+    return [row for row in rows if row["id"] not in present]

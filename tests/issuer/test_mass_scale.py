@@ -3,11 +3,14 @@ that is interrupted and run again: nothing done twice, each list signed once per
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from bench.population import issue_population
 from issuer.api_tokens import operator
@@ -16,7 +19,8 @@ from issuer.hr_stream import import_hr_rows
 from issuer.hr_synthetic import SyntheticSource, synthetic_rows
 from issuer.mass_actions import MassScope, plan_mass_action, run_mass_action
 from issuer.models import AuditEntry, Credential, Employee, StatusListRecord
-from issuer.status_slots import FULL_FRACTION
+from issuer.status_bulk import insert_with_status_slots
+from issuer.status_slots import FULL_FRACTION, current_status_list
 from mobileid.runtime import IssuerRuntime, open_issuer_runtime
 from mobileid.settings import get_settings
 
@@ -126,3 +130,52 @@ def test_interrupted_mass_suspension_resumes_without_doing_anything_twice(
     assert len(calls) == result.batches + 1  # one publication per batch, both runs
     for list_id, version in after.items():  # each list signed once per batch that touched it
         assert version - versions[list_id] == sum(list_id in touched for touched in calls)
+
+
+def test_bulk_slots_taken_meanwhile_by_another_process_are_retried_elsewhere(
+    runtime: IssuerRuntime, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer: no other process can take a slot meanwhile")
+    with runtime.unit_of_work() as s:
+        list_id = current_status_list(s, runtime.config, runtime.clock()).id
+        employees = s.scalars(select(Employee.id).order_by(Employee.id).limit(11)).all()
+    now = runtime.clock()
+    rows = [credential_row(e, now) for e in employees[:10]]
+    picks = iter(range(5, 1000))
+
+    def randbelow(_n: int) -> int:
+        idx = next(picks)
+        if idx == 5:  # another issuer takes slot 5 and commits before our insert
+            with runtime.unit_of_work() as other:
+                other.execute(
+                    insert(Credential),
+                    [
+                        {
+                            **credential_row(employees[10], now),
+                            "status_list_id": list_id,
+                            "status_idx": 5,
+                        }
+                    ],
+                )
+        return idx
+
+    with runtime.unit_of_work() as s:
+        insert_with_status_slots(s, runtime.config, now, rows, randbelow)
+    with runtime.unit_of_work() as s:
+        slots = dict(s.execute(select(Credential.id, Credential.status_idx)).all())
+    assert {r["id"] for r in rows} <= set(slots) and len(set(slots.values())) == 11
+    assert sorted(slots[r["id"]] for r in rows) == list(range(6, 16))
+
+
+def credential_row(employee_id: int, now: datetime) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4().hex,
+        "employee_id": employee_id,
+        "holder_jkt": "j",
+        "kid": "k",
+        "state": "active",
+        "issued_at": now,
+        "expires_at": now,
+        "notification_id": uuid.uuid4().hex,
+    }
