@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -108,18 +109,7 @@ def hr_import(
             "created": result.created,
             "updated": result.updated,
             "unchanged": result.unchanged,
-            "actions": [
-                {
-                    "employee_number": a.employee_number,
-                    "action": a.action,
-                    "reason": a.reason,
-                    "changed_fields": list(a.changed_fields),
-                    "credential_id": a.credential_id,
-                    "application_id": a.application_id,
-                    "note": a.note,
-                }
-                for a in actions
-            ],
+            "actions": [asdict(a) for a in actions],
         }
         print(json.dumps(summary, ensure_ascii=False))
         return
