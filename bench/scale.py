@@ -1,6 +1,7 @@
 """A national population on this machine: 1.2 million public servants, on SQLite and PostgreSQL.
 
-    python -m bench.scale [--count 1200000] [--no-postgres]
+    python -m bench.scale [--count 1200000] [--no-postgres | --only sqlite|postgres]
+                          [--hr-file FILE]
 
 For each database, in a fresh one, through the issuer's own functions:
 - HR import of a synthetic national file (`mobileid hr generate`, one file for both databases)
@@ -28,6 +29,7 @@ import asyncio
 import csv
 import json
 import statistics
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -339,15 +341,22 @@ def bench_gate(settings: Settings) -> dict[str, Any]:
 def bench_database(url: str, data_dir: Path, hr_file: Path, mass_target: int) -> dict[str, Any]:
     settings = get_settings(data_dir=data_dir, database_url=url, outbox_console=False)
     runtime = open_issuer_runtime(settings)
+    figures: dict[str, Any] = {}
+
+    def step(name: str, found: dict[str, Any]) -> None:
+        """Each step's figures on stderr as they come (a long run can be watched)."""
+        print(f"{url.partition(':')[0]} {name}: {found}", file=sys.stderr, flush=True)
+        figures.update(found)
+
     try:
-        figures = bench_import(runtime, hr_file)
-        figures |= bench_allocation(runtime)
+        step("import", bench_import(runtime, hr_file))
+        step("allocation", bench_allocation(runtime))
         for name, fraction in (("0_1pct", 0.001), ("10pct", 0.10)):
-            figures[name] = bench_republish(runtime, fraction)
-        figures |= bench_mass_suspend(runtime, mass_target)
+            step("republish", {name: bench_republish(runtime, fraction)})
+        step("mass suspension", bench_mass_suspend(runtime, mass_target))
     finally:
         runtime.close()
-    figures |= bench_gate(settings)
+    step("gate", bench_gate(settings))
     return figures
 
 
@@ -392,22 +401,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=NATIONAL, help="employees")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--only", choices=("sqlite", "postgres"), help="one database only")
+    parser.add_argument(
+        "--hr-file", type=Path, help="an HR file of --count rows made earlier (hr generate)"
+    )
     args = parser.parse_args()
     mass_target = max(1, MASS_TARGET * args.count // NATIONAL)
+    figures: dict[str, dict[str, Any] | None] = {"sqlite": None, "postgres": None}
     with tempfile.TemporaryDirectory() as tmp:
-        hr_file = Path(tmp) / "national.csv"
-        generate_s, _ = _timed(lambda: write_synthetic_hr_file(hr_file, args.count, seed=2026))
+        hr_file = args.hr_file or Path(tmp) / "national.csv"
+        if args.hr_file is None:
+            generate_s, _ = _timed(lambda: write_synthetic_hr_file(hr_file, args.count, seed=2026))
+            print(
+                f"synthetic HR file: {args.count:,} rows, {hr_file.stat().st_size:,} bytes,"
+                f" written in {generate_s:.1f} s"
+            )
         csv_s = csv_baseline(hr_file)
-        print(
-            f"synthetic HR file: {args.count:,} rows, {hr_file.stat().st_size:,} bytes,"
-            f" written in {generate_s:.1f} s"
-        )
-        sqlite = bench_database(
-            f"sqlite:///{tmp}/scale.sqlite3", Path(tmp) / "data", hr_file, mass_target
-        )
-        _report("SQLite", sqlite, csv_s)
-        base = None if args.no_postgres else _postgres_base()
-        pg: dict[str, Any] | None = None
+        if args.only in (None, "sqlite"):
+            sqlite = bench_database(
+                f"sqlite:///{tmp}/scale.sqlite3", Path(tmp) / "data", hr_file, mass_target
+            )
+            _report("SQLite", sqlite, csv_s)
+            figures["sqlite"] = sqlite
+        base = None if args.no_postgres or args.only == "sqlite" else _postgres_base()
         if base is not None:
             schemas = _Schema(base)
             try:
@@ -415,27 +431,40 @@ def main() -> None:
             finally:
                 schemas.drop()
             _report("PostgreSQL", pg, csv_s)
+            figures["postgres"] = pg
         else:
-            print("PostgreSQL: skipped (no server)")
+            print("PostgreSQL: skipped")
+
+    def figure(db: str, *path: str) -> Any:
+        found: Any = figures[db]
+        for key in path:
+            if found is None:
+                return None
+            found = found[key]
+        return found
+
     result: dict[str, Any] = {
-        "hr_import_s_sqlite": sqlite["hr_import_s"],
-        "hr_import_s_postgres": pg["hr_import_s"] if pg else None,
-        "hr_import_cpu_s_sqlite": sqlite["hr_import_cpu_s"],
+        "hr_import_s_sqlite": figure("sqlite", "hr_import_s"),
+        "hr_import_s_postgres": figure("postgres", "hr_import_s"),
+        "hr_import_cpu_s_sqlite": figure("sqlite", "hr_import_cpu_s"),
+        "hr_import_cpu_s_postgres": figure("postgres", "hr_import_cpu_s"),
         "csv_read_s": round(csv_s, 1),
-        "allocation_s_sqlite": sqlite["allocation_s"],
-        "allocation_s_postgres": pg["allocation_s"] if pg else None,
-        "republish_ms_0_1pct": sqlite["0_1pct"]["republish_ms"],
-        "republish_ms_10pct": sqlite["10pct"]["republish_ms"],
-        "republish_ms_0_1pct_postgres": pg["0_1pct"]["republish_ms"] if pg else None,
-        "republish_baseline_ms_0_1pct": sqlite["0_1pct"]["baseline_ms"],
-        "mass_suspend_100k_s": sqlite["mass_suspend_s"],
-        "mass_suspend_100k_s_postgres": pg["mass_suspend_s"] if pg else None,
-        "mass_suspended": sqlite["suspended"],
-        "gate_sync_bytes": sqlite["gate_sync_bytes"],
-        "gate_sync_s": sqlite["gate_sync_s"],
-        "gate_lists_memory_bytes": sqlite["gate_lists_memory_bytes"],
-        "decision_p99_ms": sqlite["decision_p99_ms_every_list"],
-        "decision_p99_ms_one_list": sqlite["decision_p99_ms_one_list"],
+        "allocation_s_sqlite": figure("sqlite", "allocation_s"),
+        "allocation_s_postgres": figure("postgres", "allocation_s"),
+        "republish_ms_0_1pct": figure("sqlite", "0_1pct", "republish_ms"),
+        "republish_ms_10pct": figure("sqlite", "10pct", "republish_ms"),
+        "republish_ms_0_1pct_postgres": figure("postgres", "0_1pct", "republish_ms"),
+        "republish_ms_10pct_postgres": figure("postgres", "10pct", "republish_ms"),
+        "republish_baseline_ms_0_1pct": figure("sqlite", "0_1pct", "baseline_ms"),
+        "mass_suspend_100k_s": figure("sqlite", "mass_suspend_s"),
+        "mass_suspend_100k_s_postgres": figure("postgres", "mass_suspend_s"),
+        "mass_suspended": figure("sqlite", "suspended") or figure("postgres", "suspended"),
+        "gate_sync_bytes": figure("sqlite", "gate_sync_bytes")
+        or figure("postgres", "gate_sync_bytes"),
+        "gate_sync_s": figure("sqlite", "gate_sync_s"),
+        "gate_lists_memory_bytes": figure("sqlite", "gate_lists_memory_bytes"),
+        "decision_p99_ms": figure("sqlite", "decision_p99_ms_every_list"),
+        "decision_p99_ms_one_list": figure("sqlite", "decision_p99_ms_one_list"),
         "employees": args.count,
     }
     print(json.dumps(result))
