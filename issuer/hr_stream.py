@@ -75,7 +75,7 @@ def import_hr_rows(
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Validate and stage `rows` (raw records, numbered from 1), then create and update
-    employees from them; `progress` is told how many rows each step has read."""
+    employees from them; `progress` is told of the valid rows read, a batch at a time."""
     connection = session.connection()
     _STAGING.drop(connection, checkfirst=True)
     _STAGING.create(connection)
