@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import csv
 import json
+import random
 import statistics
 import sys
 import tempfile
@@ -202,7 +203,7 @@ def bench_republish(runtime: IssuerRuntime, fraction: float) -> dict[str, Any]:
             )
         times.append(time.perf_counter() - start)  # the commit included
     same = StatusList(size, 2)
-    for idx in range(0, size, max(1, round(1 / fraction))):
+    for idx in random.Random(2026).sample(range(size), round(size * fraction)):
         same.set(idx, INVALID)
     key = runtime.keyring.active
     baseline = [
@@ -238,6 +239,7 @@ def bench_mass_suspend(runtime: IssuerRuntime, target: int) -> dict[str, Any]:
             reason="emergency",
         )
         lists = s.scalar(select(func.count()).select_from(StatusListRecord)) or 1
+    cpu = time.process_time()
     seconds, result = _timed(
         lambda: run_mass_action(
             plan,
@@ -250,6 +252,7 @@ def bench_mass_suspend(runtime: IssuerRuntime, target: int) -> dict[str, Any]:
     )
     return {
         "mass_suspend_s": round(seconds, 1),
+        "mass_suspend_cpu_s": round(time.process_time() - cpu, 1),
         "suspended": result.changed,
         "agency": agency,
         "batches": result.batches,
@@ -383,7 +386,8 @@ def _report(db: str, f: dict[str, Any], csv_s: float) -> None:
             f" {r['rebuild_all_s']} s; {r['revoked']:,} revoked)"
         )
     print(
-        f"  mass suspension           {f['mass_suspend_s']:8.1f} s   {f['suspended']:,} of agency"
+        f"  mass suspension           {f['mass_suspend_s']:8.1f} s"
+        f"   ({f['mass_suspend_cpu_s']} s of this process's CPU) {f['suspended']:,} of agency"
         f" {f['agency']} in {f['batches']} batches: <= {f['list_signatures_at_most']} list"
         f" signatures (one per credential: {f['suspended']:,})"
     )
@@ -458,6 +462,7 @@ def main() -> None:
         "republish_baseline_ms_0_1pct": figure("sqlite", "0_1pct", "baseline_ms"),
         "mass_suspend_100k_s": figure("sqlite", "mass_suspend_s"),
         "mass_suspend_100k_s_postgres": figure("postgres", "mass_suspend_s"),
+        "mass_suspend_cpu_s_sqlite": figure("sqlite", "mass_suspend_cpu_s"),
         "mass_suspended": figure("sqlite", "suspended") or figure("postgres", "suspended"),
         "gate_sync_bytes": figure("sqlite", "gate_sync_bytes")
         or figure("postgres", "gate_sync_bytes"),
