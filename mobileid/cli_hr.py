@@ -4,33 +4,50 @@ HR systems' API tokens)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from issuer.api_tokens import Role, create_api_token, list_api_tokens, revoke_api_token
 from issuer.errors import HrImportRejected
 from issuer.hr.changes import HrAction, apply_hr_actions, plan_hr_actions
-from issuer.hr.importing import HrSource, import_records, parse_hr_file, validate_records
+from issuer.hr.importing import HrSource
+from issuer.hr.stream import import_hr_file
+from issuer.hr.synthetic import SyntheticSource, write_synthetic_hr_file
 from issuer.models import ApiToken
 from mobileid.cli_common import console, issuer_runtime
 from schemas.hr_record import __doc__ as HR_COLUMNS_DOC
 
 __all__ = ["admin_app", "hr_app"]
 
-hr_app = typer.Typer(help="인사 자료 / HR data: import employees.", no_args_is_help=True)
+hr_app = typer.Typer(
+    help="인사 자료 / HR data: import employees, generate synthetic test files.",
+    no_args_is_help=True,
+)
 admin_app = typer.Typer(help="관리 / Administration: HR API tokens.", no_args_is_help=True)
 tokens_app = typer.Typer(help="토큰 / HR API tokens: list, revoke.", no_args_is_help=True)
 admin_app.add_typer(tokens_app, name="tokens")
 
 
-def _print_problems(exc: HrImportRejected) -> None:
+def _print_problems(exc: HrImportRejected, *, as_json: bool) -> None:
+    if as_json:
+        problems = [{"row": p.row, "field": p.field, "problem": p.message} for p in exc.problems]
+        print(json.dumps({"error": exc.code, "problems": problems}, ensure_ascii=False))
+        return
     table = Table(title=f"거부됨 / rejected: {len(exc.problems)} problem(s); nothing was written")
     table.add_column("행 / record", justify="right")
     table.add_column("항목 / field")
@@ -42,7 +59,8 @@ def _print_problems(exc: HrImportRejected) -> None:
 
 @hr_app.command(
     "import",
-    help="인사 자료 가져오기 / Import an HR export (CSV or JSON).\n\n" + (HR_COLUMNS_DOC or ""),
+    help="인사 자료 가져오기 / Import an HR export (CSV or JSON), whole or not at all.\n\n"
+    + (HR_COLUMNS_DOC or ""),
 )
 def hr_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
@@ -58,46 +76,43 @@ def hr_import(
             "--dry-run", help="show what would change (records and credentials), write nothing"
         ),
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="one JSON object, no progress bar (for scripts)")
+    ] = False,
 ) -> None:
-    try:
-        records = validate_records(parse_hr_file(file))
-    except HrImportRejected as exc:
-        _print_problems(exc)
-        raise typer.Exit(1) from None
-    with (
-        issuer_runtime() as runtime,
-        Progress(
-            TextColumn("[bold]가져오는 중 / importing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=console,
-            transient=False,
-        ) as progress,
-    ):
-        task = progress.add_task("import", total=len(records))
-        with runtime.unit_of_work() as session:
-            now = runtime.clock()
-            result = import_records(
-                session,
-                records,
-                source=source,
-                now=now,
-                progress=lambda n: progress.advance(task, n),
-            )
-            actions = plan_hr_actions(session, result.changes)
-            if dry_run:
-                session.rollback()
-            else:
-                actions = apply_hr_actions(
-                    session,
-                    actions,
-                    actor="cli",
-                    role="hr_admin",
-                    config=runtime.config,
-                    publisher=runtime.status,
-                    keyring=runtime.keyring,
-                    now=now,
-                )
+    with issuer_runtime() as runtime, _progress(file, quiet=as_json) as advance:
+        try:
+            with runtime.unit_of_work() as session:
+                now = runtime.clock()
+                result = import_hr_file(session, file, source=source, now=now, progress=advance)
+                actions = plan_hr_actions(session, result.changes)
+                if dry_run:
+                    session.rollback()
+                else:
+                    actions = apply_hr_actions(
+                        session,
+                        actions,
+                        actor="cli",
+                        role="hr_admin",
+                        config=runtime.config,
+                        publisher=runtime.status,
+                        keyring=runtime.keyring,
+                        now=now,
+                    )
+        except HrImportRejected as exc:
+            _print_problems(exc, as_json=as_json)
+            raise typer.Exit(1) from None
+    if as_json:
+        summary = {
+            "dry_run": dry_run,
+            "source": source.system,
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "actions": [asdict(a) for a in actions],
+        }
+        print(json.dumps(summary, ensure_ascii=False))
+        return
     _print_actions(actions, dry_run=dry_run)
     prefix = "예행 / dry run (nothing written): " if dry_run else ""
     console.print(
@@ -105,6 +120,63 @@ def hr_import(
         f"변경 updated [bold]{result.updated}[/], "
         f"동일 unchanged [bold]{result.unchanged}[/] ({source.system})"
     )
+
+
+@contextmanager
+def _progress(file: Path, *, quiet: bool) -> Iterator[Callable[[int], None] | None]:
+    """A bar of rows read on a terminal (the total estimated from the file's lines); none for
+    scripts or when output is not a terminal."""
+    if quiet or not console.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("[bold]가져오는 중 / importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("import", total=_estimated_rows(file))
+        yield lambda n: progress.advance(task, n)
+
+
+def _estimated_rows(file: Path) -> int | None:
+    """Lines of a CSV file but its header and comments (a quoted line break counts twice)."""
+    if file.suffix.lower() == ".json":
+        return None
+    lines = comments = 0
+    with file.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            if not lines:
+                comments = sum(1 for line in chunk.splitlines()[:10] if line.startswith(b"#"))
+            lines += chunk.count(b"\n")
+    return max(0, lines - comments - 1)
+
+
+@hr_app.command("generate")
+def hr_generate(
+    count: Annotated[int, typer.Option("--count", min=1, help="how many employees")],
+    out: Annotated[Path, typer.Option("--out", dir_okay=False, help="the CSV file to write")],
+    seed: Annotated[int, typer.Option(help="the same seed writes the same file")] = 2026,
+    source: Annotated[
+        SyntheticSource, typer.Option(help="central agencies, local governments, or all")
+    ] = SyntheticSource.all,
+) -> None:
+    """합성 인사 자료 / Write a SYNTHETIC HR export for load and scale tests (never production
+    data): agencies, departments, positions, grades, unassigned phone numbers, small photos;
+    streamed, created 0600, the same for the same seed. Import it with `mobileid hr import`."""
+    with Progress(
+        TextColumn("[bold]합성 / generating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    ) as progress:
+        task = progress.add_task("generate", total=count)
+        write_synthetic_hr_file(
+            out, count, seed=seed, source=source, progress=lambda n: progress.advance(task, n)
+        )
+    console.print(f"합성 자료 / synthetic HR file: {out} ({count} employees, seed {seed})")
 
 
 def _print_actions(actions: Sequence[HrAction], *, dry_run: bool) -> None:

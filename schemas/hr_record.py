@@ -1,7 +1,8 @@
 """One employee record as HR exports it (central 전자인사관리 e-사람, local 인사랑).
 
-`mobileid hr import FILE` reads CSV (UTF-8, header row, BOM tolerated) or JSON (an array of
-objects, or `{"employees": [...]}`) with these columns; optional ones may be empty or absent.
+`mobileid hr import FILE` reads CSV (UTF-8, header row, BOM tolerated, `#` lines before the
+header are comments) or JSON (an array of objects, or `{"employees": [...]}`) with these columns;
+optional ones may be empty or absent.
 
 | column | required | meaning |
 |---|---|---|
@@ -29,7 +30,7 @@ import re
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.employee_id import EMPLOYMENT_TYPE_LABELS_KO, MAX_PHOTO_BYTES, EmploymentType
 
@@ -73,10 +74,13 @@ class HrRecord(BaseModel):
     phone: str | None = None
     photo: str | None = None
 
-    @field_validator("*", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _empty_is_none(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
+    def _empty_is_none(cls, data: Any) -> Any:
+        """Empty cells mean absent."""
+        if not isinstance(data, dict):
+            return data
+        return {k: None if isinstance(v, str) and not v.strip() else v for k, v in data.items()}
 
     @field_validator("employment_type", mode="before")
     @classmethod

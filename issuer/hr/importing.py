@@ -1,18 +1,21 @@
 """Import employees from an HR export (CSV or JSON; columns in `schemas.hr_record`).
 
-All or nothing: every record is validated first, and a file with any invalid record is rejected
-whole with every problem listed (`HrImportRejected`); nothing is written. A valid file creates new
-employees and updates changed ones (detected by a hash of the HR fields), in the caller's
+All or nothing: every record is validated, and a file with any invalid record is rejected whole
+with every problem listed (`HrImportRejected`); nothing is written. Valid records create new
+employees and update changed ones (detected by a hash of the HR fields), in the caller's
 transaction. The returned changes let the lifecycle act on transfers and retirements.
+
+Here: reading files (CSV streamed), validating a record, and `import_records` for the HR API's
+records; whole files go through `issuer.hr.stream`, which stages them in bulk.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import io
+import itertools
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -29,9 +32,20 @@ from issuer.hashing import new_secret
 from issuer.models import Employee
 from schemas.hr_record import HR_COLUMNS, HrRecord
 
-__all__ = ["HrSource", "ImportResult", "import_records", "parse_hr_file", "validate_records"]
+__all__ = [
+    "HrSource",
+    "ImportResult",
+    "audit_import",
+    "fields_hash",
+    "import_records",
+    "iter_hr_file",
+    "record_fields",
+    "update_employee_fields",
+    "validate_records",
+    "validate_row",
+]
 
-MAX_HR_FILE_BYTES = 64 * 1024 * 1024
+MAX_HR_JSON_BYTES = 64 * 1024 * 1024
 _CHUNK = 500
 
 
@@ -55,23 +69,26 @@ class ImportResult:
     """(employee_number, changed fields) for each updated employee."""
 
 
-def parse_hr_file(path: Path) -> list[dict[str, Any]]:
-    """Read raw records from a `.csv` or `.json` file; structural problems reject the file."""
-    if path.stat().st_size > MAX_HR_FILE_BYTES:
-        raise HrImportRejected([RowProblem((0, "file", "file is larger than 64 MB"))])
-    data = path.read_bytes()
+def iter_hr_file(path: Path) -> Iterator[dict[str, Any]]:
+    """Raw records of a `.csv` file, streamed (leading lines starting with `#` are comments), or
+    of a `.json` file, read whole (at most 64 MB); structural problems reject the file."""
+    if path.suffix.lower() == ".json":
+        yield from _parse_json(path)
+        return
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        try:
+            yield from _parse_csv(fh)
+        except UnicodeDecodeError:
+            raise HrImportRejected([RowProblem((0, "file", "file is not UTF-8"))]) from None
+
+
+def _parse_json(path: Path) -> list[dict[str, Any]]:
+    if path.stat().st_size > MAX_HR_JSON_BYTES:
+        raise HrImportRejected([RowProblem((0, "file", "JSON file is larger than 64 MB"))])
     try:
-        text = data.decode("utf-8-sig")
+        doc = json.loads(path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise HrImportRejected([RowProblem((0, "file", "file is not UTF-8"))]) from None
-    if path.suffix.lower() == ".json":
-        return _parse_json(text)
-    return _parse_csv(text)
-
-
-def _parse_json(text: str) -> list[dict[str, Any]]:
-    try:
-        doc = json.loads(text)
     except (ValueError, RecursionError):
         raise HrImportRejected([RowProblem((0, "file", "not valid JSON"))]) from None
     if isinstance(doc, dict) and isinstance(doc.get("employees"), list):
@@ -81,22 +98,41 @@ def _parse_json(text: str) -> list[dict[str, Any]]:
     return [r if isinstance(r, dict) else {"__not_an_object__": r} for r in doc]
 
 
-def _parse_csv(text: str) -> list[dict[str, Any]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+def _parse_csv(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    lines = iter(lines)
+    first = next(lines, "")
+    while first.startswith("#"):
+        first = next(lines, "")
+    reader = csv.DictReader(itertools.chain((first,), lines))
     header = reader.fieldnames or []
     unknown = [c for c in header if c not in HR_COLUMNS]
     if not header or unknown:
         what = f"unknown column(s): {', '.join(unknown)}" if unknown else "no header row"
         raise HrImportRejected([RowProblem((0, "header", what))])
     try:
-        rows = [dict(r) for r in reader]
+        for row in reader:
+            if None in row:  # more cells than header columns
+                row.pop(None)
+                row["__extra_cells__"] = True
+            yield row
     except csv.Error as exc:
-        raise HrImportRejected([RowProblem((0, "file", f"CSV error: {exc}"))]) from None
-    for row in rows:
-        if None in row:  # more cells than header columns
-            row.pop(None)
-            row["__extra_cells__"] = True
-    return rows
+        problem = f"CSV error at line {reader.line_num}: {exc}"
+        raise HrImportRejected([RowProblem((0, "file", problem))]) from None
+
+
+def validate_row(number: int, row: dict[str, Any]) -> HrRecord | list[RowProblem]:
+    """Record `number` of a file as an `HrRecord`, or its problems."""
+    if "__not_an_object__" in row:
+        return [RowProblem((number, "record", "not a JSON object"))]
+    if row.pop("__extra_cells__", False):
+        return [RowProblem((number, "record", "more cells than header columns"))]
+    try:
+        return HrRecord.model_validate(row)
+    except ValidationError as exc:
+        return [
+            RowProblem((number, ".".join(str(p) for p in err["loc"]) or "record", err["msg"]))
+            for err in exc.errors()
+        ]
 
 
 def validate_records(raw: Sequence[dict[str, Any]]) -> list[HrRecord]:
@@ -105,18 +141,9 @@ def validate_records(raw: Sequence[dict[str, Any]]) -> list[HrRecord]:
     records: list[HrRecord] = []
     seen: dict[str, int] = {}
     for number, row in enumerate(raw, start=1):
-        if "__not_an_object__" in row:
-            problems.append(RowProblem((number, "record", "not a JSON object")))
-            continue
-        if row.pop("__extra_cells__", False):
-            problems.append(RowProblem((number, "record", "more cells than header columns")))
-            continue
-        try:
-            record = HrRecord.model_validate(row)
-        except ValidationError as exc:
-            for err in exc.errors():
-                where = ".".join(str(p) for p in err["loc"]) or "record"
-                problems.append(RowProblem((number, where, err["msg"])))
+        record = validate_row(number, row)
+        if isinstance(record, list):
+            problems.extend(record)
             continue
         first = seen.setdefault(record.employee_number, number)
         if first != number:
@@ -130,14 +157,14 @@ def validate_records(raw: Sequence[dict[str, Any]]) -> list[HrRecord]:
     return records
 
 
-def _record_fields(record: HrRecord, source: HrSource) -> dict[str, Any]:
+def record_fields(record: HrRecord, source: HrSource) -> dict[str, Any]:
     fields = record.model_dump()
     fields["employment_type"] = record.employment_type.value
     fields["hr_source"] = source.system
     return fields
 
 
-def _fields_hash(fields: dict[str, Any]) -> str:
+def fields_hash(fields: dict[str, Any]) -> str:
     canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -165,8 +192,8 @@ def import_records(
             for e in session.scalars(select(Employee).where(Employee.employee_number.in_(numbers)))
         }
         for record in chunk:
-            fields = _record_fields(record, source)
-            digest = _fields_hash(fields)
+            fields = record_fields(record, source)
+            digest = fields_hash(fields)
             employee = existing.get(record.employee_number)
             if employee is None:
                 session.add(
@@ -180,18 +207,34 @@ def import_records(
                 )
                 result.created += 1
             elif employee.record_hash != digest:
-                changed = tuple(k for k, v in fields.items() if getattr(employee, k) != v)
-                for key, value in fields.items():
-                    setattr(employee, key, value)
-                employee.record_hash = digest
-                employee.updated_at = now
                 result.updated += 1
-                result.changes.append((record.employee_number, changed))
+                result.changes.append(
+                    (record.employee_number, update_employee_fields(employee, fields, digest, now))
+                )
             else:
                 result.unchanged += 1
         session.flush()
         if progress is not None:
             progress(len(chunk))
+    audit_import(session, result, source=source, actor=actor, now=now)
+    return result
+
+
+def update_employee_fields(
+    employee: Employee, fields: dict[str, Any], digest: str, now: datetime
+) -> tuple[str, ...]:
+    """Apply an HR record's `fields` (hashed as `digest`) to `employee`; the names that changed."""
+    changed = tuple(k for k, v in fields.items() if getattr(employee, k) != v)
+    for key, value in fields.items():
+        setattr(employee, key, value)
+    employee.record_hash = digest
+    employee.updated_at = now
+    return changed
+
+
+def audit_import(
+    session: Session, result: ImportResult, *, source: HrSource, actor: str, now: datetime
+) -> None:
     append_audit(
         session,
         actor=actor,
@@ -205,4 +248,3 @@ def import_records(
             "unchanged": result.unchanged,
         },
     )
-    return result

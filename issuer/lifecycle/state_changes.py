@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from issuer.audit import DetailValue, append_audit
+from issuer.audit import AuditEvent, DetailValue, append_audits
 from issuer.keys.signing import IssuerKeyring
 from issuer.models import Credential, Employee
 from issuer.status.publication import StatusListPublisher
@@ -107,21 +107,25 @@ def change_states(
         "suspended": "credential.suspend",
         "active": "credential.reinstate",
     }[new_state]
-    for change in changes:
-        append_audit(
-            session,
-            actor=actor,
-            role=role,
-            action=action,
-            subject=f"employee:{change.employee_number}",
-            now=now,
-            detail={
-                "credential_id": change.credential_id,
-                "reason": reason,
-                "from": change.before,
-                "status_list": change.status_list_id,
-                "status_idx": change.status_idx,
-                **(detail or {}),
-            },
-        )
+    append_audits(
+        session,
+        [
+            AuditEvent(
+                actor,
+                role,
+                action,
+                f"employee:{change.employee_number}",
+                {
+                    "credential_id": change.credential_id,
+                    "reason": reason,
+                    "from": change.before,
+                    "status_list": change.status_list_id,
+                    "status_idx": change.status_idx,
+                    **(detail or {}),
+                },
+            )
+            for change in changes
+        ],
+        now=now,
+    )
     return changes

@@ -23,11 +23,15 @@ from sqlalchemy.orm import Session
 from issuer.config import IssuerConfig
 from issuer.models import Credential, StatusListRecord, insert_on_conflict
 
-__all__ = ["allocate_status_slot", "current_status_list"]
+__all__ = ["FULL_FRACTION", "allocate_status_slot", "current_status_list"]
 
 _MAX_TRIES = 64
-_FULL_FRACTION = 0.75  # beyond this, random probing gets slow: start a new list
+FULL_FRACTION = 0.75  # beyond this, random probing gets slow: start a new list
 _COLLISIONS_BEFORE_COUNT = 4
+_FILL_WINDOW = 4096
+"""Slots sampled to judge a list's fill: counting a whole 2^20 list's 786,000 credentials on
+every fourth collision cost each issuance near the limit milliseconds; a random window of
+4,096 estimates the fill within about 1 % at any list size."""
 
 
 def current_status_list(session: Session, config: IssuerConfig, now: datetime) -> StatusListRecord:
@@ -82,16 +86,26 @@ def allocate_status_slot(
             return status_list, idx
         collisions += 1
         if collisions >= _COLLISIONS_BEFORE_COUNT:
-            used = (
-                session.scalar(
-                    select(func.count())
-                    .select_from(Credential)
-                    .where(Credential.status_list_id == status_list.id)
-                )
-                or 0
-            )
-            if used >= status_list.size * _FULL_FRACTION:
+            if _fill(session, status_list, randbelow) >= FULL_FRACTION:
                 status_list.full = True
                 session.flush()
             collisions = 0
     raise RuntimeError("no free status list slot found")  # pragma: no cover
+
+
+def _fill(
+    session: Session, status_list: StatusListRecord, randbelow: Callable[[int], int]
+) -> float:
+    """The used share of a random window of the list (the whole list when it is smaller)."""
+    window = min(_FILL_WINDOW, status_list.size)
+    start = randbelow(status_list.size - window + 1)
+    used = session.scalar(
+        select(func.count())
+        .select_from(Credential)
+        .where(
+            Credential.status_list_id == status_list.id,
+            Credential.status_idx >= start,
+            Credential.status_idx < start + window,
+        )
+    )
+    return (used or 0) / window

@@ -26,6 +26,19 @@ CONFIG_ID = "KrPublicServantEmployeeId"
 TOKEN_LIFETIME = timedelta(days=90)
 
 
+def cli_env(database_url: str, tmp_path: Path, monkeypatch: Any) -> dict[str, str]:
+    """The settings `mobileid` commands in a test read: a fresh database and data directory."""
+    values = {
+        "MOBILEID_DATA_DIR": str(tmp_path / "data"),
+        "MOBILEID_DATABASE_URL": database_url,
+        "MOBILEID_OUTBOX_CONSOLE": "false",
+        "COLUMNS": "300",
+    }
+    for k, v in values.items():
+        monkeypatch.setenv(k, v)
+    return values
+
+
 def tiny_jpeg_data_uri() -> str:
     buf = io.BytesIO()
     Image.new("RGB", (24, 32), (120, 140, 160)).save(buf, format="JPEG", quality=60)

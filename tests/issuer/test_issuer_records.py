@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from issuer_kit import employee, queue_sms, standard_staff, write_csv, write_json
+from issuer_kit import cli_env, employee, queue_sms, standard_staff, write_csv, write_json
 from pydantic import ValidationError
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
@@ -27,15 +27,7 @@ from mobileid.settings import Settings, get_settings
 
 @pytest.fixture
 def env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    values = {
-        "MOBILEID_DATA_DIR": str(tmp_path / "data"),
-        "MOBILEID_DATABASE_URL": database_url,
-        "MOBILEID_OUTBOX_CONSOLE": "false",
-        "COLUMNS": "300",
-    }
-    for k, v in values.items():
-        monkeypatch.setenv(k, v)
-    return values
+    return cli_env(database_url, tmp_path, monkeypatch)
 
 
 @pytest.fixture
