@@ -8,7 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+
+
+pytestmark = pytest.mark.bench
 
 
 def test_a_small_scale_benchmark_completes_and_ends_with_its_json_line() -> None:
