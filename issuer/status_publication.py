@@ -30,6 +30,7 @@ from issuer.config import IssuerConfig
 from issuer.errors import IssuerCode, LifecycleError
 from issuer.models import Credential, StatusListRecord
 from issuer.signing_keys import IssuerKeyring
+from issuer.status_feed import next_feed_seq
 from issuer.status_packing import PackedStatusList
 from vc.errors import VCError
 from vc.jws import decode_unverified, sign_compact
@@ -147,6 +148,7 @@ class StatusListPublisher:
         record.token_kid = signer.kid
         record.token_iat = now
         record.token_exp = now + timedelta(seconds=self.config.status_list_token_lifetime_s)
+        record.feed_seq = next_feed_seq(session)
         session.flush()
         with self._lock:
             self._cache[record.id] = (record.etag, packed)
