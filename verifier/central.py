@@ -179,7 +179,7 @@ class CentralService:
             for uri in (*t.status_lists, *self.trust.discover_status_lists(t.issuer))
         ]
         for uri in uris[:MAX_BUNDLE_URIS]:
-            issuer = self._issuer_for(uri)
+            issuer = self.status.issuer_of(uri)
             if issuer is not None:
                 wanted.append((issuer, uri))
         for issuer, uri in dict.fromkeys(wanted):
@@ -188,20 +188,6 @@ class CentralService:
             except (PermissionError, ValueError, LookupError) as exc:
                 log.warning("bundle: status list %s unavailable: %s", uri, exc)
         return Bundle.of(self.trust, self.status, now=now)
-
-    def _issuer_for(self, uri: str) -> str | None:
-        """The trusted issuer whose status origins hold `uri`; None for any other or a URI that
-        does not parse (`http://[::1`: a ValueError from urlsplit, which was a 500)."""
-        from verifier.fetch import origin_of
-
-        try:
-            origin = origin_of(uri)
-        except ValueError:
-            return None
-        for trusted in self.trust.issuers.values():
-            if origin in trusted.allowed_status_origins:
-                return trusted.issuer
-        return None
 
     def purge(self, *, now: float) -> int:
         before = now - self.config.retention_days * 86400

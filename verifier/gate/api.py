@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from vc.asgi_guard import RequestGuard, json_refusal
+from verifier.gate.feed import GateFeed, list_ages
 from verifier.gate.service import GateService, GateWorker
 from verifier.pipeline import MAX_SCAN_BYTES
 
@@ -31,18 +32,26 @@ def _json(status: int, body: object) -> Response:
 
 
 def create_gate_app(
-    service: GateService, *, worker_factory: Callable[[GateService], GateWorker] | None = GateWorker
+    service: GateService,
+    *,
+    worker_factory: Callable[[GateService], GateWorker] | None = GateWorker,
+    feed: GateFeed | None = None,
 ) -> FastAPI:
-    """The ASGI app of one gate; the background worker runs for the app's lifetime."""
+    """The ASGI app of one gate; the background worker and the change feed (if any) run for
+    the app's lifetime."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         worker = worker_factory(service) if worker_factory is not None else None
         if worker is not None:
             worker.start()
+        if feed is not None:
+            await feed.start()
         try:
             yield
         finally:
+            if feed is not None:
+                await feed.stop()
             if worker is not None:
                 worker.stop()
             service.close()
@@ -68,6 +77,13 @@ def create_gate_app(
 
     @app.get("/health")
     async def health() -> Response:
-        return _json(200, service.health())
+        return _json(
+            200,
+            {
+                **service.health(),
+                "status_feed": feed.health() if feed is not None else [],
+                "status_list_ages": list_ages(service),
+            },
+        )
 
     return app
