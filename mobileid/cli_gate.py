@@ -95,6 +95,8 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
 
     from mobileid.heap import freeze_startup_heap
     from verifier.gate.api import create_gate_app
+    from verifier.gate.feed import GateFeed, feed_sources
+    from verifier.gate.reload import BundleWatch
 
     policy = _policy(policy_file, gate_id)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -103,12 +105,20 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
         f"[bold]gate {policy.gate_id}[/] ({policy.site_name}, {policy.verification.purpose}) → "
         f"http://{host}:{port}/scan  audience={policy.audience}"
     )
-    app = create_gate_app(service)
+    feed = None if offline else GateFeed(service)
+    app = create_gate_app(service, feed=feed)
     if openid4vp:
         url = (public_url or f"http://{host}:{port}").rstrip("/")
         _mount_openid4vp(app, service, _data_dir(policy, data_dir), url, cert_dir)
+    for url, _ in feed_sources(policy) if feed is not None else ():
+        console.print(f"status feed: {url}")
+    watch = BundleWatch(service, _data_dir(policy, data_dir))  # `gate sync` reaches this gate
+    watch.start()
     freeze_startup_heap()
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    finally:
+        watch.stop()
 
 
 def _mount_openid4vp(
@@ -165,6 +175,7 @@ def sync(
             f"bundle: {result.issuers} issuer(s), {result.status_lists} status list(s), "
             f"{result.rejected} rejected"
         )
+        _tell_running_gate(_data_dir(policy, data_dir))
         if policy.central_url:
             uploaded = upload_records(service)
             console.print(f"records uploaded: {uploaded.acknowledged}")
@@ -172,6 +183,23 @@ def sync(
         fail(str(exc))
     finally:
         service.close()
+
+
+def _tell_running_gate(directory: Path) -> None:
+    """Make a gate running on `directory` install the bundle just saved, and say whether it did."""
+    from verifier.gate.reload import announce_bundle, await_pickup, running_gate
+
+    pid = running_gate(directory)
+    if pid is None:
+        console.print("no gate is running on this data directory: it loads the bundle at start")
+        return
+    picked = await_pickup(directory, announce_bundle(directory))
+    if picked is None:
+        fail(f"the running gate (pid {pid}) did not pick the bundle up within 5 s; see its log")
+    console.print(
+        f"running gate (pid {picked.pid}) picked it up: {picked.issuers} issuer(s), "
+        f"{picked.status_lists} status list(s), {picked.rejected} rejected"
+    )
 
 
 @gate_app.command()

@@ -97,6 +97,7 @@ class SseDecoder:
 
     def __init__(self) -> None:
         self._buffer = ""
+        self._held_cr = ""
         self._event = ""
         self._data: list[str] = []
         self.last_id: str | None = None
@@ -104,6 +105,9 @@ class SseDecoder:
 
     def feed(self, text: str) -> list[SseEvent]:
         """Events completed by `text`; raises `FormatError` on a line longer than allowed."""
+        text = self._held_cr + text
+        self._held_cr = "\r" if text.endswith("\r") else ""  # may be half of a CRLF
+        text = text.removesuffix("\r")
         self._buffer += text.replace("\r\n", "\n").replace("\r", "\n")
         *lines, self._buffer = self._buffer.split("\n")
         if len(self._buffer) > MAX_LINE_CHARS:

@@ -6,6 +6,7 @@ feed's state and each list's age."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -184,3 +185,47 @@ def test_with_the_feed_down_the_gate_falls_back_to_the_ttl(tmp_path: Path) -> No
             clock.advance(61)
             assert decide()["reason"] == "revoked"  # the ttl ran out: fetched as always
             assert _health(gate)["status_feed"][0]["state"] == "down"
+
+
+def test_gate_sync_updates_the_running_gate_at_once(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from mobileid.cli import app as cli
+    from verifier.gate.reload import BundleWatch
+
+    clock = Clock()
+    with running_issuer(clock) as (issuer, _):
+        holder = Ed25519PrivateKey.generate()
+        credential, idx = issuer.issue(holder)
+        data = {
+            "gate_id": "sejong-06-east-01",
+            "site": "sejong",
+            "trusted_issuers": [{"issuer": issuer.url, "status_lists": [issuer.status_uri]}],
+            "allow_insecure_loopback": True,
+            "status_feed": "off",
+        }
+        policy_file = tmp_path / "policy.json"
+        policy_file.write_text(json.dumps(data))
+        policy = gate_policy(issuer.url, **data)
+        service = make_gate(policy, tmp_path, clock=clock)
+        watch = BundleWatch(service, tmp_path / "gate", every_s=0.05)
+        watch.start()
+        try:
+            with serve(create_gate_app(service, worker_factory=None)) as gate:
+
+                def decide() -> dict[str, Any]:
+                    shown = presentation(credential, holder, audience=policy.audience, iat=clock())
+                    return scan(gate, shown)
+
+                assert decide()["allow"] is True
+                issuer.set_status(idx, INVALID)
+                assert decide()["allow"] is True  # within the list's ttl, and no feed
+                args = ["gate", "sync", "--policy", str(policy_file), "--from-issuers"]
+                result = CliRunner().invoke(cli, [*args, "--data-dir", str(tmp_path / "gate")])
+                assert result.exit_code == 0, result.output
+                assert "running gate" in result.output and "picked it up" in result.output
+                assert decide()["reason"] == "revoked"
+        finally:
+            watch.stop()
+    result = CliRunner().invoke(cli, [*args, "--data-dir", str(tmp_path / "gate")])
+    assert "no gate is running" in result.output
