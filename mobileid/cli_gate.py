@@ -272,6 +272,7 @@ def central(
 
     from mobileid.heap import freeze_startup_heap
     from verifier.central import CentralService, create_central_app, parse_central_config
+    from verifier.feed_relay import FeedRelay
 
     text = config_file.read_text(encoding="utf-8")
     data = yaml.safe_load(text) if config_file.suffix in (".yaml", ".yml") else json.loads(text)
@@ -285,6 +286,16 @@ def central(
     service = CentralService(config, engine=create_db_engine(url), client=new_http_client())
     service.create_tables()
     console.print(f"[bold]central verifier[/] → http://{host}:{port}")
-    app = create_central_app(service)
+    relay = FeedRelay(
+        [t.issuer for t in config.trusted_issuers],
+        allow_insecure_loopback=config.allow_insecure_loopback,
+    )
+    app = create_central_app(service, relay=relay)
     freeze_startup_heap()
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=5,  # the relayed change feed's streams never end by themselves
+    )

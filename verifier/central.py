@@ -11,23 +11,27 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
 import orjson
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from vc.asgi_guard import RequestGuard, json_refusal
+from vc.status_feed import STATUS_FEED_MEDIA_TYPE
+from verifier.feed_relay import FeedRelay, InvalidLastEventId
 from verifier.gate.store import Bundle
 from verifier.migrate import upgrade_verifier_database
 from verifier.models import RECORD_COLUMNS, central_records
 from verifier.status import StatusCache
+from verifier.status_feed import FEED_PATH
 from verifier.trust import TrustedIssuer, TrustStore
 
 __all__ = [
@@ -206,10 +210,25 @@ def _json(status: int, body: object) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-def create_central_app(service: CentralService) -> FastAPI:
-    """The central verifier service's ASGI app."""
+def create_central_app(service: CentralService, *, relay: FeedRelay | None = None) -> FastAPI:
+    """The central verifier service's ASGI app; with `relay`, it relays the change feed."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if relay is not None:
+            await relay.start()
+        try:
+            yield
+        finally:
+            if relay is not None:
+                await relay.stop()
+
     app = FastAPI(
-        title="mobileid central verifier", docs_url=None, redoc_url=None, openapi_url=None
+        title="mobileid central verifier",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.add_middleware(
         RequestGuard, max_body_bytes=MAX_BATCH_BYTES, refuse=json_refusal("request_too_large")
@@ -232,6 +251,22 @@ def create_central_app(service: CentralService) -> FastAPI:
             return _json(401, {"error": "unauthorized"})
         uris = request.query_params.getlist("uri")
         return _json(200, service.bundle(uris).to_json())
+
+    @app.get(FEED_PATH)
+    async def status_list_events(request: Request) -> Response:
+        if relay is None:
+            return _json(404, {"error": "not_found"})
+        if not service.authorized(request.headers.get("authorization")):
+            return _json(401, {"error": "unauthorized"})
+        try:
+            position = relay.position(request.headers.get("last-event-id"))
+        except InvalidLastEventId as exc:
+            return _json(400, {"error": exc.code})
+        return StreamingResponse(
+            relay.stream(position),
+            media_type=STATUS_FEED_MEDIA_TYPE,
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
 
     @app.get("/health")
     async def health() -> Response:

@@ -29,9 +29,11 @@ from vc.status_feed import (
 )
 from verifier.fetch import FetchError, check_fetch_url
 
-__all__ = ["FeedState", "FeedSubscription"]
+__all__ = ["FEED_PATH", "FeedState", "FeedSubscription"]
 
 log = logging.getLogger(__name__)
+FEED_PATH = "/status-lists/events"
+"""Where an issuer (and the central verifier's relay) serves its feed."""
 BACKOFF_FIRST_S = 0.25
 BACKOFF_MAX_S = 2.0
 """A gate cut off for a while reconnects within this (jittered) of its network coming back:

@@ -22,12 +22,11 @@ import httpx
 from vc.status_feed import StatusListChanged
 from verifier.gate.service import GateService
 from verifier.policy import GatePolicy
-from verifier.status_feed import FeedSubscription
+from verifier.status_feed import FEED_PATH, FeedSubscription
 
-__all__ = ["FEED_PATH", "GateFeed", "feed_sources", "list_ages"]
+__all__ = ["GateFeed", "feed_sources", "list_ages"]
 
 log = logging.getLogger(__name__)
-FEED_PATH = "/status-lists/events"
 
 
 def feed_sources(policy: GatePolicy) -> list[tuple[str, dict[str, str]]]:
