@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     """How often each issuer process looks for publications to announce on the change feed
     (part of a revocation's time to reach online gates)."""
     status_feed_heartbeat_s: float = Field(default=15.0, gt=0, le=300)
+    """A comment line on idle feed connections, so subscribers and proxies see them alive."""
     api_token_lifetime_days: int = Field(default=90, ge=1, le=3650)
     """How long a new HR API token works (`mobileid admin create-token --days` overrides)."""
     throttle_max_failures: int = Field(default=10, ge=1, le=10_000)

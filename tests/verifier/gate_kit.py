@@ -55,6 +55,21 @@ class Clock:
         self.offset += seconds
 
 
+WAIT_S = 20.0
+"""How long a test waits for what takes about a second (a wait, never a timing assertion)."""
+
+
+def wait_until(check: Any, what: str) -> Any:
+    """`check()`'s first truthy answer, polled every 50 ms; fails after `WAIT_S`."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
 def free_socket() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -4,13 +4,12 @@ holds one connection to the issuer's feed between them, and a revocation reaches
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from gate_kit import gate_policy, make_gate, presentation, scan, serve
+from gate_kit import gate_policy, make_gate, presentation, scan, serve, wait_until
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "issuer"))
 
@@ -22,15 +21,6 @@ from verifier.feed_relay import FeedRelay
 from verifier.gate.api import create_gate_app
 from verifier.gate.feed import GateFeed
 from verifier.trust import TrustedIssuer
-
-WAIT_S = 20.0
-
-
-def _until(check: Any, what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not check():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.05)
 
 
 @pytest.mark.slow
@@ -82,18 +72,18 @@ def test_gates_follow_the_central_relay_on_one_upstream_connection(
                 assert decide(policy, gate)["allow"] is True
                 health = httpx.get(gate.url + "/health").json()
                 assert health["status_feed"][0]["url"] == site.url + "/status-lists/events"
-            _until(
+            wait_until(
                 lambda: all(
                     httpx.get(g.url + "/health").json()["status_feed"][0]["state"] == "connected"
                     for _, g in served
                 ),
                 "both gates on the relay",
             )
-            _until(lambda: relay.upstream[0].state.state == "connected", "the relay upstream")
+            wait_until(lambda: relay.upstream[0].state.state == "connected", "the relay upstream")
             assert len(relay.upstream) == 1
             assert office.act("revoke", issued, "phone_lost").status_code == 200
             for policy, gate in served:
-                _until(
+                wait_until(
                     lambda p=policy, g=gate: decide(p, g)["reason"] == "revoked", "the revocation"
                 )
             assert relay.upstream[0].state.events >= 1

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from gate_kit import (
+    WAIT_S,
     Clock,
     gate_policy,
     make_gate,
@@ -23,6 +23,7 @@ from gate_kit import (
     running_issuer,
     scan,
     serve,
+    wait_until,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "issuer"))
@@ -35,19 +36,6 @@ from vc.status_list import INVALID
 from verifier.gate.api import create_gate_app
 from verifier.gate.feed import GateFeed
 from verifier.gate.service import GateService
-
-WAIT_S = 20.0
-"""How long a test waits for something that takes about a second (never a timing assertion)."""
-
-
-def _until(check: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def _health(gate: Any) -> dict[str, Any]:
@@ -73,14 +61,14 @@ def test_a_revocation_reaches_a_running_gate_through_the_feed(
             return scan(gate, shown)
 
         assert decide()["allow"] is True
-        connected = _until(
+        connected = wait_until(
             lambda: [f for f in _health(gate)["status_feed"] if f["state"] == "connected"],
             "the feed to connect",
         )
         assert connected[0]["url"] == live_server.url + "/status-lists/events"
         assert office.act("revoke", issued, "phone_lost").status_code == 200
         # no clock advanced: the list's ttl (300 s) is far away; only the feed can tell the gate
-        assert _until(lambda: decide()["reason"] == "revoked", "the revocation at the gate")
+        assert wait_until(lambda: decide()["reason"] == "revoked", "the revocation at the gate")
         health = _health(gate)
         (state,) = health["status_feed"]
         assert state["state"] == "connected" and state["events"] >= 1
@@ -177,7 +165,7 @@ def test_with_the_feed_down_the_gate_falls_back_to_the_ttl(tmp_path: Path) -> No
                 )
 
             assert decide()["allow"] is True
-            _until(
+            wait_until(
                 lambda: _health(gate)["status_feed"][0]["state"] == "down", "the feed to be down"
             )
             issuer.set_status(idx, INVALID)

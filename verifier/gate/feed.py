@@ -27,6 +27,9 @@ from verifier.status_feed import FEED_PATH, FeedSubscription
 __all__ = ["GateFeed", "feed_sources", "list_ages"]
 
 log = logging.getLogger(__name__)
+RETRY_DELAYS_S = (0.25, 0.5, 1.0, 2.0, 4.0)
+"""After an announcement, a failed fetch is tried again this often before the `ttl` takes over
+(a busy issuer answering late cost a gate 30 s in `bench.propagation` without it)."""
 
 
 def feed_sources(policy: GatePolicy) -> list[tuple[str, dict[str, str]]]:
@@ -69,24 +72,51 @@ class GateFeed:
             for url, headers in (feed_sources(service.policy) if sources is None else sources)
         ]
         self._tasks: list[asyncio.Task[None]] = []
+        self._wanted: dict[str, int] = {}
+        """The newest `iat` announced per list still being fetched."""
+        self._catching_up: dict[str, asyncio.Task[None]] = {}
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(s.run()) for s in self.subscriptions]
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._catching_up.values()]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks = []
 
-    def _refresh(self, uri: str, iat: int | None) -> None:
+    def _refresh(self, uri: str, iat: int | None) -> int | None:
+        """Refresh one list; the `iat` of the token held afterwards (None: no trusted issuer
+        publishes there, -1: the refresh failed)."""
         try:
-            self.service.status.refresh_list(uri, now=self.service.clock(), iat=iat)
+            entry = self.service.status.refresh_list(uri, now=self.service.clock(), iat=iat)
         except Exception:  # one list's failure must not end the feed; the TTL path remains
             log.exception("refreshing %s after a feed event failed", uri)
+            return -1
+        return None if entry is None else entry.verified.iat
+
+    async def _catch_up(self, uri: str) -> None:
+        """Fetch `uri` until the token held is as new as the newest announced, retrying a
+        failed fetch a few times (a busy issuer, a dropped connection) before leaving the list
+        to the TTL path; announcements that arrive meanwhile join this task."""
+        try:
+            for delay in RETRY_DELAYS_S:
+                wanted = self._wanted[uri]
+                held = await asyncio.to_thread(self._refresh, uri, wanted)
+                if held is None or held >= wanted:
+                    if self._wanted[uri] == wanted:
+                        return
+                    continue
+                await asyncio.sleep(delay)
+        finally:
+            self._wanted.pop(uri, None)
+            self._catching_up.pop(uri, None)
 
     async def _changed(self, changed: StatusListChanged) -> None:
-        await asyncio.to_thread(self._refresh, changed.uri, changed.iat)
+        self._wanted[changed.uri] = max(changed.iat, self._wanted.get(changed.uri, 0))
+        if changed.uri not in self._catching_up:
+            self._catching_up[changed.uri] = asyncio.create_task(self._catch_up(changed.uri))
 
     async def _resync(self) -> None:
         for uri in sorted(self.service.status.uris()):
