@@ -413,7 +413,8 @@ async def drive(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
             cut_started = time.monotonic()
             await asyncio.sleep(min(1.0, args.cutoff_s / 4))
             revoke(runtime, cid)
-            (watch,) = await Watch.on([cut], credential, holder)
+            await asyncio.sleep(max(0.0, args.cutoff_s - 1.0 - (time.monotonic() - cut_started)))
+            (watch,) = await Watch.on([cut], credential, holder)  # fresh: a gate refuses old ones
             await asyncio.sleep(max(0.0, args.cutoff_s - (time.monotonic() - cut_started)))
             reconnect = await watch.until_revoked(time.monotonic())
             print(

@@ -270,8 +270,14 @@ def create_central_app(service: CentralService, *, relay: FeedRelay | None = Non
 
     @app.get("/health")
     async def health() -> Response:
+        upstream = relay.upstream if relay is not None else []
         return _json(
-            200, {"issuers": len(service.trust.issuers), "status_lists": len(service.status)}
+            200,
+            {
+                "issuers": len(service.trust.issuers),
+                "status_lists": len(service.status),
+                "status_feed": [s.state.to_json(service.clock()) for s in upstream],
+            },
         )
 
     return app

@@ -1,8 +1,11 @@
 """The central verifier relays the change feed: gates at a site follow the central service, which
-holds one connection to the issuer's feed between them, and a revocation reaches each gate."""
+holds one connection to the issuer's feed between them, and a revocation reaches each gate; a gate
+resumes within the relay's window and is told to resync beyond it."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,8 +19,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "issuer"))
 from lifecycle_kit import Office
 
 from mobileid.db import create_db_engine
+from vc.status_feed import (
+    EVENT_RESYNC,
+    EVENT_STATUS_LIST,
+    SseDecoder,
+    SseEvent,
+    StatusListChanged,
+    encode_event,
+)
 from verifier.central import CentralConfig, CentralService, create_central_app
-from verifier.feed_relay import FeedRelay
+from verifier.feed_relay import FeedRelay, InvalidLastEventId
 from verifier.gate.api import create_gate_app
 from verifier.gate.feed import GateFeed
 from verifier.trust import TrustedIssuer
@@ -79,7 +90,12 @@ def test_gates_follow_the_central_relay_on_one_upstream_connection(
                 ),
                 "both gates on the relay",
             )
-            wait_until(lambda: relay.upstream[0].state.state == "connected", "the relay upstream")
+            wait_until(
+                lambda: (
+                    httpx.get(site.url + "/health").json()["status_feed"][0]["state"] == "connected"
+                ),
+                "the relay upstream",
+            )
             assert len(relay.upstream) == 1
             assert office.act("revoke", issued, "phone_lost").status_code == 200
             for policy, gate in served:
@@ -88,3 +104,51 @@ def test_gates_follow_the_central_relay_on_one_upstream_connection(
                 )
             assert relay.upstream[0].state.events >= 1
     central.close()
+
+
+def test_the_relay_replays_within_its_window_and_resyncs_beyond_it() -> None:
+    upstream = b"".join(
+        encode_event(
+            EVENT_STATUS_LIST, StatusListChanged(f"https://i.example/{n}", "e", n).to_data(), str(n)
+        )
+        for n in range(1, 5)
+    )
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(
+            200, content=upstream, headers={"Content-Type": "text/event-stream"}
+        )
+    )
+
+    async def first(stream: Any, count: int) -> list[SseEvent]:
+        decoder, found = SseDecoder(), []
+        async for chunk in stream:
+            found += decoder.feed(chunk.decode())
+            if len(found) >= count:
+                await stream.aclose()
+                return found
+        raise AssertionError("stream ended")
+
+    async def run() -> None:
+        relay = FeedRelay(["https://i.example"], transport=transport, window=3, heartbeat_s=0.05)
+        await relay.start()
+        try:
+            while relay.upstream[0].state.events < 4:
+                await asyncio.sleep(0.01)
+            (start,) = await first(relay.stream(None), 1)
+            assert start.event == EVENT_RESYNC and start.id is not None
+            epoch, number = start.id.split("-")
+            assert number == "4"
+            replayed = await first(relay.stream(relay.position(f"{epoch}-2")), 2)
+            assert [json.loads(e.data)["uri"] for e in replayed] == [
+                "https://i.example/3",
+                "https://i.example/4",
+            ]
+            (too_old,) = await first(relay.stream(relay.position(f"{epoch}-0")), 1)
+            assert too_old.event == EVENT_RESYNC  # event 1 has left the window of 3
+            assert relay.position("0000-2") is None  # another run of the relay: resync
+            with pytest.raises(InvalidLastEventId):
+                relay.position("4")
+        finally:
+            await relay.stop()
+
+    asyncio.run(asyncio.wait_for(run(), 20))
