@@ -217,3 +217,35 @@ def test_gate_sync_updates_the_running_gate_at_once(tmp_path: Path) -> None:
             watch.stop()
     result = CliRunner().invoke(cli, [*args, "--data-dir", str(tmp_path / "gate")])
     assert "no gate is running" in result.output
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, [("https://issuer.example/status-lists/events", {})]),
+        ({"status_feed": "off"}, []),
+        (
+            {"central_url": "https://site.example", "central_token": "t0123456789abcdef"},
+            [
+                (
+                    "https://site.example/status-lists/events",
+                    {"Authorization": "Bearer t0123456789abcdef"},
+                )
+            ],
+        ),
+        ({"status_feed": "https://relay.example/feed"}, [("https://relay.example/feed", {})]),
+    ],
+    ids=["auto-issuer", "off", "auto-central-relay", "url"],
+)
+def test_which_feed_a_gate_follows(overrides: dict[str, Any], expected: list[Any]) -> None:
+    from verifier.gate.feed import feed_sources
+
+    assert feed_sources(gate_policy("https://issuer.example", **overrides)) == expected
+
+
+@pytest.mark.parametrize("value", ["sometimes", "ftp://feed.example", 5])
+def test_a_status_feed_that_is_no_choice_is_refused(value: Any) -> None:
+    from verifier.policy import PolicyError
+
+    with pytest.raises(PolicyError, match="status_feed"):
+        gate_policy("https://issuer.example", status_feed=value)
