@@ -61,7 +61,8 @@ class _Capture:
         self.messages.append(message)
 
 
-def _records(n: int) -> list[dict[str, Any]]:
+def hr_records(n: int) -> list[dict[str, Any]]:
+    """`n` HR records of active employees, numbered B000000 on (benchmarks only)."""
     return [
         {
             "employee_number": f"B{i:06d}",
@@ -90,7 +91,7 @@ def prepare_offers(env: dict[str, str], n: int) -> list[tuple[str, str]]:
     try:
         with runtime.unit_of_work() as s:
             import_records(
-                s, validate_records(_records(n)), source=HrSource.central, now=runtime.clock()
+                s, validate_records(hr_records(n)), source=HrSource.central, now=runtime.clock()
             )
             for i in range(n):
                 record = file_application(

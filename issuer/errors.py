@@ -67,6 +67,7 @@ class IssuerCode(StrEnum):
     invalid_reason = "invalid_reason"
     invalid_scope = "invalid_scope"
     status_list_not_found = "status_list_not_found"
+    invalid_last_event_id = "invalid_last_event_id"  # the status-list change feed
     signing_key_not_found = "signing_key_not_found"
     # operations
     invalid_hr_file = "invalid_hr_file"

@@ -54,6 +54,7 @@ __all__ = [
     "OutboxMessage",
     "SecretFailures",
     "SigningKeyRecord",
+    "StatusFeedHead",
     "StatusListRecord",
     "UTCDateTime",
     "insert_on_conflict",
@@ -287,6 +288,8 @@ class StatusListRecord(Base):
     token_kid: Mapped[str | None] = mapped_column(String(100))
     token_iat: Mapped[datetime | None] = mapped_column(UTCDateTime())
     token_exp: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    feed_seq: Mapped[int | None] = mapped_column(Integer, index=True)
+    """The change feed's sequence number of the current token (`issuer.status_feed`)."""
 
 
 class Credential(Base):
@@ -378,3 +381,13 @@ class AuditHead(Base):
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
     key_check: Mapped[str | None] = mapped_column(String(16))
+
+
+class StatusFeedHead(Base):
+    """The single row counting status-list publications; its lock, held until commit, makes
+    the change feed's sequence follow commit order across issuer processes."""
+
+    __tablename__ = "issuer_status_feed_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)

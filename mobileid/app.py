@@ -21,6 +21,8 @@ from issuer.messages.outbox import MessageSender
 from issuer.models import SecretFailures, metadata
 from issuer.oid4vci.api import oid4vci_router
 from issuer.status.api import status_router
+from issuer.status.feed import StatusFeed
+from issuer.status.feed_api import status_feed_router
 from mobileid import __version__
 from mobileid.edge import install_edge
 from mobileid.http_errors import ISSUER_ERRORS
@@ -45,6 +47,11 @@ def create_app(
     settings = settings or get_settings()
     runtime: IssuerRuntime = open_issuer_runtime(settings, clock=clock, sender=sender)
     worker = OutboxWorker(runtime, settings.outbox_poll_s)
+    feed = StatusFeed(
+        runtime.unit_of_work,
+        poll_s=settings.status_feed_poll_s,
+        heartbeat_s=settings.status_feed_heartbeat_s,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -66,6 +73,7 @@ def create_app(
         openapi_url="/openapi.json" if settings.docs else None,
     )
     app.state.runtime = runtime
+    app.state.status_feed = feed
     app.state.issuer = IssuerContext(
         config=runtime.config,
         keys=runtime.keys,
@@ -88,6 +96,7 @@ def create_app(
     app.include_router(oid4vci_router(runtime.config))
     app.include_router(hr_router)
     app.include_router(lifecycle_router)
+    app.include_router(status_feed_router)  # before `/status-lists/{list_id}`
     app.include_router(status_router)
     install_edge(app, ISSUER_ERRORS, max_body_bytes=settings.max_body_bytes)
     log.info("issuer %s ready (kid %s)", runtime.config.base_url, runtime.keyring.active.kid)

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from functools import partial
 
 import httpx
@@ -15,12 +16,14 @@ from mobileid.db import connection_transaction
 from mobileid.edge import Refusal, ServiceErrors, install_edge, json_response
 from verifier.central import (
     MAX_BATCH_BYTES,
+    NOT_FOUND,
     UNAUTHORIZED,
     CentralConfig,
     CentralService,
     central_router,
 )
 from verifier.errors import VerifierError
+from verifier.feed_relay import FeedRelay
 from verifier.migrate import upgrade_verifier_database
 
 __all__ = ["CENTRAL_ERRORS", "create_central_app", "open_central_service"]
@@ -30,6 +33,8 @@ def _central_refusal(exc: Exception) -> Refusal:
     assert isinstance(exc, VerifierError)
     if exc.code == UNAUTHORIZED:  # RFC 6750 §3: a request without (valid) credentials
         return Refusal(exc.code, exc.detail or None, 401, {"WWW-Authenticate": "Bearer"})
+    if exc.code == NOT_FOUND:
+        return Refusal(exc.code, exc.detail or None, 404)
     return Refusal(exc.code, exc.detail or None)
 
 
@@ -54,11 +59,27 @@ def open_central_service(
     )
 
 
-def create_central_app(service: CentralService) -> FastAPI:
-    """The central verifier service's ASGI app."""
+def create_central_app(service: CentralService, *, relay: FeedRelay | None = None) -> FastAPI:
+    """The central verifier service's ASGI app; with `relay`, it relays the status-list change
+    feed to its gates (one upstream connection per issuer for the whole site)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if relay is not None:
+            await relay.start()
+        try:
+            yield
+        finally:
+            if relay is not None:
+                await relay.stop()
+
     app = FastAPI(
-        title="mobileid central verifier", docs_url=None, redoc_url=None, openapi_url=None
+        title="mobileid central verifier",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
-    app.include_router(central_router(service, json_response))
+    app.include_router(central_router(service, json_response, relay))
     install_edge(app, CENTRAL_ERRORS, max_body_bytes=MAX_BATCH_BYTES)
     return app

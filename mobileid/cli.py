@@ -30,6 +30,7 @@ from mobileid.cli_wallet import wallet_app
 from vc.private_files import UnsafePermissions
 
 __all__ = ["app", "main"]
+_SHUTDOWN_GRACE_S = 5
 
 app = typer.Typer(
     name="mobileid",
@@ -94,7 +95,13 @@ def serve(
         f"[bold]mobileid[/] → http://{settings.host}:{settings.port}  "
         f"(issuer {settings.issuer_base_url}, docs /docs)"
     )
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level=log_level)
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        timeout_graceful_shutdown=_SHUTDOWN_GRACE_S,  # change-feed streams never end by themselves
+    )
 
 
 def main() -> None:

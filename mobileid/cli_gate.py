@@ -110,6 +110,8 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
     import uvicorn
 
     from mobileid.gate_app import create_gate_app
+    from verifier.gate.feed import GateFeed, feed_sources
+    from verifier.gate.reload import BundleWatch
 
     settings = _settings()
     host = host or settings.host
@@ -121,13 +123,21 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
         f"[bold]gate {policy.gate_id}[/] ({policy.site_name}, {policy.verification.purpose}) → "
         f"http://{host}:{port}/scan  audience={policy.audience}"
     )
-    app = create_gate_app(service)
+    feed = None if offline else GateFeed(service)
+    app = create_gate_app(service, feed=feed)
     if openid4vp:
         url = (public_url or f"http://{host}:{port}").rstrip("/")
         _mount_openid4vp(app, service, _data_dir(policy, data_dir), url, cert_dir)
-    uvicorn.run(
-        app, host=host, port=port, log_level=log_level or settings.log_level, access_log=False
-    )
+    for url, _ in feed_sources(policy) if feed is not None else ():
+        console.print(f"status feed: {url}")
+    watch = BundleWatch(service, _data_dir(policy, data_dir))  # `gate sync` reaches this gate
+    watch.start()
+    try:
+        uvicorn.run(
+            app, host=host, port=port, log_level=log_level or settings.log_level, access_log=False
+        )
+    finally:
+        watch.stop()
 
 
 def _mount_openid4vp(
@@ -176,6 +186,7 @@ def sync(
             f"bundle: {result.issuers} issuer(s), {result.status_lists} status list(s), "
             f"{result.rejected} rejected"
         )
+        _tell_running_gate(_data_dir(policy, data_dir))
         if policy.central_url:
             uploaded = upload_records(service)
             console.print(f"records uploaded: {uploaded.acknowledged}")
@@ -183,6 +194,23 @@ def sync(
         fail(str(exc))
     finally:
         service.close()
+
+
+def _tell_running_gate(directory: Path) -> None:
+    """Make a gate running on `directory` install the bundle just saved, and say whether it did."""
+    from verifier.gate.reload import announce_bundle, await_pickup, running_gate
+
+    pid = running_gate(directory)
+    if pid is None:
+        console.print("no gate is running on this data directory: it loads the bundle at start")
+        return
+    picked = await_pickup(directory, announce_bundle(directory))
+    if picked is None:
+        fail(f"the running gate (pid {pid}) did not pick the bundle up within 5 s; see its log")
+    console.print(
+        f"running gate (pid {picked.pid}) picked it up: {picked.issuers} issuer(s), "
+        f"{picked.status_lists} status list(s), {picked.rejected} rejected"
+    )
 
 
 @gate_app.command()
@@ -257,6 +285,7 @@ def central(
 
     from mobileid.central_app import create_central_app, open_central_service
     from mobileid.settings import load_central_config
+    from verifier.feed_relay import FeedRelay
 
     settings = _settings()
     try:
@@ -269,5 +298,15 @@ def central(
     host = host or settings.central_host
     port = settings.central_port if port is None else port
     console.print(f"[bold]central verifier[/] → http://{host}:{port}")
-    app = create_central_app(service)
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level)
+    relay = FeedRelay(
+        [t.issuer for t in config.trusted_issuers],
+        allow_insecure_loopback=config.allow_insecure_loopback,
+    )
+    app = create_central_app(service, relay=relay)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=5,  # the relayed change feed's streams never end by themselves
+    )

@@ -21,6 +21,7 @@ from mobileid.throttle import FailureThrottle
 from verifier.errors import VerifierError
 from verifier.gate.api import SCAN_PATH, gate_router
 from verifier.gate.desk import mount_openid4vp
+from verifier.gate.feed import GateFeed
 from verifier.gate.service import GateService, GateWorker
 from verifier.oid4vp.models import secret_failures
 from verifier.pipeline import MAX_SCAN_BYTES
@@ -46,19 +47,27 @@ GATE_ERRORS = ServiceErrors(
 
 
 def create_gate_app(
-    service: GateService, *, worker_factory: Callable[[GateService], GateWorker] | None = GateWorker
+    service: GateService,
+    *,
+    worker_factory: Callable[[GateService], GateWorker] | None = GateWorker,
+    feed: GateFeed | None = None,
 ) -> FastAPI:
     """The ASGI app of one gate; the worker (None: none, as tests drive the gate themselves)
-    runs for the app's lifetime, and the service is closed with it."""
+    and the status-list change feed (if it follows one) run for the app's lifetime, and the
+    service is closed with it."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         worker = worker_factory(service) if worker_factory is not None else None
         if worker is not None:
             worker.start()
+        if feed is not None:
+            await feed.start()
         try:
             yield
         finally:
+            if feed is not None:
+                await feed.stop()
             if worker is not None:
                 worker.stop()
             service.close()
@@ -70,7 +79,7 @@ def create_gate_app(
         redoc_url=None,
         openapi_url=None,
     )
-    app.include_router(gate_router(service, json_response))
+    app.include_router(gate_router(service, json_response, feed))
     install_edge(app, GATE_ERRORS, max_body_bytes=MAX_SCAN_BYTES, binary_paths=(SCAN_PATH,))
     return app
 

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     """`ttl` of status list tokens and the `max-age` they are served with."""
     status_list_token_lifetime_s: int = Field(default=86400, ge=60, le=30 * 86400)
     """`exp` - `iat` of status list tokens (re-signed when half has passed)."""
+    status_feed_poll_s: float = Field(default=0.2, gt=0, le=60)
+    """How often each issuer process looks for publications to announce on the change feed
+    (part of a revocation's time to reach online gates)."""
+    status_feed_heartbeat_s: float = Field(default=15.0, gt=0, le=300)
+    """A comment line on idle feed connections, so subscribers and proxies see them alive."""
     api_token_lifetime_days: int = Field(default=90, ge=1, le=3650)
     """How long a new HR API token works (`mobileid admin create-token --days` overrides)."""
     throttle_max_failures: int = Field(default=MAX_FAILURES, ge=1, le=10_000)

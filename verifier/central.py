@@ -20,17 +20,19 @@ from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from vc.status_feed import STATUS_FEED_MEDIA_TYPE
 from verifier.errors import VerifierError
-from verifier.fetch import origin_of
+from verifier.feed_relay import FeedRelay
 from verifier.gate.store import Bundle
 from verifier.models import RECORD_COLUMNS, central_records
 from verifier.policy import DEFAULT_ALGORITHMS, RETENTION_DAYS
 from verifier.status import StatusCache
+from verifier.status_feed import FEED_PATH
 from verifier.trust import TrustedIssuer, TrustStore
 from verifier.web import Respond
 
@@ -49,6 +51,7 @@ MAX_BATCH_BYTES = 2 * 1024 * 1024
 MAX_BUNDLE_URIS = 256
 UNAUTHORIZED = "unauthorized"
 INVALID_REQUEST = "invalid_request"
+NOT_FOUND = "not_found"
 
 
 class CentralRefusal(VerifierError):
@@ -172,7 +175,7 @@ class CentralService:
                 self.trust.refresh(name)
         wanted = self.trust.published_status_lists()
         for uri in uris[:MAX_BUNDLE_URIS]:
-            issuer = self._issuer_for(uri)
+            issuer = self.status.issuer_of(uri)
             if issuer is not None:
                 wanted.append((issuer, uri))
         for issuer, uri in dict.fromkeys(wanted):
@@ -181,18 +184,6 @@ class CentralService:
             except VerifierError as exc:
                 log.warning("bundle: status list %s unavailable: %s", uri, exc)
         return Bundle.of(self.trust, self.status, now=now)
-
-    def _issuer_for(self, uri: str) -> str | None:
-        """The trusted issuer whose status origins hold `uri`; None for any other or a URI that
-        does not parse (`http://[::1`: a ValueError from urlsplit, which was a 500)."""
-        try:
-            origin = origin_of(uri)
-        except ValueError:
-            return None
-        for trusted in self.trust.issuers.values():
-            if origin in trusted.allowed_status_origins:
-                return trusted.issuer
-        return None
 
     def health(self) -> dict[str, int]:
         return {"issuers": len(self.trust.issuers), "status_lists": len(self.status)}
@@ -218,8 +209,11 @@ def parse_record_batch(body: bytes) -> RecordBatch:
         raise CentralRefusal(INVALID_REQUEST, "not a batch of entry records") from None
 
 
-def central_router(service: CentralService, respond: Respond) -> APIRouter:
-    """`POST /records` and `GET /bundle` for gates holding the token, `GET /health` for all."""
+def central_router(
+    service: CentralService, respond: Respond, relay: FeedRelay | None = None
+) -> APIRouter:
+    """`POST /records`, `GET /bundle` and (with `relay`) the relayed status-list change feed for
+    gates holding the token, `GET /health` for all."""
 
     async def gate_token(request: Request) -> None:
         service.authorize(request.headers.get("authorization"))
@@ -235,8 +229,25 @@ def central_router(service: CentralService, respond: Respond) -> APIRouter:
     def bundle(request: Request) -> Response:  # sync: may fetch from issuers (threadpool)
         return respond(service.bundle(request.query_params.getlist("uri")).to_json())
 
+    @router.get(FEED_PATH, dependencies=from_a_gate)
+    async def status_list_events(request: Request) -> Response:
+        if relay is None:
+            raise CentralRefusal(NOT_FOUND, "this central service relays no change feed")
+        position = relay.position(request.headers.get("last-event-id"))
+        return StreamingResponse(
+            relay.stream(position),
+            media_type=STATUS_FEED_MEDIA_TYPE,
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
     @router.get("/health")
     async def health() -> Response:
-        return respond(service.health())
+        upstream = relay.upstream if relay is not None else []
+        return respond(
+            {
+                **service.health(),
+                "status_feed": [s.state.to_json(service.clock()) for s in upstream],
+            }
+        )
 
     return router

@@ -113,6 +113,9 @@ class GatePolicy:
     retention_days: int = RETENTION_DAYS
     allow_insecure_loopback: bool = False
     """Allow http:// to 127.0.0.1 (development and tests only)."""
+    status_feed: str = "auto"
+    """The status-list change feed to follow: `auto` (the central service's relay, else each
+    trusted issuer's feed), `off`, or a URL (`verifier.gate.feed`)."""
 
     @property
     def site_name(self) -> str:
@@ -232,6 +235,11 @@ def parse_gate_policy(
     token = data.get("central_token_env")
     central_token = environ.get(token) if isinstance(token, str) else data.get("central_token")
     retention = int(_number(data, "retention_days", RETENTION_DAYS, 1, 10 * 366))
+    feed = data.get("status_feed", "auto")
+    if not isinstance(feed, str) or not (
+        feed in ("auto", "off") or feed.startswith(("https://", "http://"))
+    ):
+        raise PolicyError("'status_feed' must be 'auto', 'off' or a URL")
     if "replay_store" in data:  # an older policy's shared file: refused, not silently dropped
         raise PolicyError(
             "'replay_store' is no longer read: a gate keeps the presentations it accepted in "
@@ -248,4 +256,5 @@ def parse_gate_policy(
         central_token=central_token if isinstance(central_token, str) else None,
         retention_days=retention,
         allow_insecure_loopback=bool(data.get("allow_insecure_loopback", False)),
+        status_feed=feed,
     )

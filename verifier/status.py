@@ -166,7 +166,9 @@ class StatusCache:
         entry = CachedStatusList(issuer, uri, token, verified, etag, confirmed_at, refresh_at)
         with self._lock:
             current = self._entries.get(uri)
-            if current is None or current.confirmed_at <= confirmed_at:
+            if current is None or (
+                current.confirmed_at <= confirmed_at and current.verified.iat <= verified.iat
+            ):  # never back to an older token, whoever serves it
                 self._entries[uri] = entry
         return entry
 
@@ -262,3 +264,35 @@ class StatusCache:
                 continue
             count += 1
         return count
+
+    def issuer_of(self, uri: str) -> str | None:
+        """The issuer a list is held under, else the trusted issuer whose status origins hold
+        `uri`; None for any other (or a URI that does not parse)."""
+        entry = self._entries.get(uri)
+        if entry is not None:
+            return entry.issuer
+        try:
+            origin = origin_of(uri)
+        except ValueError:
+            return None
+        for trusted in self._trust.issuers.values():
+            if origin in trusted.allowed_status_origins:
+                return trusted.issuer
+        return None
+
+    def refresh_list(
+        self, uri: str, *, now: float, iat: int | None = None
+    ) -> CachedStatusList | None:
+        """A change feed says `uri` changed: fetch, verify and swap in its token now.
+
+        Nothing is fetched for a list of no trusted issuer, nor when the token held is newer
+        than the announced `iat` (a replayed announcement); the feed is never trusted beyond
+        that: only a token that verifies replaces the one held.
+        """
+        issuer = self.issuer_of(uri)
+        if issuer is None:
+            return None
+        entry = self._entries.get(uri)
+        if entry is not None and iat is not None and iat < entry.verified.iat:
+            return entry
+        return self.revalidate(issuer, uri, now=now, force=True)

@@ -30,6 +30,7 @@ from issuer.config import IssuerConfig
 from issuer.errors import IssuerCode, LifecycleError
 from issuer.keys.signing import IssuerKeyring
 from issuer.models import Credential, StatusListRecord
+from issuer.status.feed import next_feed_seq
 from issuer.status.packing import PackedStatusList
 from vc.errors import VCError
 from vc.jws import decode_unverified, sign_compact
@@ -146,6 +147,7 @@ class StatusListPublisher:
         record.token_kid = signer.kid
         record.token_iat = now
         record.token_exp = now + timedelta(seconds=self.config.status_list_token_lifetime_s)
+        record.feed_seq = next_feed_seq(session)
         session.flush()
         with self._lock:
             self._cache[record.id] = (record.etag, packed)

@@ -57,6 +57,21 @@ serve, free_socket = serve_app, bound_socket
 """The servers' plumbing (`server_kit`) under the names the verifier and login tests use."""
 
 
+WAIT_S = 20.0
+"""How long a test waits for what takes about a second (a wait, never a timing assertion)."""
+
+
+def wait_until(check: Any, what: str) -> Any:
+    """`check()`'s first truthy answer, polled every 50 ms; fails after `WAIT_S`."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
 def employee_claims(number: str = "E1001", agency: str = AGENCY) -> dict[str, Any]:
     return {
         "employee_number": number,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from verifier.gate.feed import GateFeed, list_ages
 from verifier.gate.service import GateService
 from verifier.web import Respond
 
@@ -22,8 +23,9 @@ SCAN_PATH = "/scan"
 """Its body is a QR payload's raw bytes: a scan, whatever they hold."""
 
 
-def gate_router(service: GateService, respond: Respond) -> APIRouter:
-    """`POST /scan` and `GET /health` of one gate."""
+def gate_router(service: GateService, respond: Respond, feed: GateFeed | None = None) -> APIRouter:
+    """`POST /scan` and `GET /health` of one gate (with the change feed's state when it
+    follows one)."""
     router = APIRouter()
 
     @router.post(SCAN_PATH)
@@ -32,6 +34,12 @@ def gate_router(service: GateService, respond: Respond) -> APIRouter:
 
     @router.get("/health")
     async def health() -> Response:
-        return respond(service.health())
+        return respond(
+            {
+                **service.health(),
+                "status_feed": feed.health() if feed is not None else [],
+                "status_list_ages": list_ages(service),
+            }
+        )
 
     return router
