@@ -123,7 +123,14 @@ def test_central_reads_its_config_file_and_the_settings(
     out = CliRunner().invoke(gate_app, ["central", "--config", str(config_file)])
     assert out.exit_code == 0, out.output
     assert "http://127.0.0.1:8299" in out.stdout
-    assert served == [{"host": "127.0.0.1", "port": 8299, "log_level": "warning"}]
+    assert served == [
+        {
+            "host": "127.0.0.1",
+            "port": 8299,
+            "log_level": "warning",
+            "timeout_graceful_shutdown": 5,
+        }
+    ]
     assert (tmp_path / "data" / "central-verifier.sqlite3").exists()
     config = load_central_config(config_file)
     assert config.gate_token == "token-from-the-environment"
