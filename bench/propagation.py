@@ -78,13 +78,13 @@ def _issuer_runtime(env: dict[str, str]) -> Iterator[Any]:
 
 def issue_population(runtime: Any, count: int) -> list[tuple[str, str, Any]]:
     """`count` employees with one live credential each: (credential id, SD-JWT VC, holder key)."""
-    from issuer.hr.importing import HrSource, import_records, validate_records
-    from issuer.oid4vci.issuance import employee_claims
-    from issuer.status.slots import allocate_status_slot
     from sqlalchemy import select
 
     from bench.issuance import hr_records
+    from issuer.hr.importing import HrSource, import_records, validate_records
     from issuer.models import Employee
+    from issuer.oid4vci.issuance import employee_claims
+    from issuer.status.slots import allocate_status_slot
     from schemas.employee_id import DISCLOSABLE
     from vc.keys import Ed25519PrivateKey
     from vc.sd_jwt_vc import issue_sd_jwt_vc, status_reference
