@@ -1,19 +1,11 @@
-"""Shared set-up for the verifier tests: `tests/verifier` on `sys.path` for `gate_kit`."""
+"""Shared set-up for the verifier tests: every gate a test opened is closed after it."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import contextlib
+from collections.abc import Iterator
 
-for _path in (Path(__file__).resolve().parent, Path(__file__).resolve().parents[1]):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-
-import contextlib  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture(autouse=True)

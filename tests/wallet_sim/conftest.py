@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from wallet_fakes import PIN, FakeIssuer
 
-for _path in (Path(__file__).resolve().parent, Path(__file__).resolve().parents[1]):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-from wallet_fakes import PIN, FakeIssuer  # noqa: E402
-
-from wallet_sim.holder import Holder  # noqa: E402
-from wallet_sim.http import new_client  # noqa: E402
-from wallet_sim.store import INTERACTIVE, UnlockedWallet, WalletStore  # noqa: E402
+from wallet_sim.holder import Holder
+from wallet_sim.http import new_client
+from wallet_sim.store import INTERACTIVE, UnlockedWallet, WalletStore
 
 
 @pytest.fixture

@@ -13,11 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "issuer"))
-
 from issuer_kit import apply_and_approve, link_of, read_sms, seed, tx_code_of
+from typer.testing import CliRunner
 
 from mobileid.cli import app as cli
 from schemas.employee_id import PURPOSES, QR_EXCLUDED_CLAIMS, Purpose

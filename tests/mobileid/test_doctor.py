@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from mobileid.cli import app as cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _doctor(env: dict[str, str]) -> tuple[int, list[dict[str, str]]]:

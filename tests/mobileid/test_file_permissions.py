@@ -26,7 +26,7 @@ from vc.private_files import (
 )
 from verifier.x509 import create_local_pki, load_verifier_certificate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PIN = "135790"
 
 

@@ -40,7 +40,7 @@ from vc.keys import generate_private_key
 from vc.private_files import ensure_private_dir
 from vc.sealing import is_sealed
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SECRET = "deployment-secret-" + "a" * 32
 OTHER_SECRET = "another-deployment-" + "b" * 32
 

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from mobileid.cli import app as cli
 from vc.status_list import INVALID
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 REVOKE_THEN_DIE = r"""
 import os, sys

@@ -7,18 +7,14 @@ a revocation through the issuer's HR API reaches the gate once the cached list's
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from gate_kit import gate_policy, make_gate, serve
-from typer.testing import CliRunner
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "issuer"))
-
 from issuer_kit import onboard_wallet, revoke_via_hr_api
+from typer.testing import CliRunner
 
 from mobileid.cli import app as cli
 from mobileid.gate_app import create_gate_app

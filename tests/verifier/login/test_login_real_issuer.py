@@ -5,20 +5,16 @@ login ends in `access_denied`, once the issuer publishes status lists (the lifec
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from issuer_kit import onboard_wallet, revoke_via_hr_api
 from login_kit import PIN, Login, data_link, running_login
 from oidc_kit import add_client, begin, continue_url, query_of
 from typer.testing import CliRunner
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "issuer"))
-
-from issuer_kit import onboard_wallet, revoke_via_hr_api
 
 from mobileid.cli import app as cli
 from vc.jws import decode_unverified

@@ -12,7 +12,7 @@ import pytest
 
 pytestmark = pytest.mark.bench
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_short_login_benchmark_completes_and_ends_with_its_json_line() -> None:

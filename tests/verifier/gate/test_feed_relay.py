@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from gate_kit import gate_policy, make_gate, presentation, scan, serve, wait_until
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "issuer"))
-
 from lifecycle_kit import Office
 
 from mobileid.central_app import create_central_app, open_central_service

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,6 @@ from gate_kit import (
     serve,
     wait_until,
 )
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "issuer"))
-
 from lifecycle_kit import Office
 
 from mobileid.gate_app import create_gate_app
