@@ -31,13 +31,12 @@ error shape (OAuth's `{"error", "error_description"}` at protocol endpoints).
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 
-__all__ = ["RequestGuard", "holds_unsafe_text", "json_refusal"]
+__all__ = ["RequestGuard", "holds_unsafe_text"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -47,7 +46,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Refuse = Callable[[str, int, str], ASGIApp]
 """`refuse(path, status, detail)`: the response for a request refused at the edge."""
 
-log = logging.getLogger("mobileid.edge")
+log = logging.getLogger(__name__)
 
 _HIGH, _LOW = rb"[dD][89abAB][0-9a-fA-F]{2}", rb"[dD][c-fC-F][0-9a-fA-F]{2}"
 _SURROGATE_PAIR = re.compile(rb"\\u" + _HIGH + rb"\\u" + _LOW)
@@ -134,23 +133,6 @@ class RequestGuard:
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         detail = f"request body larger than {self.max_body_bytes} bytes"
         await self.refuse(scope.get("path", ""), 413, detail)(scope, receive, send)
-
-
-def json_refusal(too_large: str, invalid: str = "invalid_request") -> Refuse:
-    """A `refuse` answering `{"error": code}`: `too_large` with 413, else `invalid`; for apps
-    whose errors have that bare shape (the gate, the central verifier service)."""
-
-    def refuse(_path: str, status: int, _detail: str) -> ASGIApp:
-        body = json.dumps({"error": too_large if status == 413 else invalid}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-
-        async def respond(_scope: Scope, _receive: Receive, send: Send) -> None:
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-
-        return respond
-
-    return refuse
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vc.asgi_guard import RequestGuard, holds_unsafe_text, json_refusal
+from vc.asgi_guard import ASGIApp, Receive, RequestGuard, Scope, Send, holds_unsafe_text
 
 
 @pytest.mark.parametrize(
@@ -100,8 +100,20 @@ def _chunks(*parts: bytes) -> list[dict[str, Any]]:
     ]
 
 
+def _refuse(_path: str, status: int, _detail: str) -> ASGIApp:
+    """A refusal in the bare `{"error": code}` shape: `too_big` with 413, else `invalid_request`."""
+    body = json.dumps({"error": "too_big" if status == 413 else "invalid_request"}).encode()
+
+    async def respond(_scope: Scope, _receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return respond
+
+
 def _guard(app: _App, **kw: Any) -> RequestGuard:
-    return RequestGuard(app, max_body_bytes=16, refuse=json_refusal("too_big"), **kw)
+    return RequestGuard(app, max_body_bytes=16, refuse=_refuse, **kw)
 
 
 def test_the_app_gets_the_whole_body_as_one_message() -> None:
