@@ -153,7 +153,7 @@ def test_a_client_gone_mid_body_is_logged_once_and_the_app_never_runs(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     app = _App()
-    caplog.set_level(logging.INFO, "mobileid.edge")
+    caplog.set_level(logging.INFO, "vc.asgi_guard")
     sent = _run(_guard(app), [{"type": "http.request", "body": b"abc", "more_body": True}])
     assert app.bodies == [] and sent == []
     (line,) = caplog.records
