@@ -63,10 +63,9 @@ def variables_read_by_name() -> set[str]:
         for path in (ROOT / top).rglob("*.py"):
             if path == Path(__file__).resolve():
                 continue
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-                if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                    if VARIABLE.fullmatch(node.value):
-                        found.add(node.value)
+            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+            constants = (node.value for node in ast.walk(tree) if isinstance(node, ast.Constant))
+            found.update(c for c in constants if isinstance(c, str) and VARIABLE.fullmatch(c))
     for script in SCRIPTS:
         found.update(VARIABLE.findall(script.read_text(encoding="utf-8")))
     return found
