@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -14,6 +16,7 @@ from sqlalchemy import Engine
 
 from mobileid.db import connection_transaction
 from mobileid.edge import Refusal, ServiceErrors, install_edge, json_response
+from mobileid.periodic import every
 from verifier.central import (
     MAX_BATCH_BYTES,
     NOT_FOUND,
@@ -26,7 +29,10 @@ from verifier.errors import VerifierError
 from verifier.feed_relay import FeedRelay
 from verifier.migrate import upgrade_verifier_database
 
-__all__ = ["CENTRAL_ERRORS", "create_central_app", "open_central_service"]
+__all__ = ["CENTRAL_ERRORS", "PURGE_EVERY_S", "create_central_app", "open_central_service"]
+
+PURGE_EVERY_S = 3600.0
+"""How often the central service deletes records past the config's `retention_days`."""
 
 
 def _central_refusal(exc: Exception) -> Refusal:
@@ -59,12 +65,19 @@ def open_central_service(
     )
 
 
-def create_central_app(service: CentralService, *, relay: FeedRelay | None = None) -> FastAPI:
+def create_central_app(
+    service: CentralService, *, relay: FeedRelay | None = None, purge_every_s: float = PURGE_EVERY_S
+) -> FastAPI:
     """The central verifier service's ASGI app; with `relay`, it relays the status-list change
-    feed to its gates (one upstream connection per issuer for the whole site)."""
+    feed to its gates (one upstream connection per issuer for the whole site). Entry records older
+    than the config's `retention_days` are deleted every `purge_every_s`."""
+
+    def purge() -> int:
+        return service.purge(now=service.clock())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        purger = asyncio.create_task(every(purge_every_s, purge, what="purged records"))
         if relay is not None:
             await relay.start()
         try:
@@ -72,6 +85,9 @@ def create_central_app(service: CentralService, *, relay: FeedRelay | None = Non
         finally:
             if relay is not None:
                 await relay.stop()
+            purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purger
 
     app = FastAPI(
         title="mobileid central verifier",

@@ -27,6 +27,7 @@ from fastapi.responses import Response
 
 from mobileid.db import connection_transaction, create_db_engine
 from mobileid.edge import Refusal, ServiceErrors, install_edge, json_response
+from mobileid.periodic import every
 from mobileid.settings import LoginSettings
 from mobileid.throttle import FailureThrottle
 from vc.openid4vp import MAX_DIRECT_POST_BYTES
@@ -115,7 +116,13 @@ def create_login_app(service: LoginService, *, purge: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_purger(service)) if purge else None
+        task = (
+            asyncio.create_task(
+                every(service.config.purge_every_s, partial(purge_all, service), what="purge")
+            )
+            if purge
+            else None
+        )
         refresher.start()
         try:
             yield
@@ -144,16 +151,3 @@ def create_login_app(service: LoginService, *, purge: bool = True) -> FastAPI:
 
     install_edge(app, LOGIN_ERRORS, max_body_bytes=MAX_DIRECT_POST_BYTES)
     return app
-
-
-async def _purger(service: LoginService) -> None:
-    every = service.config.purge_every_s
-    while True:
-        await asyncio.sleep(every)
-        try:
-            counts = await asyncio.to_thread(purge_all, service)
-        except Exception:  # keep purging later; never take the service down
-            log.exception("purge failed")
-            continue
-        if any(counts.values()):
-            log.info("purged %s", counts)

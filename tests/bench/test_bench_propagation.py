@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.slow
+@pytest.mark.bench
 def test_a_short_propagation_benchmark_completes_and_ends_with_its_json_line() -> None:
     args = ["--gates", "2", "--revocations", "2", "--cutoff-s", "2", "--ttl-s", "3"]
     done = subprocess.run(

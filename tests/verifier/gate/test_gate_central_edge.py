@@ -5,6 +5,7 @@ central service, is `{"error", "error_description"}` with the status its code ma
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from gate_kit import Clock, entry_record, gate_policy, make_gate
+from server_kit import serve_app
 
 from mobileid.central_app import create_central_app, open_central_service
 from mobileid.db import create_db_engine
@@ -135,3 +137,24 @@ def test_central_refuses_what_is_not_a_gates_own_batch(
     assert answer.status_code == status
     assert answer.json()["error"] == code
     assert "error_description" in answer.json()
+
+
+def test_the_running_central_service_deletes_records_past_their_retention(tmp_path: Path) -> None:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'central.sqlite3'}")
+    config = CentralConfig(trusted_issuers=(TrustedIssuer(ISSUER),), retention_days=30)
+    now = 100 * 86400.0
+    service = open_central_service(config, engine=engine, client=None, clock=lambda: now)
+    old, recent = entry_record("g1", at=now - 31 * 86400), entry_record("g1", at=now - 86400)
+    app = create_central_app(service, purge_every_s=0.01)
+    try:
+        with serve_app(app) as site:  # a real server: the purge runs in the app's lifespan
+            stored = httpx.post(
+                site.url + "/records", json={"gate_id": "g1", "records": [old, recent]}
+            )
+            assert stored.json()["stored"] == 2
+            deadline = time.monotonic() + 10
+            while len(service.records(since=0)) > 1 and time.monotonic() < deadline:
+                time.sleep(0.02)
+        assert [r["id"] for r in service.records(since=0)] == [recent["id"]]
+    finally:
+        engine.dispose()
