@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from mobileid.cli_common import console, fail, fail_on_settings
+from mobileid.cli_gate_scan import scan
 from mobileid.cli_output import JsonOpt, PlainOpt, script_text
 from mobileid.db import create_db_engine
 from mobileid.settings import GateSettings, SettingsError, get_gate_settings, load_gate_policy
@@ -162,6 +163,9 @@ def _mount_openid4vp(
     console.print(
         f"OpenID4VP: terminal page {public_url}/desk, phones answer at {public_url}/oid4vp/response"
     )
+
+
+gate_app.command("scan")(scan)
 
 
 @gate_app.command()
