@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Annotated
 
 import typer
@@ -12,12 +13,13 @@ from issuer.audit import iter_audit, seal_legacy_chain, verify_audit_chain
 from issuer.errors import AuditChainBroken, AuditKeyMismatch, AuditSealRefused
 from issuer.messages.outbox import list_messages
 from mobileid.cli_common import console, fail, issuer_runtime
+from mobileid.cli_output import JsonOpt, PlainOpt, emit_for_script
 from mobileid.outbox_worker import drain_outbox
 
 __all__ = ["audit_app", "outbox_app"]
 
 outbox_app = typer.Typer(
-    help="발송함 / Outbox: SMS waiting for or past delivery (links and codes never shown)."
+    help="발송함 / Outbox: SMS waiting or delivered (links and codes never shown)."
 )
 audit_app = typer.Typer(help="감사 기록 / Audit log.", no_args_is_help=True)
 
@@ -114,32 +116,44 @@ def audit_seal_legacy(
     console.print(f"봉인 / sealed: entries 1-{sealed.entries}, head {sealed.head_hash[:16]}…")
 
 
+_AUDIT_COLUMNS = ("seq", "at", "actor", "role", "action", "subject", "detail")
+
+
 @audit_app.command("list")
 def audit_list(
     after: Annotated[int, typer.Option(help="show entries after this sequence number")] = 0,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
+    as_json: JsonOpt = False,
+    plain: PlainOpt = False,
 ) -> None:
     """감사 기록 보기 / Show audit entries in order."""
     with issuer_runtime() as runtime, runtime.unit_of_work() as session:
-        table = Table(
-            "seq",
-            "시각 / at",
-            "행위자 / actor",
-            "역할 / role",
-            "행위 / action",
-            "대상 / subject",
-            "세부 / detail",
+        rows = [
+            {
+                "seq": e.seq,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "role": e.role,
+                "action": e.action,
+                "subject": e.subject,
+                "detail": e.detail,
+            }
+            for e in islice(iter_audit(session, after=after), limit)
+        ]
+    if emit_for_script(rows, as_json=as_json, plain=plain, columns=_AUDIT_COLUMNS):
+        return
+    # Two lines an entry, never cut: what and on whom, then who and the detail.
+    console.print(
+        "  seq  시각 / at (UTC)   행위 / action  대상 / subject\n"
+        "       행위자 / actor (역할 / role): 세부 / detail",
+        style="bold",
+        highlight=False,
+    )
+    for row in rows:
+        console.print(
+            f"{row['seq']:>5}  {str(row['at'])[:16].replace('T', ' ')}  {row['action']}  "
+            f"{row['subject']}\n       {row['actor']} ({row['role']}): {row['detail']}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
         )
-        for n, e in enumerate(iter_audit(session, after=after)):
-            if n >= limit:
-                break
-            table.add_row(
-                str(e.seq),
-                f"{e.at:%Y-%m-%d %H:%M:%S}",
-                e.actor,
-                e.role,
-                e.action,
-                e.subject,
-                e.detail,
-            )
-    console.print(table)
