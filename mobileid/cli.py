@@ -22,6 +22,7 @@ from mobileid.cli_common import (
     set_verbose,
     warn_if_placeholder_secret,
 )
+from mobileid.cli_demo import demo
 from mobileid.cli_doctor import doctor
 from mobileid.cli_gate import gate_app
 from mobileid.cli_hr import admin_app, hr_app
@@ -50,6 +51,7 @@ app.add_typer(gate_app, name="gate")
 app.add_typer(login_app, name="login")
 app.add_typer(verifier_app, name="verifier")
 app.command()(doctor)
+app.command()(demo)
 
 
 def _version(value: bool) -> None:
