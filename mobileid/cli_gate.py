@@ -18,11 +18,10 @@ from typing import Annotated
 
 import typer
 from fastapi import FastAPI
-from pydantic import ValidationError
 
-from mobileid.cli_common import console, fail, fail_on_settings
+from mobileid.cli_common import console, fail, settings_or_exit
 from mobileid.db import create_db_engine
-from mobileid.settings import GateSettings, SettingsError, get_gate_settings, load_gate_policy
+from mobileid.settings import GateSettings, SettingsError, load_gate_policy
 from vc.private_files import ensure_private_dir, write_private_file
 from verifier.fetch import new_http_client
 from verifier.gate.service import GateService, build_gate
@@ -43,10 +42,7 @@ DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Gate data d
 
 
 def _settings() -> GateSettings:
-    try:
-        return get_gate_settings()
-    except ValidationError as exc:
-        fail_on_settings(exc)
+    return settings_or_exit(GateSettings)
 
 
 def _policy(path: Path, gate_id: str | None) -> GatePolicy:

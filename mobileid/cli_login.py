@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from sqlalchemy import select
 
-from mobileid.cli_common import console, fail, fail_on_settings, warn_if_placeholder_secret
+from mobileid.cli_common import console, fail, settings_or_exit, warn_if_placeholder_secret
 from mobileid.db import connection_transaction, create_db_engine
 from mobileid.login_app import open_login_service
-from mobileid.settings import LoginSettings, get_login_settings
+from mobileid.settings import LoginSettings
 from vc.private_files import ensure_private_dir
 from verifier.login.claims import OIDC_CLAIMS
 from verifier.login.clients import (
@@ -58,10 +57,7 @@ verifier_app = typer.Typer(
 
 
 def _settings(**overrides: Any) -> LoginSettings:
-    try:
-        return get_login_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        fail_on_settings(exc)
+    return settings_or_exit(LoginSettings, **overrides)
 
 
 def _engine(settings: LoginSettings) -> Any:
