@@ -40,6 +40,8 @@ __all__ = [
     "get_settings",
     "load_central_config",
     "load_gate_policy",
+    "setting_example",
+    "setting_variable",
 ]
 
 DATA_DIR = Path("data")
@@ -318,7 +320,7 @@ def get_gate_settings(**overrides: object) -> GateSettings:
     return GateSettings(**overrides)  # type: ignore[arg-type]
 
 
-def _variable(model: type[BaseSettings], field: str) -> str:
+def setting_variable(model: type[BaseSettings], field: str) -> str:
     """The environment variable a settings field is read from."""
     alias = model.model_fields[field].validation_alias
     if isinstance(alias, str):
@@ -326,7 +328,7 @@ def _variable(model: type[BaseSettings], field: str) -> str:
     return f"{model.model_config.get('env_prefix', '')}{field}".upper()
 
 
-def _example(model: type[BaseSettings], field: str) -> str | None:
+def setting_example(model: type[BaseSettings], field: str) -> str | None:
     """A value the field takes, shell-quoted: its documented example, else its default."""
     info = model.model_fields[field]
     value = info.examples[0] if info.examples else info.get_default(call_default_factory=True)
@@ -361,8 +363,10 @@ def explain_settings_error(
         if field is None:
             general.append(message)
             continue
-        name = f"--{field.replace('_', '-')}" if field in options else _variable(model, field)
-        example = _example(model, field)
+        name = (
+            f"--{field.replace('_', '-')}" if field in options else setting_variable(model, field)
+        )
+        example = setting_example(model, field)
         named.setdefault(name, f"{name}: {message}" + (f" (example: {example})" if example else ""))
     if len(named) == 1 and not general:
         return "invalid setting " + next(iter(named.values()))

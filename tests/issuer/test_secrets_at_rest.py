@@ -24,6 +24,7 @@ import pytest
 import uvicorn
 from issuer_kit import Holder, Phone, apply_and_approve, link_of, queue_sms, seed, tx_code_of
 from pydantic import ValidationError
+from server_kit import served_nothing
 from sqlalchemy import Engine, inspect, select, text
 from typer.testing import CliRunner
 
@@ -290,18 +291,8 @@ def test_placeholder_secret_refused_outside_dev(tmp_path: Path) -> None:
     assert "MOBILEID_SMS_GATEWAY_URL" in no_gateway, no_gateway
 
 
-def _served_nothing(app: Any, **_: Any) -> None:
-    """Stands in for uvicorn.run: the service started up to serving; close what it opened."""
-    state = app.state
-    if hasattr(state, "runtime"):
-        state.runtime.close()
-    if hasattr(state, "service"):
-        state.service.close()
-        state.service.engine.dispose()
-
-
 def test_dev_warns_loudly_about_placeholder(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(uvicorn, "run", _served_nothing)
+    monkeypatch.setattr(uvicorn, "run", served_nothing)
     # `serve` redacts every log record of its process from then on; not of this test process.
     monkeypatch.setattr(logging, "setLogRecordFactory", lambda factory: None)
     env = {
