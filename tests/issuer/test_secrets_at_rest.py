@@ -131,7 +131,11 @@ def test_no_issuance_secret_at_rest(database_url: str, tmp_path: Path, caplog) -
         assert holder.receive(link, tx_code)["credentials"]  # the SMS did carry what redeems
         client.close()
         dumps["database after issuance"] = database_text(runtime.engine)
-        env = {
+        env = {  # as production lists it (development shows the SMS to the local user)
+            "MOBILEID_ENV": "prod",
+            "MOBILEID_ISSUER_BASE_URL": "https://id.example.go.kr",
+            "MOBILEID_SMS_GATEWAY_URL": GATEWAY,
+            "MOBILEID_SMS_GATEWAY_TOKEN": "gateway-token",
             "MOBILEID_DATA_DIR": str(settings.data_dir),
             "MOBILEID_DATABASE_URL": database_url,
             "MOBILEID_SECRET_KEY": SECRET,
