@@ -29,7 +29,6 @@ from mobileid.cli_common import (
     console,
     err_console,
     fail,
-    fail_on_settings,
     load_settings,
     warn_if_placeholder_secret,
 )
@@ -39,6 +38,7 @@ from mobileid.settings import (
     LoginSettings,
     data_root_origin,
     default_data_root,
+    explain_settings_error,
     get_login_settings,
 )
 from vc.private_files import ensure_private_dir, write_private_file
@@ -321,7 +321,7 @@ def _login_settings(demo: _Demo) -> LoginSettings:
             api_token=demo.api_token,
         )
     except ValidationError as exc:
-        fail_on_settings(exc)
+        fail(f"설정 오류 / {explain_settings_error(LoginSettings, exc)}", code=2)
 
 
 def _refuse_busy_ports(ports: dict[str, int]) -> None:
