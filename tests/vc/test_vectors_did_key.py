@@ -7,13 +7,11 @@ from typing import Any
 
 import base58
 import pytest
-from vectors import read_json, vectors_dir
+from vectors import read_json
 
 from vc.base64url import b64url_decode
 from vc.did_key import did_key_from_public_key, public_key_from_did_key, resolve_did_key
 from vc.keys import Ed25519PrivateKey, P256PublicKey, private_key_from_jwk, public_key_from_jwk
-
-vectors_dir()
 
 ED25519 = read_json("did_key", "ed25519-x25519.json")
 NIST_P256 = {

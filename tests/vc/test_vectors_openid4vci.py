@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from vectors import read_text, vectors_dir
+from vectors import read_text
 
 from vc.errors import Code, VCError
 from vc.keys import private_key_from_jwk
@@ -21,8 +21,6 @@ from vc.sd_jwt_vc import (
     parse_jwt_vc_issuer_metadata,
     verify_sd_jwt_vc,
 )
-
-vectors_dir()
 
 NOW = 1_700_000_000  # between the credential's iat (1683000000) and exp (1883000000)
 KID = "doc-signer-05-25-2022"

@@ -8,15 +8,13 @@ from typing import Any
 
 import pytest
 import yaml
-from vectors import read_joined, read_json, read_text, vectors_dir
+from vectors import read_joined, read_json, read_text
 
 from vc.errors import Code, VCError
 from vc.jws import decode_unverified
 from vc.keys import PublicKey, private_key_from_jwk, public_key_from_jwk
 from vc.sd_jwt import parse_sd_jwt
 from vc.sd_jwt_vc import verify_sd_jwt_vc
-
-vectors_dir()
 
 FOLDER = "openid4vp/sd_jwt_vcld"
 KB_NONCE = "1234567890"

@@ -1,6 +1,6 @@
-"""Facts from the RFC texts (listed in ../shared/vectors/README.md), kept as named cases in
-`data/rfc_facts.json`: RFC 9901 disclosure digests, RFC 7638/8037 thumbprints, the RFC 8037
-Appendix A Ed25519 JWS, and the reference holder key's thumbprint and did:key."""
+"""Facts from the RFC texts, kept as named cases in `data/rfc_facts.json`: RFC 9901 disclosure
+digests, RFC 7638/8037 thumbprints, the RFC 8037 Appendix A Ed25519 JWS, and the reference holder
+key's thumbprint and did:key."""
 
 from __future__ import annotations
 

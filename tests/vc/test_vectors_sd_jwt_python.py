@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from vectors import read_text, vectors_dir
+from vectors import read_text, vector_path
 
 from vc.errors import VCError
 from vc.keys import PrivateKey, private_key_from_jwk
@@ -31,7 +31,7 @@ from vc.sd_jwt import (
 )
 
 FOLDER = "sd_jwt_python"
-CASE_NAMES = sorted(p.parent.name for p in (vectors_dir() / FOLDER).glob("*/specification.yml"))
+CASE_NAMES = sorted(p.parent.name for p in vector_path(FOLDER).glob("*/specification.yml"))
 
 # Cases whose exact semantics we do not reproduce, and why (each is a strict xfail).
 NOT_REPRODUCED = {

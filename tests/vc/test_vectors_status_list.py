@@ -8,19 +8,18 @@ List encoding", kept as data in `data/status_list_long.json`; the short ones are
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from vectors import read_json, read_text, vectors_dir
+from vectors import read_text
 
 from vc.jws import decode_unverified
 from vc.keys import private_key_from_jwk, public_key_from_jwk
 from vc.status_list import INVALID, VALID, StatusList, verify_status_list_token
-
-vectors_dir()
 
 DATA = Path(__file__).resolve().parent / "data"
 SHORT = json.loads((DATA / "status_list_short.json").read_text(encoding="utf-8"))["cases"]
@@ -98,9 +97,23 @@ def test_long_example_statuses_encode_exactly(case: dict[str, Any]) -> None:
     assert built.encode() == _encoding(case["file"])[1]
 
 
+def _example_key() -> dict[str, str]:
+    """The P-256 key (kid `12`) that signed the example token: the `example` dict of the draft's
+    generator script `src/util.py`, kept as `util.py.txt` and read as data, never run."""
+    module = ast.parse(read_text("status_list", "util.py.txt"))
+    (value,) = (
+        node.value
+        for node in module.body
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets) == "example"
+    )
+    key: dict[str, str] = ast.literal_eval(value)
+    return key
+
+
 def test_signed_example_token_verifies_with_example_key() -> None:
     token = "".join(read_text("status_list", "status_list_jwt_raw.md").split())
-    jwk = read_json("status_list", "example_key.json")
+    jwk = _example_key()
+    assert (jwk["kid"], jwk["alg"]) == ("12", "ES256")
     key = public_key_from_jwk({k: jwk[k] for k in ("kty", "crv", "x", "y")})
     assert (
         private_key_from_jwk({k: jwk[k] for k in ("kty", "crv", "x", "y", "d")}).public_key == key

@@ -1,6 +1,6 @@
 """DCQL evaluation (`vc.dcql`) on the OpenID4VP 1.0 example queries and on our own cases.
 
-Queries come from ../shared/vectors/openid4vp/query_lang/ (read in place); the wallets and the
+Queries are the OpenID4VP 1.0 examples in tests/vectors/openid4vp/query_lang/; the wallets and the
 expected outcomes are our data in data/dcql_cases.json, one named case each.
 """
 

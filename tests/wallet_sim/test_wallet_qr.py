@@ -96,7 +96,7 @@ def test_qr_outputs_decode_to_the_payload(onboarded: UnlockedWallet, tmp_path: P
     write_qr_png(result.qr_data, tmp_path / "qr.png")
     write_qr_svg(result.qr_data, tmp_path / "qr.svg")
     assert (tmp_path / "qr.svg").read_text().lstrip().startswith("<?xml")
-    zxingcpp = pytest.importorskip("zxingcpp")
+    import zxingcpp
     from PIL import Image
 
     decoded = zxingcpp.read_barcodes(

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import zxingcpp
 from gate_kit import gate_policy, make_gate, serve
 from issuer_kit import onboard_wallet, revoke_via_hr_api
 from typer.testing import CliRunner
@@ -22,7 +23,6 @@ from vc.jws import decode_unverified
 from vc.qr_compact import decode_presentation, is_compact_qr
 
 PIN = "246810"
-zxingcpp = pytest.importorskip("zxingcpp")
 
 
 def _onboard(server: Any, tmp_path: Path) -> Path:

@@ -12,10 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+from joserfc import jwe
+from joserfc import jwk as jwk_module
 from login_kit import Login, crafted, login_world, make_wallet, request_object_of
-
-jwe = pytest.importorskip("joserfc.jwe")
-jwk_module = pytest.importorskip("joserfc.jwk")
 
 
 @pytest.fixture

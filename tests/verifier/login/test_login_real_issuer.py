@@ -1,7 +1,7 @@
 """Logging in with a credential from the real issuer (`live_server`): the phone is onboarded
 through the wallet CLI (OpenID4VCI), answers the login page's QR with `mobileid wallet present`,
 and authlib's client gets the ID token and userinfo. Then HR revokes the credential and the next
-login ends in `access_denied`, once the issuer publishes status lists (the lifecycle issue)."""
+login ends in `access_denied`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from issuer_kit import onboard_wallet, revoke_via_hr_api
 from login_kit import PIN, Login, data_link, running_login
@@ -17,7 +16,6 @@ from oidc_kit import add_client, begin, continue_url, query_of
 from typer.testing import CliRunner
 
 from mobileid.cli import app as cli
-from vc.jws import decode_unverified
 from wallet_sim.errors import VerifierError
 from wallet_sim.presenter import Presenter
 from wallet_sim.store import WalletStore
@@ -28,13 +26,6 @@ class _Issuer:
     url: str
 
 
-def _serves_status(wallet: Path) -> bool:
-    credential = WalletStore(wallet).unlock(PIN).credentials[-1]["credential"]
-    uri = decode_unverified(credential.split("~")[0])[1]["status"]["status_list"]["uri"]
-    response = httpx.get(uri, timeout=10)
-    return response.status_code == 200 and response.text.count(".") == 2
-
-
 def _revoke(server: Any, employee_number: str) -> None:
     revoke_via_hr_api(server, employee_number, comment="login test")
 
@@ -43,15 +34,13 @@ def _revoke(server: Any, employee_number: str) -> None:
 def test_login_with_a_credential_from_the_real_issuer(live_server: Any, tmp_path: Path) -> None:
     wallet = tmp_path / "phone"
     onboard_wallet(live_server, wallet, PIN)
-    has_status = _serves_status(wallet)
 
     def clock() -> float:
         return float(live_server.clock().timestamp())
 
-    overrides = {} if has_status else {"stale_status": "fail_open"}
     database_url = f"sqlite:///{tmp_path / 'login.sqlite3'}"
     issuer: Any = _Issuer(live_server.url)
-    with running_login(tmp_path, database_url, clock, issuer, **overrides) as login:
+    with running_login(tmp_path, database_url, clock, issuer) as login:
         new = add_client(
             login,
             allowed_claims=["name", "department", "employee_number"],
@@ -88,8 +77,6 @@ def test_login_with_a_credential_from_the_real_issuer(live_server: Any, tmp_path
             attempt.close()
         assert info["sub"] == info["employee_number"] == "E1002"
         assert set(info) == {"sub", "name", "department", "employee_number"}
-        if not has_status:
-            pytest.skip("the issuer does not serve status lists yet (issue 5): revocation part")
         _revoke(live_server, "E1002")
         live_server.clock.advance(3600)  # past the ttl of the list the login service holds
         assert query_of(_second_login(login, wallet, clock))["error"] == "access_denied"
