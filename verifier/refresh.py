@@ -44,10 +44,12 @@ class Refresher:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
-        """One round; returns how many status lists it fetched or tried to."""
-        self.trust.refresh_wanted()
-        listed = self.trust.published_status_lists()
-        return self.status.refresh(now=self._clock(), listed=listed)
+        """One round; returns how many status lists it fetched or tried to. A round started
+        while another is running over the same caches waits for it, then runs."""
+        with self.trust.refresh_round:
+            self.trust.refresh_wanted()
+            listed = self.trust.published_status_lists()
+            return self.status.refresh(now=self._clock(), listed=listed)
 
     def start(self) -> None:
         """Run rounds in a daemon thread, the first at once."""

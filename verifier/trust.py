@@ -135,6 +135,10 @@ class TrustStore:
         self._lock = threading.Lock()
         self._wanted: set[str] = set()
         self.needs_refresh = threading.Event()
+        self.refresh_round = threading.Lock()
+        """Held for a whole refresh round (`verifier.refresh.Refresher.run_once`): two rounds over
+        these caches never interleave, so no round checks a status list against keys another
+        round is still fetching."""
         self.resolver: KeyResolver = self._resolve
 
     # --- loading --------------------------------------------------------------------------

@@ -52,9 +52,9 @@ HOLDER = Ed25519PrivateKey.generate()
 
 class World:
     """An issuer double behind `httpx.MockTransport`, and a gate's trust store, cache and
-    refresher (never started: tests run its rounds). `hold` makes the status list's fetch
-    wait until it is set; `deciding` marks a decision in progress, and any request then is
-    recorded in `during_decisions`."""
+    refresher (never started: tests run its rounds). `hold` makes the fetch of `hold_path` (the
+    status list's) wait until it is set; `deciding` marks a decision in progress, and any
+    request then is recorded in `during_decisions`."""
 
     def __init__(self, *, ttl: int = 300) -> None:
         self.clock = Clock()
@@ -63,6 +63,7 @@ class World:
         self.requests: list[str] = []
         self.down = False
         self.hold: threading.Event | None = None
+        self.hold_path = "/status-lists/1"
         self.held = threading.Event()
         self.deciding = False
         self.during_decisions: list[str] = []
@@ -91,7 +92,7 @@ class World:
         self.requests.append(request.url.path)
         if self.deciding:
             self.during_decisions.append(request.url.path)
-        if self.hold is not None and request.url.path == "/status-lists/1":
+        if self.hold is not None and request.url.path == self.hold_path:
             self.held.set()
             self.hold.wait(timeout=30)
         if self.down:
@@ -478,6 +479,28 @@ def test_a_fetch_does_not_hold_the_cache_lock(world: World) -> None:
         world.hold.set()
         refresher.join(timeout=30)
     assert world.status.entries()[0].refresh_at > due  # the fetch then completed
+
+
+def test_a_second_round_waits_for_the_keys_the_first_is_fetching(cold: World) -> None:
+    """Two rounds over the same caches (say a `gate sync` beside the service's refresher): the
+    second waits, so it never checks the list against keys still on their way, which would
+    fail the list and put off its next attempt."""
+    asked = cold.status.lookup(ISSUER, cold.issuer.status_uri, 0, now=cold.clock(), max_age=60)
+    assert asked.value is None  # not held: a decision asks the refresher for it
+    cold.hold, cold.hold_path = threading.Event(), "/.well-known/jwt-vc-issuer"
+    first = threading.Thread(target=cold.refresher.run_once)
+    second = threading.Thread(target=Refresher(cold.trust, cold.status, clock=cold.clock).run_once)
+    first.start()
+    try:
+        assert cold.held.wait(timeout=30)  # the first round is fetching the issuer's keys
+        second.start()
+        second.join(timeout=0.3)
+        assert second.is_alive() and "/status-lists/1" not in cold.requests
+    finally:
+        cold.hold.set()
+        first.join(timeout=30)
+        second.join(timeout=30)
+    assert len(cold.status) == 1 and cold.requests.count("/status-lists/1") == 1
 
 
 def _eventually(condition: Callable[[], object]) -> None:
