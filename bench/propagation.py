@@ -47,6 +47,7 @@ from bench.loopback import Connection, free_port, pct, start_worker
 SCAN_EVERY_S = 0.2
 MADE_AHEAD = 40
 GIVE_UP_S = 120.0
+WARM_UP_S = 30.0
 SITE = "sejong"
 
 
@@ -352,19 +353,26 @@ async def _all_connected(gates: list[Gate], timeout_s: float = 60.0) -> None:
 
 
 async def _warm(gates: list[Gate], credential: str, holder: Any) -> None:
-    """One allowed scan per gate: each holds the list before any revocation."""
+    """One allowed scan per gate: each holds the list before any revocation. A gate that does
+    not hold the list yet answers `stale_status` and asks its refresher for it; it is asked
+    again (a fresh presentation) until it allows, for up to WARM_UP_S."""
     for gate in gates:
-        conn = await Connection.open(gate.port)
-        answer = json.loads(
-            await conn.post(
-                "/scan",
-                _presentation(credential, holder, gate.audience),
-                "application/octet-stream",
+        deadline = time.monotonic() + WARM_UP_S
+        while True:
+            conn = await Connection.open(gate.port)
+            answer = json.loads(
+                await conn.post(
+                    "/scan",
+                    _presentation(credential, holder, gate.audience),
+                    "application/octet-stream",
+                )
             )
-        )
-        conn.close()
-        if not answer.get("allow"):
-            raise RuntimeError(f"warm-up scan refused at {gate.gate_id}: {answer}")
+            conn.close()
+            if answer.get("allow"):
+                break
+            if answer.get("reason") != "stale_status" or time.monotonic() > deadline:
+                raise RuntimeError(f"warm-up scan refused at {gate.gate_id}: {answer}")
+            await asyncio.sleep(0.1)
 
 
 async def drive(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
