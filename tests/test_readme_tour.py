@@ -204,7 +204,9 @@ class Sandbox:
 
     def answers(self, port: int) -> bool:
         probe = f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=1)"
-        run = subprocess.run([*self.prefix, sys.executable, "-c", probe], check=False)
+        run = subprocess.run(
+            [*self.prefix, sys.executable, "-c", probe], check=False, stderr=subprocess.DEVNULL
+        )
         return run.returncode == 0
 
     def processes(self) -> list[int]:
