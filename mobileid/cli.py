@@ -17,9 +17,12 @@ from mobileid.cli_common import (
     console,
     err_console,
     fail,
+    issuer_database,
     load_settings,
+    set_verbose,
     warn_if_placeholder_secret,
 )
+from mobileid.cli_demo import demo
 from mobileid.cli_doctor import doctor
 from mobileid.cli_gate import gate_app
 from mobileid.cli_hr import admin_app, hr_app
@@ -48,6 +51,7 @@ app.add_typer(gate_app, name="gate")
 app.add_typer(login_app, name="login")
 app.add_typer(verifier_app, name="verifier")
 app.command()(doctor)
+app.command()(demo)
 
 
 def _version(value: bool) -> None:
@@ -64,8 +68,16 @@ def _root(
             "--version", callback=_version, is_eager=True, help="Print the version and exit."
         ),
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Say which data directory and database each command opens."
+        ),
+    ] = False,
 ) -> None:
-    """Settings come from MOBILEID_* environment variables (see README)."""
+    """Settings come from MOBILEID_* environment variables (see README). Data lives in
+    MOBILEID_DATA_DIR, default ~/.local/share/mobileid (XDG_DATA_HOME)."""
+    set_verbose(verbose)
 
 
 @app.command()
@@ -82,6 +94,7 @@ def serve(
 
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = load_settings(**overrides)
+    issuer_database(settings)
     warn_if_placeholder_secret("MOBILEID_SECRET_KEY", settings.secret_key.get_secret_value())
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     install_log_redaction()

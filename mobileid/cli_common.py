@@ -1,4 +1,5 @@
-"""Shared pieces of the `mobileid` sub-commands: console, settings, the issuer runtime."""
+"""Shared pieces of the `mobileid` sub-commands: console, settings, the issuer runtime, and
+where a command looks for its data (`--verbose`, "not found", no database made by surprise)."""
 
 from __future__ import annotations
 
@@ -12,26 +13,74 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from issuer.errors import IssuerError
+from mobileid.db import database_exists, database_label
 from mobileid.runtime import IssuerRuntime, open_issuer_runtime
-from mobileid.settings import Settings, get_settings
+from mobileid.settings import Settings, data_root_origin, get_settings
 from vc.sealing import MAKE_SECRET_HINT, placeholder_problem
 
 __all__ = [
     "console",
     "fail",
     "fail_on_settings",
+    "issuer_database",
     "issuer_runtime",
     "load_settings",
+    "looked_in",
+    "require_database",
+    "set_verbose",
+    "tell_where",
     "warn_if_placeholder_secret",
 ]
 
 console = Console()
 err_console = Console(stderr=True)
+_options = {"verbose": False}  # the root command's `--verbose`, set once per invocation
+MAKE_DATABASE_HINT = (
+    "make one with `mobileid demo` or `mobileid hr import FILE`, "
+    "or set MOBILEID_DATA_DIR to the directory that has it"
+)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
     err_console.print(f"[red]오류 / error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def set_verbose(on: bool) -> None:
+    _options["verbose"] = on
+
+
+def tell_where(label: str, place: object, why: str) -> None:
+    """With `--verbose`: which directory or database a command opens, and why that one."""
+    if _options["verbose"]:
+        err_console.print(
+            f"{label}: {place} ({why})", highlight=False, soft_wrap=True, markup=False
+        )
+
+
+def looked_in(url: str, why: str) -> str:
+    """The tail of a "not found" message: the database the command looked in, and why there."""
+    return f" — 찾은 곳 / looked in: {database_label(url)} ({why})"
+
+
+def require_database(url: str, *, what: str = "mobileid", hint: str = MAKE_DATABASE_HINT) -> None:
+    """A command that only reads or changes existing data never creates an empty database: a
+    missing SQLite file ends it (exit 1), naming the path and how to make one."""
+    if not database_exists(url):
+        fail(f"no {what} database at {database_label(url)}: {hint}")
+
+
+def issuer_database(settings: Settings) -> tuple[str, str]:
+    """The issuer's database URL and why it is that one (both told with `--verbose`)."""
+    tell_where("데이터 디렉터리 / data directory", settings.data_dir, data_root_origin())
+    url = settings.resolved_database_url
+    why = (
+        "from MOBILEID_DATABASE_URL"
+        if settings.database_url
+        else f"MOBILEID_DATABASE_URL unset; data directory: {data_root_origin()}"
+    )
+    tell_where("데이터베이스 / database", database_label(url), why)
+    return url, why
 
 
 def warn_if_placeholder_secret(variable: str, secret: str) -> None:
@@ -67,19 +116,30 @@ def load_settings(**overrides: object) -> Settings:
         fail_on_settings(exc)
 
 
+def _issuer_failure(exc: IssuerError, url: str, why: str) -> NoReturn:
+    where = looked_in(url, why) if exc.code.endswith("not_found") else ""
+    fail(f"{exc.code}: {exc.detail}{where}")
+
+
 @contextmanager
-def issuer_runtime() -> Iterator[IssuerRuntime]:
-    """Settings -> migrated database + keys; closed on exit. Domain errors end the command."""
+def issuer_runtime(*, create: bool = False) -> Iterator[IssuerRuntime]:
+    """Settings -> migrated database + keys; closed on exit. Domain errors end the command.
+
+    Only a command that makes the first data (`create`: an HR import, an API token) may start a
+    new database; any other refuses to, rather than answer "not found" from an empty one."""
     settings = load_settings()
+    url, why = issuer_database(settings)
+    if not create:
+        require_database(url)
     try:
         runtime = open_issuer_runtime(settings)
     except IssuerError as exc:
-        fail(f"{exc.code}: {exc.detail}")
+        _issuer_failure(exc, url, why)
     except SQLAlchemyError as exc:
         fail(f"데이터베이스 오류 / database unavailable ({type(exc).__name__})")
     try:
         yield runtime
     except IssuerError as exc:
-        fail(f"{exc.code}: {exc.detail}")
+        _issuer_failure(exc, url, why)
     finally:
         runtime.close()

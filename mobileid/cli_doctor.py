@@ -9,9 +9,9 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from mobileid.cli_common import console, fail_on_settings, load_settings
+from mobileid.cli_common import console, fail_on_settings, load_settings, tell_where
 from mobileid.doctor import run_checks
-from mobileid.settings import LoginSettings, get_login_settings
+from mobileid.settings import LoginSettings, data_root_origin, get_login_settings
 
 __all__ = ["doctor"]
 
@@ -29,7 +29,14 @@ def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per finding.")] = False,
 ) -> None:
     """점검 / Check this deployment: file permissions, secrets, keys (changes nothing)."""
-    findings = run_checks(load_settings(), _login_settings())
+    settings, login = load_settings(), _login_settings()
+    tell_where("데이터 디렉터리 / data directory", settings.data_dir, data_root_origin())
+    tell_where(
+        "로그인 디렉터리 / login directory",
+        login.data_dir,
+        login.data_dir_origin,
+    )
+    findings = run_checks(settings, login)
     if as_json:
         for finding in findings:
             typer.echo(

@@ -20,9 +20,15 @@ import typer
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from mobileid.cli_common import console, fail, fail_on_settings
-from mobileid.db import create_db_engine
-from mobileid.settings import GateSettings, SettingsError, get_gate_settings, load_gate_policy
+from mobileid.cli_common import console, fail, fail_on_settings, require_database, tell_where
+from mobileid.db import create_db_engine, database_label
+from mobileid.settings import (
+    GateSettings,
+    SettingsError,
+    data_root_origin,
+    get_gate_settings,
+    load_gate_policy,
+)
 from vc.private_files import ensure_private_dir, write_private_file
 from verifier.fetch import new_http_client
 from verifier.gate.service import GateService, build_gate
@@ -58,13 +64,36 @@ def _policy(path: Path, gate_id: str | None) -> GatePolicy:
         fail(f"정책 오류 / invalid policy: {exc}", code=2)
 
 
+def _gate_dir(policy: GatePolicy, data_dir: Path | None) -> tuple[Path, str]:
+    """The gate's directory and why it is that one."""
+    if data_dir is not None:
+        return data_dir, "from --data-dir"
+    return (
+        _settings().gate_dir(policy.gate_id),
+        f"gate-{policy.gate_id} in the data directory, {data_root_origin()}",
+    )
+
+
 def _data_dir(policy: GatePolicy, data_dir: Path | None) -> Path:
-    return ensure_private_dir(data_dir or _settings().gate_dir(policy.gate_id))
+    return ensure_private_dir(_gate_dir(policy, data_dir)[0])
 
 
-def _open(policy: GatePolicy, data_dir: Path | None, *, online: bool = True) -> GateService:
-    directory = _data_dir(policy, data_dir)
-    engine = create_db_engine(f"sqlite:///{(directory / 'gate.sqlite3').resolve()}")
+def _open(
+    policy: GatePolicy, data_dir: Path | None, *, online: bool = True, create: bool = True
+) -> GateService:
+    """The gate's store; only the commands that set a gate up (`run`, `sync`) may create it."""
+    directory, why = _gate_dir(policy, data_dir)
+    tell_where("게이트 디렉터리 / gate directory", directory, why)
+    url = f"sqlite:///{(directory / 'gate.sqlite3').resolve()}"
+    if not create:
+        require_database(
+            url,
+            what=f"gate {policy.gate_id}",
+            hint="`mobileid gate sync` or `gate run` with this policy makes it "
+            "(or give --data-dir, or set MOBILEID_DATA_DIR)",
+        )
+    ensure_private_dir(directory)
+    engine = create_db_engine(url)
     return build_gate(policy, engine=engine, client=new_http_client() if online else None)
 
 
@@ -226,7 +255,7 @@ def records(  # noqa: PLR0917 - Typer maps parameters to options
     from verifier.gate.store import records_csv, records_since
 
     policy = _policy(policy_file, gate_id)
-    service = _open(policy, data_dir, online=False)
+    service = _open(policy, data_dir, online=False, create=False)
     try:
         with service.engine.connect() as conn:
             rows = records_since(conn, _since(since))
@@ -253,7 +282,7 @@ def purge(
     from verifier.gate.store import purge_records
 
     policy = _policy(policy_file, gate_id)
-    service = _open(policy, data_dir, online=False)
+    service = _open(policy, data_dir, online=False, create=False)
     try:
         before = time.time() - policy.retention_days * 86400
         with service.engine.begin() as conn:
@@ -293,7 +322,14 @@ def central(
     except SettingsError as exc:
         fail(f"설정 오류 / invalid config: {exc}", code=2)
     ensure_private_dir(settings.data_dir)
-    engine = create_db_engine(database_url or settings.resolved_central_database_url)
+    url = database_url or settings.resolved_central_database_url
+    why = (
+        "from --database-url or MOBILEID_GATE_CENTRAL_DATABASE_URL"
+        if database_url or settings.central_database_url
+        else f"MOBILEID_GATE_CENTRAL_DATABASE_URL unset; data directory: {data_root_origin()}"
+    )
+    tell_where("데이터베이스 / database", database_label(url), why)
+    engine = create_db_engine(url)
     service = open_central_service(config, engine=engine, client=new_http_client())
     host = host or settings.central_host
     port = settings.central_port if port is None else port

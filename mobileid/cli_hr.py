@@ -80,7 +80,7 @@ def hr_import(
         bool, typer.Option("--json", help="one JSON object, no progress bar (for scripts)")
     ] = False,
 ) -> None:
-    with issuer_runtime() as runtime, _progress(file, quiet=as_json) as advance:
+    with issuer_runtime(create=True) as runtime, _progress(file, quiet=as_json) as advance:
         try:
             with runtime.unit_of_work() as session:
                 now = runtime.clock()
@@ -213,7 +213,7 @@ def create_token(  # noqa: PLR0917 - Typer maps parameters to options
     ] = None,
 ) -> None:
     """토큰 발급 / Create an HR API token; it is printed once and stored only as a hash."""
-    with issuer_runtime() as runtime, runtime.unit_of_work() as session:
+    with issuer_runtime(create=True) as runtime, runtime.unit_of_work() as session:
         token, row = create_api_token(
             session,
             role=role,

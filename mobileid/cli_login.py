@@ -19,8 +19,16 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from mobileid.cli_common import console, fail, fail_on_settings, warn_if_placeholder_secret
-from mobileid.db import connection_transaction, create_db_engine
+from mobileid.cli_common import (
+    console,
+    fail,
+    fail_on_settings,
+    looked_in,
+    require_database,
+    tell_where,
+    warn_if_placeholder_secret,
+)
+from mobileid.db import connection_transaction, create_db_engine, database_label
 from mobileid.login_app import open_login_service
 from mobileid.settings import LoginSettings, get_login_settings
 from vc.private_files import ensure_private_dir
@@ -64,7 +72,28 @@ def _settings(**overrides: Any) -> LoginSettings:
         fail_on_settings(exc)
 
 
-def _engine(settings: LoginSettings) -> Any:
+def _database_why(settings: LoginSettings) -> str:
+    if settings.database_url:
+        return "from MOBILEID_LOGIN_DATABASE_URL"
+    return f"MOBILEID_LOGIN_DATABASE_URL unset; login directory: {settings.data_dir_origin}"
+
+
+def _where(settings: LoginSettings, *, create: bool) -> None:
+    """Tell (`--verbose`) the login service's directory and database, and why those; refuse a
+    missing database unless the command may create it."""
+    tell_where("로그인 디렉터리 / login directory", settings.data_dir, settings.data_dir_origin)
+    tell_where("데이터베이스 / database", database_label(settings.db_url), _database_why(settings))
+    if not create:
+        require_database(
+            settings.db_url,
+            what="login",
+            hint="`mobileid demo`, `mobileid login add-client` or `login serve` makes one "
+            "(or set MOBILEID_LOGIN_DATA_DIR or MOBILEID_DATA_DIR)",
+        )
+
+
+def _engine(settings: LoginSettings, *, create: bool = False) -> Any:
+    _where(settings, create=create)
     ensure_private_dir(settings.data_dir)
     engine = create_db_engine(settings.db_url)
     upgrade_verifier_database(engine, "login")
@@ -87,7 +116,15 @@ def init_cert(  # noqa: PLR0917 - Typer maps parameters to options
 
     from verifier import x509 as files
 
-    directory = cert_dir or _settings().certificate_dir
+    settings = _settings()
+    directory = cert_dir or settings.certificate_dir
+    tell_where(
+        "인증서 디렉터리 / certificate directory",
+        directory,
+        "from --cert-dir"
+        if cert_dir
+        else "MOBILEID_LOGIN_CERT_DIR, else cert in the login directory",
+    )
     if cert or key:
         if not (cert and key):
             fail("--cert and --key go together", code=2)
@@ -133,6 +170,7 @@ def serve(
     from mobileid.login_app import create_login_app
 
     settings = _settings(host=host, port=port, base_url=base_url)
+    _where(settings, create=True)
     warn_if_placeholder_secret("MOBILEID_LOGIN_SECRET_KEY", settings.secret_key.get_secret_value())
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -171,7 +209,7 @@ def add_client(  # noqa: PLR0917 - Typer maps parameters to options
 ) -> None:
     """업무시스템 등록 / Register a relying system; prints its client_id and secret (once)."""
     settings = _settings()
-    engine = _engine(settings)
+    engine = _engine(settings, create=True)
     try:
         with connection_transaction(engine) as db:
             new = register_client(
@@ -211,14 +249,15 @@ def clients() -> None:
 
 
 def _set_enabled(client_id: str, enabled: bool) -> None:
-    engine = _engine(_settings())
+    settings = _settings()
+    engine = _engine(settings)
     try:
         with connection_transaction(engine) as db:
             found = set_client_enabled(db, client_id, enabled)
     finally:
         engine.dispose()
     if not found:
-        fail(f"no client {client_id}", code=2)
+        fail(f"no client {client_id}{looked_in(settings.db_url, _database_why(settings))}", code=2)
     console.print(f"{client_id}: {'enabled' if enabled else 'disabled'}")
 
 
@@ -264,6 +303,7 @@ def records(
 def purge() -> None:
     """만료·보존기간 경과 정리 / Purge expired sessions, codes, tokens and old login records."""
     settings = _settings()
+    _where(settings, create=False)
     try:
         service = open_login_service(settings)
     except (CertificateError, LoginKeyError) as exc:

@@ -10,7 +10,6 @@ cheaper Argon2id cost through the Typer context object:
 from __future__ import annotations
 
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,8 @@ import httpx
 import typer
 from cryptography import x509
 
+from mobileid.cli_common import tell_where
+from mobileid.settings import data_root_origin, default_data_root
 from schemas.employee_id import EMPLOYMENT_TYPE_LABELS_KO
 from vc.keys import ALG_EDDSA
 from wallet_sim.errors import ConsentDeclined, WalletError
@@ -43,12 +44,8 @@ wallet_app = typer.Typer(
 
 
 def default_wallet_dir() -> Path:
-    """The per-user data directory: `$XDG_DATA_HOME` (or ~/.local/share) on Linux and BSD,
-    the application data folder click/typer pick on macOS and Windows."""
-    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
-        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-        return Path(base) / "mobileid" / "wallet"
-    return Path(typer.get_app_dir("mobileid")) / "wallet"
+    """`wallet` in the data directory (`mobileid.settings.default_data_root`)."""
+    return default_data_root() / "wallet"
 
 
 WalletOpt = Annotated[
@@ -69,7 +66,14 @@ def _obj(ctx: typer.Context) -> dict[str, Any]:
 def _store(ctx: typer.Context, wallet: Path | None) -> WalletStore:
     limits = _obj(ctx).get("kdf_limits", INTERACTIVE)
     assert isinstance(limits, KdfLimits)
-    return WalletStore(wallet or default_wallet_dir(), kdf_limits=limits)
+    why = (
+        "from --wallet or MOBILEID_WALLET_DIR"
+        if wallet
+        else f"wallet in the data directory, {data_root_origin()}"
+    )
+    directory = wallet or default_wallet_dir()
+    tell_where("지갑 디렉터리 / wallet directory", directory, why)
+    return WalletStore(directory, kdf_limits=limits)
 
 
 def _client(ctx: typer.Context) -> httpx.Client:

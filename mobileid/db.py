@@ -29,6 +29,8 @@ __all__ = [
     "SessionFactory",
     "connection_transaction",
     "create_db_engine",
+    "database_exists",
+    "database_label",
     "make_session_factory",
     "transaction",
 ]
@@ -117,6 +119,22 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
     return create_engine(
         parsed, pool_size=pool_size, max_overflow=2 * pool_size, pool_pre_ping=True
     )
+
+
+def database_exists(url: str) -> bool:
+    """A server database always "exists"; a SQLite file only once a service has created it."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return True
+    return bool(parsed.database) and Path(str(parsed.database)).exists()
+
+
+def database_label(url: str) -> str:
+    """What to show a person: a SQLite file's path, any other URL without its password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        return str(parsed.database)
+    return parsed.render_as_string(hide_password=True)
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:

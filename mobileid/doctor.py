@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from issuer.errors import KeyStoreError
 from issuer.keys.signing import load_keyring, signing_key_sealer
 from issuer.migrate import is_up_to_date
-from mobileid.db import create_db_engine, make_session_factory, transaction
+from mobileid.db import create_db_engine, database_exists, make_session_factory, transaction
 from mobileid.runtime import issuer_config
 from mobileid.settings import PLACEHOLDER_SECRET, LoginSettings, Settings
 from vc.errors import VCError
@@ -82,14 +81,6 @@ def check_permissions(area: str, top: Path, *, limit: int = 10) -> list[Finding]
 _NOT_CHECKED = Finding("keys", "warn", "not checked: fix the database file's permissions first")
 
 
-def _existing_database(url: str) -> bool:
-    """A server database always "exists"; a SQLite file only once a service has created it."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return True
-    return bool(parsed.database) and Path(str(parsed.database)).exists()
-
-
 def check_issuer_keys(settings: Settings) -> list[Finding]:
     """The issuer's database is migrated and this process's secret opens every signing key."""
     findings: list[Finding] = []
@@ -103,7 +94,7 @@ def check_issuer_keys(settings: Settings) -> list[Finding]:
             )
         )
     url = settings.resolved_database_url
-    if not _existing_database(url):
+    if not database_exists(url):
         return [
             *findings,
             Finding("keys", "ok", "no issuer database yet (keys made at first start)"),
@@ -134,7 +125,7 @@ def check_issuer_keys(settings: Settings) -> list[Finding]:
 
 def check_login_keys(login: LoginSettings) -> list[Finding]:
     """The login service's ID-token keys open with its secret; none stored in plaintext."""
-    if not _existing_database(login.db_url):
+    if not database_exists(login.db_url):
         return [Finding("login", "ok", "no login database yet (keys made at first start)")]
     try:
         engine = create_db_engine(login.db_url)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,6 +31,8 @@ __all__ = [
     "LoginSettings",
     "Settings",
     "SettingsError",
+    "data_root_origin",
+    "default_data_root",
     "get_gate_settings",
     "get_login_settings",
     "get_settings",
@@ -37,8 +40,31 @@ __all__ = [
     "load_gate_policy",
 ]
 
-DATA_DIR = Path("data")
+DATA_DIR_ENV = "MOBILEID_DATA_DIR"
 LOOPBACK = "127.0.0.1"
+
+
+def default_data_root() -> Path:
+    """Where every part keeps its files unless told otherwise: `$MOBILEID_DATA_DIR`, else the
+    user's data directory, `${XDG_DATA_HOME:-~/.local/share}/mobileid` on Linux and BSD (the
+    application folder click picks on macOS and Windows). Never the current directory, so a
+    command run from anywhere finds the same database and keys."""
+    explicit = os.environ.get(DATA_DIR_ENV)
+    if explicit:
+        return Path(explicit)
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(base) / "mobileid"
+    import click
+
+    return Path(click.get_app_dir("mobileid"))
+
+
+def data_root_origin() -> str:
+    """Why `default_data_root()` is where it is, for `--verbose` and "not found" messages."""
+    if os.environ.get(DATA_DIR_ENV):
+        return f"from {DATA_DIR_ENV}"
+    return f"default; {DATA_DIR_ENV} unset"
 
 
 class SettingsError(ValueError):
@@ -51,7 +77,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MOBILEID_", extra="ignore", frozen=True)
 
     env: Literal["dev", "prod"] = "dev"
-    data_dir: Path = DATA_DIR
+    data_dir: Path = Field(default_factory=default_data_root)
+    """`MOBILEID_DATA_DIR`; default: see `default_data_root`."""
     database_url: str | None = None
     """SQLAlchemy URL; default a SQLite file `mobileid.sqlite3` in `data_dir`."""
     issuer_base_url: str = "http://127.0.0.1:8000"
@@ -175,7 +202,8 @@ class LoginSettings(BaseSettings):
     base_url: str = "http://localhost:8300"
     database_url: str | None = None
     """SQLAlchemy URL; default `login.sqlite3` in `data_dir`. Share it between processes."""
-    data_dir: Path = Path("data/login")
+    data_dir: Path = Field(default_factory=lambda: default_data_root() / "login")
+    """`MOBILEID_LOGIN_DATA_DIR`; default `login` in the deployment's data directory."""
     cert_dir: Path | None = None
     """Verifier certificate (`mobileid verifier init-cert`); default `<data_dir>/cert`."""
     trusted_issuers: list[str | dict[str, Any]] = Field(default_factory=list)
@@ -240,6 +268,13 @@ class LoginSettings(BaseSettings):
         )
 
     @property
+    def data_dir_origin(self) -> str:
+        """Why `data_dir` is where it is (`--verbose`, "not found" messages)."""
+        if "data_dir" in self.model_fields_set:
+            return "from MOBILEID_LOGIN_DATA_DIR"
+        return f"login in the data directory, {data_root_origin()}"
+
+    @property
     def certificate_dir(self) -> Path:
         return self.cert_dir or self.data_dir / "cert"
 
@@ -267,7 +302,7 @@ class GateSettings(BaseSettings):
         env_prefix="MOBILEID_GATE_", extra="ignore", frozen=True, populate_by_name=True
     )
 
-    data_dir: Path = Field(default=DATA_DIR, validation_alias="MOBILEID_DATA_DIR")
+    data_dir: Path = Field(default_factory=default_data_root, validation_alias=DATA_DIR_ENV)
     host: str = LOOPBACK
     port: int = Field(default=8100, ge=0, le=65535)
     """Where the scanner posts (`mobileid gate run`)."""

@@ -29,6 +29,17 @@ def pytest_configure(config: pytest.Config) -> None:
             os.environ.pop(name, None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_real_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Nothing the suite runs writes into the real home: the default data directory (and the
+    wallet's, under it) is a temporary one unless a test sets its own."""
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MOBILEID_DATA_DIR", str(home / "mobileid"))
+        patch.setenv("XDG_DATA_HOME", str(home / "share"))
+        yield
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A URL of an empty database: a temp SQLite file, or a fresh PostgreSQL schema (named after

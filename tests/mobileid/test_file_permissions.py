@@ -73,8 +73,8 @@ def test_keys_and_personal_data_are_readable_by_the_service_account_only(tmp_pat
     steps = [
         ("hr", "import", "examples/employees.csv"),
         ("verifier", "init-cert", "--dns", "login.test"),
-        ("login", "records", "--since", "2000-01-01"),
-        ("gate", "records", "--policy", "examples/gate-sejong.yaml", "--since", "2000-01-01"),
+        ("login", "add-client", "--name", "t", "--redirect-uri", "https://rp.test/cb"),
+        ("gate", "sync", "--policy", "examples/gate-sejong.yaml", "--from-issuers"),
         ("wallet", "init", "--pin", PIN),
     ]
     for step in steps:

@@ -141,9 +141,11 @@ def test_qr_in_the_terminal_and_files(tmp_path: Path) -> None:
 def test_default_wallet_dir_follows_platform_conventions(monkeypatch, tmp_path: Path) -> None:
     from mobileid.cli_wallet import default_wallet_dir
 
+    monkeypatch.delenv("MOBILEID_DATA_DIR")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert str(default_wallet_dir()).startswith(str(tmp_path))
-    assert default_wallet_dir().name == "wallet"
+    assert default_wallet_dir() == tmp_path / "data" / "mobileid" / "wallet"
+    monkeypatch.setenv("MOBILEID_DATA_DIR", str(tmp_path / "root"))
+    assert default_wallet_dir() == tmp_path / "root" / "wallet"  # beside the services' data
     result = _run(["init", "--pin", PIN], env={"MOBILEID_WALLET_DIR": str(tmp_path / "env")})
     assert result.exit_code == 0 and (tmp_path / "env" / "wallet.json").exists()

@@ -1,0 +1,379 @@
+"""`mobileid demo`: the whole system on one machine for a newcomer, in development mode, on
+the embedded SQLite default: the issuer, the central verifier, a gate and the login service,
+each a child process running its own production command (`mobileid.demo.Supervisor`), with
+the example data loaded (HR import, one business-system client, a verifier certificate, an API
+token), the URLs and next steps printed, and everything stopped by Ctrl-C or SIGTERM.
+
+Ports are the production defaults (issuer 8000, gate 8100, central 8200, login 8300) or, with
+`--port-base`, the same offsets from another base. A second run reuses the data it finds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+import yaml
+from pydantic import ValidationError
+from rich.table import Table
+
+from mobileid.cli_common import (
+    console,
+    err_console,
+    fail,
+    fail_on_settings,
+    load_settings,
+    warn_if_placeholder_secret,
+)
+from mobileid.db import database_exists
+from mobileid.demo import Part, PartFailed, Supervisor, open_log, port_in_use, tail
+from mobileid.settings import (
+    LoginSettings,
+    data_root_origin,
+    default_data_root,
+    get_login_settings,
+)
+from vc.private_files import ensure_private_dir, write_private_file
+from verifier.x509 import CA_CERT_FILE, CertificateError, load_verifier_certificate
+
+__all__ = ["demo"]
+
+LOOPBACK = "127.0.0.1"
+EXAMPLE_EMPLOYEE = "2019-031415"
+EXAMPLE_CLIENT_ID = "demo-approval"
+EXAMPLE_ISSUER = "http://127.0.0.1:8000"  # the issuer examples/gate-sejong.yaml trusts
+START_TIMEOUT_S = 120.0  # four Python services starting together on a slow, busy machine
+LOOPBACK_NOTICE = (
+    "개발용 / development: loopback issuers trusted (MOBILEID_LOGIN_ALLOW_INSECURE_LOOPBACK=true)"
+)
+_OFFSETS = {"issuer": 0, "gate": 100, "central": 200, "login": 300}
+
+
+def _examples_dir() -> Path:
+    """examples/ of the checkout mobileid runs from (an editable install), else of the
+    current directory."""
+    for candidate in (Path(__file__).resolve().parents[1] / "examples", Path.cwd() / "examples"):
+        if (candidate / "employees.csv").is_file():
+            return candidate
+    fail("examples/employees.csv not found: run `mobileid demo` from a mobileid checkout")
+
+
+def _mobileid(*args: str) -> list[str]:
+    return [sys.executable, "-m", "mobileid", *args]
+
+
+class _Demo:
+    """The files and settings of one demo run (everything under the data directory)."""
+
+    def __init__(self, root: Path, port_base: int) -> None:
+        self.root = root
+        self.dir = ensure_private_dir(root / "demo")
+        self.ports = {name: port_base + offset for name, offset in _OFFSETS.items()}
+        self.issuer_url = f"http://{LOOPBACK}:{self.ports['issuer']}"
+        self.login_url = f"http://{LOOPBACK}:{self.ports['login']}"
+        self.env = {
+            "MOBILEID_ENV": "dev",
+            "MOBILEID_DATA_DIR": str(root),
+            "MOBILEID_LOGIN_DATA_DIR": str(root / "login"),
+            "MOBILEID_ISSUER_BASE_URL": self.issuer_url,
+        }
+        self.api_token = self._api_token()
+        self.login_env = {
+            "MOBILEID_LOGIN_BASE_URL": self.login_url,
+            "MOBILEID_LOGIN_TRUSTED_ISSUERS": json.dumps([self.issuer_url]),
+            "MOBILEID_LOGIN_ALLOW_INSECURE_LOOPBACK": "true",
+            "MOBILEID_LOGIN_API_TOKEN": self.api_token,
+        }
+
+    @property
+    def token_file(self) -> Path:
+        return self.dir / "login-api-token"
+
+    def _api_token(self) -> str:
+        """The login service's desk API token: made once, kept 0600, reused on later runs."""
+        if self.token_file.is_file():
+            token = self.token_file.read_text(encoding="ascii").strip()
+            if token:
+                return token
+        token = secrets.token_urlsafe(24)
+        write_private_file(self.token_file, token.encode("ascii") + b"\n")
+        return token
+
+    def log(self, part: str) -> Path:
+        return self.dir / f"{part}.log"
+
+    def run(self, *args: str, env: dict[str, str] | None = None) -> str:
+        """A set-up step (a `mobileid` command), logged to setup.log; ends the demo if it fails."""
+        result = subprocess.run(  # noqa: S603 - our own command, no shell
+            _mobileid(*args),
+            env={**os.environ, **self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            check=False,
+            start_new_session=True,  # a Ctrl-C meanwhile is the demo's to handle, after it
+        )
+        with self.log("setup").open("a", encoding="utf-8") as log:
+            log.write(f"$ mobileid {' '.join(args)}\n{result.stdout}{result.stderr}\n")
+        if result.returncode != 0:
+            err_console.print(result.stdout + result.stderr, markup=False, highlight=False)
+            fail(
+                f"demo set-up step failed: mobileid {' '.join(args[:2])} (see {self.log('setup')})"
+            )
+        return result.stdout
+
+    def gate_policy(self, examples: Path) -> Path:
+        """examples/gate-sejong.yaml, or a copy trusting this run's issuer on another port."""
+        example = examples / "gate-sejong.yaml"
+        if self.issuer_url == EXAMPLE_ISSUER:
+            return example
+        policy = yaml.safe_load(example.read_text(encoding="utf-8"))
+        for entry in policy.get("trusted_issuers", []):
+            if entry.get("issuer") == EXAMPLE_ISSUER:
+                entry["issuer"] = self.issuer_url
+        path = self.dir / "gate-sejong.yaml"
+        write_private_file(path, yaml.safe_dump(policy, allow_unicode=True).encode("utf-8"))
+        return path
+
+    def central_config(self) -> Path:
+        config = {"trusted_issuers": [{"issuer": self.issuer_url}], "allow_insecure_loopback": True}
+        path = self.dir / "central.yaml"
+        write_private_file(path, yaml.safe_dump(config).encode("utf-8"))
+        return path
+
+
+def _load_examples(demo: _Demo, examples: Path, login: LoginSettings) -> None:
+    """The example data, made at the first run and reused at later ones: the HR import (a
+    rerun changes nothing), the verifier certificate, one business-system client."""
+    employees = examples / "employees.csv"
+    summary = json.loads(demo.run("hr", "import", str(employees), "--json"))
+    console.print(
+        f"인사 자료 / HR import ({employees.name}): 신규 created {summary['created']}, "
+        f"변경 updated {summary['updated']}, 동일 unchanged {summary['unchanged']}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    try:
+        load_verifier_certificate(login.certificate_dir)
+    except CertificateError:
+        demo.run("verifier", "init-cert", "--dns", "localhost")
+    registered = database_exists(login.db_url) and any(
+        json.loads(line).get("client_id") == EXAMPLE_CLIENT_ID
+        for line in demo.run("login", "clients").splitlines()
+        if line.strip()
+    )
+    if registered:
+        console.print(
+            f"업무시스템 / business system: client_id {EXAMPLE_CLIENT_ID} "
+            "(registered at an earlier run, which showed its secret)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    created = demo.run(
+        "login",
+        "add-client",
+        "--client-id",
+        EXAMPLE_CLIENT_ID,
+        "--name",
+        "전자결재 (e-approval, demo)",
+        "--redirect-uri",
+        f"http://{LOOPBACK}:{demo.ports['issuer'] + 400}/callback",
+        "--claim",
+        "name",
+        "--claim",
+        "department",
+    )
+    console.print(
+        f"업무시스템 / business system registered: client_id {EXAMPLE_CLIENT_ID}; "
+        "secret shown once / 비밀값은 한 번만 표시됩니다:",
+        highlight=False,
+        soft_wrap=True,
+    )
+    typer.echo(created.rstrip("\n"))
+
+
+def _print_ready(demo: _Demo, login: LoginSettings, parts: list[Part], why: str) -> None:
+    """The parts with their URLs and logs, the development settings, the next steps."""
+    table = Table("part", "URL", "log", box=None, padding=(0, 2, 0, 0), title_justify="left")
+    table.columns[2].overflow = "fold"
+    for part in sorted(parts, key=lambda p: demo.ports[p.name]):
+        url = part.health_url.removesuffix("/health")
+        url = url.removesuffix("/.well-known/openid-credential-issuer")
+        table.add_row(part.name, url + ("/scan" if part.name == "gate" else ""), str(part.log))
+    console.print()
+    console.print(table)
+    console.print(LOOPBACK_NOTICE, highlight=False, soft_wrap=True)
+    console.print(
+        f"login API token (development value) for POST {demo.login_url}/oid4vp/sessions: "
+        f"{demo.api_token}\n  (also in {demo.token_file})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"wallets trust the login service's CA: {login.certificate_dir / CA_CERT_FILE}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"development SMS: {demo.root / 'dev-sms.log'} (and mobileid outbox list)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    steps = [_activate_line()]
+    if not why.startswith("default"):
+        steps.append(f"export MOBILEID_DATA_DIR={demo.root}")
+    steps += [f"mobileid issuer credentials {EXAMPLE_EMPLOYEE}", "mobileid outbox list"]
+    console.print("\n[bold]다음 단계 / next steps[/] (another terminal; then the README's tour):")
+    for step in steps:
+        console.print(f"  {step}", highlight=False, soft_wrap=True, markup=False)
+    console.print("\nCtrl-C: 모두 중지 / stops everything")
+
+
+def _activate_line() -> str:
+    """How to put `mobileid` on the PATH of another shell: this environment's activate."""
+    activate = Path(sys.prefix) / "bin" / "activate"
+    try:
+        return f". {activate.relative_to(Path.cwd())}"
+    except ValueError:
+        return f". {activate}"
+
+
+def _parts(demo: _Demo, policy: Path) -> dict[str, Part]:
+    """Each part's production command on its loopback port, with its health URL and log."""
+    commands = {
+        "issuer": (["serve"], "/.well-known/openid-credential-issuer"),
+        "central": (["gate", "central", "--config", str(demo.central_config())], "/health"),
+        "login": (["login", "serve"], "/health"),
+        "gate": (["gate", "run", "--policy", str(policy)], "/health"),
+    }
+    return {
+        name: Part(
+            name,
+            _mobileid(*args, "--host", LOOPBACK, "--port", str(demo.ports[name])),
+            f"http://{LOOPBACK}:{demo.ports[name]}{health}",
+            demo.log(name),
+            {**demo.env, **demo.login_env} if name == "login" else demo.env,
+        )
+        for name, (args, health) in commands.items()
+    }
+
+
+def _run(demo: _Demo, login: LoginSettings, supervisor: Supervisor, why: str) -> int:
+    """Set up, start, watch; 0 when stopped by a signal, 1 when a part failed."""
+    stop = supervisor.stop
+    examples = _examples_dir()
+    os.close(open_log(demo.log("setup")))
+    _load_examples(demo, examples, login)
+    if stop.is_set():
+        return 0
+    policy = demo.gate_policy(examples)
+    parts = _parts(demo, policy)
+    try:
+        for name in ("issuer", "central", "login"):
+            supervisor.start(parts[name])
+        if not supervisor.wait_ready(parts["issuer"], timeout_s=START_TIMEOUT_S):
+            return 0
+        demo.run("gate", "sync", "--policy", str(policy), "--from-issuers")
+        supervisor.start(parts["gate"])
+        for name in ("central", "login", "gate"):
+            if not supervisor.wait_ready(parts[name], timeout_s=START_TIMEOUT_S):
+                return 0
+        _print_ready(demo, login, list(parts.values()), why)
+        supervisor.watch()
+    except PartFailed as exc:
+        err_console.print(
+            f"[red]오류 / error:[/] {exc.part.name} {exc.reason}; "
+            f"its log ({exc.part.log}) ends:\n{tail(exc.part.log)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        err_console.print("stopping the other parts / 나머지 중지")
+        return 1
+    return 0
+
+
+def _login_settings(demo: _Demo) -> LoginSettings:
+    try:
+        return get_login_settings(
+            data_dir=demo.root / "login",
+            base_url=demo.login_url,
+            trusted_issuers=[demo.issuer_url],
+            allow_insecure_loopback=True,
+            api_token=demo.api_token,
+        )
+    except ValidationError as exc:
+        fail_on_settings(exc)
+
+
+def _refuse_busy_ports(ports: dict[str, int]) -> None:
+    busy = [f"{port} ({name})" for name, port in ports.items() if port_in_use(port)]
+    if busy:
+        fail(
+            f"port(s) in use: {', '.join(busy)}. Is a demo or a mobileid service already "
+            "running? Stop it, or choose other ports with --port-base."
+        )
+
+
+def _on_signals(stop: threading.Event) -> None:
+    def handler(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def demo(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Where all parts keep their data "
+            "(default: MOBILEID_DATA_DIR, else ~/.local/share/mobileid).",
+        ),
+    ] = None,
+    port_base: Annotated[
+        int,
+        typer.Option(
+            "--port-base",
+            min=1024,
+            max=65000,
+            help="Issuer port; the gate listens on +100, central +200, login +300.",
+        ),
+    ] = 8000,
+) -> NoReturn:
+    """체험 / The whole system on this machine with example data (development only): issuer,
+    gate, central verifier and login service; prints URLs and next steps; Ctrl-C stops all."""
+    root = (data_dir or default_data_root()).absolute()
+    why = "from --data-dir" if data_dir else data_root_origin()
+    settings = load_settings(data_dir=root)
+    if settings.env != "dev":
+        fail("mobileid demo is for development only: unset MOBILEID_ENV (or set it to dev)", 2)
+    ensure_private_dir(root)
+    demo = _Demo(root, port_base)
+    login = _login_settings(demo)
+    _refuse_busy_ports(demo.ports)
+    warn_if_placeholder_secret("MOBILEID_SECRET_KEY", settings.secret_key.get_secret_value())
+    warn_if_placeholder_secret("MOBILEID_LOGIN_SECRET_KEY", login.secret_key.get_secret_value())
+    console.print(
+        f"[bold]mobileid demo[/] — 개발용 / development only\n"
+        f"데이터 디렉터리 / data directory: {root} ({why})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    stop = threading.Event()
+    _on_signals(stop)
+    supervisor = Supervisor(stop)
+    try:
+        code = _run(demo, login, supervisor, why)
+    finally:
+        supervisor.stop_all()
+    console.print("중지됨 / stopped" if code == 0 else "")
+    raise typer.Exit(code)
