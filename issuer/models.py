@@ -332,7 +332,8 @@ class OutboxMessage(Base):
     """A message waiting for (or past) delivery; sent at least once (`issuer.messages.outbox`).
 
     `body` is what operators see, with any secret cut out; the text to send waits in
-    `sealed_body` (`vc.sealing`, bound to the row) and is cleared once delivered.
+    `sealed_body` (`vc.sealing`, bound to the row) and is cleared once delivered, except in
+    development, where `mobileid outbox` shows it.
     """
 
     __tablename__ = "issuer_outbox"

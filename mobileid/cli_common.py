@@ -5,33 +5,35 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from issuer.errors import IssuerError
 from mobileid.db import database_exists, database_label
 from mobileid.runtime import IssuerRuntime, open_issuer_runtime
-from mobileid.settings import Settings, data_root_origin, get_settings
+from mobileid.settings import Settings, SourceError, data_root_origin, explain_settings_error
 from vc.sealing import MAKE_SECRET_HINT, placeholder_problem
 
 __all__ = [
     "console",
     "fail",
-    "fail_on_settings",
     "issuer_database",
     "issuer_runtime",
     "load_settings",
     "looked_in",
     "require_database",
     "set_verbose",
+    "settings_or_exit",
     "tell_where",
     "warn_if_placeholder_secret",
 ]
 
+S = TypeVar("S", bound=BaseSettings)
 console = Console()
 err_console = Console(stderr=True)
 _options = {"verbose": False}  # the root command's `--verbose`, set once per invocation
@@ -99,21 +101,19 @@ def warn_if_placeholder_secret(variable: str, secret: str) -> None:
     )
 
 
-def fail_on_settings(exc: ValidationError) -> NoReturn:
-    """End the command with every settings problem on one line (exit 2)."""
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: "
-        + str(e["msg"]).removeprefix("Value error, ")
-        for e in exc.errors()
-    )
-    fail(f"설정 오류 / invalid settings: {problems}", code=2)
+def settings_or_exit(model: type[S], **overrides: Any) -> S:
+    """One service's settings from the environment and the command's options (`overrides`,
+    None = not given); a bad value ends the command with one line naming the variable (or the
+    option) and an example (exit 2)."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return model(**given)
+    except (ValidationError, SourceError) as exc:
+        fail(f"설정 오류 / {explain_settings_error(model, exc, options=given)}", code=2)
 
 
 def load_settings(**overrides: object) -> Settings:
-    try:
-        return get_settings(**overrides)
-    except ValidationError as exc:
-        fail_on_settings(exc)
+    return settings_or_exit(Settings, **overrides)
 
 
 def _issuer_failure(exc: IssuerError, url: str, why: str) -> NoReturn:

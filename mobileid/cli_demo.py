@@ -22,15 +22,14 @@ from typing import Annotated, NoReturn
 
 import typer
 import yaml
-from pydantic import ValidationError
 from rich.table import Table
 
 from mobileid.cli_common import (
     console,
     err_console,
     fail,
-    fail_on_settings,
     load_settings,
+    settings_or_exit,
     warn_if_placeholder_secret,
 )
 from mobileid.db import database_exists
@@ -39,7 +38,6 @@ from mobileid.settings import (
     LoginSettings,
     data_root_origin,
     default_data_root,
-    get_login_settings,
 )
 from vc.private_files import ensure_private_dir, write_private_file
 from verifier.x509 import CA_CERT_FILE, CertificateError, load_verifier_certificate
@@ -301,16 +299,14 @@ def _run(demo: _Demo, login: LoginSettings, supervisor: Supervisor, why: str) ->
 
 
 def _login_settings(demo: _Demo) -> LoginSettings:
-    try:
-        return get_login_settings(
-            data_dir=demo.root / "login",
-            base_url=demo.login_url,
-            trusted_issuers=[demo.issuer_url],
-            allow_insecure_loopback=True,
-            api_token=demo.api_token,
-        )
-    except ValidationError as exc:
-        fail_on_settings(exc)
+    return settings_or_exit(
+        LoginSettings,
+        data_dir=demo.root / "login",
+        base_url=demo.login_url,
+        trusted_issuers=[demo.issuer_url],
+        allow_insecure_loopback=True,
+        api_token=demo.api_token,
+    )
 
 
 def _refuse_busy_ports(ports: dict[str, int]) -> None:

@@ -6,30 +6,22 @@ import json
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.table import Table
 
-from mobileid.cli_common import console, fail_on_settings, load_settings, tell_where
+from mobileid.cli_common import console, load_settings, settings_or_exit, tell_where
 from mobileid.doctor import run_checks
-from mobileid.settings import LoginSettings, data_root_origin, get_login_settings
+from mobileid.settings import LoginSettings, data_root_origin
 
 __all__ = ["doctor"]
 
 _MARK = {"ok": "[green]ok[/]", "warn": "[yellow]주의 / warn[/]", "fail": "[red]위험 / fail[/]"}
 
 
-def _login_settings() -> LoginSettings:
-    try:
-        return get_login_settings()
-    except ValidationError as exc:
-        fail_on_settings(exc)
-
-
 def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per finding.")] = False,
 ) -> None:
     """점검 / Check this deployment: file permissions, secrets, keys (changes nothing)."""
-    settings, login = load_settings(), _login_settings()
+    settings, login = load_settings(), settings_or_exit(LoginSettings)
     tell_where("데이터 디렉터리 / data directory", settings.data_dir, data_root_origin())
     tell_where(
         "로그인 디렉터리 / login directory",

@@ -16,21 +16,21 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from sqlalchemy import select
 
 from mobileid.cli_common import (
     console,
+    err_console,
     fail,
-    fail_on_settings,
     looked_in,
     require_database,
+    settings_or_exit,
     tell_where,
     warn_if_placeholder_secret,
 )
 from mobileid.db import connection_transaction, create_db_engine, database_label
-from mobileid.login_app import open_login_service
-from mobileid.settings import LoginSettings, get_login_settings
+from mobileid.login_app import open_login_service, trust_warnings
+from mobileid.settings import LoginSettings
 from vc.private_files import ensure_private_dir
 from verifier.login.claims import OIDC_CLAIMS
 from verifier.login.clients import (
@@ -66,10 +66,7 @@ verifier_app = typer.Typer(
 
 
 def _settings(**overrides: Any) -> LoginSettings:
-    try:
-        return get_login_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        fail_on_settings(exc)
+    return settings_or_exit(LoginSettings, **overrides)
 
 
 def _database_why(settings: LoginSettings) -> str:
@@ -164,7 +161,11 @@ def serve(
     base_url: Annotated[str | None, typer.Option(help="Public URL (OIDC issuer).")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
-    """로그인 서비스 실행 / Run the login service (OpenID4VP + OIDC) on its own port."""
+    """로그인 서비스 실행 / Run the login service (OpenID4VP + OIDC) on its own port.
+
+    It trusts the issuers in MOBILEID_LOGIN_TRUSTED_ISSUERS (a JSON list of https URLs, e.g.
+    '["https://id.mois.go.kr"]'); in development MOBILEID_LOGIN_ALLOW_INSECURE_LOOPBACK=true
+    also trusts http issuers on 127.0.0.1 / localhost. It warns at start about either."""
     import uvicorn
 
     from mobileid.login_app import create_login_app
@@ -172,6 +173,8 @@ def serve(
     settings = _settings(host=host, port=port, base_url=base_url)
     _where(settings, create=True)
     warn_if_placeholder_secret("MOBILEID_LOGIN_SECRET_KEY", settings.secret_key.get_secret_value())
+    for line in trust_warnings(settings):
+        err_console.print(line, style="yellow", highlight=False, soft_wrap=True, markup=False)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         service = open_login_service(settings)

@@ -2,62 +2,162 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from issuer.api_tokens import operator
 from issuer.audit import iter_audit, seal_legacy_chain, verify_audit_chain
 from issuer.errors import AuditChainBroken, AuditKeyMismatch, AuditSealRefused
-from issuer.messages.outbox import list_messages
+from issuer.hr.applications import OFFER_LINK_SMS, TX_CODE_SMS
+from issuer.messages.outbox import list_messages, open_text, outbox_sealer, redacted_word
+from issuer.models import OutboxMessage
 from mobileid.cli_common import console, fail, issuer_runtime
 from mobileid.outbox_worker import drain_outbox
+from schemas.hr_record import normalize_phone
+from vc.sealing import SealingKey
 
 __all__ = ["audit_app", "outbox_app"]
 
 outbox_app = typer.Typer(
-    help="발송함 / Outbox: SMS waiting for or past delivery (links and codes never shown)."
+    help="발송함 / Outbox: SMS waiting for or past delivery. Links and codes are never shown in "
+    "production; in development (MOBILEID_ENV=dev) they are, to the local user."
 )
 audit_app = typer.Typer(help="감사 기록 / Audit log.", no_args_is_help=True)
+
+_DEV_CAPTION = "개발용 / development only: full texts (production keeps none once delivered)"
+
+
+class SmsField(StrEnum):
+    """What `outbox last` prints of an approval's SMS."""
+
+    link = "link"
+    code = "code"
+
+
+_KIND_OF = {SmsField.link: OFFER_LINK_SMS, SmsField.code: TX_CODE_SMS}
+
+
+def _when(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def _revealed(msg: OutboxMessage, sealer: SealingKey) -> dict[str, str | None]:
+    """Development: the SMS as the phone got it, and the link or code a script wants of it."""
+    text = open_text(msg, sealer)
+    word = redacted_word(msg.body, text) if text is not None else None
+    return {
+        "text": text,
+        "offer_uri": word if msg.kind == OFFER_LINK_SMS else None,
+        "tx_code": word if msg.kind == TX_CODE_SMS else None,
+    }
 
 
 @outbox_app.callback(invoke_without_command=True)
 def outbox_default(ctx: typer.Context) -> None:
     """Without a sub-command: list messages."""
     if ctx.invoked_subcommand is None:
-        outbox_list(state=None, limit=50)
+        outbox_list(state=None, limit=50, as_json=False)
 
 
 @outbox_app.command("list")
 def outbox_list(
     state: Annotated[str | None, typer.Option(help="pending, sent or refused")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="One JSON array; in development each message also has text, offer_uri "
+            "(the offer link) and tx_code (null when it has none).",
+        ),
+    ] = False,
 ) -> None:
-    """발송함 목록 / List outbox messages, newest first."""
+    """발송함 목록 / List outbox messages, newest first; in development with each SMS in full."""
     with issuer_runtime() as runtime, runtime.unit_of_work() as session:
-        table = Table(
-            "id",
-            "상태 / state",
-            "종류 / kind",
-            "수신 / to",
-            "시도 / tries",
-            "생성 / created",
-            "내용 / body",
-            "오류 / last error",
+        dev = runtime.settings.env == "dev"
+        sealer = outbox_sealer(runtime.config.secret_key)
+        rows: list[dict[str, Any]] = [
+            {
+                "id": m.id,
+                "state": m.state,
+                "kind": m.kind,
+                "to": m.recipient,
+                "attempts": m.attempts,
+                "created_at": _when(m.created_at),
+                "sent_at": _when(m.sent_at),
+                "body": m.body,
+                "last_error": m.last_error,
+            }
+            | (_revealed(m, sealer) if dev else {})
+            for m in list_messages(session, state=state, limit=limit)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table(
+        "id",
+        "상태 / state",
+        "종류 / kind",
+        "수신 / to",
+        "시도 / tries",
+        "생성 / created",
+        Column("내용 / body", overflow="fold"),
+        "오류 / last error",
+        caption=_DEV_CAPTION if dev else None,
+    )
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["state"],
+            row["kind"],
+            row["to"],
+            str(row["attempts"]),
+            row["created_at"][:19].replace("T", " "),
+            row.get("text") or row["body"],
+            row["last_error"] or "",
         )
-        for m in list_messages(session, state=state, limit=limit):
-            table.add_row(
-                str(m.id),
-                m.state,
-                m.kind,
-                m.recipient,
-                str(m.attempts),
-                f"{m.created_at:%Y-%m-%d %H:%M:%S}",
-                m.body,
-                m.last_error or "",
-            )
     console.print(table)
+
+
+@outbox_app.command("last")
+def outbox_last(
+    field: Annotated[
+        SmsField,
+        typer.Option("--field", help="link: the offer link; code: the transaction code."),
+    ],
+    to: Annotated[
+        str | None, typer.Option("--to", help="The phone (010-1234-5678); default: any phone.")
+    ] = None,
+) -> None:
+    """마지막 발급 문자 / Print the link or the code of the latest offer SMS, alone, for scripts:
+    OFFER=$(mobileid outbox last --field link). Development only: production keeps no SMS text."""
+    try:
+        phone = None if to is None else normalize_phone(to)
+    except ValueError as exc:
+        fail(f"--to: {exc}", code=2)
+    with issuer_runtime() as runtime, runtime.unit_of_work() as session:
+        if runtime.settings.env != "dev":
+            fail(
+                "운영 환경 / production keeps no SMS text: the link and the code went to the "
+                "phone only (`outbox last` works with MOBILEID_ENV=dev)"
+            )
+        found = list_messages(session, kind=_KIND_OF[field], recipient=phone, limit=1)
+        if not found:
+            fail(f"발급 문자 없음 / no offer SMS in the outbox{f' to {phone}' if phone else ''}")
+        value = _revealed(found[0], outbox_sealer(runtime.config.secret_key))
+        which = f"message {found[0].id} ({found[0].state})"
+    shown = value["offer_uri"] if field is SmsField.link else value["tx_code"]
+    if shown is None:
+        fail(
+            f"{which} keeps no readable text: sent by a release that did not keep it, or sealed "
+            "under another MOBILEID_SECRET_KEY"
+        )
+    typer.echo(shown)
 
 
 @outbox_app.command("send")

@@ -20,6 +20,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
+from urllib.parse import urlsplit
 
 import httpx
 from fastapi import FastAPI
@@ -27,12 +28,12 @@ from fastapi.responses import Response
 
 from mobileid.db import connection_transaction, create_db_engine
 from mobileid.edge import Refusal, ServiceErrors, install_edge, json_response
-from mobileid.settings import LoginSettings
+from mobileid.settings import LoginSettings, setting_example, setting_variable
 from mobileid.throttle import FailureThrottle
 from vc.openid4vp import MAX_DIRECT_POST_BYTES
 from vc.private_files import ensure_private_dir
 from verifier.errors import VerifierError
-from verifier.fetch import new_http_client
+from verifier.fetch import LOOPBACK_HOSTS, FetchError, check_fetch_url, new_http_client
 from verifier.login.api import oidc_router
 from verifier.login.service import LoginService, build_login_service, purge_all
 from verifier.oid4vp.api import oid4vp_router
@@ -41,7 +42,7 @@ from verifier.oid4vp.models import secret_failures
 from verifier.refresh import Refresher
 from verifier.x509 import CertificateError, VerifierCertificate, load_verifier_certificate
 
-__all__ = ["LOGIN_ERRORS", "create_login_app", "open_login_service"]
+__all__ = ["LOGIN_ERRORS", "create_login_app", "open_login_service", "trust_warnings"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,40 @@ def _login_refusal(exc: Exception) -> Refusal:
 
 
 LOGIN_ERRORS = ServiceErrors(party_error=VerifierError, refusal=_login_refusal)
+
+
+def trust_warnings(settings: LoginSettings) -> list[str]:
+    """What whoever starts the service must hear about whom it trusts, one line each: nobody
+    (every wallet is refused), loopback http issuers (development), and each trusted issuer whose
+    URL the fetch policy refuses (its wallets are refused, with only a line in the log)."""
+    issuers = setting_variable(LoginSettings, "trusted_issuers")
+    loopback = setting_variable(LoginSettings, "allow_insecure_loopback")
+    lines = []
+    if not settings.trusted_issuers:
+        lines.append(
+            f"경고 / warning: no trusted issuer: the login service will refuse every wallet; "
+            f"set {issuers} (example: {setting_example(LoginSettings, 'trusted_issuers')})"
+        )
+    if settings.allow_insecure_loopback:
+        lines.append(
+            f"개발용 / development only: {loopback}=true: issuers at http loopback URLs "
+            "(127.0.0.1, localhost) are trusted"
+        )
+    for issuer in settings.config().trusted_issuers:
+        try:
+            check_fetch_url(issuer.issuer, allow_insecure_loopback=settings.allow_insecure_loopback)
+        except FetchError:
+            parts = urlsplit(issuer.issuer)
+            why, fix = "is not https", f"give its https URL in {issuers}"
+            if parts.username or parts.password or parts.fragment or not parts.hostname:
+                why = "is not usable (no host, or a user, password or fragment in it)"
+            elif parts.hostname in LOOPBACK_HOSTS:
+                fix += f", or in development set {loopback}=true"
+            lines.append(
+                f"경고 / warning: trusted issuer {issuer.issuer} {why}: the login service will "
+                f"refuse its wallets; {fix}"
+            )
+    return lines
 
 
 def open_login_service(

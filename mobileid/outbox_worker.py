@@ -18,9 +18,12 @@ def drain_outbox(runtime: IssuerRuntime, limit: int = _MAX_PER_ROUND) -> tuple[i
     """Deliver due messages, one transaction each; returns (sent, failed)."""
     sent = failed = 0
     sealer = outbox_sealer(runtime.config.secret_key)
+    keep = runtime.settings.env == "dev"  # for `mobileid outbox list` and `last`, sealed
     for _ in range(limit):
         with runtime.unit_of_work() as session:
-            msg = deliver_one(session, runtime.sender, runtime.clock(), sealer=sealer)
+            msg = deliver_one(
+                session, runtime.sender, runtime.clock(), sealer=sealer, keep_sent_text=keep
+            )
             if msg is None:
                 break
             if msg.state == "sent":

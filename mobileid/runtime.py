@@ -21,7 +21,7 @@ from issuer.audit import AuditKey, bind_audit_key
 from issuer.config import IssuerConfig
 from issuer.keys.signing import IssuerKeyring, signing_key_sealer
 from issuer.keys.store import KeyStore, open_key_store
-from issuer.messages.outbox import MessageSender
+from issuer.messages.outbox import MessageSender, forget_sent_texts
 from issuer.messages.sms import DevSmsSender, SmsGatewaySender
 from issuer.migrate import upgrade_database
 from issuer.status.publication import StatusListPublisher
@@ -106,6 +106,8 @@ def open_issuer_runtime(
     try:
         if migrate:
             upgrade_database(engine)
+        if settings.env != "dev":
+            _forget_development_sms(sessions)
         keys = open_key_store(
             partial(transaction, sessions),
             signing_key_sealer(config.secret_key),
@@ -141,6 +143,15 @@ def message_sender(settings: Settings) -> MessageSender:
         raise SettingsError("MOBILEID_SMS_GATEWAY_URL is required outside dev")
     console = _console_echo(Console(stderr=True)) if settings.outbox_console else None
     return DevSmsSender(settings.dev_sms_log_path, console)
+
+
+def _forget_development_sms(sessions: SessionFactory) -> None:
+    """Development keeps the text of sent SMS (sealed) for `mobileid outbox`; production keeps
+    none, so a database that served in development loses them at its first production start."""
+    with transaction(sessions) as session:
+        dropped = forget_sent_texts(session)
+    if dropped:
+        log.warning("dropped the kept text of %s SMS sent in development", dropped)
 
 
 def _remove_legacy_outbox_log(settings: Settings) -> None:

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 from mobileid.throttle import MAX_FAILURES, WINDOW_S
 from vc.sealing import PLACEHOLDER_SECRET, placeholder_problem
@@ -31,17 +34,22 @@ __all__ = [
     "LoginSettings",
     "Settings",
     "SettingsError",
+    "SourceError",
     "data_root_origin",
     "default_data_root",
+    "explain_settings_error",
     "get_gate_settings",
     "get_login_settings",
     "get_settings",
     "load_central_config",
     "load_gate_policy",
+    "setting_example",
+    "setting_variable",
 ]
 
 DATA_DIR_ENV = "MOBILEID_DATA_DIR"
 LOOPBACK = "127.0.0.1"
+_DATABASE_EXAMPLE = "postgresql+psycopg://mobileid@db.example.go.kr/mobileid"
 
 
 def default_data_root() -> Path:
@@ -79,9 +87,11 @@ class Settings(BaseSettings):
     env: Literal["dev", "prod"] = "dev"
     data_dir: Path = Field(default_factory=default_data_root)
     """`MOBILEID_DATA_DIR`; default: see `default_data_root`."""
-    database_url: str | None = None
+    database_url: str | None = Field(default=None, examples=[_DATABASE_EXAMPLE])
     """SQLAlchemy URL; default a SQLite file `mobileid.sqlite3` in `data_dir`."""
-    issuer_base_url: str = "http://127.0.0.1:8000"
+    issuer_base_url: str = Field(
+        default="http://127.0.0.1:8000", examples=["https://id.mois.go.kr"]
+    )
     """The Credential Issuer Identifier: it appears in `iss`, `vct`, offers and metadata."""
     host: str = LOOPBACK
     port: int = Field(default=8000, ge=0, le=65535)
@@ -115,7 +125,7 @@ class Settings(BaseSettings):
     outbox_poll_s: float = Field(default=1.0, gt=0, le=3600)
     outbox_console: bool = True
     """Development sender: also show each SMS on the console (it always writes dev-sms.log)."""
-    sms_gateway_url: str | None = None
+    sms_gateway_url: str | None = Field(default=None, examples=["https://sms.example.go.kr/send"])
     """The HTTP SMS gateway (JSON POST `{to, text, id}`, bearer token); required outside dev.
     Unset in dev: SMS are only shown (console, `<data_dir>/dev-sms.log`), never sent."""
     sms_gateway_token: SecretStr | None = None
@@ -199,15 +209,20 @@ class LoginSettings(BaseSettings):
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     """Seals the ID token keys and the pairwise secret in the database; every process of one
     login service needs the same value (`MOBILEID_LOGIN_SECRET_KEY`)."""
-    base_url: str = "http://localhost:8300"
-    database_url: str | None = None
+    base_url: str = Field(default="http://localhost:8300", examples=["https://login.mois.go.kr"])
+    database_url: str | None = Field(default=None, examples=[_DATABASE_EXAMPLE])
     """SQLAlchemy URL; default `login.sqlite3` in `data_dir`. Share it between processes."""
     data_dir: Path = Field(default_factory=lambda: default_data_root() / "login")
     """`MOBILEID_LOGIN_DATA_DIR`; default `login` in the deployment's data directory."""
-    cert_dir: Path | None = None
+    cert_dir: Path | None = Field(default=None, examples=["/srv/mobileid/login/cert"])
     """Verifier certificate (`mobileid verifier init-cert`); default `<data_dir>/cert`."""
-    trusted_issuers: list[str | dict[str, Any]] = Field(default_factory=list)
-    allow_insecure_loopback: bool = _LOGIN.allow_insecure_loopback
+    trusted_issuers: Annotated[list[str | dict[str, Any]], NoDecode] = Field(
+        default_factory=list, examples=['["https://id.mois.go.kr"]']
+    )
+    """The issuers whose credentials log people in; none: every wallet is refused."""
+    allow_insecure_loopback: bool = Field(default=_LOGIN.allow_insecure_loopback, examples=["true"])
+    """Development only: also trust issuers at http loopback URLs (127.0.0.1, localhost), for
+    their metadata and status lists; otherwise every trusted issuer must be https."""
     client_id_prefix: ClientIdPrefix = _LOGIN.client_id_prefix
     response_mode: ResponseMode = _LOGIN.response_mode
     session_ttl_s: float = Field(default=_LOGIN.session_ttl_s, ge=10, le=3600)
@@ -232,6 +247,17 @@ class LoginSettings(BaseSettings):
         if not value.startswith(("https://", "http://")):
             raise ValueError("base_url must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("trusted_issuers", mode="before")
+    @classmethod
+    def _issuers_json(cls, value: Any) -> Any:
+        """The environment gives a JSON list; decoded here so a bad one is an ordinary error."""
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValueError("not JSON") from None
 
     @field_validator("trusted_issuers")
     @classmethod
@@ -310,7 +336,7 @@ class GateSettings(BaseSettings):
     """uvicorn's, for gates and the central service alike."""
     central_host: str = LOOPBACK
     central_port: int = Field(default=8200, ge=0, le=65535)
-    central_database_url: str | None = None
+    central_database_url: str | None = Field(default=None, examples=[_DATABASE_EXAMPLE])
     """SQLAlchemy URL of the central service; default `central-verifier.sqlite3` in `data_dir`."""
 
     def gate_dir(self, gate_id: str) -> Path:
@@ -327,6 +353,59 @@ class GateSettings(BaseSettings):
 def get_gate_settings(**overrides: object) -> GateSettings:
     """Read the environment (and explicit overrides) into a `GateSettings`."""
     return GateSettings(**overrides)  # type: ignore[arg-type]
+
+
+def setting_variable(model: type[BaseSettings], field: str) -> str:
+    """The environment variable a settings field is read from."""
+    alias = model.model_fields[field].validation_alias
+    if isinstance(alias, str):
+        return alias
+    return f"{model.model_config.get('env_prefix', '')}{field}".upper()
+
+
+def setting_example(model: type[BaseSettings], field: str) -> str | None:
+    """A value the field takes, shell-quoted: its documented example, else its default."""
+    info = model.model_fields[field]
+    value = info.examples[0] if info.examples else info.get_default(call_default_factory=True)
+    if value is None or isinstance(value, SecretStr | list | dict):
+        return None
+    if isinstance(value, bool):
+        value = str(value).lower()
+    elif isinstance(value, Enum):
+        value = value.value
+    return shlex.quote(str(value))
+
+
+def explain_settings_error(
+    model: type[BaseSettings],
+    exc: ValidationError | SourceError,
+    *,
+    options: Collection[str] = (),
+) -> str:
+    """One line for people: each bad variable (or the command-line option among `options` that
+    set it), what is wrong with it and an example value; never the value given (a secret?)."""
+    if isinstance(exc, SourceError):
+        return f"invalid settings: {exc}"
+    by_key = {
+        (info.validation_alias if isinstance(info.validation_alias, str) else name): name
+        for name, info in model.model_fields.items()
+    }
+    named: dict[str, str] = {}  # one problem per variable: a union reports one per member
+    general: list[str] = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        field = by_key.get(str(error["loc"][0])) if error["loc"] else None
+        if field is None:
+            general.append(message)
+            continue
+        name = (
+            f"--{field.replace('_', '-')}" if field in options else setting_variable(model, field)
+        )
+        example = setting_example(model, field)
+        named.setdefault(name, f"{name}: {message}" + (f" (example: {example})" if example else ""))
+    if len(named) == 1 and not general:
+        return "invalid setting " + next(iter(named.values()))
+    return "invalid settings: " + "; ".join([*named.values(), *general])
 
 
 def _read_config_file(path: Path, what: str) -> Any:

@@ -18,7 +18,7 @@ from typing import Any
 
 import uvicorn
 
-__all__ = ["Served", "bound_socket", "serve_app"]
+__all__ = ["Served", "bound_socket", "serve_app", "served_nothing"]
 
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
@@ -124,3 +124,14 @@ def serve_app(app: Any, sock: socket.socket | None = None) -> Iterator[Served]:
         yield served
     finally:
         served.stop()
+
+
+def served_nothing(app: Any, **_: Any) -> None:
+    """Stands in for `uvicorn.run` in tests of a `serve` command: the service started up to
+    serving; close what it opened."""
+    state = app.state
+    if hasattr(state, "runtime"):
+        state.runtime.close()
+    if hasattr(state, "service"):
+        state.service.close()
+        state.service.engine.dispose()

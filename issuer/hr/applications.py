@@ -31,6 +31,8 @@ from schemas.hr_record import normalize_phone
 from vc.openid4vci import credential_offer_uri_link
 
 __all__ = [
+    "OFFER_LINK_SMS",
+    "TX_CODE_SMS",
     "ApplicationRecord",
     "decide_application",
     "file_application",
@@ -43,6 +45,9 @@ __all__ = [
 ]
 
 REASONS = ("new", "reissue")
+OFFER_LINK_SMS = "offer_link"
+"""The outbox `kind` of an offer's first SMS, its link; the second, `TX_CODE_SMS`, its code."""
+TX_CODE_SMS = "tx_code"
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +230,7 @@ def send_offer(
     cut_link = credential_offer_uri_link(config.offer_uri("")) + REDACTED
     shown = _sms_texts(cut_link, REDACTED, secrets.expires_at)
     sealer = outbox_sealer(config.secret_key)
-    for kind, text, seen in zip(("offer_link", "tx_code"), texts, shown, strict=True):
+    for kind, text, seen in zip((OFFER_LINK_SMS, TX_CODE_SMS), texts, shown, strict=True):
         enqueue_message(
             session,
             channel="sms",

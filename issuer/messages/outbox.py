@@ -8,7 +8,9 @@ returned; a failing sender leaves it pending with exponential back-off and it is
 No issuance secret at rest: the text to send (an offer link, a tx_code) waits sealed
 (`vc.sealing`: AES-GCM under a key derived from MOBILEID_SECRET_KEY, bound to the row's id,
 recipient and kind) and only the sender sees it opened; `body` holds what operators may see, the
-same text with the secret cut out, and the sealed text is dropped once delivered. The seal also
+same text with the secret cut out, and the sealed text is dropped once delivered (in development
+the assembly keeps it, still sealed, so the developer's `mobileid outbox` can show the SMS that
+were never really sent; `forget_sent_texts` drops any at a production start). The seal also
 means the outbox sends only what this issuer wrote: a row added, or turned to another phone, by
 someone with database access alone does not open and is never sent. Nothing here logs or records
 a message's text: a sender's failure is recorded by its type, or by the message of a
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from issuer.errors import DeliveryError
@@ -37,8 +39,11 @@ __all__ = [
     "OutgoingMessage",
     "deliver_one",
     "enqueue_message",
+    "forget_sent_texts",
     "list_messages",
+    "open_text",
     "outbox_sealer",
+    "redacted_word",
 ]
 
 log = logging.getLogger(__name__)
@@ -114,12 +119,18 @@ def _failure(exc: Exception) -> str:
 
 
 def deliver_one(
-    session: Session, sender: MessageSender, now: datetime, *, sealer: SealingKey
+    session: Session,
+    sender: MessageSender,
+    now: datetime,
+    *,
+    sealer: SealingKey,
+    keep_sent_text: bool = False,
 ) -> OutboxMessage | None:
     """Claim the oldest due message, send it and record the outcome; None when nothing is due.
 
     On PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so several workers never send the
-    same message at the same time. A message without a sealed text is refused for good.
+    same message at the same time. A message without a sealed text is refused for good. The
+    sealed text goes once sent, unless `keep_sent_text` (development only: see the module).
     """
     msg = session.scalars(
         select(OutboxMessage)
@@ -148,14 +159,59 @@ def deliver_one(
     msg.state = "sent"
     msg.sent_at = now
     msg.last_error = None
-    msg.sealed_body = None
+    if not keep_sent_text:
+        msg.sealed_body = None
     return msg
 
 
+def forget_sent_texts(session: Session) -> int:
+    """Drop the sealed text of every sent message (kept in development); how many there were."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.state == "sent", OutboxMessage.sealed_body.is_not(None))
+        .values(sealed_body=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def open_text(msg: OutboxMessage, sealer: SealingKey) -> str | None:
+    """The full text of a message while its sealed text is kept; None without one, or when it
+    does not open (another MOBILEID_SECRET_KEY, or the row was altered)."""
+    if msg.sealed_body is None:
+        return None
+    try:
+        return sealer.open(msg.sealed_body, _bound_to(msg)).decode("utf-8")
+    except (KeyMaterialError, UnicodeDecodeError):
+        return None
+
+
+def redacted_word(shown: str, text: str) -> str | None:
+    """The word of `text` (whitespace-delimited) that holds what `shown`, the same message as
+    operators see it, has cut out as `REDACTED`: an offer link, a tx_code. None if none is."""
+    at = shown.find(REDACTED)
+    before, after = shown[:at], shown[at + len(REDACTED) :]
+    end = len(text) - len(after)
+    if at < 0 or end <= len(before) or not (text.startswith(before) and text.endswith(after)):
+        return None
+    word = text[before.rfind(" ") + 1 : end]
+    return word if word and not any(c.isspace() for c in word) else None
+
+
 def list_messages(
-    session: Session, *, state: str | None = None, limit: int = 100
+    session: Session,
+    *,
+    state: str | None = None,
+    kind: str | None = None,
+    recipient: str | None = None,
+    limit: int = 100,
 ) -> Sequence[OutboxMessage]:
+    """Messages newest first, of one state, kind or recipient when given."""
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
-    if state is not None:
-        query = query.where(OutboxMessage.state == state)
+    for column, value in (
+        (OutboxMessage.state, state),
+        (OutboxMessage.kind, kind),
+        (OutboxMessage.recipient, recipient),
+    ):
+        if value is not None:
+            query = query.where(column == value)
     return session.scalars(query).all()

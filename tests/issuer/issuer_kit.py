@@ -199,8 +199,9 @@ def apply_and_approve(
     employee_number: str | None = None,
     head: str | None = None,
     reason: str = "new",
+    phone: str = "010-1234-5678",
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"phone": "010-1234-5678", "reason": reason}
+    body: dict[str, Any] = {"phone": phone, "reason": reason}
     if employee_number:
         body["employee_number"] = employee_number
     r = client.post("/hr/applications", json=body, headers=bearer(applicant))

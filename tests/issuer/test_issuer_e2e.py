@@ -129,7 +129,8 @@ def test_full_flow_via_cli_and_http(live_server, tmp_path: Path) -> None:
     wide = dict(server.env, COLUMNS="400")
     listing = runner.invoke(cli, ["outbox", "list"], env=wide)
     assert listing.exit_code == 0 and "offer_link" in listing.output
-    assert tx_code not in listing.output  # redacted after delivery
+    assert tx_code in listing.output  # development shows the SMS in full; production does not
+    assert "development only" in listing.output
     audit = runner.invoke(cli, ["audit", "verify"], env=server.env)
     assert audit.exit_code == 0, audit.output
     log_text = runner.invoke(cli, ["audit", "list", "--limit", "1000"], env=wide).output

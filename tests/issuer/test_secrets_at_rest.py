@@ -24,6 +24,7 @@ import pytest
 import uvicorn
 from issuer_kit import Holder, Phone, apply_and_approve, link_of, queue_sms, seed, tx_code_of
 from pydantic import ValidationError
+from server_kit import served_nothing
 from sqlalchemy import Engine, inspect, select, text
 from typer.testing import CliRunner
 
@@ -130,7 +131,11 @@ def test_no_issuance_secret_at_rest(database_url: str, tmp_path: Path, caplog) -
         assert holder.receive(link, tx_code)["credentials"]  # the SMS did carry what redeems
         client.close()
         dumps["database after issuance"] = database_text(runtime.engine)
-        env = {
+        env = {  # as production lists it (development shows the SMS to the local user)
+            "MOBILEID_ENV": "prod",
+            "MOBILEID_ISSUER_BASE_URL": "https://id.example.go.kr",
+            "MOBILEID_SMS_GATEWAY_URL": GATEWAY,
+            "MOBILEID_SMS_GATEWAY_TOKEN": "gateway-token",
             "MOBILEID_DATA_DIR": str(settings.data_dir),
             "MOBILEID_DATABASE_URL": database_url,
             "MOBILEID_SECRET_KEY": SECRET,
@@ -290,18 +295,8 @@ def test_placeholder_secret_refused_outside_dev(tmp_path: Path) -> None:
     assert "MOBILEID_SMS_GATEWAY_URL" in no_gateway, no_gateway
 
 
-def _served_nothing(app: Any, **_: Any) -> None:
-    """Stands in for uvicorn.run: the service started up to serving; close what it opened."""
-    state = app.state
-    if hasattr(state, "runtime"):
-        state.runtime.close()
-    if hasattr(state, "service"):
-        state.service.close()
-        state.service.engine.dispose()
-
-
 def test_dev_warns_loudly_about_placeholder(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(uvicorn, "run", _served_nothing)
+    monkeypatch.setattr(uvicorn, "run", served_nothing)
     # `serve` redacts every log record of its process from then on; not of this test process.
     monkeypatch.setattr(logging, "setLogRecordFactory", lambda factory: None)
     env = {
