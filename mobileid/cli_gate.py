@@ -20,6 +20,8 @@ import typer
 from fastapi import FastAPI
 
 from mobileid.cli_common import console, fail, require_database, settings_or_exit, tell_where
+from mobileid.cli_gate_scan import scan
+from mobileid.cli_output import JsonOpt, PlainOpt, script_text
 from mobileid.db import create_db_engine, database_label
 from mobileid.settings import GateSettings, SettingsError, data_root_origin, load_gate_policy
 from vc.private_files import ensure_private_dir, write_private_file
@@ -125,7 +127,7 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
         Path | None, typer.Option(help="Verifier certificate (mobileid verifier init-cert).")
     ] = None,
 ) -> None:
-    """게이트 실행 / Run a gate terminal: `POST /scan` with the QR payload as the body."""
+    """게이트 실행 / Run a gate terminal; scanners POST the QR payload to /scan."""
     import uvicorn
 
     from mobileid.gate_app import create_gate_app
@@ -180,6 +182,9 @@ def _mount_openid4vp(
     console.print(
         f"OpenID4VP: terminal page {public_url}/desk, phones answer at {public_url}/oid4vp/response"
     )
+
+
+gate_app.command("scan")(scan)
 
 
 @gate_app.command()
@@ -239,11 +244,16 @@ def records(  # noqa: PLR0917 - Typer maps parameters to options
     gate_id: GateIdOpt = None,
     data_dir: DataDirOpt = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV instead of JSON lines.")] = False,
+    as_json: JsonOpt = False,
+    plain: PlainOpt = False,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")] = None,
 ) -> None:
-    """출입 기록 / Export this gate's entry records since a moment."""
+    """출입 기록 / Export this gate's entry records since a moment (JSON lines by default)."""
     from verifier.gate.store import records_csv, records_since
+    from verifier.models import RECORD_COLUMNS
 
+    if as_csv and (as_json or plain):
+        fail("--csv, --json and --plain: choose one", code=2)
     policy = _policy(policy_file, gate_id)
     service = _open(policy, data_dir, online=False, create=False)
     try:
@@ -251,7 +261,9 @@ def records(  # noqa: PLR0917 - Typer maps parameters to options
             rows = records_since(conn, _since(since))
     finally:
         service.close()
-    text = records_csv(rows) if as_csv else "".join(json.dumps(r) + "\n" for r in rows)
+    text = script_text(rows, as_json=as_json, plain=plain, columns=RECORD_COLUMNS)
+    if text is None:
+        text = records_csv(rows) if as_csv else "".join(json.dumps(r) + "\n" for r in rows)
     if output:
         write_private_file(output, text.encode("utf-8"))  # names people: owner-only
         console.print(f"{len(rows)} record(s) → {output}")

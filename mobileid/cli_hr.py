@@ -30,6 +30,7 @@ from issuer.hr.stream import import_hr_file
 from issuer.hr.synthetic import SyntheticSource, write_synthetic_hr_file
 from issuer.models import ApiToken
 from mobileid.cli_common import console, issuer_runtime
+from mobileid.cli_output import JsonOpt, PlainOpt, emit_for_script
 from schemas.hr_record import __doc__ as HR_COLUMNS_DOC
 
 __all__ = ["admin_app", "hr_app"]
@@ -198,7 +199,10 @@ def _print_actions(actions: Sequence[HrAction], *, dry_run: bool) -> None:
 
 @admin_app.command("create-token")
 def create_token(  # noqa: PLR0917 - Typer maps parameters to options
-    role: Annotated[Role, typer.Option(help="hr_admin, department_head, agency_officer, employee")],
+    role: Annotated[
+        Role,
+        typer.Option(metavar="ROLE", help="hr_admin, department_head, agency_officer or employee"),
+    ],
     department: Annotated[
         str | None, typer.Option(help="department code (department_head)")
     ] = None,
@@ -207,12 +211,12 @@ def create_token(  # noqa: PLR0917 - Typer maps parameters to options
     label: Annotated[str, typer.Option(help="a note for operators")] = "",
     days: Annotated[
         int | None,
-        typer.Option(
-            min=1, max=3650, help="days until it expires (default MOBILEID_API_TOKEN_LIFETIME_DAYS)"
-        ),
+        typer.Option(min=1, max=3650, help="days until it expires (default: below)"),
     ] = None,
 ) -> None:
-    """토큰 발급 / Create an HR API token; it is printed once and stored only as a hash."""
+    """토큰 발급 / Create an HR API token; it is printed once and stored only as a hash.
+
+    Without --days it expires after MOBILEID_API_TOKEN_LIFETIME_DAYS days."""
     with issuer_runtime(create=True) as runtime, runtime.unit_of_work() as session:
         token, row = create_api_token(
             session,
@@ -247,16 +251,25 @@ def _token_json(t: ApiToken, now: datetime) -> dict[str, object]:
     }
 
 
+_TOKEN_COLUMNS = (
+    "id",
+    "role",
+    "scope",
+    "label",
+    "created_at",
+    "expires_at",
+    "revoked_at",
+    "state",
+)
+
+
 @tokens_app.command("list")
-def list_tokens(
-    as_json: Annotated[bool, typer.Option("--json", help="one JSON array, for scripts")] = False,
-) -> None:
+def list_tokens(as_json: JsonOpt = False, plain: PlainOpt = False) -> None:
     """토큰 목록 / HR API tokens: role, scope, label, dates (never a token or its hash)."""
     with issuer_runtime() as runtime, runtime.unit_of_work() as session:
         now = runtime.clock()
         tokens = [_token_json(t, now) for t in list_api_tokens(session)]
-    if as_json:
-        print(json.dumps(tokens, ensure_ascii=False, indent=2))
+    if emit_for_script(tokens, as_json=as_json, plain=plain, columns=_TOKEN_COLUMNS):
         return
     table = Table(
         title="토큰 / tokens (UTC; 빨강 = 만료·폐기 / red = expired or revoked)",

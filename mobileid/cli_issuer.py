@@ -10,7 +10,6 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from issuer.api_tokens import operator
 from issuer.keys.rotation import retire_compromised_key, rotate_signing_key
@@ -19,6 +18,7 @@ from issuer.oid4vci.metadata import credential_issuer_metadata
 from issuer.status.publication import status_list_summary
 from mobileid.cli_common import console, fail, issuer_runtime
 from mobileid.cli_lifecycle import register_lifecycle_commands
+from mobileid.cli_output import JsonOpt, PlainOpt, emit_for_script
 
 __all__ = ["issuer_app"]
 
@@ -144,24 +144,49 @@ def rotate_key(
     )
 
 
+_STATUS_LIST_COLUMNS = (
+    "id",
+    "uri",
+    "size",
+    "used",
+    "revoked",
+    "suspended",
+    "version",
+    "kid",
+    "signed_at",
+)
+
+
 @issuer_app.command("status-lists")
-def status_lists() -> None:
+def status_lists(as_json: JsonOpt = False, plain: PlainOpt = False) -> None:
     """상태 목록 / Status lists: size, use, revoked and suspended counts, published token."""
     with issuer_runtime() as runtime, runtime.unit_of_work() as session:
         runtime.status.rebuild(session, keyring=runtime.keyring, now=runtime.clock())
-        table = Table(
-            "id", "uri", "entries", "used", "revoked", "suspended", "version", "kid", "signed"
+        rows = [
+            {
+                "id": row.list_id,
+                "uri": row.uri,
+                "size": row.size,
+                "used": row.used,
+                "revoked": row.revoked,
+                "suspended": row.suspended,
+                "version": row.version,
+                "kid": row.kid,
+                "signed_at": row.signed_at.isoformat() if row.signed_at else None,
+            }
+            for row in status_list_summary(session)
+        ]
+    if emit_for_script(rows, as_json=as_json, plain=plain, columns=_STATUS_LIST_COLUMNS):
+        return
+    # One record a few lines long: a URI and a key id fit 80 columns whole, a table row would not.
+    for row in rows:
+        signed = str(row["signed_at"] or "-")[:19].replace("T", " ")
+        console.print(
+            f"[bold]목록 / list {row['id']}[/]  {row['uri']}\n"
+            f"  사용 / used {row['used']} of {row['size']}, 폐지 / revoked {row['revoked']}, "
+            f"정지 / suspended {row['suspended']}\n"
+            f"  서명 / signed {signed} UTC, 판 / version {row['version']}\n"
+            f"  키 / kid {row['kid'] or '-'}",
+            highlight=False,
+            soft_wrap=True,
         )
-        for row in status_list_summary(session):
-            table.add_row(
-                str(row.list_id),
-                row.uri,
-                str(row.size),
-                str(row.used),
-                str(row.revoked),
-                str(row.suspended),
-                str(row.version),
-                (row.kid or "-")[:12],
-                f"{row.signed_at:%Y-%m-%d %H:%M:%S}" if row.signed_at else "-",
-            )
-    console.print(table)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Column, Table
+from rich.table import Table
 from sqlalchemy.orm import Session
 
 from issuer.api_tokens import operator
@@ -31,6 +31,7 @@ from issuer.lifecycle.state_changes import (
     StatusChange,
 )
 from mobileid.cli_common import console, fail, issuer_runtime
+from mobileid.cli_output import JsonOpt, PlainOpt, emit_for_script
 from schemas.lifecycle_api import MASS_ACTION_BATCH_SIZE
 
 __all__ = ["register_lifecycle_commands"]
@@ -91,31 +92,52 @@ def _status_change(
     _print_change(change)
 
 
-def credentials(employee: Annotated[str, typer.Argument(help="employee number")]) -> None:
-    """발급 내역 / An employee's credentials, newest first, with state and status slot."""
+_CREDENTIAL_COLUMNS = (
+    "id",
+    "state",
+    "reason",
+    "issued_at",
+    "expires_at",
+    "kid",
+    "status_list_id",
+    "status_idx",
+)
+
+
+def credentials(
+    employee: Annotated[str, typer.Argument(help="employee number")],
+    as_json: JsonOpt = False,
+    plain: PlainOpt = False,
+) -> None:
+    """발급 내역 / An employee's credentials, newest first: id, state, dates (the key and the
+    status slot with --json or --plain)."""
     with issuer_runtime() as runtime, runtime.unit_of_work() as session:
-        table = Table(
-            Column("id", overflow="fold"),  # folded, never cut: it is copied into revoke etc.
-            "상태 / state",
-            "사유 / reason",
-            "발급 / issued",
-            "만료 / expires",
-            "kid",
-            "목록 / list",
-            "index",
+        rows = [
+            {
+                "id": c.id,
+                "state": c.state,
+                "reason": c.revocation_reason or c.suspension_reason,
+                "issued_at": c.issued_at.isoformat(),
+                "expires_at": c.expires_at.isoformat(),
+                "kid": c.kid,
+                "status_list_id": c.status_list_id,
+                "status_idx": c.status_idx,
+            }
+            for c in (r.credential for r in list_credentials(session, operator(), employee))
+        ]
+    if emit_for_script(rows, as_json=as_json, plain=plain, columns=_CREDENTIAL_COLUMNS):
+        return
+    # The id is copied into revoke etc.: its column is never cut nor folded; 80 columns hold it.
+    table = Table(box=None, padding=(0, 2, 0, 0))
+    table.add_column("id", no_wrap=True, min_width=32)
+    table.add_column("상태 / state", overflow="fold")
+    table.add_column("발급 / issued", no_wrap=True)
+    table.add_column("만료 / expires", no_wrap=True)
+    for row in rows:
+        state = f"{row['state']}: {row['reason']}" if row["reason"] else row["state"]
+        table.add_row(
+            str(row["id"]), str(state), str(row["issued_at"])[:10], str(row["expires_at"])[:10]
         )
-        for r in list_credentials(session, operator(), employee):
-            c = r.credential
-            table.add_row(
-                c.id,
-                c.state,
-                c.revocation_reason or c.suspension_reason or "",
-                f"{c.issued_at:%Y-%m-%d %H:%M}",
-                f"{c.expires_at:%Y-%m-%d}",
-                c.kid[:12] + "…",
-                str(c.status_list_id),
-                str(c.status_idx),
-            )
     console.print(table)
 
 

@@ -28,6 +28,7 @@ from mobileid.cli_common import (
     tell_where,
     warn_if_placeholder_secret,
 )
+from mobileid.cli_output import JsonOpt, PlainOpt, emit_for_script, print_json
 from mobileid.db import connection_transaction, create_db_engine, database_label
 from mobileid.login_app import open_login_service, trust_warnings
 from mobileid.settings import LoginSettings
@@ -53,7 +54,7 @@ __all__ = ["login_app", "verifier_app"]
 
 login_app = typer.Typer(
     name="login",
-    help="업무시스템 로그인 / Login for business systems (OpenID4VP + OpenID Connect bridge).",
+    help="업무시스템 로그인 / Business-system login: OpenID4VP, with an OpenID Connect bridge.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -108,7 +109,7 @@ def init_cert(  # noqa: PLR0917 - Typer maps parameters to options
     chain: Annotated[Path | None, typer.Option("--chain", help="Intermediates PEM.")] = None,
     ca: Annotated[Path | None, typer.Option("--ca", help="The CA wallets trust (PEM).")] = None,
 ) -> None:
-    """인증서 생성·등록 / Create a local CA + leaf for --dns, or install given PEM files."""
+    """인증서 생성·등록 / Make a local CA and a leaf for --dns, or install PEM files."""
     import shutil
 
     from verifier import x509 as files
@@ -209,6 +210,14 @@ def add_client(  # noqa: PLR0917 - Typer maps parameters to options
     ] = None,
     public: Annotated[bool, typer.Option(help="Public client (PKCE only, no secret).")] = False,
     client_id: Annotated[str | None, typer.Option("--client-id", help="Choose the id.")] = None,
+    plain: Annotated[
+        bool,
+        typer.Option(
+            "--plain",
+            help="Print one line, client_id TAB client_secret (empty for a public client), "
+            "for `read -r ID SECRET` in a shell.",
+        ),
+    ] = False,
 ) -> None:
     """업무시스템 등록 / Register a relying system; prints its client_id and secret (once)."""
     settings = _settings()
@@ -231,24 +240,44 @@ def add_client(  # noqa: PLR0917 - Typer maps parameters to options
         fail(exc.detail, code=2)
     finally:
         engine.dispose()
-    typer.echo(
-        json.dumps(
-            {**new.client.to_json(), "client_secret": new.secret}, ensure_ascii=False, indent=2
-        )
-    )
+    if plain:
+        typer.echo(f"{new.client.client_id}\t{new.secret or ''}")
+        return
+    print_json({**new.client.to_json(), "client_secret": new.secret})
+
+
+_CLIENT_COLUMNS = (
+    "client_id",
+    "name",
+    "enabled",
+    "public",
+    "subject_type",
+    "id_token_alg",
+    "allowed_claims",
+    "allowed_agencies",
+    "redirect_uris",
+)
 
 
 @login_app.command()
-def clients() -> None:
-    """등록된 업무시스템 / List registered systems (JSON lines)."""
+def clients(as_json: JsonOpt = False, plain: PlainOpt = False) -> None:
+    """등록된 업무시스템 / Registered systems, one JSON object a line."""
     engine = _engine(_settings())
     try:
         with connection_transaction(engine) as db:
-            found = list_clients(db)
+            found = [client.to_json() for client in list_clients(db)]
     finally:
         engine.dispose()
-    for client in found:
-        typer.echo(json.dumps(client.to_json(), ensure_ascii=False))
+    _json_lines(found, as_json=as_json, plain=plain, columns=_CLIENT_COLUMNS)
+
+
+def _json_lines(
+    rows: list[dict[str, Any]], *, as_json: bool, plain: bool, columns: tuple[str, ...]
+) -> None:
+    """The default output of these listings: one JSON object a line."""
+    if not emit_for_script(rows, as_json=as_json, plain=plain, columns=columns):
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False))
 
 
 def _set_enabled(client_id: str, enabled: bool) -> None:
@@ -276,10 +305,24 @@ def enable_client(client_id: Annotated[str, typer.Argument(help="client_id")]) -
     _set_enabled(client_id, True)
 
 
+_RECORD_COLUMNS = (
+    "at",
+    "client_id",
+    "outcome",
+    "flow",
+    "employee_number",
+    "issuer",
+    "session_id",
+    "id",
+)
+
+
 @login_app.command()
 def records(
     since: Annotated[str, typer.Option("--since", help="ISO date/time (UTC if no offset).")],
     system: Annotated[str | None, typer.Option("--system", help="Only this client_id.")] = None,
+    as_json: JsonOpt = False,
+    plain: PlainOpt = False,
 ) -> None:
     """로그인 기록 / Login records since a moment (system, employee, time, outcome), JSON lines."""
     try:
@@ -296,10 +339,8 @@ def records(
             rows = conn.execute(query).mappings().all()
     finally:
         engine.dispose()
-    for row in rows:
-        entry = dict(row)
-        entry["at"] = datetime.fromtimestamp(entry["at"], UTC).isoformat()
-        typer.echo(json.dumps(entry, ensure_ascii=False))
+    entries = [{**row, "at": datetime.fromtimestamp(row["at"], UTC).isoformat()} for row in rows]
+    _json_lines(entries, as_json=as_json, plain=plain, columns=_RECORD_COLUMNS)
 
 
 @login_app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import StrEnum
+from itertools import islice
 from typing import Annotated, Any
 
 import typer
@@ -17,6 +18,7 @@ from issuer.hr.applications import OFFER_LINK_SMS, TX_CODE_SMS
 from issuer.messages.outbox import list_messages, open_text, outbox_sealer, redacted_word
 from issuer.models import OutboxMessage
 from mobileid.cli_common import console, fail, issuer_runtime
+from mobileid.cli_output import JsonOpt, PlainOpt, emit_for_script
 from mobileid.outbox_worker import drain_outbox
 from schemas.hr_record import normalize_phone
 from vc.sealing import SealingKey
@@ -24,8 +26,7 @@ from vc.sealing import SealingKey
 __all__ = ["audit_app", "outbox_app"]
 
 outbox_app = typer.Typer(
-    help="발송함 / Outbox: SMS waiting for or past delivery. Links and codes are never shown in "
-    "production; in development (MOBILEID_ENV=dev) they are, to the local user."
+    help="발송함 / Outbox: SMS waiting or delivered (in full in development only)."
 )
 audit_app = typer.Typer(help="감사 기록 / Audit log.", no_args_is_help=True)
 
@@ -134,8 +135,9 @@ def outbox_last(
         str | None, typer.Option("--to", help="The phone (010-1234-5678); default: any phone.")
     ] = None,
 ) -> None:
-    """마지막 발급 문자 / Print the link or the code of the latest offer SMS, alone, for scripts:
-    OFFER=$(mobileid outbox last --field link). Development only: production keeps no SMS text."""
+    """마지막 발급 문자 / The latest offer SMS's link or code, alone.
+
+    For scripts: OFFER=$(mobileid outbox last --field link); development only."""
     try:
         phone = None if to is None else normalize_phone(to)
     except ValueError as exc:
@@ -214,32 +216,44 @@ def audit_seal_legacy(
     console.print(f"봉인 / sealed: entries 1-{sealed.entries}, head {sealed.head_hash[:16]}…")
 
 
+_AUDIT_COLUMNS = ("seq", "at", "actor", "role", "action", "subject", "detail")
+
+
 @audit_app.command("list")
 def audit_list(
     after: Annotated[int, typer.Option(help="show entries after this sequence number")] = 0,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
+    as_json: JsonOpt = False,
+    plain: PlainOpt = False,
 ) -> None:
     """감사 기록 보기 / Show audit entries in order."""
     with issuer_runtime() as runtime, runtime.unit_of_work() as session:
-        table = Table(
-            "seq",
-            "시각 / at",
-            "행위자 / actor",
-            "역할 / role",
-            "행위 / action",
-            "대상 / subject",
-            "세부 / detail",
+        rows = [
+            {
+                "seq": e.seq,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "role": e.role,
+                "action": e.action,
+                "subject": e.subject,
+                "detail": e.detail,
+            }
+            for e in islice(iter_audit(session, after=after), limit)
+        ]
+    if emit_for_script(rows, as_json=as_json, plain=plain, columns=_AUDIT_COLUMNS):
+        return
+    # Two lines an entry, never cut: what and on whom, then who and the detail.
+    console.print(
+        "  seq  시각 / at (UTC)   행위 / action  대상 / subject\n"
+        "       행위자 / actor (역할 / role): 세부 / detail",
+        style="bold",
+        highlight=False,
+    )
+    for row in rows:
+        console.print(
+            f"{row['seq']:>5}  {str(row['at'])[:16].replace('T', ' ')}  {row['action']}  "
+            f"{row['subject']}\n       {row['actor']} ({row['role']}): {row['detail']}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
         )
-        for n, e in enumerate(iter_audit(session, after=after)):
-            if n >= limit:
-                break
-            table.add_row(
-                str(e.seq),
-                f"{e.at:%Y-%m-%d %H:%M:%S}",
-                e.actor,
-                e.role,
-                e.action,
-                e.subject,
-                e.detail,
-            )
-    console.print(table)

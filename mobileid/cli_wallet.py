@@ -10,6 +10,7 @@ cheaper Argon2id cost through the Typer context object:
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ import typer
 from cryptography import x509
 
 from mobileid.cli_common import tell_where
+from mobileid.cli_output import JsonOpt, PlainOpt, emit_for_script, print_json
 from mobileid.settings import data_root_origin, default_data_root
 from schemas.employee_id import EMPLOYMENT_TYPE_LABELS_KO
 from vc.keys import ALG_EDDSA
@@ -106,6 +108,10 @@ def _when(ts: Any) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _iso(ts: Any) -> str | None:
+    return datetime.fromtimestamp(ts, UTC).isoformat() if isinstance(ts, int | float) else None
+
+
 def _confirm(flag: bool, question: str) -> None:
     if not flag and not typer.confirm(question, default=False):
         raise ConsentDeclined()
@@ -184,16 +190,37 @@ def accept(  # noqa: PLR0917 - Typer maps parameters to options
         typer.echo("  (발급 완료 통지를 보내지 못했습니다 / issuer was not notified)")
 
 
+_CLAIM_COLUMNS = ("credential", "claim", "value")
+
+
+def _credential_json(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored credential for `show --json`: names, every claim, status as last seen."""
+    status = record.get("status", {})
+    return {
+        "credential_name": record.get("credential_name", {}),
+        "credential_issuer": record.get("credential_issuer"),
+        "issuer_name": record.get("issuer_name", {}),
+        "claims": record["claims"],
+        "status": status.get("value"),
+        "status_checked_at": _iso(status.get("checked_at")),
+        "expires_at": _iso(record["claims"].get("exp")),
+    }
+
+
 @wallet_app.command()
-def show(
+def show(  # noqa: PLR0917 - Typer maps parameters to options
     ctx: typer.Context,
     wallet: WalletOpt = None,
     pin: PinOpt = None,
     refresh: Annotated[
         bool, typer.Option("--refresh", help="Fetch the status list again.")
     ] = False,
+    as_json: JsonOpt = False,
+    plain: PlainOpt = False,
 ) -> None:
-    """공무원증 보기 / Show the credential's claims, status as last seen and expiry."""
+    """공무원증 보기 / Show the credential's claims, status as last seen and expiry.
+
+    --plain prints one claim a line: credential number, claim name, value."""
     store = _store(ctx, wallet)
     try:
         opened = _unlock(store, pin)
@@ -210,6 +237,16 @@ def show(
             opened.save()
     except WalletError as exc:
         raise _fail(exc) from exc
+    if as_json and not plain:
+        print_json([_credential_json(record) for record in opened.credentials])
+        return
+    claim_rows = [
+        {"credential": n, "claim": name, "value": value}
+        for n, record in enumerate(opened.credentials, start=1)
+        for name, value in _credential_json(record)["claims"].items()
+    ]
+    if emit_for_script(claim_rows, as_json=as_json, plain=plain, columns=_CLAIM_COLUMNS):
+        return
     hidden = {"iss", "iat", "exp", "nbf", "cnf", "vct", "status"}
     for record in opened.credentials:
         name = record.get("credential_name", {})
@@ -242,19 +279,37 @@ def qr(  # noqa: PLR0917 - Typer maps parameters to options
     nonce: Annotated[str | None, typer.Option("--nonce", help="Verifier nonce")] = None,
     png: Annotated[Path | None, typer.Option("--png", help="Write the QR as PNG")] = None,
     svg: Annotated[Path | None, typer.Option("--svg", help="Write the QR as SVG")] = None,
-    raw: Annotated[bool, typer.Option("--raw", help="Print the raw presentation")] = False,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="Write exactly the bytes a scanner reads from the QR to stdout, nothing else "
+            "(binary with --format compact), for a pipe to the gate: "
+            "... --raw | curl --data-binary @- http://127.0.0.1:8100/scan",
+        ),
+    ] = False,
     qr_format: Annotated[
         str,
         typer.Option(
             "--format",
             help="compact: the binary QR encoding of vc.qr_compact (fits QR version 25 at "
-            "level L); plain: the SD-JWT+KB string as text",
+            "level L); plain: the SD-JWT+KB string as text. POST /scan takes either",
         ),
     ] = "compact",
 ) -> None:
-    """출입용 QR 제시 / Present for a purpose as a QR code (only that purpose's claims)."""
+    """출입용 QR 제시 / Present for a purpose as a QR code (only that purpose's claims).
+
+    The terminal QR takes 2x2 modules a character (63 columns at most for a gate); the
+    disclosed claims go to stderr with --raw."""
     if qr_format not in ("compact", "plain"):
         raise typer.BadParameter("--format is compact or plain")
+    if raw and qr_format == "compact" and sys.stdout.isatty():
+        typer.echo(
+            "오류 / Error: --raw writes binary; pipe it (| curl --data-binary @- URL/scan) "
+            "or add --format plain",
+            err=True,
+        )
+        raise typer.Exit(2)
     store = _store(ctx, wallet)
     try:
         opened = _unlock(store, pin)
@@ -265,12 +320,28 @@ def qr(  # noqa: PLR0917 - Typer maps parameters to options
         if svg:
             write_qr_svg(data, svg)
         if raw:
-            typer.echo(result.payload)
+            stdout = typer.get_binary_stream("stdout")
+            stdout.write(data if isinstance(data, bytes) else data.encode("ascii"))
+            stdout.flush()
         else:
-            typer.echo(qr_terminal(data))
+            _print_terminal_qr(qr_terminal(data))
     except WalletError as exc:
         raise _fail(exc) from exc
     typer.echo(f"제시 항목 / Disclosed: {', '.join(result.disclosed)}", err=raw)
+
+
+def _print_terminal_qr(text: str) -> None:
+    """The QR if the terminal is wide enough; a cut one would not scan."""
+    width = len(text.partition("\n")[0])
+    columns = shutil.get_terminal_size().columns
+    if width <= columns:
+        typer.echo(text, nl=False)
+    else:
+        typer.echo(
+            f"QR이 화면보다 넓습니다 / the QR needs {width} columns, the terminal has {columns}: "
+            "use --png or --svg",
+            err=True,
+        )
 
 
 @wallet_app.command("present")
@@ -313,24 +384,48 @@ def present_cmd(  # noqa: PLR0917 - Typer maps parameters to options
         typer.echo(f"이동 / Redirect: {outcome.redirect_uri} (HTTP {outcome.followed_status})")
 
 
+_HISTORY_COLUMNS = ("at", "kind", "verifier", "purpose", "verifier_name", "claims", "outcome")
+
+
 @wallet_app.command()
-def history(ctx: typer.Context, wallet: WalletOpt = None, pin: PinOpt = None) -> None:
-    """제시 기록(이 기기에만 저장) / Presentation history, kept on this phone only."""
+def history(
+    ctx: typer.Context,
+    wallet: WalletOpt = None,
+    pin: PinOpt = None,
+    as_json: JsonOpt = False,
+    plain: PlainOpt = False,
+) -> None:
+    """제시 기록 / Presentation history (kept on this phone only)."""
     store = _store(ctx, wallet)
     try:
         opened = _unlock(store, pin)
     except WalletError as exc:
         raise _fail(exc) from exc
-    if not opened.history:
-        typer.echo("제시 기록이 없습니다 / No presentations yet.")
+    rows: list[dict[str, Any]] = []
     for entry in opened.history:
         claims = entry.get("claims")
         if isinstance(claims, dict):
             claims = sorted({c for names in claims.values() for c in names})
-        what = entry.get("purpose") or entry.get("verifier_name") or ""
+        rows.append(
+            {
+                "at": _iso(entry.get("at")),
+                "kind": entry.get("kind"),
+                "verifier": entry.get("verifier"),
+                "purpose": entry.get("purpose"),
+                "verifier_name": entry.get("verifier_name"),
+                "claims": list(claims or []),
+                "outcome": entry.get("outcome"),
+            }
+        )
+    if emit_for_script(rows, as_json=as_json, plain=plain, columns=_HISTORY_COLUMNS):
+        return
+    if not rows:
+        typer.echo("제시 기록이 없습니다 / No presentations yet.")
+    for entry, row in zip(opened.history, rows, strict=True):
+        what = row["purpose"] or row["verifier_name"] or ""
         typer.echo(
-            f"{_when(entry.get('at'))}  {entry.get('kind')}  {entry.get('verifier')}  {what}  "
-            f"[{', '.join(claims or [])}]  {entry.get('outcome', '')}".rstrip()
+            f"{_when(entry.get('at'))}  {row['kind']}  {row['verifier']}  {what}  "
+            f"[{', '.join(row['claims'])}]  {row['outcome'] or ''}".rstrip()
         )
 
 

@@ -29,6 +29,7 @@ from verifier.status import StatusCache
 from verifier.trust import TrustError, TrustStore
 
 __all__ = [
+    "MAX_DETAIL_CHARS",
     "MAX_SCAN_BYTES",
     "Decision",
     "Pipeline",
@@ -42,6 +43,8 @@ __all__ = [
 
 MAX_SCAN_BYTES = 16 * 1024
 """Far above any QR code (2,953 bytes) and any gate presentation; more is not a scan."""
+MAX_DETAIL_CHARS = 200
+"""A decision's detail in a scan's answer: enough to name the problem, never an echo of a body."""
 
 
 @dataclass(slots=True)
@@ -62,6 +65,8 @@ class Decision:
     """For logs and operators, never for the person at the gate."""
 
     def to_json(self) -> dict[str, Any]:
+        """The scanner's answer. A `malformed` one carries its `detail` for the operator: what
+        was wrong with the bytes (a format, never a claim value nor a stack trace)."""
         out: dict[str, Any] = {
             "allow": self.allow,
             "reason": str(self.reason),
@@ -70,6 +75,8 @@ class Decision:
         }
         if self.stale_status:
             out["stale_status"] = True
+        if self.reason is Reason.malformed and self.detail:
+            out["detail"] = self.detail[:MAX_DETAIL_CHARS]
         return out
 
 
@@ -79,7 +86,7 @@ class Decision:
 def decode_scan(payload: bytes | str) -> str:
     """A scanner's bytes as a compact presentation: the compact QR format or the plain string."""
     if len(payload) > MAX_SCAN_BYTES:
-        raise Denied(Reason.malformed, "scan too large")
+        raise Denied(Reason.malformed, f"scan too large (over {MAX_SCAN_BYTES} bytes)")
     if isinstance(payload, str):
         text = payload
     elif is_compact_qr(payload):
@@ -88,11 +95,14 @@ def decode_scan(payload: bytes | str) -> str:
         try:
             text = payload.decode("ascii")
         except UnicodeDecodeError:
-            raise Denied(Reason.malformed, "scan is neither compact QR nor ASCII") from None
+            raise Denied(Reason.malformed, _NOT_A_PRESENTATION) from None
     text = text.strip()
     if not text.startswith("eyJ"):
-        raise Denied(Reason.malformed, "not a compact SD-JWT presentation")
+        raise Denied(Reason.malformed, _NOT_A_PRESENTATION)
     return text
+
+
+_NOT_A_PRESENTATION = "not a QR payload: neither the compact encoding nor SD-JWT text"
 
 
 def verify_presentation(

@@ -12,7 +12,7 @@ from enum import StrEnum
 from vc.errors import Code, VCError
 from verifier.errors import VerifierError
 
-__all__ = ["Denied", "Reason", "reason_for_error"]
+__all__ = ["REASON_LABELS", "Denied", "Reason", "reason_for_error"]
 
 
 class Reason(StrEnum):
@@ -37,6 +37,30 @@ class Reason(StrEnum):
     stale_status = "stale_status"
     missing_claim = "missing_claim"
     agency_not_allowed = "agency_not_allowed"
+
+
+REASON_LABELS: Mapping[Reason, tuple[str, str]] = {
+    Reason.ok: ("확인됨", "verified"),
+    Reason.malformed: ("읽을 수 없는 제시", "not a readable presentation"),
+    Reason.invalid_signature: ("서명 오류", "invalid signature"),
+    Reason.untrusted_issuer: ("신뢰하지 않는 발급기관", "issuer not trusted"),
+    Reason.wrong_credential_type: ("다른 종류의 증명서", "wrong credential type"),
+    Reason.expired: ("만료된 공무원증", "credential expired"),
+    Reason.not_yet_valid: ("아직 유효하지 않음", "credential not yet valid"),
+    Reason.key_binding_missing: ("기기 서명 없음", "no device signature (key binding)"),
+    Reason.wrong_audience: ("다른 검증기용 제시", "presented for another verifier"),
+    Reason.wrong_nonce: ("요청과 맞지 않는 제시", "nonce does not match the request"),
+    Reason.kb_too_old: ("오래된 QR, 새로 만드세요", "QR too old: make a new one"),
+    Reason.kb_in_future: ("휴대폰 시각 오류", "phone clock ahead"),
+    Reason.replayed: ("이미 사용된 QR", "QR already used"),
+    Reason.revoked: ("폐지된 공무원증", "credential revoked"),
+    Reason.suspended: ("정지된 공무원증", "credential suspended"),
+    Reason.invalid_status: ("상태 확인 불가", "status cannot be checked"),
+    Reason.stale_status: ("상태 정보가 오래됨", "status information too old"),
+    Reason.missing_claim: ("필요한 항목 없음", "a required claim is not disclosed"),
+    Reason.agency_not_allowed: ("출입할 수 없는 기관", "agency not allowed here"),
+}
+"""What a terminal or an operator reads for each reason (Korean, English)."""
 
 
 class Denied(VerifierError):

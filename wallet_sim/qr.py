@@ -7,7 +7,6 @@ English with the ways out (print the payload with `--raw` instead, or present ov
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import qrcode
@@ -16,7 +15,7 @@ import qrcode.image.svg
 
 from wallet_sim.errors import PresentationError
 
-__all__ = ["qr_terminal", "qr_version", "write_qr_png", "write_qr_svg"]
+__all__ = ["TERMINAL_QUIET_ZONE", "qr_terminal", "qr_version", "write_qr_png", "write_qr_svg"]
 
 
 def _qr(payload: str | bytes) -> qrcode.QRCode:
@@ -38,11 +37,40 @@ def qr_version(payload: str | bytes) -> int:
     return int(_qr(payload).version)
 
 
+# One character shows 2x2 modules: bit 1 top left, 2 top right, 4 bottom left, 8 bottom right.
+_QUADRANTS = " ▘▝▀▖▌▞▛▗▚▐▜▄▙▟█"
+TERMINAL_QUIET_ZONE = 4
+"""Modules of light margin around the terminal QR (ISO/IEC 18004's quiet zone)."""
+
+
 def qr_terminal(payload: str | bytes) -> str:
-    """The QR code as text for a terminal (half-block characters)."""
-    out = io.StringIO()
-    _qr(payload).print_ascii(out=out, invert=True)
-    return out.getvalue()
+    """The QR code as text for a dark terminal, 2x2 modules per character (Unicode quadrant
+    blocks, U+2580-U+259F): a gate presentation (version 25 at most, 117 modules) is 63
+    columns wide with its quiet zone, inside 80. Light modules are the drawn ones."""
+    code = _qr(payload)
+    modules = code.get_matrix()  # True = dark, inside the code's own border
+    pad = TERMINAL_QUIET_ZONE - code.border
+    size = len(modules) + 2 * pad
+    side = size + size % 2  # an odd side gets one more light row and column
+
+    def light(row: int, col: int) -> bool:
+        r, c = row - pad, col - pad
+        inside = 0 <= r < len(modules) and 0 <= c < len(modules)
+        return not (inside and modules[r][c])
+
+    lines = []
+    for row in range(0, side, 2):
+        chars = []
+        for col in range(0, side, 2):
+            bits = (
+                light(row, col)
+                | light(row, col + 1) << 1
+                | light(row + 1, col) << 2
+                | light(row + 1, col + 1) << 3
+            )
+            chars.append(_QUADRANTS[bits])
+        lines.append("".join(chars))
+    return "\n".join(lines) + "\n"
 
 
 def write_qr_png(payload: str | bytes, path: Path) -> None:

@@ -113,6 +113,49 @@ def test_create_token_binding(env, runtime) -> None:
     assert runner.invoke(cli, ["--version"]).output.startswith("mobileid ")
 
 
+def test_audit_and_token_listings_for_scripts_and_80_columns(
+    env, runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mobileid import cli_common
+
+    subject = "c" * 32  # a credential id
+    with runtime.unit_of_work() as s:
+        for i in range(3):
+            append_audit(
+                s,
+                actor="hr@agency",
+                role="hr_admin",
+                action="credential.revoke",
+                subject=subject,
+                now=datetime.now(UTC),
+                detail={"reason": "phone_lost", "n": i},
+            )
+    runner = CliRunner()
+    audit = json.loads(
+        runner.invoke(cli, ["audit", "list", "--after", "1", "--json"], env=env).stdout
+    )
+    assert [e["seq"] for e in audit] == [2, 3] and audit[0]["subject"] == subject
+    assert (
+        json.loads(audit[0]["detail"])["reason"] == "phone_lost" and audit[0]["role"] == "hr_admin"
+    )
+    header, *lines = runner.invoke(
+        cli, ["audit", "list", "--plain", "--limit", "2"], env=env
+    ).stdout.splitlines()
+    rows = [dict(zip(header.split("\t"), line.split("\t"), strict=True)) for line in lines]
+    assert [r["seq"] for r in rows] == ["1", "2"] and rows[1]["subject"] == subject
+    monkeypatch.setattr(cli_common.console, "width", 80)
+    shown = runner.invoke(cli, ["audit", "list"], env={**env, "COLUMNS": "80"}).stdout
+    assert shown.count(subject) == 3 and "…" not in shown
+    assert all(len(line) <= 80 for line in shown.splitlines() if subject in line)
+
+    runner.invoke(cli, ["admin", "create-token", "--role", "hr_admin", "--label", "a\tb"], env=env)
+    header, line = runner.invoke(
+        cli, ["admin", "tokens", "list", "--plain"], env=env
+    ).stdout.splitlines()
+    token = dict(zip(header.split("\t"), line.split("\t"), strict=True))
+    assert token["role"] == "hr_admin" and token["label"] == "a\\tb" and token["state"] == "active"
+
+
 def _tamper(rt, sql: str) -> None:
     with rt.engine.begin() as conn:
         if conn.dialect.name == "sqlite":

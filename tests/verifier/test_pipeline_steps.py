@@ -23,6 +23,7 @@ from vc.sd_jwt_vc import jwt_vc_issuer_metadata
 from vc.status_list import INVALID, SUSPENDED
 from verifier.fetch import FetchError, check_fetch_url, fetch
 from verifier.pipeline import (
+    Decision,
     Pipeline,
     apply_policy,
     check_credential_type,
@@ -38,7 +39,7 @@ from verifier.policy import (
     library_member_id,
     parse_gate_policy,
 )
-from verifier.reasons import Denied, Reason, reason_for_error
+from verifier.reasons import REASON_LABELS, Denied, Reason, reason_for_error
 from verifier.refresh import Refresher
 from verifier.replay import InMemoryReplayStore
 from verifier.status import StatusCache
@@ -142,6 +143,18 @@ def test_decode_scan_accepts_both_forms_and_refuses_others(world: World) -> None
     for junk in (b"", b"hello", "한글".encode(), b"\xff" * 40, b"x" * 20000):
         with pytest.raises(Denied, match=r"^malformed: "):
             decode_scan(junk)
+
+
+def test_only_a_malformed_decision_tells_its_detail() -> None:
+    malformed = Decision(False, Reason.malformed, detail="x" * 500).to_json()
+    assert malformed["detail"] == "x" * 200  # never an echo of a whole body
+    assert "detail" not in Decision(False, Reason.revoked, detail="status not valid").to_json()
+    assert "detail" not in Decision(True, Reason.ok, {"name": "홍길동"}, detail="").to_json()
+
+
+def test_every_reason_has_its_korean_and_english_label() -> None:
+    assert set(REASON_LABELS) == set(Reason)
+    assert all(ko and en and ko != en for ko, en in REASON_LABELS.values())
 
 
 def test_verify_step_and_reason_mapping(world: World) -> None:

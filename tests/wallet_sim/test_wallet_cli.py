@@ -14,6 +14,7 @@ from wallet_fakes import FakeIssuer
 from wallet_pki import make_ca, make_leaf
 
 from mobileid.cli_wallet import wallet_app
+from vc.qr_compact import decode_presentation, is_compact_qr
 from wallet_sim.store import INTERACTIVE
 
 PIN = "102938"
@@ -136,6 +137,64 @@ def test_qr_in_the_terminal_and_files(tmp_path: Path) -> None:
     assert "▀" in result.output or "█" in result.output
     assert "Disclosed: active_public_servant_of, agency_code, employee_number" in result.output
     assert (tmp_path / "q.png").stat().st_size > 0 and (tmp_path / "q.svg").stat().st_size > 0
+    qr_lines = [line for line in result.stdout.splitlines() if "█" in line]
+    assert qr_lines and max(len(line) for line in qr_lines) <= 80
+
+
+def _qr_args(wallet: Path, *extra: str) -> list[str]:
+    return ["qr", "--purpose", "gate", "--audience", "gate-9", "--wallet", str(wallet),
+            "--pin", PIN, *extra]  # fmt: skip
+
+
+def test_qr_raw_is_exactly_what_the_scanner_reads(tmp_path: Path) -> None:
+    wallet = _onboard(tmp_path, FakeIssuer())
+    compact = _run(_qr_args(wallet, "--raw"))
+    assert compact.exit_code == 0, compact.output
+    assert is_compact_qr(compact.stdout_bytes)  # binary, nothing before or after it
+    presentation = decode_presentation(compact.stdout_bytes)
+    assert presentation.startswith("eyJ") and presentation.count("~") >= 2
+    assert "Disclosed:" in compact.stderr and "Disclosed" not in compact.stdout
+
+    plain = _run(_qr_args(wallet, "--raw", "--format", "plain"))
+    assert plain.exit_code == 0, plain.output
+    text = plain.stdout_bytes.decode("ascii")
+    assert text.startswith("eyJ") and text == text.strip() and "Disclosed" not in text
+
+
+def test_a_qr_too_wide_for_the_terminal_is_not_printed_cut(tmp_path: Path) -> None:
+    wallet = _onboard(tmp_path, FakeIssuer())
+    narrow = _run(_qr_args(wallet), env={"COLUMNS": "40"})
+    assert narrow.exit_code == 0, narrow.output
+    assert "█" not in narrow.stdout and "--png" in narrow.stderr
+
+
+def test_show_and_history_for_scripts(tmp_path: Path) -> None:
+    wallet = _onboard(tmp_path, FakeIssuer())
+    assert _run(_qr_args(wallet)).exit_code == 0
+    common = ["--wallet", str(wallet), "--pin", PIN]
+
+    shown = _run(["show", *common, "--json"])
+    assert shown.exit_code == 0, shown.output
+    (credential,) = json.loads(shown.stdout)
+    claims = credential["claims"]
+    assert credential["status"] in ("valid", "unknown", None) and credential["expires_at"]
+
+    plain = _run(["show", *common, "--plain"])
+    assert plain.exit_code == 0, plain.output
+    header, *lines = plain.stdout.splitlines()
+    assert header.split("\t") == ["credential", "claim", "value"]
+    rows = {claim: value for n, claim, value in (line.split("\t") for line in lines)}
+    assert set(rows) == set(claims)
+    assert rows["employee_number"] == claims["employee_number"]
+
+    history = json.loads(_run(["history", *common, "--json"]).stdout)
+    assert [(h["kind"], h["verifier"], h["purpose"]) for h in history] == [("qr", "gate-9", "gate")]
+    header, line = _run(["history", *common, "--plain"]).stdout.splitlines()
+    record = dict(zip(header.split("\t"), line.split("\t"), strict=True))
+    assert record["verifier"] == "gate-9" and "employee_number" in record["claims"].split(",")
+
+    both = _run(["history", *common, "--json", "--plain"])
+    assert both.exit_code == 2
 
 
 def test_default_wallet_dir_follows_platform_conventions(monkeypatch, tmp_path: Path) -> None:

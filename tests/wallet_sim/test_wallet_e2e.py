@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from mobileid.cli import app as cli
 from schemas.employee_id import PURPOSES, QR_EXCLUDED_CLAIMS, Purpose
 from vc.jws import SUPPORTED_ALGORITHMS
+from vc.qr_compact import decode_presentation
 from vc.sd_jwt_vc import (
     jwks_key_resolver,
     parse_jwt_vc_issuer_metadata,
@@ -101,7 +102,7 @@ def test_onboarding_show_present_history(live_server: Any, tmp_path: Path) -> No
             PIN,
         )
         assert out.exit_code == 0, out.output
-        presentation = out.stdout.strip().splitlines()[0]
+        presentation = decode_presentation(out.stdout_bytes)  # the compact QR bytes, exactly
         claims = _verify(server, presentation, "gate:hq-1", f"n-{purpose.value}")
         assert set(claims) - PLAIN == PURPOSES[purpose] - QR_EXCLUDED_CLAIMS, purpose
 
@@ -219,11 +220,13 @@ def test_change_pin_and_es256_device_key(live_server: Any, tmp_path: Path) -> No
         "--nonce",
         "n1",
         "--raw",
+        "--format",
+        "plain",
         "--pin",
         "975310",
     )
     assert out.exit_code == 0, out.output
-    claims = _verify(server, out.stdout.strip().splitlines()[0], "lib", "n1")
+    claims = _verify(server, out.stdout, "lib", "n1")
     assert claims["cnf"]["jwk"]["crv"] == "P-256"
 
 

@@ -105,6 +105,52 @@ def test_qr_outputs_decode_to_the_payload(onboarded: UnlockedWallet, tmp_path: P
     assert [decode_presentation(bytes(d.bytes)) for d in decoded] == [result.payload]
 
 
+def _terminal_to_image(text: str, *, cell_w: int = 8, cell_h: int = 16):
+    """What a terminal shows: each character a cell twice as tall as wide, its quadrants drawn
+    light (the drawn ones) or left dark."""
+    from PIL import Image, ImageDraw
+
+    quadrants = " ▘▝▀▖▌▞▛▗▚▐▜▄▙▟█"
+    lines = text.rstrip("\n").split("\n")
+    image = Image.new("L", (len(lines[0]) * cell_w, len(lines) * cell_h), 0)
+    draw = ImageDraw.Draw(image)
+    half_w, half_h = cell_w // 2, cell_h // 2
+    for row, line in enumerate(lines):
+        for col, char in enumerate(line):
+            bits = quadrants.index(char)
+            for bit, (dx, dy) in enumerate(((0, 0), (1, 0), (0, 1), (1, 1))):
+                if bits >> bit & 1:
+                    x, y = col * cell_w + dx * half_w, row * cell_h + dy * half_h
+                    draw.rectangle((x, y, x + half_w - 1, y + half_h - 1), fill=255)
+    return image
+
+
+@pytest.mark.parametrize("purpose", ["gate", "library", "identity"])
+def test_the_terminal_qr_fits_80_columns_and_decodes(
+    onboarded: UnlockedWallet, purpose: str
+) -> None:
+    import zxingcpp
+
+    result = Presenter().purpose_presentation(onboarded, purpose, audience="gate-1")
+    text = qr_terminal(result.qr_data)
+    lines = text.rstrip("\n").split("\n")
+    side = len(lines)
+    assert all(len(line) == side for line in lines)  # square: 2x2 modules a character
+    assert side <= 80 and side * 2 >= qr_version(result.qr_data) * 4 + 17 + 2 * 4
+    found = zxingcpp.read_barcodes(
+        _terminal_to_image(text),
+        formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode),
+        try_invert=False,  # dark modules must be the undrawn ones, as on a dark terminal
+    )
+    assert [decode_presentation(bytes(d.bytes)) for d in found] == [result.payload]
+
+
+def test_the_largest_gate_qr_fits_80_columns() -> None:
+    payload = bytes(range(256)) * 5  # QR version 25 at level L holds 1,273 bytes at most
+    assert qr_version(payload[:1273]) == 25
+    assert max(len(line) for line in qr_terminal(payload[:1273]).splitlines()) <= 80
+
+
 @pytest.mark.parametrize("purpose", ["gate", "library", "identity"])
 def test_each_purpose_fits_qr_version_25_at_level_l(
     onboarded: UnlockedWallet, purpose: str

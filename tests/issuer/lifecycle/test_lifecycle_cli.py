@@ -3,6 +3,7 @@ issuer: the published token follows, refusals exit 1 with the stable code and no
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from issuer_kit import bearer
 from lifecycle_kit import Office
 from typer.testing import CliRunner
 
+from mobileid import cli_common
 from mobileid.cli import app as cli
 from vc.status_list import INVALID, SUSPENDED
 
@@ -18,13 +20,19 @@ def _run(server, *args: str):
     return CliRunner().invoke(cli, list(args), env=server.env)
 
 
+def _cli_out(server, *args: str) -> str:
+    result = _run(server, *args)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
 def _ok(server, *args: str) -> str:
     result = _run(server, *args)
     assert result.exit_code == 0, result.output
     return " ".join(result.output.split())
 
 
-def test_cli_lifecycle(live_server, tmp_path: Path) -> None:
+def test_cli_lifecycle(live_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     office = Office(live_server, tmp_path)
     a, b = office.issue("E1001"), office.issue("E2001")
 
@@ -47,14 +55,29 @@ def test_cli_lifecycle(live_server, tmp_path: Path) -> None:
     assert "active → revoked" in out
     office.assert_published(a.uri, {a.idx: INVALID})
 
-    wide = {**live_server.env, "COLUMNS": "250"}
-    listed = CliRunner().invoke(cli, ["issuer", "credentials", "E1001"], env=wide)
-    assert listed.exit_code == 0 and a.credential_id in listed.output
-    assert "pin_lockout" in listed.output
-    lists = CliRunner().invoke(cli, ["issuer", "status-lists"], env=wide)
+    narrow = {**live_server.env, "COLUMNS": "80"}
+    monkeypatch.setattr(cli_common.console, "width", 80)  # the issuer tests' consoles are wider
+    listed = CliRunner().invoke(cli, ["issuer", "credentials", "E1001"], env=narrow)
+    assert listed.exit_code == 0, listed.output
+    (row,) = [line for line in listed.output.splitlines() if a.credential_id in line]
+    assert "…" not in listed.output and "pin_lockout" in listed.output and len(row) <= 80
+    (credential,) = json.loads(_cli_out(live_server, "issuer", "credentials", "E1001", "--json"))
+    assert credential["id"] == a.credential_id and credential["reason"] == "pin_lockout"
+    assert (credential["status_list_id"], credential["status_idx"]) == (1, a.idx)
+    header, line = _cli_out(live_server, "issuer", "credentials", "E1001", "--plain").splitlines()
+    plain = dict(zip(header.split("\t"), line.split("\t"), strict=True))
+    assert plain["id"] == a.credential_id and plain["state"] == "revoked"
+    assert plain["kid"] == credential["kid"] and plain["status_idx"] == str(a.idx)
+
+    lists = CliRunner().invoke(cli, ["issuer", "status-lists"], env=narrow)
     assert lists.exit_code == 0, lists.output
-    row = next(line for line in lists.output.splitlines() if a.uri in line)
-    assert [c.strip() for c in row.split("│")[3:7]] == ["1048576", "2", "1", "0"]
+    assert a.uri in lists.output and "used 2 of 1048576" in " ".join(lists.output.split())
+    assert all(len(line) <= 80 for line in lists.output.splitlines())
+    (summary,) = json.loads(_cli_out(live_server, "issuer", "status-lists", "--json"))
+    assert summary["uri"] == a.uri and summary["kid"] and summary["signed_at"]
+    assert [summary[k] for k in ("size", "used", "revoked", "suspended")] == [1048576, 2, 1, 0]
+    header, line = _cli_out(live_server, "issuer", "status-lists", "--plain").splitlines()
+    assert dict(zip(header.split("\t"), line.split("\t"), strict=True))["uri"] == a.uri
 
     out = _ok(live_server, "issuer", "reissue", "E2001", "--reason", "phone_lost")
     assert "active → revoked" in out and "pending" in out

@@ -47,6 +47,15 @@ def test_records_csv_and_purge(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
     assert [r["reason"] for r in rows] == ["malformed", "malformed"]
     assert rows[0]["gate_id"] == "seoul-01" and rows[0]["allow"] in ("False", "0")
+    out = runner.invoke(gate_app, ["records", *common, "--since", "2000-01-01", "--json"])
+    listed = json.loads(out.stdout)
+    assert [(r["reason"], r["allow"]) for r in listed] == [("malformed", False)] * 2
+    out = runner.invoke(gate_app, ["records", *common, "--since", "2000-01-01", "--plain"])
+    header, *lines = out.stdout.splitlines()
+    plain = [dict(zip(header.split("\t"), line.split("\t"), strict=True)) for line in lines]
+    assert [r["id"] for r in plain] == [r["id"] for r in listed] and plain[0]["allow"] == "false"
+    both = runner.invoke(gate_app, ["records", *common, "--since", "2000-01-01", "--csv", "--json"])
+    assert both.exit_code == 2
 
     out = runner.invoke(gate_app, ["purge", *common])
     assert out.exit_code == 0 and "deleted 0" in out.stdout  # never uploaded: kept

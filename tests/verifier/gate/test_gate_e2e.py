@@ -81,7 +81,8 @@ def test_old_qr_other_audience_untrusted_and_garbage(clock: Clock, tmp_path: Pat
             old = presentation(credential, HOLDER, audience=policy.audience, iat=clock() - 120)
             assert scan(gate, encode_presentation(old))["reason"] == "kb_too_old"
             other = presentation(credential, HOLDER, audience="gate:sejong:other-gate", iat=clock())
-            assert scan(gate, encode_presentation(other))["reason"] == "wrong_audience"
+            wrong = scan(gate, encode_presentation(other))
+            assert wrong["reason"] == "wrong_audience" and "detail" not in wrong  # malformed only
             foreign, _ = stranger.issue(HOLDER)
             alien = presentation(foreign, HOLDER, audience=policy.audience, iat=clock())
             assert scan(gate, alien)["reason"] == "untrusted_issuer"
@@ -104,7 +105,15 @@ def test_old_qr_other_audience_untrusted_and_garbage(clock: Clock, tmp_path: Pat
                 b"eyJ" + secrets.token_bytes(50),
                 "홍길동".encode(),
             ):
-                assert scan(gate, junk)["reason"] == "malformed"
+                answer = scan(gate, junk)
+                assert answer["reason"] == "malformed" and answer["displayed_claims"] == {}
+                assert 0 < len(answer["detail"]) <= 200  # for the operator: what was wrong
+            assert scan(gate, "홍길동".encode())["detail"] == (
+                "not a QR payload: neither the compact encoding nor SD-JWT text"
+            )
+            no_kb = good[: good.rindex("~") + 1]  # the KB-JWT left out
+            answer = scan(gate, no_kb)
+            assert (answer["reason"], "detail" in answer) == ("key_binding_missing", False)
             too_big = httpx.post(gate.url + "/scan", content=b"x" * 20000, timeout=10)
             assert too_big.status_code == 413
             assert too_big.json()["error"] == "scan_too_large"

@@ -103,6 +103,11 @@ def test_add_client_list_records_and_purge(env: Path) -> None:
     listed = [json.loads(line) for line in _run("login", "clients").splitlines()]
     assert [c["client_id"] for c in listed] == [created["client_id"]]
     assert "client_secret" not in listed[0] and listed[0]["enabled"] is True
+    assert json.loads(_run("login", "clients", "--json")) == listed
+    header, line = _run("login", "clients", "--plain").splitlines()
+    plain = dict(zip(header.split("\t"), line.split("\t"), strict=True))
+    assert plain["client_id"] == created["client_id"] and plain["name"] == "원격근무 (remote work)"
+    assert plain["allowed_claims"] == "name,department" and plain["enabled"] == "true"
     _run("login", "disable-client", created["client_id"])
     assert json.loads(_run("login", "clients"))["enabled"] is False
     _run("login", "enable-client", created["client_id"])
@@ -153,12 +158,30 @@ def test_add_client_list_records_and_purge(env: Path) -> None:
         json.loads(line) for line in _run("login", "records", "--since", "2000-01-01").splitlines()
     ]
     assert [(r["employee_number"], r["outcome"]) for r in rows] == [("E1", "ok"), (None, "revoked")]
+    assert json.loads(_run("login", "records", "--since", "2000-01-01", "--json")) == rows
+    header, *lines = _run("login", "records", "--since", "2000-01-01", "--plain").splitlines()
+    plain = [dict(zip(header.split("\t"), line.split("\t"), strict=True)) for line in lines]
+    assert [(r["employee_number"], r["flow"]) for r in plain] == [
+        ("E1", "cross_device"),
+        ("", "same_device"),
+    ]
     _run("verifier", "init-cert", "--dns", "localhost")
     assert "'records': 1" in _run("login", "purge")
     rows = _run("login", "records", "--since", "2000-01-01").splitlines()
     assert len(rows) == 1 and json.loads(rows[0])["outcome"] == "revoked"
     bad = CliRunner().invoke(cli, ["login", "records", "--since", "yesterday"])
     assert bad.exit_code == 2
+
+
+def test_add_client_plain_is_one_line_for_read(env: Path) -> None:
+    common = ["login", "add-client", "--redirect-uri", "https://remote.example.go.kr/cb"]
+    (line,) = _run(*common, "--name", "a", "--plain").splitlines()
+    client_id, secret = line.split("\t")
+    (public,) = _run(*common, "--name", "b", "--public", "--plain").splitlines()
+    assert public.endswith("\t") and public.split("\t")[1] == ""
+    listed = {c["client_id"]: c for c in json.loads(_run("login", "clients", "--json"))}
+    assert set(listed) == {client_id, public.split("\t")[0]} and len(secret) >= 32
+    assert listed[client_id]["public"] is False
 
 
 def test_trusted_issuers_as_urls_or_objects() -> None:
