@@ -50,8 +50,8 @@ app.add_typer(wallet_app, name="wallet")
 app.add_typer(gate_app, name="gate")
 app.add_typer(login_app, name="login")
 app.add_typer(verifier_app, name="verifier")
-app.command()(doctor)
 app.command()(demo)
+app.command()(doctor)
 
 
 def _version(value: bool) -> None:

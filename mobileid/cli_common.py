@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -82,6 +83,14 @@ def issuer_database(settings: Settings) -> tuple[str, str]:
         else f"MOBILEID_DATABASE_URL unset; data directory: {data_root_origin()}"
     )
     tell_where("데이터베이스 / database", database_label(url), why)
+    earlier = Path("data") / "mobileid.sqlite3"  # releases before the stable default used ./data
+    if not database_exists(url) and earlier.is_file():
+        err_console.print(
+            f"[yellow]주의 / note:[/] {earlier.absolute()} is an earlier release's default "
+            f"database; to keep using it, set MOBILEID_DATA_DIR={earlier.parent.absolute()}",
+            highlight=False,
+            soft_wrap=True,
+        )
     return url, why
 
 

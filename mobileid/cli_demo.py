@@ -53,6 +53,11 @@ LOOPBACK_NOTICE = (
     "개발용 / development: loopback issuers trusted (MOBILEID_LOGIN_ALLOW_INSECURE_LOOPBACK=true)"
 )
 _OFFSETS = {"issuer": 0, "gate": 100, "central": 200, "login": 300}
+DATABASE_URL_VARIABLES = (
+    "MOBILEID_DATABASE_URL",
+    "MOBILEID_LOGIN_DATABASE_URL",
+    "MOBILEID_GATE_CENTRAL_DATABASE_URL",
+)
 
 
 def _examples_dir() -> Path:
@@ -82,6 +87,8 @@ class _Demo:
             "MOBILEID_DATA_DIR": str(root),
             "MOBILEID_LOGIN_DATA_DIR": str(root / "login"),
             "MOBILEID_ISSUER_BASE_URL": self.issuer_url,
+            # the embedded SQLite default, whatever database this shell is set up for
+            **dict.fromkeys(DATABASE_URL_VARIABLES, ""),
         }
         self.api_token = self._api_token()
         self.login_env = {
@@ -108,18 +115,20 @@ class _Demo:
     def log(self, part: str) -> Path:
         return self.dir / f"{part}.log"
 
-    def run(self, *args: str, env: dict[str, str] | None = None) -> str:
-        """A set-up step (a `mobileid` command), logged to setup.log; ends the demo if it fails."""
+    def run(self, *args: str, secret: bool = False) -> str:
+        """A set-up step (a `mobileid` command), logged to setup.log (without its output when
+        that holds a `secret`); ends the demo if it fails."""
         result = subprocess.run(  # noqa: S603 - our own command, no shell
             _mobileid(*args),
-            env={**os.environ, **self.env, **(env or {})},
+            env={**os.environ, **self.env},
             capture_output=True,
             text=True,
             check=False,
             start_new_session=True,  # a Ctrl-C meanwhile is the demo's to handle, after it
         )
         with self.log("setup").open("a", encoding="utf-8") as log:
-            log.write(f"$ mobileid {' '.join(args)}\n{result.stdout}{result.stderr}\n")
+            shown = "(output not kept: it holds a secret)\n" if secret else result.stdout
+            log.write(f"$ mobileid {' '.join(args)}\n{shown}{result.stderr}\n")
         if result.returncode != 0:
             err_console.print(result.stdout + result.stderr, markup=False, highlight=False)
             fail(
@@ -188,6 +197,7 @@ def _load_examples(demo: _Demo, examples: Path, login: LoginSettings) -> None:
         "name",
         "--claim",
         "department",
+        secret=True,
     )
     console.print(
         f"업무시스템 / business system registered: client_id {EXAMPLE_CLIENT_ID}; "
@@ -203,9 +213,7 @@ def _print_ready(demo: _Demo, login: LoginSettings, parts: list[Part], why: str)
     table = Table("part", "URL", "log", box=None, padding=(0, 2, 0, 0), title_justify="left")
     table.columns[2].overflow = "fold"
     for part in sorted(parts, key=lambda p: demo.ports[p.name]):
-        url = part.health_url.removesuffix("/health")
-        url = url.removesuffix("/.well-known/openid-credential-issuer")
-        table.add_row(part.name, url + ("/scan" if part.name == "gate" else ""), str(part.log))
+        table.add_row(part.name, part.url, str(part.log))
     console.print()
     console.print(table)
     console.print(LOOPBACK_NOTICE, highlight=False, soft_wrap=True)
@@ -225,7 +233,8 @@ def _print_ready(demo: _Demo, login: LoginSettings, parts: list[Part], why: str)
         highlight=False,
         soft_wrap=True,
     )
-    steps = [_activate_line()]
+    activate = Path(sys.prefix) / "bin" / "activate"
+    steps = [f". {_relative(activate)}"] if activate.is_file() else []
     if not why.startswith("default"):
         steps.append(f"export MOBILEID_DATA_DIR={demo.root}")
     steps += [f"mobileid issuer credentials {EXAMPLE_EMPLOYEE}", "mobileid outbox list"]
@@ -235,13 +244,12 @@ def _print_ready(demo: _Demo, login: LoginSettings, parts: list[Part], why: str)
     console.print("\nCtrl-C: 모두 중지 / stops everything")
 
 
-def _activate_line() -> str:
-    """How to put `mobileid` on the PATH of another shell: this environment's activate."""
-    activate = Path(sys.prefix) / "bin" / "activate"
+def _relative(path: Path) -> Path:
+    """`path` from the current directory when it is below it (`.venv/bin/activate`)."""
     try:
-        return f". {activate.relative_to(Path.cwd())}"
+        return path.relative_to(Path.cwd())
     except ValueError:
-        return f". {activate}"
+        return path
 
 
 def _parts(demo: _Demo, policy: Path) -> dict[str, Part]:
@@ -252,11 +260,13 @@ def _parts(demo: _Demo, policy: Path) -> dict[str, Part]:
         "login": (["login", "serve"], "/health"),
         "gate": (["gate", "run", "--policy", str(policy)], "/health"),
     }
+    urls = {name: f"http://{LOOPBACK}:{port}" for name, port in demo.ports.items()}
     return {
         name: Part(
             name,
             _mobileid(*args, "--host", LOOPBACK, "--port", str(demo.ports[name])),
-            f"http://{LOOPBACK}:{demo.ports[name]}{health}",
+            urls[name] + ("/scan" if name == "gate" else ""),
+            urls[name] + health,
             demo.log(name),
             {**demo.env, **demo.login_env} if name == "login" else demo.env,
         )
@@ -299,7 +309,7 @@ def _run(demo: _Demo, login: LoginSettings, supervisor: Supervisor, why: str) ->
 
 
 def _login_settings(demo: _Demo) -> LoginSettings:
-    return settings_or_exit(
+    login = settings_or_exit(
         LoginSettings,
         data_dir=demo.root / "login",
         base_url=demo.login_url,
@@ -307,6 +317,8 @@ def _login_settings(demo: _Demo) -> LoginSettings:
         allow_insecure_loopback=True,
         api_token=demo.api_token,
     )
+    # the embedded SQLite default, whatever database this shell is set up for
+    return login.model_copy(update={"database_url": None})
 
 
 def _refuse_busy_ports(ports: dict[str, int]) -> None:
@@ -345,11 +357,14 @@ def demo(
         ),
     ] = 8000,
 ) -> NoReturn:
-    """체험 / The whole system on this machine with example data (development only): issuer,
-    gate, central verifier and login service; prints URLs and next steps; Ctrl-C stops all."""
+    """체험 / Run the whole system here with example data (development only).
+
+    The issuer, a gate, the central verifier and the login service, each on its own port and
+    with its log in the data directory's demo/; prints the URLs and next steps. Ctrl-C stops
+    all of it."""
     root = (data_dir or default_data_root()).absolute()
     why = "from --data-dir" if data_dir else data_root_origin()
-    settings = load_settings(data_dir=root)
+    settings = load_settings(data_dir=root).model_copy(update={"database_url": None})
     if settings.env != "dev":
         fail("mobileid demo is for development only: unset MOBILEID_ENV (or set it to dev)", 2)
     ensure_private_dir(root)
@@ -371,5 +386,6 @@ def demo(
         code = _run(demo, login, supervisor, why)
     finally:
         supervisor.stop_all()
-    console.print("중지됨 / stopped" if code == 0 else "")
+    if code == 0:
+        console.print("중지됨 / stopped")
     raise typer.Exit(code)

@@ -35,10 +35,11 @@ _PR_SET_PDEATHSIG = 1
 
 @dataclass
 class Part:
-    """One child: its name (shown to the person), command, health URL and log file."""
+    """One child: its name (shown to the person), command, URL, health URL and log file."""
 
     name: str
     argv: Sequence[str]
+    url: str
     health_url: str
     log: Path
     env: Mapping[str, str] = field(default_factory=dict)

@@ -103,3 +103,14 @@ def test_not_found_names_the_database_it_looked_in(tmp_path: Path) -> None:
     unknown = _run(env, "login", "disable-client", "nope")
     assert unknown.exit_code == 2
     assert f"no client nope — 찾은 곳 / looked in: {tmp_path / 'data' / 'login'}" in unknown.stderr
+
+
+def test_an_earlier_releases_database_in_dot_data_is_pointed_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "mobileid.sqlite3").touch()
+    result = _run({"MOBILEID_DATA_DIR": str(tmp_path / "new")}, "outbox", "list")
+    assert result.exit_code == 1
+    assert f"set MOBILEID_DATA_DIR={tmp_path / 'data'}" in result.stderr
