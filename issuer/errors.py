@@ -43,6 +43,7 @@ class IssuerCode(StrEnum):
     invalid_encryption_parameters = "invalid_encryption_parameters"
     invalid_dpop_proof = "invalid_dpop_proof"  # RFC 9449 §5, §7.1
     offer_not_found = "offer_not_found"
+    offer_withdrawn = "offer_withdrawn"  # too many wrong tx_codes: a new offer is needed
     # HR API
     unauthorized = "unauthorized"
     forbidden_role = "forbidden_role"

@@ -31,6 +31,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     C.invalid_encryption_parameters: 400,
     C.invalid_dpop_proof: 400,
     C.offer_not_found: 404,
+    C.offer_withdrawn: 410,
     C.unauthorized: 401,
     C.forbidden_role: 403,
     C.forbidden_scope: 403,

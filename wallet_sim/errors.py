@@ -2,11 +2,14 @@
 
 Protocol errors returned by an issuer (OpenID4VCI 1.0 §6.3, §8.3.1.2, §11.3) or a verifier
 (OpenID4VP 1.0 §8.5) map to fixed bilingual messages here, in one place; the raw
-`error_description` of the other party is kept for logs, never trusted as the message.
+`error_description` of the other party is kept for logs, never trusted as the message. Only a
+number is read from it: the tries left after a wrong transaction code ("wrong tx_code; 3 tries
+left", as our issuer says it), shown in our own words.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 __all__ = [
@@ -115,6 +118,16 @@ ISSUER_ERROR_MESSAGES: Mapping[str, tuple[str, str]] = {
         "문자로 받은 인증 코드를 확인하세요.",
         "The transaction code is wrong, or the offer has expired or was already used.",
     ),
+    "offer_withdrawn": (
+        "인증 코드를 여러 번 잘못 입력하여 발급 제안이 철회되었습니다. 인사 담당자나 부서장에게 "
+        "새 발급을 요청하세요(새 신청, 또는 mobileid issuer reissue).",
+        "The offer was withdrawn after too many wrong transaction codes; ask the HR officer or "
+        "the department head for a new offer (a new application, or mobileid issuer reissue).",
+    ),
+    "offer_not_found": (
+        "발급 링크를 찾을 수 없습니다(만료되었거나 이미 사용됨). 새 발급을 요청하세요.",
+        "The offer link is unknown, expired or already used; ask for a new offer.",
+    ),
     "invalid_client": (
         "발급기관이 이 지갑의 접근을 허용하지 않습니다.",
         "The issuer does not allow access by this wallet.",
@@ -170,6 +183,18 @@ ISSUER_ERROR_MESSAGES: Mapping[str, tuple[str, str]] = {
 }
 
 
+_TRIES_LEFT = re.compile(r"wrong tx_code; ([0-9]{1,2}) tr(?:y|ies) left")
+
+
+def _wrong_code(tries_left: int) -> tuple[str, str]:
+    return (
+        f"인증 코드가 틀렸습니다. 문자로 받은 인증 코드를 확인하세요(남은 시도 {tries_left}회, "
+        "모두 틀리면 발급 제안이 철회됩니다).",
+        f"The transaction code is wrong: {tries_left} "
+        f"{'try' if tries_left == 1 else 'tries'} left before the offer is withdrawn.",
+    )
+
+
 class IssuerError(WalletError):
     """The issuer answered with an OAuth / OpenID4VCI error, or could not be used at all."""
 
@@ -186,6 +211,9 @@ class IssuerError(WalletError):
     ) -> IssuerError:
         """The error an issuer returned (`error` code of its JSON body), with our message."""
         ko, en = ISSUER_ERROR_MESSAGES.get(error or "", (None, None))
+        tries = _TRIES_LEFT.search(description) if error == "invalid_grant" else None
+        if tries:
+            ko, en = _wrong_code(int(tries.group(1)))
         if error and ko is None:
             ko, en = f"발급기관 오류: {error}", f"Issuer error: {error}"
         elif not error:

@@ -71,6 +71,8 @@ class OfferPreview:
     token_endpoint: str
     pre_authorized_code: str
     tx_code: Mapping[str, Any] | None
+    offer_uri: str | None
+    """Where the offer was fetched (None for an offer by value): asked again after a refusal."""
     issuer_name: dict[str, str]
     credential_name: dict[str, str]
     claim_labels: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -146,6 +148,7 @@ class Holder(IssuerClient):
             token_endpoint=check_url(token_endpoint, "token endpoint", IssuerError),
             pre_authorized_code=code,
             tx_code=grant.get("tx_code") if isinstance(grant.get("tx_code"), dict) else None,
+            offer_uri=value if kind == "uri" else None,
             issuer_name=localized(metadata.get("display")) or {"ko": issuer, "en": issuer},
             credential_name=localized(credential_metadata.get("display"))
             or localized((type_meta or {}).get("display"))
@@ -185,13 +188,30 @@ class Holder(IssuerClient):
             form["tx_code"] = tx_code
         dpop_key = key if key.public_key.algorithms & set(preview.dpop_algorithms) else None
         response = self._dpop_send(preview.token_endpoint, "token", dpop_key, data=form)
-        token = self._json(response, "token")
+        try:
+            token = self._json(response, "token")
+        except IssuerError as exc:
+            withdrawn = self._withdrawn(preview) if exc.error == "invalid_grant" else None
+            if withdrawn is None:
+                raise
+            raise withdrawn from exc
         if not isinstance(token, dict) or not isinstance(token.get("access_token"), str):
             raise IssuerError("토큰 응답이 올바르지 않습니다.", "Malformed token response")
         kind = str(token.get("token_type", "")).lower()
         if kind not in ("bearer", "dpop") or (kind == "dpop" and dpop_key is None):
             raise IssuerError("지원하지 않는 토큰 유형입니다.", f"Unsupported token type {kind!r}")
         return token
+
+    def _withdrawn(self, preview: OfferPreview) -> IssuerError | None:
+        """After a refused token request: the offer URI's `offer_withdrawn` when the offer died
+        of wrong transaction codes (the token endpoint has only `invalid_grant` for it)."""
+        if preview.offer_uri is None:
+            return None
+        try:
+            self._get_json(preview.offer_uri, "credential offer")
+        except IssuerError as exc:
+            return exc if exc.error == "offer_withdrawn" else None
+        return None
 
     def _nonce(self, preview: OfferPreview) -> str | None:
         endpoint = preview.issuer_metadata.get("nonce_endpoint")

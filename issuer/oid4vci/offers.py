@@ -4,6 +4,12 @@ An offer is identified by a random reference that appears only in its `credentia
 pre-authorized code is derived from it with the issuer's secret key, so the offer endpoint can
 hand the code to the wallet while the database holds only keyed hashes of reference, code and
 tx_code. Codes are single use, expire, and die after `tx_code_max_attempts` wrong tx_codes.
+
+A dead (withdrawn) offer keeps a tombstone: its state and the keyed digests of its reference and
+code, which redeem nothing, so its URI and its code say "withdrawn, ask for a new offer" instead
+of looking unknown; the tx_code's digest goes. Each wrong tx_code is answered with the tries
+left: only a holder of the offer's code is told, the odds of guessing stay the same (the count
+is the limit either way), and the employee learns what to do before the offer dies.
 """
 
 from __future__ import annotations
@@ -88,6 +94,13 @@ def _live(offer: Offer, now: datetime) -> bool:
     return offer.state == "active" and offer.expires_at > now
 
 
+def _withdrawn(offer: Offer) -> str:
+    return (
+        f"offer withdrawn after {offer.tx_attempts} wrong transaction codes; a new offer is "
+        "needed (ask the HR officer or the department head)"
+    )
+
+
 def credential_offer_document(
     session: Session, ref: str, *, config: IssuerConfig, now: datetime
 ) -> dict[str, Any]:
@@ -96,6 +109,8 @@ def credential_offer_document(
     if 0 < len(ref) <= _MAX_PARAM_CHARS:
         ref_hash = keyed_hash(config.secret_key, "offer_ref", ref)
         offer = session.scalar(select(Offer).where(Offer.ref_hash == ref_hash))
+    if offer is not None and offer.state == "dead":
+        raise ProtocolError(IssuerCode.offer_withdrawn, _withdrawn(offer))
     if offer is None or not _live(offer, now):
         raise ProtocolError(IssuerCode.offer_not_found, "no live offer at this URI")
     return {
@@ -141,6 +156,33 @@ def _check_authorization_details(raw: str | None) -> None:
         raise ProtocolError(IssuerCode.invalid_request, "unsupported authorization_details")
 
 
+def _wrong_tx_code(
+    session: Session, offer: Offer, *, config: IssuerConfig, now: datetime
+) -> ProtocolError:
+    """Count a wrong tx_code (the last allowed one withdraws the offer) and audit it; the error
+    to answer with, its changes kept."""
+    offer.tx_attempts += 1
+    left = config.tx_code_max_attempts - offer.tx_attempts
+    dead = left <= 0
+    if dead:
+        offer.state, offer.tx_code_hash = "dead", ""  # the tombstone: nothing to guess at
+    append_audit(
+        session,
+        actor="wallet",
+        role="holder",
+        action="offer.tx_code_wrong",
+        subject=f"offer:{offer.id}",
+        now=now,
+        detail={"attempts": offer.tx_attempts, "dead": dead},
+    )
+    tries = f"{left} {'try' if left == 1 else 'tries'} left"
+    return ProtocolError(
+        IssuerCode.invalid_grant,
+        f"wrong tx_code; {_withdrawn(offer) if dead else tries}",
+        keep_changes=True,
+    )
+
+
 def exchange_pre_authorized_code(
     session: Session,
     form: Mapping[str, list[str]],
@@ -176,6 +218,8 @@ def exchange_pre_authorized_code(
     if row is None:
         raise ProtocolError(IssuerCode.invalid_grant, "unknown pre-authorized code")
     offer, employee_number = row
+    if offer.state == "dead":
+        raise ProtocolError(IssuerCode.invalid_grant, _withdrawn(offer))
     if offer.state != "active":
         raise ProtocolError(IssuerCode.invalid_grant, f"pre-authorized code is {offer.state}")
     if offer.expires_at <= now:
@@ -184,20 +228,7 @@ def exchange_pre_authorized_code(
         raise ProtocolError(IssuerCode.invalid_request, "tx_code is required for this offer")
     expected = offer.tx_code_hash
     if not hmac.compare_digest(expected, _tx_code_hash(config.secret_key, code, tx_code)):
-        offer.tx_attempts += 1
-        dead = offer.tx_attempts >= config.tx_code_max_attempts
-        if dead:
-            offer.state = "dead"
-        append_audit(
-            session,
-            actor="wallet",
-            role="holder",
-            action="offer.tx_code_wrong",
-            subject=f"offer:{offer.id}",
-            now=now,
-            detail={"attempts": offer.tx_attempts, "dead": dead},
-        )
-        raise ProtocolError(IssuerCode.invalid_grant, "wrong tx_code", keep_changes=True)
+        raise _wrong_tx_code(session, offer, config=config, now=now)
     access_token = new_secret(32)
     offer.state, offer.used_at = "used", now
     token = {

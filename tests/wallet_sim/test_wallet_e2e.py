@@ -158,6 +158,28 @@ def test_wrong_tx_code_is_reported_clearly(live_server: Any, tmp_path: Path) -> 
 
 
 @pytest.mark.slow
+def test_an_offer_withdrawn_after_five_wrong_codes_says_so(
+    live_server: Any, tmp_path: Path
+) -> None:
+    server, runner, wallet = live_server, CliRunner(), tmp_path / "phone"
+    link, tx = _offer(server, tmp_path)
+    wrong = "000000" if tx != "000000" else "111111"
+    said = [_accept(runner, wallet, link, wrong) for _ in range(5)]
+    assert all(r.exit_code == 1 for r in said)
+    assert "[invalid_grant]" in said[0].output and "4 tries left" in said[0].output
+    assert "남은 시도 1회" in said[3].output and "1 try left" in said[3].output
+    for result in (said[4], _accept(runner, wallet, link, tx)):  # the last wrong, then right
+        ko, en = result.output.strip().splitlines()[-2:]  # after the offer's preview, if any
+        assert ko.startswith("오류 / Error [offer_withdrawn]: "), result.output
+        assert "발급 제안이 철회되었습니다" in ko, result.output
+        assert en.strip() == (
+            "The offer was withdrawn after too many wrong transaction codes; ask the HR officer "
+            "or the department head for a new offer (a new application, or mobileid issuer "
+            "reissue)."
+        )
+
+
+@pytest.mark.slow
 def test_five_wrong_pins_lock_erase_and_reissue(live_server: Any, tmp_path: Path) -> None:
     server, runner, wallet = live_server, CliRunner(), tmp_path / "phone"
     link, tx = _offer(server, tmp_path)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from issuer_kit import CONFIG_ID, Holder, apply_and_approve, link_of, read_sms, seed, tx_code_of
+from sqlalchemy import select
 
+from issuer.models import Offer
 from vc.base64url import b64url_encode
 from vc.jws import json_dumps, sign_compact
 from vc.keys import Ed25519PrivateKey
-from vc.openid4vci import PRE_AUTHORIZED_GRANT, PROOF_TYP
+from vc.openid4vci import PRE_AUTHORIZED_GRANT, PROOF_TYP, parse_credential_offer_link
 
 
 @pytest.fixture
@@ -37,9 +40,23 @@ def _wrong(tx: str) -> str:
 def test_wrong_tx_code_then_dead_after_five(offered) -> None:
     server, holder, link, tx = offered
     code = holder.code_of(holder.offer(link))
-    for _ in range(5):
-        _error(holder.token(code, _wrong(tx)), 400, "invalid_grant")
-    _error(holder.token(code, tx), 400, "invalid_grant")  # 6th try, right code: offer is dead
+    said = [holder.token(code, _wrong(tx)) for _ in range(5)]
+    for r in said:
+        _error(r, 400, "invalid_grant")
+    assert [r.json()["error_description"] for r in said[:4]] == [
+        "wrong tx_code; 4 tries left",
+        "wrong tx_code; 3 tries left",
+        "wrong tx_code; 2 tries left",
+        "wrong tx_code; 1 try left",
+    ]
+    withdrawn = (
+        "offer withdrawn after 5 wrong transaction codes; a new offer is needed "
+        "(ask the HR officer or the department head)"
+    )
+    assert said[4].json()["error_description"] == f"wrong tx_code; {withdrawn}"
+    late = holder.token(code, tx)  # 6th try, right code: the offer is withdrawn
+    _error(late, 400, "invalid_grant")
+    assert late.json()["error_description"] == withdrawn
     _error(server.client.get("/credential-offer/unknown"), 404, "offer_not_found")
 
 
@@ -51,13 +68,23 @@ def test_four_wrong_then_right_still_works(offered) -> None:
     assert holder.token(code, tx).status_code == 200
 
 
-def test_dead_offer_is_gone_from_offer_uri(offered) -> None:
-    _server, holder, link, tx = offered
+def test_withdrawn_offer_says_so_at_its_uri_and_keeps_only_a_tombstone(offered) -> None:
+    server, holder, link, tx = offered
     code = holder.code_of(holder.offer(link))
     for _ in range(5):
         holder.token(code, _wrong(tx))
-    with pytest.raises(AssertionError, match="offer_not_found"):
-        holder.offer(link)
+    r = server.client.get(urlsplit(parse_credential_offer_link(link)[1]).path)
+    _error(r, 410, "offer_withdrawn")
+    assert "withdrawn after 5 wrong transaction codes" in r.json()["error_description"]
+    assert "a new offer is needed" in r.json()["error_description"]
+    assert "pre-authorized_code" not in r.text and code not in r.text
+    with server.runtime.unit_of_work() as s:
+        offer = s.scalars(select(Offer)).one()
+        assert (offer.state, offer.tx_attempts, offer.tx_code_hash) == ("dead", 5, "")
+    for guess in (tx, _wrong(tx)):  # neither the right code nor another revives it
+        _error(holder.token(code, guess), 400, "invalid_grant")
+    with server.runtime.unit_of_work() as s:
+        assert s.scalars(select(Offer.tx_attempts)).one() == 5
 
 
 def test_missing_tx_code_and_grant_errors(offered) -> None:
