@@ -22,7 +22,6 @@ from typing import Annotated, NoReturn
 
 import typer
 import yaml
-from pydantic import ValidationError
 from rich.table import Table
 
 from mobileid.cli_common import (
@@ -30,6 +29,7 @@ from mobileid.cli_common import (
     err_console,
     fail,
     load_settings,
+    settings_or_exit,
     warn_if_placeholder_secret,
 )
 from mobileid.db import database_exists
@@ -38,8 +38,6 @@ from mobileid.settings import (
     LoginSettings,
     data_root_origin,
     default_data_root,
-    explain_settings_error,
-    get_login_settings,
 )
 from vc.private_files import ensure_private_dir, write_private_file
 from verifier.x509 import CA_CERT_FILE, CertificateError, load_verifier_certificate
@@ -311,17 +309,16 @@ def _run(demo: _Demo, login: LoginSettings, supervisor: Supervisor, why: str) ->
 
 
 def _login_settings(demo: _Demo) -> LoginSettings:
-    try:
-        return get_login_settings(
-            data_dir=demo.root / "login",
-            database_url=None,
-            base_url=demo.login_url,
-            trusted_issuers=[demo.issuer_url],
-            allow_insecure_loopback=True,
-            api_token=demo.api_token,
-        )
-    except ValidationError as exc:
-        fail(f"설정 오류 / {explain_settings_error(LoginSettings, exc)}", code=2)
+    login = settings_or_exit(
+        LoginSettings,
+        data_dir=demo.root / "login",
+        base_url=demo.login_url,
+        trusted_issuers=[demo.issuer_url],
+        allow_insecure_loopback=True,
+        api_token=demo.api_token,
+    )
+    # the embedded SQLite default, whatever database this shell is set up for
+    return login.model_copy(update={"database_url": None})
 
 
 def _refuse_busy_ports(ports: dict[str, int]) -> None:
@@ -367,7 +364,7 @@ def demo(
     all of it."""
     root = (data_dir or default_data_root()).absolute()
     why = "from --data-dir" if data_dir else data_root_origin()
-    settings = load_settings(data_dir=root, database_url=None)
+    settings = load_settings(data_dir=root).model_copy(update={"database_url": None})
     if settings.env != "dev":
         fail("mobileid demo is for development only: unset MOBILEID_ENV (or set it to dev)", 2)
     ensure_private_dir(root)

@@ -23,12 +23,7 @@ from mobileid.cli_common import console, fail, require_database, settings_or_exi
 from mobileid.cli_gate_scan import scan
 from mobileid.cli_output import JsonOpt, PlainOpt, script_text
 from mobileid.db import create_db_engine, database_label
-from mobileid.settings import (
-    GateSettings,
-    SettingsError,
-    data_root_origin,
-    load_gate_policy,
-)
+from mobileid.settings import GateSettings, SettingsError, data_root_origin, load_gate_policy
 from vc.private_files import ensure_private_dir, write_private_file
 from verifier.fetch import new_http_client
 from verifier.gate.service import GateService, build_gate
