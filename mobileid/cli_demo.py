@@ -32,6 +32,13 @@ from mobileid.cli_common import (
     settings_or_exit,
     warn_if_placeholder_secret,
 )
+from mobileid.cli_demo_info import (
+    DemoDataDirOpt,
+    DemoField,
+    demo_dir,
+    token_file,
+    write_demo_info,
+)
 from mobileid.db import database_exists
 from mobileid.demo import Part, PartFailed, Supervisor, open_log, port_in_use, tail
 from mobileid.settings import (
@@ -78,10 +85,11 @@ class _Demo:
 
     def __init__(self, root: Path, port_base: int) -> None:
         self.root = root
-        self.dir = ensure_private_dir(root / "demo")
+        self.dir = ensure_private_dir(demo_dir(root))
         self.ports = {name: port_base + offset for name, offset in _OFFSETS.items()}
-        self.issuer_url = f"http://{LOOPBACK}:{self.ports['issuer']}"
-        self.login_url = f"http://{LOOPBACK}:{self.ports['login']}"
+        self.urls = {name: f"http://{LOOPBACK}:{port}" for name, port in self.ports.items()}
+        self.issuer_url = self.urls["issuer"]
+        self.login_url = self.urls["login"]
         self.env = {
             "MOBILEID_ENV": "dev",
             "MOBILEID_DATA_DIR": str(root),
@@ -100,7 +108,7 @@ class _Demo:
 
     @property
     def token_file(self) -> Path:
-        return self.dir / "login-api-token"
+        return token_file(self.root)
 
     def _api_token(self) -> str:
         """The login service's desk API token: made once, kept 0600, reused on later runs."""
@@ -135,6 +143,20 @@ class _Demo:
                 f"demo set-up step failed: mobileid {' '.join(args[:2])} (see {self.log('setup')})"
             )
         return result.stdout
+
+    def record(self, login: LoginSettings) -> None:
+        """What `mobileid demo-info` prints for scripts (the token stays in its own file)."""
+        write_demo_info(
+            self.root,
+            {
+                DemoField.data_dir: str(self.root),
+                DemoField.issuer_url: self.urls["issuer"],
+                DemoField.gate_url: self.urls["gate"],
+                DemoField.central_url: self.urls["central"],
+                DemoField.login_url: self.urls["login"],
+                DemoField.login_ca: str(login.certificate_dir / CA_CERT_FILE),
+            },
+        )
 
     def gate_policy(self, examples: Path) -> Path:
         """examples/gate-sejong.yaml, or a copy trusting this run's issuer on another port."""
@@ -219,7 +241,8 @@ def _print_ready(demo: _Demo, login: LoginSettings, parts: list[Part], why: str)
     console.print(LOOPBACK_NOTICE, highlight=False, soft_wrap=True)
     console.print(
         f"login API token (development value) for POST {demo.login_url}/oid4vp/sessions: "
-        f"{demo.api_token}\n  (also in {demo.token_file})",
+        f"{demo.api_token}\n  (for scripts: mobileid demo-info --field login-api-token; "
+        "--json for every value here)",
         highlight=False,
         soft_wrap=True,
     )
@@ -260,7 +283,7 @@ def _parts(demo: _Demo, policy: Path) -> dict[str, Part]:
         "login": (["login", "serve"], "/health"),
         "gate": (["gate", "run", "--policy", str(policy)], "/health"),
     }
-    urls = {name: f"http://{LOOPBACK}:{port}" for name, port in demo.ports.items()}
+    urls = demo.urls
     return {
         name: Part(
             name,
@@ -284,6 +307,7 @@ def _run(demo: _Demo, login: LoginSettings, supervisor: Supervisor, why: str) ->
         return 0
     policy = demo.gate_policy(examples)
     parts = _parts(demo, policy)
+    demo.record(login)
     try:
         for name in ("issuer", "central", "login"):
             supervisor.start(parts[name])
@@ -339,14 +363,7 @@ def _on_signals(stop: threading.Event) -> None:
 
 
 def demo(
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--data-dir",
-            help="Where all parts keep their data "
-            "(default: MOBILEID_DATA_DIR, else ~/.local/share/mobileid).",
-        ),
-    ] = None,
+    data_dir: DemoDataDirOpt = None,
     port_base: Annotated[
         int,
         typer.Option(

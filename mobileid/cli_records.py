@@ -25,7 +25,7 @@ from vc.sealing import SealingKey
 __all__ = ["audit_app", "outbox_app"]
 
 outbox_app = typer.Typer(
-    help="발송함 / Outbox: SMS waiting or delivered (in full in development only)."
+    help="발송함 / Outbox: SMS waiting or delivered (full texts in development only)."
 )
 audit_app = typer.Typer(help="감사 기록 / Audit log.", no_args_is_help=True)
 
