@@ -22,7 +22,6 @@ from typing import Annotated, NoReturn
 
 import typer
 import yaml
-from rich.table import Table
 
 from mobileid.cli_common import (
     console,
@@ -232,12 +231,15 @@ def _load_examples(demo: _Demo, examples: Path, login: LoginSettings) -> None:
 
 def _print_ready(demo: _Demo, login: LoginSettings, parts: list[Part], why: str) -> None:
     """The parts with their URLs and logs, the development settings, the next steps."""
-    table = Table("part", "URL", "log", box=None, padding=(0, 2, 0, 0), title_justify="left")
-    table.columns[2].overflow = "fold"
-    for part in sorted(parts, key=lambda p: demo.ports[p.name]):
-        table.add_row(part.name, part.url, str(part.log))
     console.print()
-    console.print(table)
+    # One line a part, never folded: a log's path is copied whole (the terminal wraps it).
+    for part in sorted(parts, key=lambda p: demo.ports[p.name]):
+        console.print(
+            f"{part.name:<8} {part.url:<27} log: {part.log}",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
     console.print(LOOPBACK_NOTICE, highlight=False, soft_wrap=True)
     console.print(
         f"login API token (development value) for POST {demo.login_url}/oid4vp/sessions: "

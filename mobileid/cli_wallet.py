@@ -269,10 +269,13 @@ def show(  # noqa: PLR0917 - Typer maps parameters to options
         name = record.get("credential_name", {})
         typer.echo(f"== {name.get('ko', '')} / {name.get('en', '')}")
         typer.echo(f"   발급기관 / Issuer: {record['issuer_name'].get('ko', '')}")
-        for claim, value in record["claims"].items():
+        labels = record.get("claim_labels", {})
+        rank = {claim: n for n, claim in enumerate(labels)}  # the type metadata's order
+        claims = sorted(record["claims"].items(), key=lambda c: rank.get(c[0], len(rank)))
+        for claim, value in claims:
             if claim in hidden:
                 continue
-            label = record.get("claim_labels", {}).get(claim, {})
+            label = labels.get(claim, {})
             shown = value if not (isinstance(value, str) and value.startswith("data:")) else "[…]"
             if claim == "employment_type" and value in EMPLOYMENT_TYPE_LABELS_KO:
                 shown = f"{EMPLOYMENT_TYPE_LABELS_KO[value]} ({value})"

@@ -11,10 +11,11 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from test_wallet_openid4vp import HOST, FakeVerifier, _params, _signed
 from typer.testing import CliRunner, Result
-from wallet_fakes import FakeIssuer
+from wallet_fakes import CLAIMS, FakeIssuer
 from wallet_pki import make_ca, make_leaf
 
 from mobileid.cli_wallet import wallet_app
+from schemas.employee_id import type_metadata
 from vc.qr_compact import decode_presentation, is_compact_qr
 from wallet_sim.store import INTERACTIVE
 
@@ -245,3 +246,17 @@ def test_a_qr_file_or_wallet_directory_that_cannot_be_written_is_one_line(
     a_file = tmp_path / "a-file"
     a_file.write_text("")
     _one_line_naming(_run(["init", "--wallet", str(a_file / "w"), "--pin", PIN]), a_file)
+
+
+def test_show_lists_claims_in_the_type_metadata_order(tmp_path: Path) -> None:
+    """Disclosures arrive shuffled (RFC 9901 §4.2.4.1); a person reads them in a fixed order."""
+    wallet = _onboard(tmp_path, FakeIssuer())
+    shown = _run(["show", "--wallet", str(wallet), "--pin", PIN])
+    assert shown.exit_code == 0, shown.output
+    labels = [  # "공무원 번호 / Employee number", ... as type metadata lists them
+        " / ".join(d["label"] for d in claim["display"])
+        for claim in type_metadata("https://issuer.test")["claims"]
+        if claim["path"][0] in CLAIMS
+    ]
+    seen = [line.strip().split(": ", 1)[0] for line in shown.output.splitlines()]
+    assert [label for label in seen if label in labels] == labels, shown.output
