@@ -23,6 +23,7 @@ from mobileid.cli_common import (
     warn_if_placeholder_secret,
 )
 from mobileid.cli_demo import demo
+from mobileid.cli_demo_info import demo_info
 from mobileid.cli_doctor import doctor
 from mobileid.cli_gate import gate_app
 from mobileid.cli_hr import admin_app, hr_app
@@ -51,6 +52,7 @@ app.add_typer(gate_app, name="gate")
 app.add_typer(login_app, name="login")
 app.add_typer(verifier_app, name="verifier")
 app.command()(demo)
+app.command("demo-info")(demo_info)
 app.command()(doctor)
 
 

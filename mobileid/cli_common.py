@@ -12,6 +12,7 @@ import typer
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.exc import SQLAlchemyError
 
 from issuer.errors import IssuerError
@@ -45,7 +46,8 @@ MAKE_DATABASE_HINT = (
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[red]오류 / error:[/] {message}", highlight=False, soft_wrap=True)
+    """One line on stderr (the message printed as it is, brackets and all), then exit `code`."""
+    err_console.print(f"[red]오류 / error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -22,7 +22,6 @@ from typing import Annotated, NoReturn
 
 import typer
 import yaml
-from rich.table import Table
 
 from mobileid.cli_common import (
     console,
@@ -31,6 +30,13 @@ from mobileid.cli_common import (
     load_settings,
     settings_or_exit,
     warn_if_placeholder_secret,
+)
+from mobileid.cli_demo_info import (
+    DemoDataDirOpt,
+    DemoField,
+    demo_dir,
+    token_file,
+    write_demo_info,
 )
 from mobileid.db import database_exists
 from mobileid.demo import Part, PartFailed, Supervisor, open_log, port_in_use, tail
@@ -78,10 +84,11 @@ class _Demo:
 
     def __init__(self, root: Path, port_base: int) -> None:
         self.root = root
-        self.dir = ensure_private_dir(root / "demo")
+        self.dir = ensure_private_dir(demo_dir(root))
         self.ports = {name: port_base + offset for name, offset in _OFFSETS.items()}
-        self.issuer_url = f"http://{LOOPBACK}:{self.ports['issuer']}"
-        self.login_url = f"http://{LOOPBACK}:{self.ports['login']}"
+        self.urls = {name: f"http://{LOOPBACK}:{port}" for name, port in self.ports.items()}
+        self.issuer_url = self.urls["issuer"]
+        self.login_url = self.urls["login"]
         self.env = {
             "MOBILEID_ENV": "dev",
             "MOBILEID_DATA_DIR": str(root),
@@ -100,7 +107,7 @@ class _Demo:
 
     @property
     def token_file(self) -> Path:
-        return self.dir / "login-api-token"
+        return token_file(self.root)
 
     def _api_token(self) -> str:
         """The login service's desk API token: made once, kept 0600, reused on later runs."""
@@ -135,6 +142,20 @@ class _Demo:
                 f"demo set-up step failed: mobileid {' '.join(args[:2])} (see {self.log('setup')})"
             )
         return result.stdout
+
+    def record(self, login: LoginSettings) -> None:
+        """What `mobileid demo-info` prints for scripts (the token stays in its own file)."""
+        write_demo_info(
+            self.root,
+            {
+                DemoField.data_dir: str(self.root),
+                DemoField.issuer_url: self.urls["issuer"],
+                DemoField.gate_url: self.urls["gate"],
+                DemoField.central_url: self.urls["central"],
+                DemoField.login_url: self.urls["login"],
+                DemoField.login_ca: str(login.certificate_dir / CA_CERT_FILE),
+            },
+        )
 
     def gate_policy(self, examples: Path) -> Path:
         """examples/gate-sejong.yaml, or a copy trusting this run's issuer on another port."""
@@ -210,16 +231,20 @@ def _load_examples(demo: _Demo, examples: Path, login: LoginSettings) -> None:
 
 def _print_ready(demo: _Demo, login: LoginSettings, parts: list[Part], why: str) -> None:
     """The parts with their URLs and logs, the development settings, the next steps."""
-    table = Table("part", "URL", "log", box=None, padding=(0, 2, 0, 0), title_justify="left")
-    table.columns[2].overflow = "fold"
-    for part in sorted(parts, key=lambda p: demo.ports[p.name]):
-        table.add_row(part.name, part.url, str(part.log))
     console.print()
-    console.print(table)
+    # One line a part, never folded: a log's path is copied whole (the terminal wraps it).
+    for part in sorted(parts, key=lambda p: demo.ports[p.name]):
+        console.print(
+            f"{part.name:<8} {part.url:<27} log: {part.log}",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
     console.print(LOOPBACK_NOTICE, highlight=False, soft_wrap=True)
     console.print(
         f"login API token (development value) for POST {demo.login_url}/oid4vp/sessions: "
-        f"{demo.api_token}\n  (also in {demo.token_file})",
+        f"{demo.api_token}\n  (for scripts: mobileid demo-info --field login-api-token; "
+        "--json for every value here)",
         highlight=False,
         soft_wrap=True,
     )
@@ -260,7 +285,7 @@ def _parts(demo: _Demo, policy: Path) -> dict[str, Part]:
         "login": (["login", "serve"], "/health"),
         "gate": (["gate", "run", "--policy", str(policy)], "/health"),
     }
-    urls = {name: f"http://{LOOPBACK}:{port}" for name, port in demo.ports.items()}
+    urls = demo.urls
     return {
         name: Part(
             name,
@@ -284,6 +309,7 @@ def _run(demo: _Demo, login: LoginSettings, supervisor: Supervisor, why: str) ->
         return 0
     policy = demo.gate_policy(examples)
     parts = _parts(demo, policy)
+    demo.record(login)
     try:
         for name in ("issuer", "central", "login"):
             supervisor.start(parts[name])
@@ -339,14 +365,7 @@ def _on_signals(stop: threading.Event) -> None:
 
 
 def demo(
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--data-dir",
-            help="Where all parts keep their data "
-            "(default: MOBILEID_DATA_DIR, else ~/.local/share/mobileid).",
-        ),
-    ] = None,
+    data_dir: DemoDataDirOpt = None,
     port_base: Annotated[
         int,
         typer.Option(

@@ -115,7 +115,7 @@ def hr_import(
         print(json.dumps(summary, ensure_ascii=False))
         return
     _print_actions(actions, dry_run=dry_run)
-    prefix = "예행 / dry run (nothing written): " if dry_run else ""
+    prefix = "예행 / dry run (nothing written)\n" if dry_run else ""
     console.print(
         f"{prefix}신규 created [bold]{result.created}[/], "
         f"변경 updated [bold]{result.updated}[/], "

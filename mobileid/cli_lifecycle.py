@@ -61,7 +61,7 @@ def _target(session: Session, credential_id: str | None, employee: str | None) -
 def _print_change(change: StatusChange) -> None:
     console.print(
         f"{change.credential_id} ({change.employee_number}): {change.before} → "
-        f"[bold]{change.after}[/] ({change.reason}); status list "
+        f"[bold]{change.after}[/] ({change.reason})\n  status list "
         f"{change.status_list_id} index {change.status_idx} republished"
     )
 

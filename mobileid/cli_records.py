@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from enum import StrEnum
 from itertools import islice
 from typing import Annotated, Any
 
 import typer
-from rich.table import Column, Table
+from rich.cells import cell_len
 
 from issuer.api_tokens import operator
 from issuer.audit import iter_audit, seal_legacy_chain, verify_audit_chain
@@ -26,7 +25,7 @@ from vc.sealing import SealingKey
 __all__ = ["audit_app", "outbox_app"]
 
 outbox_app = typer.Typer(
-    help="발송함 / Outbox: SMS waiting or delivered (in full in development only)."
+    help="발송함 / Outbox: SMS waiting or delivered (full texts in development only)."
 )
 audit_app = typer.Typer(help="감사 기록 / Audit log.", no_args_is_help=True)
 
@@ -62,7 +61,14 @@ def _revealed(msg: OutboxMessage, sealer: SealingKey) -> dict[str, str | None]:
 def outbox_default(ctx: typer.Context) -> None:
     """Without a sub-command: list messages."""
     if ctx.invoked_subcommand is None:
-        outbox_list(state=None, limit=50, as_json=False)
+        outbox_list(state=None, limit=50, as_json=False, plain=False)
+
+
+_OUTBOX_COLUMNS = (
+    "id", "state", "kind", "to", "attempts", "created_at", "sent_at", "body", "last_error",
+    "text", "offer_uri", "tx_code",
+)  # fmt: skip
+_TEXT_INDENT = " " * 7
 
 
 @outbox_app.command("list")
@@ -77,8 +83,12 @@ def outbox_list(
             "(the offer link) and tx_code (null when it has none).",
         ),
     ] = False,
+    plain: PlainOpt = False,
 ) -> None:
-    """발송함 목록 / List outbox messages, newest first; in development with each SMS in full."""
+    """발송함 목록 / List outbox messages, newest first; in development with each SMS in full.
+
+    Two or more lines a message, never cut: id, phone, kind, state, when; then the text,
+    wrapped at the terminal's width between words (a link stays whole)."""
     with issuer_runtime() as runtime, runtime.unit_of_work() as session:
         dev = runtime.settings.env == "dev"
         sealer = outbox_sealer(runtime.config.secret_key)
@@ -97,32 +107,50 @@ def outbox_list(
             | (_revealed(m, sealer) if dev else {})
             for m in list_messages(session, state=state, limit=limit)
         ]
-    if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False))
+    columns = _OUTBOX_COLUMNS if dev else _OUTBOX_COLUMNS[:-3]
+    if emit_for_script(rows, as_json=as_json, plain=plain, columns=columns):
         return
-    table = Table(
-        "id",
-        "상태 / state",
-        "종류 / kind",
-        "수신 / to",
-        "시도 / tries",
-        "생성 / created",
-        Column("내용 / body", overflow="fold"),
-        "오류 / last error",
-        caption=_DEV_CAPTION if dev else None,
+    if not rows:
+        console.print("발송함이 비어 있습니다 / The outbox is empty.")
+        return
+    console.print(
+        "   id  수신 / to     종류 / kind  상태 / state (tries)  생성 / created (UTC)\n"
+        f"{_TEXT_INDENT}내용 / text",
+        style="bold",
+        highlight=False,
     )
     for row in rows:
-        table.add_row(
-            str(row["id"]),
-            row["state"],
-            row["kind"],
-            row["to"],
-            str(row["attempts"]),
-            row["created_at"][:19].replace("T", " "),
-            row.get("text") or row["body"],
-            row["last_error"] or "",
-        )
-    console.print(table)
+        _print_message(row)
+    if dev:
+        console.print(_DEV_CAPTION, style="italic", highlight=False)
+
+
+def _wrap_words(text: str, width: int) -> list[str]:
+    """Lines of at most `width` display cells, broken between words only: a longer word (a
+    link) gets a line of its own, whole, so it can be copied (the terminal folds it)."""
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for word in paragraph.split():
+            if line and cell_len(line) + 1 + cell_len(word) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        lines.append(line)
+    return lines
+
+
+def _print_message(row: dict[str, Any]) -> None:
+    """One message for a person: its identifiers whole on one line, then its text."""
+    created = (row["created_at"] or "")[:19].replace("T", " ")
+    head = f"{row['id']:>5}  {row['to']}  {row['kind']}  {row['state']} ({row['attempts']})"
+    lines = [f"{head}  {created}"]
+    width = max(20, console.width - len(_TEXT_INDENT))
+    lines += [_TEXT_INDENT + line for line in _wrap_words(row.get("text") or row["body"], width)]
+    if row["last_error"]:
+        lines.append(f"{_TEXT_INDENT}오류 / last error: {row['last_error']}")
+    console.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
 
 
 @outbox_app.command("last")

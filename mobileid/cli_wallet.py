@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,7 +22,7 @@ import httpx
 import typer
 from cryptography import x509
 
-from mobileid.cli_common import tell_where
+from mobileid.cli_common import fail, tell_where
 from mobileid.cli_output import JsonOpt, PlainOpt, emit_for_script, print_json
 from mobileid.settings import data_root_origin, default_data_root
 from schemas.employee_id import EMPLOYMENT_TYPE_LABELS_KO
@@ -83,9 +85,34 @@ def _client(ctx: typer.Context) -> httpx.Client:
     return new_client(transport if isinstance(transport, httpx.BaseTransport) else None)
 
 
-def _fail(exc: WalletError) -> typer.Exit:
-    typer.echo(f"오류 / Error [{exc.code}]: {exc.ko}\n  {exc.en}", err=True)
-    return typer.Exit(1)
+@contextmanager
+def _wallet_errors() -> Iterator[None]:
+    """A wallet failure ends the command with its code and message (exit 1); a file or directory
+    it cannot read or write (the wallet's, a QR's), with one line naming it (exit 2)."""
+    try:
+        yield
+    except WalletError as exc:
+        typer.echo(f"오류 / Error [{exc.code}]: {exc.ko}\n  {exc.en}", err=True)
+        raise typer.Exit(1) from exc
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if exc.filename is None:  # stdout, e.g. a closed pipe after `--raw`
+            fail(f"입출력 오류 / {reason}", code=2)
+        fail(f"파일 오류 / cannot use {exc.filename}: {reason}", code=2)
+
+
+def _trust_anchors(paths: list[Path]) -> list[x509.Certificate]:
+    """The CA certificates of `--trust-anchor` files; one that cannot be read ends the command
+    with one line naming it (exit 2)."""
+    anchors = []
+    for path in paths:
+        try:
+            anchors.extend(x509.load_pem_x509_certificates(path.read_bytes()))
+        except OSError as exc:
+            fail(f"--trust-anchor {path}: 읽을 수 없습니다 / cannot read it ({exc.strerror})", 2)
+        except ValueError:
+            fail(f"--trust-anchor {path}: PEM 인증서가 아닙니다 / not a PEM certificate", 2)
+    return anchors
 
 
 def _new_pin(pin: str | None) -> str:
@@ -126,10 +153,8 @@ def init(
 ) -> None:
     """새 지갑(기기 ID, 기기 키) 만들기 / Create the phone: device id and device key."""
     store = _store(ctx, wallet)
-    try:
+    with _wallet_errors():
         opened = store.create(_new_pin(pin), alg=alg)
-    except WalletError as exc:
-        raise _fail(exc) from exc
     typer.echo(f"지갑을 만들었습니다 / Wallet created: device {opened.device_id} ({opened.alg})")
 
 
@@ -149,40 +174,34 @@ def accept(  # noqa: PLR0917 - Typer maps parameters to options
 ) -> None:
     """발급 링크 수락(공무원증 받기) / Accept an offer and store the credential."""
     store = _store(ctx, wallet)
-    try:
-        with _client(ctx) as client:
-            holder = Holder(client)
-            preview = holder.resolve_offer(link)
-            typer.echo(
-                f"발급기관 / Issuer: {preview.issuer_name.get('ko')} "
-                f"({preview.issuer_name.get('en')})"
-            )
-            typer.echo(
-                f"증명서 / Credential: {preview.credential_name.get('ko')} "
-                f"({preview.credential_name.get('en')})"
-            )
-            typer.echo("저장될 정보 / Will be stored on this phone:")
-            for name, label in preview.claim_labels.items():
-                typer.echo(f"  - {label.get('ko', name)} / {label.get('en', name)}")
-            _confirm(
-                accept_terms,
-                "개인정보 수집·이용에 동의합니까? / Do you consent to the use of personal data?",
-            )
-            code = tx_code
-            if preview.tx_code is not None and code is None:
-                hint = preview.tx_code.get("description") or "SMS"
-                code = typer.prompt(f"인증 코드 / Transaction code ({hint})", hide_input=True)
-            if store.exists() and not store.is_locked():
-                opened = _unlock(store, pin)
-            else:
-                if store.is_locked():
-                    typer.echo(
-                        "잠긴 지갑을 새 PIN으로 다시 설정합니다 / Re-keying the locked wallet"
-                    )
-                opened = store.create(_new_pin(pin), alg=alg)
-            record = holder.accept(preview, tx_code=code, wallet=opened)
-    except WalletError as exc:
-        raise _fail(exc) from exc
+    with _wallet_errors(), _client(ctx) as client:
+        holder = Holder(client)
+        preview = holder.resolve_offer(link)
+        typer.echo(
+            f"발급기관 / Issuer: {preview.issuer_name.get('ko')} ({preview.issuer_name.get('en')})"
+        )
+        typer.echo(
+            f"증명서 / Credential: {preview.credential_name.get('ko')} "
+            f"({preview.credential_name.get('en')})"
+        )
+        typer.echo("저장될 정보 / Will be stored on this phone:")
+        for name, label in preview.claim_labels.items():
+            typer.echo(f"  - {label.get('ko', name)} / {label.get('en', name)}")
+        _confirm(
+            accept_terms,
+            "개인정보 수집·이용에 동의합니까? / Do you consent to the use of personal data?",
+        )
+        code = tx_code
+        if preview.tx_code is not None and code is None:
+            hint = preview.tx_code.get("description") or "SMS"
+            code = typer.prompt(f"인증 코드 / Transaction code ({hint})", hide_input=True)
+        if store.exists() and not store.is_locked():
+            opened = _unlock(store, pin)
+        else:
+            if store.is_locked():
+                typer.echo("잠긴 지갑을 새 PIN으로 다시 설정합니다 / Re-keying the locked wallet")
+            opened = store.create(_new_pin(pin), alg=alg)
+        record = holder.accept(preview, tx_code=code, wallet=opened)
     typer.echo("공무원증을 저장했습니다 / Credential stored.")
     value = record["status"]["value"]
     typer.echo(f"  상태 / Status: {_STATUS_KO.get(value, value)} / {value}")
@@ -222,7 +241,7 @@ def show(  # noqa: PLR0917 - Typer maps parameters to options
 
     --plain prints one claim a line: credential number, claim name, value."""
     store = _store(ctx, wallet)
-    try:
+    with _wallet_errors():
         opened = _unlock(store, pin)
         if not opened.credentials:
             typer.echo("공무원증이 없습니다 / No credential stored.")
@@ -235,8 +254,6 @@ def show(  # noqa: PLR0917 - Typer maps parameters to options
                         record["claims"], record["credential_issuer"]
                     )
             opened.save()
-    except WalletError as exc:
-        raise _fail(exc) from exc
     if as_json and not plain:
         print_json([_credential_json(record) for record in opened.credentials])
         return
@@ -252,10 +269,13 @@ def show(  # noqa: PLR0917 - Typer maps parameters to options
         name = record.get("credential_name", {})
         typer.echo(f"== {name.get('ko', '')} / {name.get('en', '')}")
         typer.echo(f"   발급기관 / Issuer: {record['issuer_name'].get('ko', '')}")
-        for claim, value in record["claims"].items():
+        labels = record.get("claim_labels", {})
+        rank = {claim: n for n, claim in enumerate(labels)}  # the type metadata's order
+        claims = sorted(record["claims"].items(), key=lambda c: rank.get(c[0], len(rank)))
+        for claim, value in claims:
             if claim in hidden:
                 continue
-            label = record.get("claim_labels", {}).get(claim, {})
+            label = labels.get(claim, {})
             shown = value if not (isinstance(value, str) and value.startswith("data:")) else "[…]"
             if claim == "employment_type" and value in EMPLOYMENT_TYPE_LABELS_KO:
                 shown = f"{EMPLOYMENT_TYPE_LABELS_KO[value]} ({value})"
@@ -311,7 +331,7 @@ def qr(  # noqa: PLR0917 - Typer maps parameters to options
         )
         raise typer.Exit(2)
     store = _store(ctx, wallet)
-    try:
+    with _wallet_errors():
         opened = _unlock(store, pin)
         result = Presenter().purpose_presentation(opened, purpose, audience=audience, nonce=nonce)
         data: str | bytes = result.qr_data if qr_format == "compact" else result.payload
@@ -325,8 +345,6 @@ def qr(  # noqa: PLR0917 - Typer maps parameters to options
             stdout.flush()
         else:
             _print_terminal_qr(qr_terminal(data))
-    except WalletError as exc:
-        raise _fail(exc) from exc
     typer.echo(f"제시 항목 / Disclosed: {', '.join(result.disclosed)}", err=raw)
 
 
@@ -358,11 +376,9 @@ def present_cmd(  # noqa: PLR0917 - Typer maps parameters to options
     follow: Annotated[bool, typer.Option(help="Follow a returned redirect_uri")] = True,
 ) -> None:
     """검증 요청에 제시(OpenID4VP) / Answer an OpenID4VP request after consent."""
+    anchors = _trust_anchors(trust_anchor or [])
     store = _store(ctx, wallet)
-    anchors = []
-    for path in trust_anchor or []:
-        anchors.extend(x509.load_pem_x509_certificates(path.read_bytes()))
-    try:
+    with _wallet_errors():
         opened = _unlock(store, pin)
         with _client(ctx) as client:
             presenter = Presenter(client, trust_anchors=anchors)
@@ -377,8 +393,6 @@ def present_cmd(  # noqa: PLR0917 - Typer maps parameters to options
                 presenter.decline(plan)
                 raise
             outcome = presenter.respond(plan, opened, follow_redirect=follow)
-    except WalletError as exc:
-        raise _fail(exc) from exc
     typer.echo(f"검증기관 응답 / Verifier answered: HTTP {outcome.status_code}")
     if outcome.redirect_uri:
         typer.echo(f"이동 / Redirect: {outcome.redirect_uri} (HTTP {outcome.followed_status})")
@@ -397,10 +411,8 @@ def history(
 ) -> None:
     """제시 기록 / Presentation history (kept on this phone only)."""
     store = _store(ctx, wallet)
-    try:
+    with _wallet_errors():
         opened = _unlock(store, pin)
-    except WalletError as exc:
-        raise _fail(exc) from exc
     rows: list[dict[str, Any]] = []
     for entry in opened.history:
         claims = entry.get("claims")
@@ -437,11 +449,9 @@ def reset(
 ) -> None:
     """지갑 초기화(모두 삭제) / Wipe this wallet."""
     store = _store(ctx, wallet)
-    try:
+    with _wallet_errors():
         _confirm(yes, "지갑의 모든 정보를 삭제합니까? / Erase everything in this wallet?")
-    except WalletError as exc:
-        raise _fail(exc) from exc
-    store.reset()
+        store.reset()
     typer.echo("지갑을 초기화했습니다 / Wallet wiped.")
 
 
@@ -454,11 +464,9 @@ def change_pin(
 ) -> None:
     """PIN 변경 / Change the PIN (re-encrypts the store with a new salt)."""
     store = _store(ctx, wallet)
-    try:
+    with _wallet_errors():
         opened = _unlock(store, pin)
         opened.set_pin(_new_pin(new_pin))
-    except WalletError as exc:
-        raise _fail(exc) from exc
     typer.echo("PIN을 변경했습니다 / PIN changed.")
 
 
@@ -466,10 +474,8 @@ def change_pin(
 def export_status(ctx: typer.Context, wallet: WalletOpt = None) -> None:
     """Machine-readable lock state (no PIN needed; reveals nothing secret)."""
     store = _store(ctx, wallet)
-    try:
+    with _wallet_errors():
         state = {"exists": store.exists(), **store.pin_state()}
-    except WalletError as exc:
-        raise _fail(exc) from exc
     json.dump(state, sys.stdout)
     typer.echo()
 

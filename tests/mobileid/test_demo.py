@@ -160,6 +160,19 @@ def test_demo_runs_every_part_and_stops_on_sigint(demo: Demo) -> None:
         assert log.stat().st_mode & 0o777 == 0o600
     employee = _mobileid(demo.data_dir, "issuer", "credentials", EXAMPLE_EMPLOYEE)
     assert employee.returncode == 0, employee.stderr
+    info = json.loads(_mobileid(demo.data_dir, "demo-info", "--json").stdout)
+    assert info == {
+        "data-dir": str(demo.data_dir),
+        "issuer-url": demo.url("issuer"),
+        "gate-url": demo.url("gate"),
+        "central-url": demo.url("central"),
+        "login-url": demo.url("login"),
+        "login-ca": str(demo.data_dir / "login" / "cert" / "ca.pem"),
+        "login-api-token": token,
+    }
+    assert Path(info["login-ca"]).is_file()
+    alone = _mobileid(demo.data_dir, "demo-info", "--field", "login-api-token")
+    assert alone.stdout == token + "\n", alone.stderr
 
     demo.process.send_signal(signal.SIGINT)
     assert demo.wait() == 0, demo.text

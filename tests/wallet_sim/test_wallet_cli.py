@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
 from cryptography.hazmat.primitives import serialization
 from test_wallet_openid4vp import HOST, FakeVerifier, _params, _signed
-from typer.testing import CliRunner
-from wallet_fakes import FakeIssuer
+from typer.testing import CliRunner, Result
+from wallet_fakes import CLAIMS, FakeIssuer
 from wallet_pki import make_ca, make_leaf
 
 from mobileid.cli_wallet import wallet_app
+from schemas.employee_id import type_metadata
 from vc.qr_compact import decode_presentation, is_compact_qr
 from wallet_sim.store import INTERACTIVE
 
@@ -208,3 +210,53 @@ def test_default_wallet_dir_follows_platform_conventions(monkeypatch, tmp_path: 
     assert default_wallet_dir() == tmp_path / "root" / "wallet"  # beside the services' data
     result = _run(["init", "--pin", PIN], env={"MOBILEID_WALLET_DIR": str(tmp_path / "env")})
     assert result.exit_code == 0 and (tmp_path / "env" / "wallet.json").exists()
+
+
+def _one_line_naming(result: Result, path: Path) -> None:
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)  # not a traceback
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and str(path) in lines[0], result.stderr
+
+
+def test_a_trust_anchor_that_cannot_be_read_is_one_line_naming_it(tmp_path: Path) -> None:
+    not_pem = tmp_path / "not.pem"
+    not_pem.write_text("not a certificate\n")
+    unreadable = tmp_path / "[locked].pem"  # brackets are printed, not taken for markup
+    unreadable.write_bytes(make_ca().cert.public_bytes(serialization.Encoding.PEM))
+    unreadable.chmod(0)
+    link = "openid4vp://?client_id=x&request_uri=https%3A%2F%2Fv.example%2Fr"
+    for anchor in (tmp_path / "missing.pem", not_pem, tmp_path, unreadable):
+        if anchor == unreadable and os.access(anchor, os.R_OK):  # root reads anything
+            continue
+        result = _run(["present", link, "--wallet", str(tmp_path / "w"), "--trust-anchor",
+                       str(anchor), "--pin", PIN, "--yes"])  # fmt: skip
+        _one_line_naming(result, anchor)
+        assert "--trust-anchor" in result.stderr
+
+
+def test_a_qr_file_or_wallet_directory_that_cannot_be_written_is_one_line(
+    tmp_path: Path,
+) -> None:
+    wallet = _onboard(tmp_path, FakeIssuer())
+    for option in ("--png", "--svg"):
+        target = tmp_path / "no-such-dir" / "q.img"
+        _one_line_naming(_run(_qr_args(wallet, option, str(target))), target)
+
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    _one_line_naming(_run(["init", "--wallet", str(a_file / "w"), "--pin", PIN]), a_file)
+
+
+def test_show_lists_claims_in_the_type_metadata_order(tmp_path: Path) -> None:
+    """Disclosures arrive shuffled (RFC 9901 §4.2.4.1); a person reads them in a fixed order."""
+    wallet = _onboard(tmp_path, FakeIssuer())
+    shown = _run(["show", "--wallet", str(wallet), "--pin", PIN])
+    assert shown.exit_code == 0, shown.output
+    labels = [  # "공무원 번호 / Employee number", ... as type metadata lists them
+        " / ".join(d["label"] for d in claim["display"])
+        for claim in type_metadata("https://issuer.test")["claims"]
+        if claim["path"][0] in CLAIMS
+    ]
+    seen = [line.strip().split(": ", 1)[0] for line in shown.output.splitlines()]
+    assert [label for label in seen if label in labels] == labels, shown.output

@@ -7,6 +7,7 @@ texts at its first production start."""
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,11 +24,13 @@ from issuer_kit import (
     seed,
     tx_code_of,
 )
+from rich.cells import cell_len
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from issuer.messages.outbox import REDACTED, redacted_word
 from issuer.models import OutboxMessage
+from mobileid import cli_common
 from mobileid.cli import app as cli
 from mobileid.outbox_worker import drain_outbox
 from mobileid.runtime import open_issuer_runtime
@@ -37,13 +40,22 @@ from vc.keys import Ed25519PrivateKey
 SECRET = "s" * 16 + secrets.token_urlsafe(32)
 
 
-def _run(env: dict[str, str], *args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(cli, list(args), env=env | {"COLUMNS": "300"})
+def _run(env: dict[str, str], *args: str, code: int = 0, columns: int = 300) -> str:
+    result = CliRunner().invoke(cli, list(args), env=env | {"COLUMNS": str(columns)})
     assert result.exit_code == code, result.output
     return result.output
 
 
-def test_development_shows_each_sms_in_full(live_server, tmp_path: Path) -> None:
+def _assert_fits_80_columns_but_links(table: str, links: list[str]) -> None:
+    """At 80 columns each line fits, but a link, which stays whole on a line of its own."""
+    for line in table.splitlines():
+        if cell_len(line) > 80:
+            assert line.strip() in links, f"wider than 80 columns:\n{line}"
+
+
+def test_development_shows_each_sms_in_full(
+    live_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server = live_server
     tokens = seed(server, tmp_path)
     apply_and_approve(server.client, tokens, applicant=tokens.e1001)
@@ -64,9 +76,23 @@ def test_development_shows_each_sms_in_full(live_server, tmp_path: Path) -> None
     assert all(REDACTED in r["body"] and REDACTED not in r["text"] for r in rows)
     assert rows[0]["text"].startswith("[모바일 공무원증] 인증번호 / Transaction code: " + codes[1])
 
-    table = _run(env, "outbox", "list")
+    monkeypatch.setattr(cli_common.console, "width", 80)  # the suite's is 300 (conftest)
+    table = _run(env, "outbox", "list", columns=80)
     assert codes[0] in table and codes[1] in table and "…" not in table, table
     assert "development only" in table
+    _assert_fits_80_columns_but_links(table, links)
+    whole_lines = [line.strip() for line in table.splitlines()]
+    assert all(link in whole_lines for link in links), table  # unbroken, copyable
+    # one line a message: id, the phone whole, kind, state (tries), created
+    heads = [line.split() for line in table.splitlines() if line[:5].strip().isdigit()]
+    assert [head[:4] for head in heads] == [
+        [str(r["id"]), r["to"], r["kind"], r["state"]] for r in rows
+    ], table
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d", head[5]) for head in heads), table
+    assert len(table.splitlines()) <= 4 * len(rows) + 3, table
+    plain = _run(env, "outbox", "list", "--plain").splitlines()
+    assert plain[0].split("\t")[-3:] == ["text", "offer_uri", "tx_code"]
+    assert [line.split("\t")[-2] for line in plain[1:]] == [r["offer_uri"] or "" for r in rows]
 
     assert _run(env, "outbox", "last", "--field", "link") == links[1] + "\n"
     assert _run(env, "outbox", "last", "--field", "code") == codes[1] + "\n"
