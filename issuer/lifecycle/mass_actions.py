@@ -160,11 +160,12 @@ def _lock_batch(
     """The next `size` matching credentials (with their employees) in employee order after
     employee `after`, locked.
 
-    Found by their ids first and then loaded: only the ids are ordered, and each batch starts
-    where the last one ended instead of passing over all that were changed before it (an
-    agency of 100,000 took 0.5 s a batch on PostgreSQL, 20 batches at 5,000, and grew with the
-    population; bench.scale, mass_suspend_100k_s <= 60 s). The lock re-checks the match, so a
-    credential changed meanwhile by someone else is left alone.
+    Found by their ids first and then loaded: only the ids are sorted, not whole rows, and each
+    batch starts where the last one ended instead of passing over all that were changed before
+    it. Suspending an agency of 25,870 among 300,000 employees took PostgreSQL 11.6 s of CPU
+    that way, 2.9 s this way, and the old cost grew with the population (bench.scale,
+    mass_suspend_100k_s <= 60 s). The lock re-checks the match, so a credential changed
+    meanwhile by someone else is left alone.
     """
     batch = (
         select(Credential.id)
