@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from bench.population import issue_population
 from issuer.api_tokens import operator
@@ -179,3 +179,49 @@ def credential_row(employee_id: int, now: datetime) -> dict[str, Any]:
         "expires_at": now,
         "notification_id": uuid.uuid4().hex,
     }
+
+
+def test_a_credential_that_comes_to_match_behind_a_running_mass_action_is_changed_too(
+    runtime: IssuerRuntime,
+) -> None:
+    issue_population(runtime)
+    with runtime.unit_of_work() as s:
+        agency = s.execute(
+            select(Employee.agency_code, func.count())
+            .group_by(Employee.agency_code)
+            .order_by(func.count().desc())
+        ).first()[0]
+        plan = plan_mass_action(
+            s,
+            operator("hr"),
+            MassScope.parse(agency_code=agency),
+            action="suspend",
+            reason="emergency",
+        )
+        first = s.scalar(
+            select(Credential.id)
+            .join(Employee, Employee.id == Credential.employee_id)
+            .where(Employee.agency_code == agency)
+            .order_by(Employee.id)
+            .limit(1)
+        )
+    batches = []
+
+    def reinstated_behind(n: int) -> None:
+        batches.append(n)
+        if len(batches) == 2:  # the first batch's first credential is active again meanwhile
+            with runtime.unit_of_work() as s:
+                s.execute(update(Credential).where(Credential.id == first).values(state="active"))
+
+    result = run_mass_action(
+        plan,
+        unit_of_work=runtime.unit_of_work,
+        publisher=runtime.status,
+        keyring=lambda: runtime.keyring,
+        clock=runtime.clock,
+        batch_size=100,
+        progress=reinstated_behind,
+    )
+    with runtime.unit_of_work() as s:
+        state = s.scalar(select(Credential.state).where(Credential.id == first))
+    assert (result.changed, batches[-1], state) == (plan.matched + 1, 1, "suspended")
