@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from issuer.models import Employee
+from issuer.models import Credential, Employee
 from issuer.status.bulk import insert_with_status_slots
 from mobileid.runtime import IssuerRuntime
 
@@ -64,4 +64,6 @@ def issue_population(
             progress(len(ids))
     with runtime.unit_of_work() as session:
         runtime.status.rebuild(session, keyring=runtime.keyring, now=runtime.clock())
+        if session.get_bind().dialect.name == "postgresql":  # as autovacuum would have by then
+            session.execute(text(f"ANALYZE {Credential.__tablename__}"))
     return issued

@@ -14,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from issuer.audit import AuditEvent, DetailValue, append_audits
 from issuer.keys.signing import IssuerKeyring
@@ -74,28 +76,35 @@ def change_states(
 ) -> list[StatusChange]:
     """Set `new_state` on credentials already checked by the caller, republish their lists,
     and audit each change. The shared step of every lifecycle operation."""
-    changes: list[StatusChange] = []
-    for credential, employee in targets:
-        before = credential.state
-        credential.state = new_state
-        if new_state == "revoked":
-            credential.revoked_at, credential.revocation_reason = now, reason
-        elif new_state == "suspended":
-            credential.suspended_at, credential.suspension_reason = now, reason
-        else:
-            credential.suspended_at = credential.suspension_reason = None
-        changes.append(
-            StatusChange(
-                credential.id,
-                employee.employee_number,
-                before,
-                new_state,
-                reason,
-                credential.status_list_id,
-                credential.status_idx,
-            )
+    values: dict[str, object] = {"state": new_state}
+    if new_state == "revoked":
+        values |= {"revoked_at": now, "revocation_reason": reason}
+    elif new_state == "suspended":
+        values |= {"suspended_at": now, "suspension_reason": reason}
+    else:
+        values |= {"suspended_at": None, "suspension_reason": None}
+    changes = [
+        StatusChange(
+            credential.id,
+            employee.employee_number,
+            credential.state,
+            new_state,
+            reason,
+            credential.status_list_id,
+            credential.status_idx,
         )
-    session.flush()
+        for credential, employee in targets
+    ]
+    # One UPDATE for them all, the loaded objects told the new values as committed ones: the
+    # ORM's UPDATE per credential took 60 us each on PostgreSQL, a fifth of a mass suspension
+    # of 100,000 (bench.scale, mass_suspend_100k_s <= 60 s).
+    session.execute(
+        update(Credential).where(Credential.id.in_([c.id for c, _ in targets])).values(values),
+        execution_options={"synchronize_session": False},
+    )
+    for credential, _ in targets:
+        for name, value in values.items():
+            set_committed_value(credential, name, value)
     publisher.record_changes(
         session,
         ((c.status_list_id, c.status_idx, new_state) for c, _ in targets),

@@ -13,7 +13,9 @@ from issuer_kit import cli_env
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from issuer.hr.importing import iter_hr_file, validate_row
+from issuer.errors import HrImportRejected
+from issuer.hr import stream
+from issuer.hr.importing import HrSource, iter_hr_file, validate_row
 from issuer.hr.synthetic import SYNTHETIC_MARK, SyntheticSource, synthetic_rows
 from issuer.models import AuditEntry, Employee
 from mobileid.cli import app as cli
@@ -95,3 +97,40 @@ def test_large_file_with_one_bad_row_writes_nothing_and_names_the_row(
     assert _counts(env) == (ROWS, 1)
     r = CliRunner().invoke(cli, ["hr", "import", str(good), "--json"])
     assert (json.loads(r.output)["unchanged"], _counts(env)) == (ROWS, (ROWS, 2))
+
+
+@pytest.mark.parametrize("repeat_at", [5, 12], ids=["same-batch", "later-batch"])
+def test_a_repeated_number_refuses_the_file_whichever_batch_repeats_it(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, repeat_at: int
+) -> None:
+    monkeypatch.setattr(stream, "BATCH_ROWS", 8)
+    rows = list(synthetic_rows(20, seed=5, source=SyntheticSource.central))
+    rows[repeat_at - 1] = {**rows[repeat_at - 1], "employee_number": rows[2]["employee_number"]}
+    rows[16]["phone"] = "not a phone"
+    runtime = open_issuer_runtime(
+        get_settings(data_dir=tmp_path / "data", database_url=database_url)
+    )
+    try:
+        with pytest.raises(HrImportRejected) as refused, runtime.unit_of_work() as s:
+            stream.import_hr_rows(s, rows, source=HrSource.central, now=runtime.clock())
+        assert [(p.row, p.field, p.message) for p in refused.value.problems] == [
+            (repeat_at, "employee_number", "duplicate of record 3"),
+            (17, "phone", "Value error, not a Korean mobile number (010-XXXX-XXXX)"),
+        ]
+        rows = list(synthetic_rows(20, seed=5, source=SyntheticSource.central))
+        with runtime.unit_of_work() as s:
+            assert s.scalar(select(func.count()).select_from(Employee)) == 0
+            first = stream.import_hr_rows(s, rows, source=HrSource.central, now=runtime.clock())
+        rows[repeat_at - 1] = {**rows[repeat_at - 1], "grade": "시험직급"}
+        with runtime.unit_of_work() as s:
+            again = stream.import_hr_rows(s, rows, source=HrSource.central, now=runtime.clock())
+            grade = s.scalar(
+                select(Employee.grade).where(
+                    Employee.employee_number == rows[repeat_at - 1]["employee_number"]
+                )
+            )
+    finally:
+        runtime.close()
+    assert (first.created, first.updated, first.unchanged) == (20, 0, 0)
+    assert (again.created, again.updated, again.unchanged, grade) == (0, 1, 19, "시험직급")
+    assert again.changes == [(rows[repeat_at - 1]["employee_number"], ("grade",))]

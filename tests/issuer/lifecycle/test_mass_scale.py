@@ -10,14 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from bench.population import issue_population
 from issuer.api_tokens import operator
 from issuer.hr.importing import HrSource
 from issuer.hr.stream import import_hr_rows
 from issuer.hr.synthetic import SyntheticSource, synthetic_rows
-from issuer.lifecycle.mass_actions import MassScope, plan_mass_action, run_mass_action
+from issuer.lifecycle.mass_actions import (
+    MassPlan,
+    MassScope,
+    plan_mass_action,
+    run_mass_action,
+)
 from issuer.models import AuditEntry, Credential, Employee, StatusListRecord
 from issuer.status.bulk import insert_with_status_slots
 from issuer.status.slots import FULL_FRACTION, current_status_list
@@ -68,9 +73,8 @@ def test_bulk_population_fills_lists_to_their_limit_at_distinct_slots(
     assert all(r.token is not None and r.token_version == r.version for r in lists)
 
 
-def test_interrupted_mass_suspension_resumes_without_doing_anything_twice(
-    runtime: IssuerRuntime,
-) -> None:
+def _suspend_largest_agency(runtime: IssuerRuntime) -> MassPlan:
+    """A population issued, and the plan to suspend its largest agency."""
     issue_population(runtime)
     with runtime.unit_of_work() as s:
         agency = s.execute(
@@ -78,13 +82,31 @@ def test_interrupted_mass_suspension_resumes_without_doing_anything_twice(
             .group_by(Employee.agency_code)
             .order_by(func.count().desc())
         ).first()[0]
-        plan = plan_mass_action(
+        return plan_mass_action(
             s,
             operator("hr"),
             MassScope.parse(agency_code=agency),
             action="suspend",
             reason="emergency",
         )
+
+
+def _in(runtime: IssuerRuntime, *, batch_size: int) -> dict[str, Any]:
+    """`run_mass_action`'s arguments from the runtime."""
+    return dict(
+        unit_of_work=runtime.unit_of_work,
+        publisher=runtime.status,
+        keyring=lambda: runtime.keyring,
+        clock=runtime.clock,
+        batch_size=batch_size,
+    )
+
+
+def test_interrupted_mass_suspension_resumes_without_doing_anything_twice(
+    runtime: IssuerRuntime,
+) -> None:
+    plan = _suspend_largest_agency(runtime)
+    with runtime.unit_of_work() as s:
         versions = dict(s.execute(select(StatusListRecord.id, StatusListRecord.version)).all())
     assert plan.matched > 200
     calls = []
@@ -100,13 +122,7 @@ def test_interrupted_mass_suspension_resumes_without_doing_anything_twice(
     def stop_after_first(n: int) -> None:
         raise Interrupted
 
-    run = dict(
-        unit_of_work=runtime.unit_of_work,
-        publisher=runtime.status,
-        keyring=lambda: runtime.keyring,
-        clock=runtime.clock,
-        batch_size=100,
-    )
+    run = _in(runtime, batch_size=100)
     with pytest.raises(Interrupted):
         run_mass_action(plan, progress=stop_after_first, **run)
     with runtime.unit_of_work() as s:
@@ -181,3 +197,29 @@ def credential_row(employee_id: int, now: datetime) -> dict[str, Any]:
         "expires_at": now,
         "notification_id": uuid.uuid4().hex,
     }
+
+
+def test_a_credential_that_comes_to_match_behind_a_running_mass_action_is_changed_too(
+    runtime: IssuerRuntime,
+) -> None:
+    plan = _suspend_largest_agency(runtime)
+    with runtime.unit_of_work() as s:
+        first = s.scalar(
+            select(Credential.id)
+            .join(Employee, Employee.id == Credential.employee_id)
+            .where(Employee.agency_code == plan.scope.agency_code)
+            .order_by(Employee.id)
+            .limit(1)
+        )
+    batches = []
+
+    def reinstated_behind(n: int) -> None:
+        batches.append(n)
+        if len(batches) == 2:  # the first batch's first credential is active again meanwhile
+            with runtime.unit_of_work() as s:
+                s.execute(update(Credential).where(Credential.id == first).values(state="active"))
+
+    result = run_mass_action(plan, progress=reinstated_behind, **_in(runtime, batch_size=100))
+    with runtime.unit_of_work() as s:
+        state = s.scalar(select(Credential.state).where(Credential.id == first))
+    assert (result.changed, batches[-1], state) == (plan.matched + 1, 1, "suspended")
