@@ -169,20 +169,21 @@ def start_session(
         )
         same = request_link(client_id, request_uri=ctx.config.request_uri(session_id, SAME_DEVICE))
     db.execute(
-        insert(vp_sessions).values(
-            id=session_id,
-            state=state,
-            nonce=nonce,
-            client_id=client_id,
-            handle_hash=secret_digest(handle),
-            dcql_query=orjson.dumps(dcql_query).decode(),
-            flow=flow,
-            status=PENDING,
-            context=orjson.dumps(context).decode(),
-            created_at=now,
-            expires_at=expires_at,
-            enc_key=enc_key,
-        )
+        insert(vp_sessions),
+        {
+            "id": session_id,
+            "state": state,
+            "nonce": nonce,
+            "client_id": client_id,
+            "handle_hash": secret_digest(handle),
+            "dcql_query": orjson.dumps(dcql_query).decode(),
+            "flow": flow,
+            "status": PENDING,
+            "context": orjson.dumps(context).decode(),
+            "created_at": now,
+            "expires_at": expires_at,
+            "enc_key": enc_key,
+        },
     )
     return NewSession(session_id, handle, client_id, cross, same, expires_at)
 
@@ -271,9 +272,8 @@ def serve_request_object(
     opened_on = row.flow
     if opened_on is None:
         fixed = db.execute(
-            update(vp_sessions)
-            .where(vp_sessions.c.id == session_id, vp_sessions.c.flow.is_(None))
-            .values(flow=flow)
+            update(vp_sessions).where(vp_sessions.c.id == session_id, vp_sessions.c.flow.is_(None)),
+            {"flow": flow},
         )
         opened_on = flow if fixed.rowcount == 1 else find_session(db, id=session_id).flow
     if opened_on != flow:
