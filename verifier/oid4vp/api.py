@@ -27,7 +27,7 @@ from vc.openid4vp import MAX_DIRECT_POST_BYTES, REQUEST_OBJECT_MEDIA_TYPE
 from verifier.oid4vp.errors import ErrorCode, ProtocolError, WrongSecret
 from verifier.oid4vp.outcomes import finish_session, session_view
 from verifier.oid4vp.requests import RequestError, employee_dcql, qr_png, qr_svg
-from verifier.oid4vp.responses import open_response, settle_response, verify_response
+from verifier.oid4vp.responses import take_response
 from verifier.oid4vp.sessions import (
     CROSS_DEVICE,
     SAME_DEVICE,
@@ -225,26 +225,14 @@ def oid4vp_router(rt: LoginRuntime, respond: Respond) -> APIRouter:
 
     @router.post("/oid4vp/response")
     async def direct_post(request: Request) -> Response:
-        """The Response URI (§8.2): `vp_token` + `state` as a form, or an error response.
-
-        Find the session, verify, end the session, all in one pool thread: two short
-        transactions, with the verification between them outside any transaction. It
-        never fetches (the caches' refresher does), so it never waits on the network.
-        """
+        """The Response URI (§8.2): `vp_token` + `state` as a form, or an error response,
+        taken in one unit of work (`take_response`)."""
         body = await read_body(request, MAX_DIRECT_POST_BYTES)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/x-www-form-urlencoded":
             raise ProtocolError(ErrorCode.invalid_request, "the response must be a form")
         now = rt.clock()
-
-        def answer() -> dict[str, Any]:
-            pending = rt.run(lambda db: open_response(db, body, now=now))
-            if pending.vp_token is None:
-                return {}
-            outcome = verify_response(ctx, pending, now=now)
-            return rt.run(lambda db: settle_response(db, ctx, pending, outcome, now=now))
-
-        return respond(answer())
+        return respond(await rt.call(lambda db: take_response(db, ctx, body, now=now)))
 
     @router.get("/oid4vp/qr/{session_id}.{kind}")
     async def qr(request: Request, session_id: str, kind: str) -> Response:
