@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import create_engine, text
 
-from bench.loopback import free_port
+from bench.loopback import cpu_seconds, free_port
 from issuer.api_tokens import Principal, Role
 from issuer.hr.applications import decide_application, file_application
 from issuer.hr.importing import HrSource, import_records, validate_records
@@ -157,24 +157,6 @@ def _flow(client: httpx.Client, issuer: str, link: str, tx_code: str, key: Any, 
     )
     if r.status_code != 200 or "~" not in r.json()["credentials"][0]["credential"]:
         raise RuntimeError(f"flow failed: {r.status_code} {r.text[:200]}")
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """CPU time (user + system) of a process and its live descendants, from Linux's /proc; None
-    elsewhere. Unlike flows/s, it does not count time the shared machine gave to others."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total, pending = 0.0, [pid]
-    try:
-        while pending:
-            current = pending.pop()
-            stat = Path(f"/proc/{current}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending.extend(int(c) for c in (task / "children").read_text().split())
-    except (OSError, ValueError, IndexError):
-        return None
-    return total
 
 
 def run_flows(

@@ -11,7 +11,9 @@ verified through the shared pipeline), `GET /login/continue` (authorization code
 The worker (uvicorn, its own process, SQLite) has the issuer's keys and status list preloaded,
 as after its first login; the load generator reads the Request Object without verifying it (a
 wallet would) and signs a fresh KB-JWT per login. `verify_per_s` is `verify_vp_token` in process
-on the same kind of presentations. Figures are medians over rounds. The last line is JSON.
+on the same kind of presentations. Figures are medians over rounds, beside the worker's own CPU
+time per login (from /proc): on a shared machine the rate moves with the neighbours, the CPU
+time much less. The last line is JSON.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from bench.gate import ISSUER, STATUS_URI, Fixture
-from bench.loopback import Connection, free_port, start_worker
+from bench.loopback import Connection, cpu_seconds, free_port, start_worker
 from vc.base64url import b64url_encode
 from vc.dcql import parse_dcql_query
 from vc.jws import decode_unverified
@@ -294,13 +296,17 @@ def main() -> None:
 
     fixture = Fixture()
     process, port, directory, client = start_login_process(fixture, lifetime_s=600)
-    verify_rates, login_rates, latencies = [], [], []
+    verify_rates, login_rates, latencies, cpu_spent = [], [], [], []
     try:
         asyncio.run(logins(port, fixture, client, 100, args.connections))  # warm up
         count = max(200, int(300 * args.seconds))
         for _ in range(args.rounds):
             verify_rates.append(verify_rate(fixture, max(500, int(2000 * args.seconds))))
+            cpu_before = cpu_seconds(process.pid)
             rate, lat = asyncio.run(logins(port, fixture, client, count, args.connections))
+            cpu_after = cpu_seconds(process.pid)
+            if cpu_before is not None and cpu_after is not None:
+                cpu_spent.append(cpu_after - cpu_before)
             login_rates.append(rate)
             latencies.extend(lat)
     finally:
@@ -312,6 +318,7 @@ def main() -> None:
     ordered = sorted(latencies)
     p50 = ordered[len(ordered) // 2]
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    cpu_ms = sum(cpu_spent) * 1000 / (count * len(cpu_spent)) if cpu_spent else None
     print(
         f"in-process vp_token verification   : {verify_per_s:>10,.0f} /s   "
         "(pipeline: issuer + KB signatures, disclosures, status, DCQL check)"
@@ -321,6 +328,8 @@ def main() -> None:
         f"p50 {p50:.1f} ms  p99 {p99:.1f} ms  ({args.connections} concurrent; 5 requests each; "
         "SQLite; target >= 200 /s)"
     )
+    if cpu_ms is not None:
+        print(f"  worker CPU per login             : {cpu_ms:>10.2f} ms")
     print(f"  rounds (logins/s)                : {', '.join(f'{r:,.0f}' for r in login_rates)}")
     print(
         json.dumps(
@@ -329,6 +338,7 @@ def main() -> None:
                 "verify_per_s": round(verify_per_s, 1),
                 "p50_ms": round(p50, 2),
                 "p99_ms": round(p99, 2),
+                "worker_cpu_ms_per_login": None if cpu_ms is None else round(cpu_ms, 2),
             }
         )
     )

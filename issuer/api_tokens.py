@@ -45,10 +45,11 @@ log = logging.getLogger(__name__)
 class FailureCounter(Protocol):
     """Failed secret checks per client address, in the database (`mobileid.throttle`)."""
 
-    def retry_after(self, db: Connection, kind: str, source: str, now: float) -> int | None:
+    def retry_after(self, kind: str, source: str, now: float) -> int | None:
         """Seconds until `source` may try again; None while it may."""
 
-    def record_failure(self, db: Connection, kind: str, source: str, now: float) -> None: ...
+    def record_failure(self, db: Connection, kind: str, source: str, now: float) -> int | None:
+        """Count a failure; the seconds to wait if `source` was over the limit already."""
 
 
 class Role(StrEnum):
@@ -152,6 +153,16 @@ def create_api_token(
     return token, row
 
 
+def _too_many_attempts(wait: int) -> AuthError:
+    """The refusal of a source over the limit; the failure that showed it is kept."""
+    return AuthError(
+        IssuerCode.too_many_attempts,
+        "too many failed tokens from this address; try again later",
+        retry_after=wait,
+        keep_changes=True,
+    )
+
+
 def authenticate(
     session: Session,
     authorization: str | None,
@@ -163,8 +174,9 @@ def authenticate(
     """Resolve an `Authorization: Bearer` header to a principal, or raise `unauthorized`.
 
     An unknown, revoked or expired token gets the same answer (an expired one is logged) and
-    counts as a failure of `source`, kept although the request fails; a source over the limit
-    is refused (`too_many_attempts`, 429) before its token is looked up. Call it first in its
+    counts as a failure of `source`, kept although the request fails; a source the throttle
+    knows to be over the limit is refused (`too_many_attempts`, 429) before its token is looked
+    up (and after, when the failure's count shows it was over already). Call it first in its
     unit of work: the failure is committed with whatever the transaction holds.
     """
     if not authorization:
@@ -173,19 +185,17 @@ def authenticate(
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > _MAX_TOKEN_CHARS:
         raise AuthError(IssuerCode.unauthorized, "bearer token required")
-    db, moment = session.connection(), now.timestamp()
-    wait = throttle.retry_after(db, API_TOKEN_FAILURES, source, moment)
+    moment = now.timestamp()
+    wait = throttle.retry_after(API_TOKEN_FAILURES, source, moment)
     if wait is not None:
-        raise AuthError(
-            IssuerCode.too_many_attempts,
-            "too many failed tokens from this address; try again later",
-            retry_after=wait,
-        )
+        raise _too_many_attempts(wait)
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == sha256_hex(token)))
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         if row is not None and row.revoked_at is None:
             log.warning("expired HR API token #%d presented from %s", row.id, source)
-        throttle.record_failure(db, API_TOKEN_FAILURES, source, moment)
+        wait = throttle.record_failure(session.connection(), API_TOKEN_FAILURES, source, moment)
+        if wait is not None:
+            raise _too_many_attempts(wait)
         raise AuthError(
             IssuerCode.unauthorized, "unknown, expired or revoked token", keep_changes=True
         )

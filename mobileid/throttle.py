@@ -7,10 +7,15 @@ import each other, so the one implementation lives here in the assembly and is h
 an object with the two methods they call.
 
 A source's window opens at its first failure of a kind and lasts `window_s`; with `max_failures`
-failures in it the source is refused, before its secret is even looked at, until the window
-closes. A success changes no count. A failure is one atomic upsert (`INSERT ... ON CONFLICT DO
-UPDATE` on SQLite and PostgreSQL alike), so workers on one database never lose one; closed
-windows are deleted as failures are recorded, skipping rows another transaction holds.
+failures in it the source is refused until the window closes. Only failures cost anything: a
+failure is one atomic upsert (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING` on SQLite and
+PostgreSQL alike), so workers on one database never lose one, and the count it returns tells the
+worker when the source is over the limit. From then on that worker refuses the source before its
+secret is even looked at, from memory, without a query; a success reads and changes nothing.
+A worker that has not seen the source fail since it went over looks at one more of its secrets:
+a wrong one is answered as refused and teaches it. So within a window a source has its secrets
+looked at no more than `max_failures` times plus once per worker. Closed windows are deleted as
+failures are recorded, skipping rows another transaction holds.
 """
 
 from __future__ import annotations
@@ -29,12 +34,16 @@ WINDOW_S = 60
 
 MAX_SOURCE_CHARS = 64
 """An IPv6 address in text is at most 45; anything longer is cut (and so shares a count)."""
+MAX_REMEMBERED = 10_000
+"""Refused sources a worker keeps in memory; past it, it forgets them (each then has one more
+secret looked at by that worker, whose wrong answer teaches it again)."""
 _PURGE_BATCH = 100
 
 
 class FailureThrottle:
     """Failures of `kind` (a name per guarded secret) from `source` (a client address), counted
-    in `table` (the columns of `issuer_secret_failures`)."""
+    in `table` (the columns of `issuer_secret_failures`); the sources over the limit that this
+    worker has seen are kept in memory until their window closes."""
 
     def __init__(
         self, table: Table, *, max_failures: int = MAX_FAILURES, window_s: int = WINDOW_S
@@ -42,32 +51,35 @@ class FailureThrottle:
         self.table = table
         self.max_failures = max_failures
         self.window_s = window_s
+        self._refused: dict[tuple[str, str], float] = {}
+        """(kind, source) -> when its window closes, for the sources seen over the limit."""
 
-    def retry_after(self, db: Connection, kind: str, source: str, now: float) -> int | None:
-        """Whole seconds until `source` may present a `kind` secret again; None while it may."""
-        t = self.table.c
-        row = db.execute(
-            select(t.failures, t.window_ends_at).where(
-                t.kind == kind, t.source == source[:MAX_SOURCE_CHARS]
-            )
-        ).first()
-        if row is None or row.failures < self.max_failures or row.window_ends_at <= now:
+    def retry_after(self, kind: str, source: str, now: float) -> int | None:
+        """Whole seconds until `source` may present a `kind` secret again, as far as this worker
+        has seen; None while it may."""
+        ends = self._refused.get((kind, source[:MAX_SOURCE_CHARS]))
+        if ends is None:
             return None
-        return max(1, math.ceil(float(row.window_ends_at) - now))
+        if ends <= now:
+            self._refused.pop((kind, source[:MAX_SOURCE_CHARS]), None)
+            return None
+        return max(1, math.ceil(ends - now))
 
-    def record_failure(self, db: Connection, kind: str, source: str, now: float) -> None:
+    def record_failure(self, db: Connection, kind: str, source: str, now: float) -> int | None:
         """Count one failed check of a `kind` secret from `source`, in the caller's transaction;
-        a closed window starts again at one, closing `window_s` from now."""
+        a closed window starts again at one, closing `window_s` from now.
+
+        Returns the seconds to wait when the source was over the limit before this failure (the
+        caller answers it as refused), else None.
+        """
         t = self.table.c
+        source = source[:MAX_SOURCE_CHARS]
         closed = t.window_ends_at <= now
         dialect = postgresql if db.dialect.name == "postgresql" else sqlite
         one_more = dialect.insert(self.table).values(
-            kind=kind,
-            source=source[:MAX_SOURCE_CHARS],
-            failures=1,
-            window_ends_at=now + self.window_s,
+            kind=kind, source=source, failures=1, window_ends_at=now + self.window_s
         )
-        db.execute(
+        counted = db.execute(
             one_more.on_conflict_do_update(
                 index_elements=[t.kind, t.source],
                 set_={
@@ -76,8 +88,8 @@ class FailureThrottle:
                         (closed, one_more.excluded.window_ends_at), else_=t.window_ends_at
                     ),
                 },
-            )
-        )
+            ).returning(t.failures, t.window_ends_at)
+        ).one()
         passed = (
             select(t.kind, t.source)
             .where(closed)
@@ -85,3 +97,9 @@ class FailureThrottle:
             .with_for_update(skip_locked=True)  # two purging workers never wait on each other
         )
         db.execute(delete(self.table).where(tuple_(t.kind, t.source).in_(passed)))
+        if counted.failures < self.max_failures:
+            return None
+        if len(self._refused) >= MAX_REMEMBERED:
+            self._refused.clear()
+        self._refused[(kind, source)] = float(counted.window_ends_at)
+        return self.retry_after(kind, source, now) if counted.failures > self.max_failures else None

@@ -26,5 +26,12 @@ def test_a_short_login_benchmark_completes_and_ends_with_its_json_line() -> None
     )
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    assert set(figures) == {"logins_per_s", "verify_per_s", "p50_ms", "p99_ms"}
+    assert set(figures) == {
+        "logins_per_s",
+        "verify_per_s",
+        "p50_ms",
+        "p99_ms",
+        "worker_cpu_ms_per_login",
+    }
     assert figures["logins_per_s"] > 0 and figures["verify_per_s"] > 0
+    assert figures["worker_cpu_ms_per_login"] is None or figures["worker_cpu_ms_per_login"] > 0

@@ -250,15 +250,16 @@ def continue_login(
     }
     code = secrets.token_urlsafe(32)
     db.execute(
-        insert(oidc_codes).values(
-            code_hash=secret_digest(code),
-            client_id=client.client_id,
-            redirect_uri=redirect_uri,
-            code_challenge=request["code_challenge"],
-            grant=orjson.dumps(grant).decode(),
-            expires_at=now + ctx.config.code_ttl_s,
-            used=False,
-        )
+        insert(oidc_codes),
+        {
+            "code_hash": secret_digest(code),
+            "client_id": client.client_id,
+            "redirect_uri": redirect_uri,
+            "code_challenge": request["code_challenge"],
+            "grant": orjson.dumps(grant).decode(),
+            "expires_at": now + ctx.config.code_ttl_s,
+            "used": False,
+        },
     )
     params = {"code": code, "iss": ctx.config.issuer}
     if state is not None:
@@ -290,23 +291,26 @@ def exchange_code(
     if not authenticate_client(client, client_secret):
         raise WrongSecret(ErrorCode.invalid_client, "client authentication failed")
     assert client is not None
+    # the code is spent first, in one statement; any refusal below rolls the spending back
     code = form.get("code") or ""
     row = db.execute(
-        select(oidc_codes).where(oidc_codes.c.code_hash == secret_digest(code))
+        update(oidc_codes)
+        .where(oidc_codes.c.code_hash == secret_digest(code), oidc_codes.c.used.is_(False))
+        .returning(
+            oidc_codes.c.client_id,
+            oidc_codes.c.redirect_uri,
+            oidc_codes.c.code_challenge,
+            oidc_codes.c.grant,
+            oidc_codes.c.expires_at,
+        ),
+        {"used": True},
     ).first()
-    if row is None or row.used or row.expires_at <= now or row.client_id != client.client_id:
+    if row is None or row.expires_at <= now or row.client_id != client.client_id:
         raise ProtocolError(ErrorCode.invalid_grant, "the code is unknown, used or expired")
     if form.get("redirect_uri") != row.redirect_uri:
         raise ProtocolError(ErrorCode.invalid_grant, "redirect_uri differs from the request's")
     if not _pkce_ok(form.get("code_verifier"), row.code_challenge):
         raise ProtocolError(ErrorCode.invalid_grant, "PKCE verification failed")
-    taken = db.execute(
-        update(oidc_codes)
-        .where(oidc_codes.c.code_hash == row.code_hash, oidc_codes.c.used.is_(False))
-        .values(used=True)
-    )
-    if taken.rowcount != 1:
-        raise ProtocolError(ErrorCode.invalid_grant, "the code is unknown, used or expired")
     grant = orjson.loads(row.grant)
     access_token = secrets.token_urlsafe(32)
     claims = {"sub": grant["sub"], **grant["claims"]}
@@ -323,12 +327,13 @@ def exchange_code(
     if grant.get("nonce") is not None:
         id_token_claims["nonce"] = grant["nonce"]
     db.execute(
-        insert(oidc_tokens).values(
-            token_hash=secret_digest(access_token),
-            client_id=client.client_id,
-            claims=orjson.dumps(claims).decode(),
-            expires_at=now + ctx.config.token_ttl_s,
-        )
+        insert(oidc_tokens),
+        {
+            "token_hash": secret_digest(access_token),
+            "client_id": client.client_id,
+            "claims": orjson.dumps(claims).decode(),
+            "expires_at": now + ctx.config.token_ttl_s,
+        },
     )
     return {
         "access_token": access_token,

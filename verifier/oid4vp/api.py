@@ -27,7 +27,7 @@ from vc.openid4vp import MAX_DIRECT_POST_BYTES, REQUEST_OBJECT_MEDIA_TYPE
 from verifier.oid4vp.errors import ErrorCode, ProtocolError, WrongSecret
 from verifier.oid4vp.outcomes import finish_session, session_view
 from verifier.oid4vp.requests import RequestError, employee_dcql, qr_png, qr_svg
-from verifier.oid4vp.responses import open_response, settle_response, verify_response
+from verifier.oid4vp.responses import take_response
 from verifier.oid4vp.sessions import (
     CROSS_DEVICE,
     SAME_DEVICE,
@@ -63,10 +63,11 @@ API_TOKEN = "api_token"  # noqa: S105 - a name
 class FailureCounter(Protocol):
     """Failed secret checks per client address, in the database (`mobileid.throttle`)."""
 
-    def retry_after(self, db: Connection, kind: str, source: str, now: float) -> int | None:
+    def retry_after(self, kind: str, source: str, now: float) -> int | None:
         """Seconds until `source` may present a `kind` secret again; None while it may."""
 
-    def record_failure(self, db: Connection, kind: str, source: str, now: float) -> None: ...
+    def record_failure(self, db: Connection, kind: str, source: str, now: float) -> int | None:
+        """Count a failure; the seconds to wait if `source` was over the limit already."""
 
 
 @dataclass
@@ -97,30 +98,38 @@ class LoginRuntime:
     async def checked(self, kind: str, request: Request, fn: Callable[[Connection], T]) -> T:
         """`fn(db)` in one unit of work behind the throttle of `kind` secrets.
 
-        A source over the limit is refused (429 `too_many_attempts`, `Retry-After`) before
-        `fn` looks at its secret; a `WrongSecret` from `fn` is counted, and the count kept
-        although the request fails. The source is the client's address as the server saw it:
-        uvicorn reads `X-Forwarded-For` only from a proxy it trusts (FORWARDED_ALLOW_IPS, by
-        default 127.0.0.1); this code never reads it.
+        A source the throttle knows to be over the limit is refused (429 `too_many_attempts`,
+        `Retry-After`) before `fn` looks at its secret; a `WrongSecret` from `fn` is counted,
+        and the count kept although the request fails (refused too when the count says the
+        source was over the limit already). Only a failure touches the database. The source is
+        the client's address as the server saw it: uvicorn reads `X-Forwarded-For` only from a
+        proxy it trusts (FORWARDED_ALLOW_IPS, by default 127.0.0.1); this code never reads it.
         """
         source = request.client.host if request.client else "unknown"
         now = self.clock()
+        wait = self.throttle.retry_after(kind, source, now)
+        if wait is not None:
+            raise _too_many_attempts(wait)
 
         def guarded(db: Connection) -> T:
-            wait = self.throttle.retry_after(db, kind, source, now)
-            if wait is not None:
-                raise ProtocolError(
-                    ErrorCode.too_many_attempts,
-                    "too many failed attempts from this address; try again later",
-                    retry_after=wait,
-                )
             try:
                 return fn(db)
             except WrongSecret:  # commits the count (`WrongSecret.keep_changes`)
-                self.throttle.record_failure(db, kind, source, now)
+                wait = self.throttle.record_failure(db, kind, source, now)
+                if wait is not None:
+                    raise _too_many_attempts(wait, keep_changes=True) from None
                 raise
 
         return await self.call(guarded)
+
+
+def _too_many_attempts(wait: int, *, keep_changes: bool | None = None) -> ProtocolError:
+    return ProtocolError(
+        ErrorCode.too_many_attempts,
+        "too many failed attempts from this address; try again later",
+        retry_after=wait,
+        keep_changes=keep_changes,
+    )
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -216,26 +225,14 @@ def oid4vp_router(rt: LoginRuntime, respond: Respond) -> APIRouter:
 
     @router.post("/oid4vp/response")
     async def direct_post(request: Request) -> Response:
-        """The Response URI (§8.2): `vp_token` + `state` as a form, or an error response.
-
-        Find the session, verify, end the session, all in one pool thread: two short
-        transactions, with the verification between them outside any transaction. It
-        never fetches (the caches' refresher does), so it never waits on the network.
-        """
+        """The Response URI (§8.2): `vp_token` + `state` as a form, or an error response,
+        taken in one unit of work (`take_response`)."""
         body = await read_body(request, MAX_DIRECT_POST_BYTES)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/x-www-form-urlencoded":
             raise ProtocolError(ErrorCode.invalid_request, "the response must be a form")
         now = rt.clock()
-
-        def answer() -> dict[str, Any]:
-            pending = rt.run(lambda db: open_response(db, body, now=now))
-            if pending.vp_token is None:
-                return {}
-            outcome = verify_response(ctx, pending, now=now)
-            return rt.run(lambda db: settle_response(db, ctx, pending, outcome, now=now))
-
-        return respond(answer())
+        return respond(await rt.call(lambda db: take_response(db, ctx, body, now=now)))
 
     @router.get("/oid4vp/qr/{session_id}.{kind}")
     async def qr(request: Request, session_id: str, kind: str) -> Response:

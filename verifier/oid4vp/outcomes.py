@@ -41,9 +41,10 @@ COMPLETED, FAILED, CONSUMED = "completed", "failed", "consumed"
 def _move(db: Connection, session_id: str, from_status: str, **values: Any) -> bool:
     """Change a session's status (and `values`) only if nobody changed it first (single use)."""
     done = db.execute(
-        update(vp_sessions)
-        .where(vp_sessions.c.id == session_id, vp_sessions.c.status == from_status)
-        .values(**values)
+        update(vp_sessions).where(
+            vp_sessions.c.id == session_id, vp_sessions.c.status == from_status
+        ),
+        values,
     )
     return bool(done.rowcount == 1)
 
@@ -61,16 +62,17 @@ def record_login(
 ) -> None:
     """One login record (system, employee, time, outcome); kept for the configured retention."""
     db.execute(
-        insert(login_records).values(
-            id=secrets.token_hex(16),
-            client_id=system[:512],
-            session_id=session_id,
-            at=now,
-            outcome=outcome[:32],
-            flow=flow,
-            employee_number=employee_number,
-            issuer=issuer,
-        )
+        insert(login_records),
+        {
+            "id": secrets.token_hex(16),
+            "client_id": system[:512],
+            "session_id": session_id,
+            "at": now,
+            "outcome": outcome[:32],
+            "flow": flow,
+            "employee_number": employee_number,
+            "issuer": issuer,
+        },
     )
 
 

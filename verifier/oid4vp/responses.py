@@ -1,6 +1,11 @@
 """Taking the wallet's answer (OpenID4VP 1.0 §8.2 `direct_post`): parse, match the session by
-`state`, verify every presentation through the shared pipeline outside any transaction, then end
-the session in a second, short one. The first answer, good or bad, spends the session's nonce.
+`state`, verify every presentation through the shared pipeline, end the session. The first
+answer, good or bad, spends the session's nonce.
+
+All of it is one unit of work (`take_response`): verification never fetches (the trust and
+status caches are refreshed in the background) and takes a fraction of a millisecond, so the
+transaction stays short; single use does not rest on it but on the conditional update that ends
+the session.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ __all__ = [
     "PendingResponse",
     "open_response",
     "settle_response",
+    "take_response",
     "verify_response",
 ]
 
@@ -166,3 +172,12 @@ def settle_response(
     return_uri = str(context.get("return_uri") or ctx.config.base_url + ctx.config.return_path)
     sep = "&" if "?" in return_uri else "?"
     return {"redirect_uri": f"{return_uri}{sep}{urlencode({'response_code': response_code})}"}
+
+
+def take_response(db: Connection, ctx: VpContext, body: bytes, *, now: float) -> dict[str, Any]:
+    """A `direct_post` body from opening to the session's end; returns the wallet's answer
+    (`settle_response`). Raises `ProtocolError`."""
+    pending = open_response(db, body, now=now)
+    if pending.vp_token is None:
+        return {}
+    return settle_response(db, ctx, pending, verify_response(ctx, pending, now=now), now=now)

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from vc.base64url import b64url_encode
 from vc.openid4vp import (
@@ -169,20 +169,21 @@ def start_session(
         )
         same = request_link(client_id, request_uri=ctx.config.request_uri(session_id, SAME_DEVICE))
     db.execute(
-        insert(vp_sessions).values(
-            id=session_id,
-            state=state,
-            nonce=nonce,
-            client_id=client_id,
-            handle_hash=secret_digest(handle),
-            dcql_query=orjson.dumps(dcql_query).decode(),
-            flow=flow,
-            status=PENDING,
-            context=orjson.dumps(context).decode(),
-            created_at=now,
-            expires_at=expires_at,
-            enc_key=enc_key,
-        )
+        insert(vp_sessions),
+        {
+            "id": session_id,
+            "state": state,
+            "nonce": nonce,
+            "client_id": client_id,
+            "handle_hash": secret_digest(handle),
+            "dcql_query": orjson.dumps(dcql_query).decode(),
+            "flow": flow,
+            "status": PENDING,
+            "context": orjson.dumps(context).decode(),
+            "created_at": now,
+            "expires_at": expires_at,
+            "enc_key": enc_key,
+        },
     )
     return NewSession(session_id, handle, client_id, cross, same, expires_at)
 
@@ -262,21 +263,22 @@ def serve_request_object(
     now: float,
     wallet_nonce: str | None = None,
 ) -> str:
-    """The signed Request Object for `request_uri` (RFC 9101, §5.9.3 `x5c`); fixes the flow."""
-    row = find_session(db, id=session_id)
+    """The signed Request Object for `request_uri` (RFC 9101, §5.9.3 `x5c`).
+
+    The first fetch fixes the session's flow: one statement sets it where it is unset and
+    returns the row as it now is; any refusal below rolls that back.
+    """
+    row = db.execute(
+        update(vp_sessions)
+        .where(vp_sessions.c.id == session_id)
+        .values(flow=func.coalesce(vp_sessions.c.flow, flow))
+        .returning(vp_sessions)
+    ).first()
     if row is None or row.expires_at <= now:
         raise ProtocolError(ErrorCode.not_found, "no such request, or it expired")
     if row.status != PENDING or row.client_id.startswith(PREFIX_REDIRECT_URI + ":"):
         raise ProtocolError(ErrorCode.invalid_request, "this request is no longer available")
-    opened_on = row.flow
-    if opened_on is None:
-        fixed = db.execute(
-            update(vp_sessions)
-            .where(vp_sessions.c.id == session_id, vp_sessions.c.flow.is_(None))
-            .values(flow=flow)
-        )
-        opened_on = flow if fixed.rowcount == 1 else find_session(db, id=session_id).flow
-    if opened_on != flow:
+    if row.flow != flow:
         raise ProtocolError(ErrorCode.invalid_request, "this request was opened on another device")
     assert ctx.certificate is not None
     params = _row_params(ctx, row)

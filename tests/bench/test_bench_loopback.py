@@ -1,4 +1,4 @@
-"""bench.issuance reads a server's CPU time from /proc, its descendants included."""
+"""The HTTP benchmarks read a server's CPU time from /proc, its descendants included."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bench.issuance import cpu_seconds
+from bench.loopback import cpu_seconds
 
 pytestmark = [
     pytest.mark.bench,
