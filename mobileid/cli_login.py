@@ -170,7 +170,6 @@ def serve(
     import uvicorn
 
     from mobileid.login_app import create_login_app
-    from verifier.status_follow import issuer_feed_sources
 
     settings = _settings(host=host, port=port, base_url=base_url)
     _where(settings, create=True)
@@ -186,9 +185,6 @@ def serve(
         f"[bold]mobileid login[/] → http://{settings.host}:{settings.port}  "
         f"(issuer {settings.base_url}, {len(settings.trusted_issuers)} trusted issuer(s))"
     )
-    feeds = issuer_feed_sources(service.config.trusted_issuers) if settings.status_feed else []
-    for url, _ in feeds:
-        console.print(f"status feed: {url}", highlight=False)
     app = create_login_app(service)
     uvicorn.run(
         app,
