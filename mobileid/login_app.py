@@ -4,11 +4,12 @@ database of `MOBILEID_LOGIN_DATABASE_URL` and a background purge of expired sess
 tokens and old login records.
 
 `open_login_service` is the assembly: settings -> engine, unit of work (`mobileid.db`),
-verifier certificate, HTTP client, throttle. `create_login_app` serves it. `LOGIN_ERRORS` is the
-service's one HTTP error mapping: every `VerifierError` a route lets through (the token
-endpoint's and userinfo's OAuth errors, OpenID4VP's `direct_post` and desk API errors) becomes
-`{"error", "error_description"}` with its status; the pages a browser sees (authorize, continue)
-answer their errors themselves, as redirects to the client or as pages.
+verifier certificate, HTTP client, throttle. `create_login_app` serves it, with the caches'
+refresher and the trusted issuers' status-list change feeds (`verifier.status_follow`).
+`LOGIN_ERRORS` is the service's one HTTP error mapping: every `VerifierError` a route lets
+through (the token endpoint's and userinfo's OAuth errors, OpenID4VP's `direct_post` and desk
+API errors) becomes `{"error", "error_description"}` with its status; the pages a browser sees
+(authorize, continue) answer their errors themselves, as redirects to the client or as pages.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from verifier.oid4vp.api import oid4vp_router
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
 from verifier.oid4vp.models import secret_failures
 from verifier.refresh import Refresher
+from verifier.status_follow import StatusFollower, issuer_feed_sources, list_ages
 from verifier.x509 import CertificateError, VerifierCertificate, load_verifier_certificate
 
 __all__ = ["LOGIN_ERRORS", "create_login_app", "open_login_service", "trust_warnings"]
@@ -145,9 +147,21 @@ def open_login_service(
 
 def create_login_app(service: LoginService, *, purge: bool = True) -> FastAPI:
     """The app of one login worker; `purge` runs the purge pass every `purge_every_s`; the
-    trust and status caches are refreshed in the background while it runs."""
+    trust and status caches are refreshed in the background while it runs, and each trusted
+    issuer's change feed is followed (unless `status_feed` is off)."""
     verifier = service.runtime.vp.verifier
-    refresher = Refresher(verifier.trust, verifier.status, clock=service.runtime.clock)
+    clock = service.runtime.clock
+    refresher = Refresher(verifier.trust, verifier.status, clock=clock)
+    feed = (
+        StatusFollower(
+            verifier.status,
+            issuer_feed_sources(service.config.trusted_issuers),
+            clock=clock,
+            allow_insecure_loopback=service.config.allow_insecure_loopback,
+        )
+        if service.config.status_feed
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -159,9 +173,13 @@ def create_login_app(service: LoginService, *, purge: bool = True) -> FastAPI:
             else None
         )
         refresher.start()
+        if feed is not None:
+            await feed.start()
         try:
             yield
         finally:
+            if feed is not None:
+                await feed.stop()
             refresher.stop()
             if task is not None:
                 task.cancel()
@@ -182,7 +200,14 @@ def create_login_app(service: LoginService, *, purge: bool = True) -> FastAPI:
 
     @app.get("/health")
     async def health() -> Response:
-        return json_response({"status": "ok", "issuer": service.config.issuer})
+        return json_response(
+            {
+                "status": "ok",
+                "issuer": service.config.issuer,
+                "status_feed": feed.health() if feed is not None else [],
+                "status_list_ages": list_ages(verifier.status, clock()),
+            }
+        )
 
     install_edge(app, LOGIN_ERRORS, max_body_bytes=MAX_DIRECT_POST_BYTES)
     return app

@@ -231,6 +231,9 @@ class LoginSettings(BaseSettings):
     retention_days: int = Field(default=_LOGIN.retention_days, ge=1, le=3650)
     stale_status: StalePolicy = _LOGIN.stale_status
     max_status_age_s: float = Field(default=_LOGIN.max_status_age_s, ge=1)
+    status_feed: bool = Field(default=_LOGIN.status_feed, examples=["false"])
+    """Follow each trusted issuer's change feed (`/status-lists/events`); off: status lists
+    change at their `ttl` only."""
     purge_every_s: float = Field(default=_LOGIN.purge_every_s, gt=0)
     api_token: SecretStr | None = None
     """Bearer token desks and terminals use for `POST /oid4vp/sessions`; unset: API mode off."""
@@ -289,6 +292,7 @@ class LoginSettings(BaseSettings):
             retention_days=self.retention_days,
             stale_status=self.stale_status,
             max_status_age_s=self.max_status_age_s,
+            status_feed=self.status_feed,
             purge_every_s=self.purge_every_s,
             api_token=self.api_token.get_secret_value() if self.api_token else None,
         )

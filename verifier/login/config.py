@@ -38,6 +38,9 @@ class LoginConfig:
     """How long login records are kept (`mobileid login purge`, and the service itself)."""
     stale_status: StalePolicy = StalePolicy.fail_closed
     max_status_age_s: float = 3600.0
+    status_feed: bool = True
+    """Follow each trusted issuer's status-list change feed: a new list is held, and a
+    revocation refuses the next login, within about a second (otherwise at the list's `ttl`)."""
     purge_every_s: float = 60.0
     client_cache_s: float = 5.0
     """How long a process reuses a client registration it read (a disabled client stops
