@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 MAX_METADATA_BYTES = 64 * 1024
 MAX_AGGREGATION_BYTES = 1024 * 1024
 MAX_DISCOVERED_LISTS = 4096
+RETRY_AFTER_FAILURE_S = 1.0
+"""The first retry of a failed metadata fetch; it doubles with each failure in a row."""
 
 
 class TrustError(VerifierError):
@@ -97,6 +99,8 @@ class _IssuerState:
     keys: dict[str, PublicKey] = field(default_factory=dict)
     document: IssuerDocument | None = None
     last_attempt: float = float("-inf")
+    failures: int = 0
+    """Metadata fetches that failed in a row since the last success."""
     discovered: tuple[str, ...] = ()
     discovered_at: float = float("-inf")
 
@@ -160,7 +164,7 @@ class TrustStore:
             return False
         now = self._clock()
         with self._lock:
-            if not force and now - state.last_attempt < self._refresh_interval:
+            if not force and now - state.last_attempt < self._next_gap(state):
                 return False
             state.last_attempt = now
             self._wanted.discard(issuer)
@@ -176,8 +180,18 @@ class TrustStore:
             self.load_document(issuer, orjson.loads(fetched.body), fetched_at=now)
         except (FetchError, VCError, orjson.JSONDecodeError) as exc:
             log.warning("issuer metadata refresh failed for %s: %s", issuer, exc)
+            state.failures += 1
             return False
+        state.failures = 0
         return True
+
+    def _next_gap(self, state: _IssuerState) -> float:
+        """Seconds between metadata fetches for one issuer: `refresh_interval_s` after a
+        success; after failures, RETRY_AFTER_FAILURE_S doubling up to that interval, so a
+        verifier started while its issuer was down has the keys soon after the issuer is up."""
+        if state.failures == 0:
+            return self._refresh_interval
+        return min(self._refresh_interval, RETRY_AFTER_FAILURE_S * 2 ** (state.failures - 1))
 
     def want(self, issuer: str) -> None:
         """Ask the refresher for `issuer`'s metadata soon (a decision met a key not held)."""

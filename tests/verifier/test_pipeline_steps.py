@@ -525,3 +525,24 @@ def test_the_refresher_thread_fetches_what_a_decision_asked_for(cold: World) -> 
     finally:
         cold.refresher.stop()
     assert pipeline.decide(cold.presented(credential), now=cold.clock()).allow
+
+
+def test_a_failed_metadata_fetch_is_retried_soon_and_less_often_each_time(cold: World) -> None:
+    """A verifier started while its issuer is down has the keys a second or so after the issuer
+    is up, not a whole `refresh_interval_s` (60 s) later; a long outage costs a fetch a minute."""
+    cold.down = True
+
+    def fetches_by(seconds: float) -> int:
+        cold.clock.advance(seconds)
+        cold.trust.refresh_wanted()
+        return cold.requests.count("/.well-known/jwt-vc-issuer")
+
+    assert fetches_by(0) == 1
+    assert [fetches_by(0.5), fetches_by(0.6), fetches_by(1.5), fetches_by(0.6)] == [1, 2, 2, 3]
+    for _ in range(10):
+        fetches_by(60)
+    before = cold.requests.count("/.well-known/jwt-vc-issuer")
+    assert fetches_by(59) == before  # backed off to the refresh interval
+    cold.down = False
+    assert fetches_by(1) == before + 1 and cold.trust.keys_of(ISSUER)
+    assert fetches_by(30) == before + 1  # a success: the next in refresh_interval_s
