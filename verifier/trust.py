@@ -191,7 +191,8 @@ class TrustStore:
         verifier started while its issuer was down has the keys soon after the issuer is up."""
         if state.failures == 0:
             return self._refresh_interval
-        return min(self._refresh_interval, RETRY_AFTER_FAILURE_S * 2 ** (state.failures - 1))
+        backoff = RETRY_AFTER_FAILURE_S * float(2 ** min(state.failures - 1, 16))
+        return min(self._refresh_interval, backoff)
 
     def want(self, issuer: str) -> None:
         """Ask the refresher for `issuer`'s metadata soon (a decision met a key not held)."""
