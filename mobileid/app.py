@@ -61,6 +61,7 @@ def create_app(
         try:
             yield
         finally:
+            await feed.close()
             worker.stop()
             runtime.close()
 

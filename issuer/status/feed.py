@@ -133,6 +133,7 @@ class StatusFeed:
         """Set when the counter moves, then replaced: a stream takes it before reading its
         replay, so a move during the read is never slept through."""
         self._poller: asyncio.Task[None] | None = None
+        self._closing = False
         self._listeners = 0
         self._latest: tuple[int, FeedReplay] | None = None
         """The poller's last read (from what position, what it found): every stream that was at
@@ -152,10 +153,19 @@ class StatusFeed:
         if moved is not None:
             moved.set()
 
+    async def close(self) -> None:
+        """Stop polling and wait for a read in progress, before the service closes its database
+        (a read cancelled mid-query would leave its connection to the garbage collector)."""
+        self._closing = True
+        if self._poller is not None:
+            await self._poller
+
     async def _poll(self) -> None:
         last = await asyncio.to_thread(self._head)
-        while self._listeners:
+        while self._listeners and not self._closing:
             await asyncio.sleep(self.poll_s)
+            if self._closing:
+                return
             try:
                 head = await asyncio.to_thread(self._head)
                 if head == last:
@@ -173,7 +183,7 @@ class StatusFeed:
         if self._moved is None:
             self._moved = asyncio.Event()
         self._listeners += 1
-        if self._poller is None or self._poller.done():
+        if not self._closing and (self._poller is None or self._poller.done()):
             self._poller = asyncio.create_task(self._poll())
         try:
             if position is None:

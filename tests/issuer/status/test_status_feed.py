@@ -112,3 +112,44 @@ def test_a_last_event_id_that_is_no_position_is_a_400(live_server: Any, bad: str
     response = live_server.client.get(FEED, headers={"Last-Event-ID": bad})
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_last_event_id"
+
+
+def test_closing_the_feed_waits_for_the_poll_in_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The issuer closes its database after the feed: a poll still reading then would leave its
+    connection to the garbage collector, so `close` waits for it and no poll starts after."""
+    import asyncio
+    import contextlib
+    import threading
+
+    from issuer.status import feed as feed_module
+
+    polling, release, reads = threading.Event(), threading.Event(), []
+
+    def head(_session: Any) -> int:
+        reads.append(1)
+        if len(reads) > 1:  # the stream's own read first, then the poller's
+            polling.set()
+            release.wait(10)
+        return 0
+
+    monkeypatch.setattr(feed_module, "feed_head", head)
+    feed = feed_module.StatusFeed(contextlib.nullcontext, poll_s=0.01)  # type: ignore[arg-type]
+
+    async def scenario() -> None:
+        stream = feed.stream(None)
+        await anext(stream)  # the opening resync; the poller has started
+        await asyncio.to_thread(polling.wait, 10)
+        closing = asyncio.create_task(feed.close())
+        await asyncio.sleep(0.1)
+        assert not closing.done()  # waiting for the read in progress
+        release.set()
+        await asyncio.wait_for(closing, 10)
+        await stream.aclose()
+        count = len(reads)
+        again = feed.stream(None)
+        await anext(again)
+        await asyncio.sleep(0.1)
+        await again.aclose()
+        assert len(reads) == count + 1  # the new stream's own read; no poller after close
+
+    asyncio.run(scenario())
