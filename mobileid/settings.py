@@ -38,8 +38,6 @@ __all__ = [
     "data_root_origin",
     "default_data_root",
     "explain_settings_error",
-    "get_gate_settings",
-    "get_login_settings",
     "get_settings",
     "load_central_config",
     "load_gate_policy",
@@ -317,11 +315,6 @@ def _trusted_issuer(entry: str | dict[str, Any]) -> TrustedIssuer:
     return TrustedIssuer.from_json({"issuer": entry} if isinstance(entry, str) else entry)
 
 
-def get_login_settings(**overrides: Any) -> LoginSettings:
-    """Read the environment (and explicit overrides) into a `LoginSettings`."""
-    return LoginSettings(**overrides)
-
-
 class GateSettings(BaseSettings):
     """`mobileid gate ...`: where gate terminals and the central verifier service listen and keep
     their files (prefix `MOBILEID_GATE_`; the data directory is the deployment's
@@ -352,11 +345,6 @@ class GateSettings(BaseSettings):
         if self.central_database_url:
             return self.central_database_url
         return f"sqlite:///{(self.data_dir / 'central-verifier.sqlite3').resolve()}"
-
-
-def get_gate_settings(**overrides: object) -> GateSettings:
-    """Read the environment (and explicit overrides) into a `GateSettings`."""
-    return GateSettings(**overrides)  # type: ignore[arg-type]
 
 
 def setting_variable(model: type[BaseSettings], field: str) -> str:

@@ -27,7 +27,7 @@ from mobileid.central_app import create_central_app, open_central_service
 from mobileid.db import create_db_engine
 from mobileid.gate_app import create_gate_app, mount_desk
 from mobileid.login_app import create_login_app, open_login_service
-from mobileid.settings import get_login_settings, get_settings
+from mobileid.settings import LoginSettings, get_settings
 from verifier.central import CentralConfig
 from verifier.gate.service import build_gate
 from verifier.trust import TrustedIssuer
@@ -126,9 +126,7 @@ def apps(tmp_path: Path) -> Iterator[dict[str, FastAPI]]:
         )
         closers.append(central_service.close)
 
-        login_settings = get_login_settings(
-            data_dir=tmp_path / "login", client_id_prefix="redirect_uri"
-        )
+        login_settings = LoginSettings(data_dir=tmp_path / "login", client_id_prefix="redirect_uri")
         login_service = open_login_service(login_settings)
         closers.append(login_service.close)
         yield {

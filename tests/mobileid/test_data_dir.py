@@ -12,11 +12,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from mobileid.cli import app as cli
-from mobileid.settings import (
-    get_gate_settings,
-    get_login_settings,
-    get_settings,
-)
+from mobileid.settings import GateSettings, LoginSettings, get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 EMPLOYEES = str(ROOT / "examples/employees.csv")
@@ -35,14 +31,14 @@ def test_the_default_is_the_users_data_directory_not_the_current_one(
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.chdir(tmp_path)
     root = tmp_path / "xdg" / "mobileid"
-    assert get_settings().data_dir == get_gate_settings().data_dir == root
-    assert get_login_settings().data_dir == root / "login"
+    assert get_settings().data_dir == GateSettings().data_dir == root
+    assert LoginSettings().data_dir == root / "login"
     monkeypatch.delenv("XDG_DATA_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert get_settings().data_dir == tmp_path / "home" / ".local" / "share" / "mobileid"
     monkeypatch.setenv("MOBILEID_DATA_DIR", str(tmp_path / "mine"))
-    assert get_settings().data_dir == get_gate_settings().data_dir == tmp_path / "mine"
-    assert get_login_settings().data_dir == tmp_path / "mine" / "login"
+    assert get_settings().data_dir == GateSettings().data_dir == tmp_path / "mine"
+    assert LoginSettings().data_dir == tmp_path / "mine" / "login"
 
 
 def test_verbose_says_which_data_directory_and_database_and_why(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from mobileid.cli import app as cli
 from mobileid.login_app import trust_warnings
-from mobileid.settings import get_login_settings
+from mobileid.settings import LoginSettings
 
 ISSUERS = "MOBILEID_LOGIN_TRUSTED_ISSUERS"
 LOOPBACK = "MOBILEID_LOGIN_ALLOW_INSECURE_LOOPBACK"
@@ -51,9 +51,7 @@ LOOPBACK = "MOBILEID_LOGIN_ALLOW_INSECURE_LOOPBACK"
     ids=["none", "https", "loopback-allowed", "loopback-http", "remote-http", "userinfo"],
 )
 def test_trust_warnings(issuers: list[str], loopback: bool, expected: list[str]) -> None:
-    lines = trust_warnings(
-        get_login_settings(trusted_issuers=issuers, allow_insecure_loopback=loopback)
-    )
+    lines = trust_warnings(LoginSettings(trusted_issuers=issuers, allow_insecure_loopback=loopback))
     assert len(lines) == len(expected), lines
     for line, fragment in zip(lines, expected, strict=True):
         assert fragment in line, line
