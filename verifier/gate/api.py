@@ -13,8 +13,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from verifier.gate.feed import GateFeed, list_ages
+from verifier.gate.feed import GateFeed
 from verifier.gate.service import GateService
+from verifier.status_follow import list_ages
 from verifier.web import Respond
 
 __all__ = ["SCAN_PATH", "gate_router"]
@@ -38,7 +39,7 @@ def gate_router(service: GateService, respond: Respond, feed: GateFeed | None = 
             {
                 **service.health(),
                 "status_feed": feed.health() if feed is not None else [],
-                "status_list_ages": list_ages(service),
+                "status_list_ages": list_ages(service.status, service.clock()),
             }
         )
 

@@ -1,5 +1,6 @@
-"""The gate's side of the status-list change feed: which feed a gate follows, and what its
-`/health` shows of the lists it holds. The following itself is `verifier.status_follow`.
+"""The gate's side of the status-list change feed: which feeds a gate follows, and its
+`GateFeed` over its status cache. The following itself, and the lists' ages its `/health` shows,
+are `verifier.status_follow`.
 
 The gate follows the feed its policy names (`status_feed`: `auto` is the central verifier's
 relay when a central service is configured, else each trusted issuer's own feed; `off`; or a
@@ -9,7 +10,6 @@ URL).
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import httpx
 
@@ -17,9 +17,8 @@ from verifier.gate.service import GateService
 from verifier.policy import GatePolicy
 from verifier.status_feed import FEED_PATH
 from verifier.status_follow import FeedSources, StatusFollower, issuer_feed_sources
-from verifier.status_follow import list_ages as status_list_ages
 
-__all__ = ["GateFeed", "feed_sources", "list_ages"]
+__all__ = ["GateFeed", "feed_sources"]
 
 
 def feed_sources(policy: GatePolicy) -> FeedSources:
@@ -56,8 +55,3 @@ class GateFeed(StatusFollower):
             transport=transport,
             rng=rng,
         )
-
-
-def list_ages(service: GateService) -> list[dict[str, Any]]:
-    """Each status list the gate holds, with its age and `iat`."""
-    return status_list_ages(service.status, service.clock())
