@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import pytest
@@ -33,6 +34,7 @@ __all__ = [
     "launch_chromium",
     "recorded_page",
     "shot",
+    "sign_in_with_wallet",
 ]
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -126,3 +128,39 @@ def shot(page: Page, name: str, *, width: int = DESKTOP["width"]) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+class WalletHolder(Protocol):
+    """A phone of the wallet simulator (`stack_kit.Phone`): its wallet and OpenID4VP side."""
+
+    wallet: Any
+    presenter: Any
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def sign_in_with_wallet(page: Page, holder: WalletHolder, *, same_device: bool = False) -> None:
+    """The browser shows the login service's page (QR + same-device link): the phone answers
+    the OpenID4VP request the page carries (the QR's `data-link`, or the same-device link), and
+    the browser goes on by itself, back to the relying party; returns once it is there."""
+    qr = page.locator("#qr")
+    qr.wait_for()
+    login = _origin(page.url)
+    if same_device:
+        link = page.locator("#same-device").get_attribute("href")
+    else:
+        link = qr.get_attribute("data-link")
+    assert link, "the login page carries no OpenID4VP request"
+    if same_device:  # tapping the link leaves the page for the wallet app (no polling then)
+        page.goto("about:blank")
+    presenter = holder.presenter
+    plan = presenter.resolve_request(link, holder.wallet)
+    outcome = presenter.respond(plan, holder.wallet, follow_redirect=False)
+    if same_device:  # the wallet app hands the browser its return address
+        assert outcome.redirect_uri, "the login service gave the wallet no way back"
+        page.goto(outcome.redirect_uri)
+    # Cross-device: the page polls the session's state and moves on when the wallet answered.
+    page.wait_for_url(lambda url: _origin(url) != login, wait_until="load")
