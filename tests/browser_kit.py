@@ -49,7 +49,7 @@ DESKTOP = {"width": 1280, "height": 800}
 TABLET = {"width": 768, "height": 1024}
 """The guard display's tablet width (issue 19)."""
 SCREENSHOTS = Path(__file__).resolve().parent / "artifacts" / "screenshots"
-LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 NOT_NETWORK = frozenset({"data", "blob", "about"})
 """Schemes a page may load from without any request leaving the machine."""
 TIMEOUT_MS = 15_000
