@@ -3,23 +3,23 @@ service, a gate reporting to the central verifier, all on 127.0.0.1, and phones 
 simulator) holding a credential the issuer issued to a given employee through the HR flow
 (apply, department head approves, SMS offer accepted).
 
-Until the consoles sign people in themselves, `relying_party` is a small OpenID Connect client
-of the login service built with Authlib's Starlette client (code flow + PKCE S256, ID token
-checked by Authlib), as every console is one (issue 19).
+`stack.console(grants)` serves the console kit's test app (`console_kit`), an OpenID Connect
+client of the stack's login service like every console (issue 19), until scenarios use the
+parties' own consoles.
 """
 
 from __future__ import annotations
 
 import contextlib
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from html import escape
 from pathlib import Path
 from typing import Any
 
 import httpx
-from authlib.integrations.starlette_client import OAuth
+from console_kit import Clock, Roles, kit_app, make_console
 from issuer_kit import (
     TOKEN_LIFETIME,
     Tokens,
@@ -31,15 +31,9 @@ from issuer_kit import (
     tx_code_of,
 )
 from login_kit import PIN, Login, running_login
-from oidc_kit import add_client
 from server_kit import Served
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Route
 
+from console.viewer import Grant
 from mobileid.central_app import create_central_app, open_central_service
 from mobileid.db import create_db_engine
 from mobileid.gate_app import create_gate_app
@@ -48,6 +42,7 @@ from verifier.feed_relay import FeedRelay
 from verifier.fetch import new_http_client
 from verifier.gate.feed import GateFeed
 from verifier.gate.service import GateService, build_gate
+from verifier.login.clients import register_client
 from verifier.policy import GatePolicy, parse_gate_policy
 from verifier.trust import TrustedIssuer
 from wallet_sim.holder import Holder
@@ -79,8 +74,7 @@ class Phone:
 
 @dataclass
 class RelyingParty:
-    """A served OpenID Connect client of the login service: `/` greets the signed-in person
-    (`#who`) or sends the browser to `/login`, which starts the code flow."""
+    """A served console: an OpenID Connect client of the login service."""
 
     url: str
     client_id: str
@@ -148,60 +142,33 @@ class ConsoleStack:
         assert response.status_code == 200, response.text
         return dict(response.json())
 
-    def relying_party(self, **client: Any) -> RelyingParty:
-        """Register a business system at the login service and serve it (Authlib's Starlette
-        client) on 127.0.0.1 for the rest of the stack's life."""
+    def console(self, grants: dict[str, list[Grant]]) -> RelyingParty:
+        """A console (the kit's test app, `console_kit.kit_app`) registered at the login service
+        as a business system and served on 127.0.0.1 for the rest of the stack's life; people's
+        grants come from `grants` (employee number -> grants)."""
         served = Served(None)
-        client.setdefault("allowed_claims", ["name", "department", "employee_number"])
-        client.setdefault("subject_type", "employee_number")
-        new = add_client(self.login, redirect_uris=[f"{served.url}/callback"], **client)
-        served.app = _relying_party_app(self.login.url, new.client.client_id, new.secret)
+        with self.login.db() as db:
+            new = register_client(
+                db,
+                name="테스트 콘솔 / Test console",
+                redirect_uris=[f"{served.url}/console/callback"],
+                allowed_claims=["name"],
+                subject_type="employee_number",
+                now=time.time(),
+            )
+        served.app = kit_app(
+            make_console(
+                Roles(grants),
+                Clock(time.time()),
+                login_url=self.login.url,
+                base_url=served.url,
+                client_id=new.client.client_id,
+                client_secret=new.secret,
+            )
+        )
         served.start()
         self._stack.callback(served.stop)
         return RelyingParty(served.url, new.client.client_id)
-
-
-def _relying_party_app(login_url: str, client_id: str, secret: str | None) -> Starlette:
-    oauth = OAuth()
-    oauth.register(
-        "mobileid",
-        client_id=client_id,
-        client_secret=secret,
-        server_metadata_url=f"{login_url}/.well-known/openid-configuration",
-        client_kwargs={"scope": "openid", "code_challenge_method": "S256"},
-    )
-    mobileid: Any = oauth.mobileid
-
-    async def home(request: Request) -> Response:
-        user = request.session.get("user")
-        if user is None:
-            return RedirectResponse("/login", status_code=303)
-        return HTMLResponse(
-            "<!doctype html><html lang='ko'><head><meta charset='utf-8'><title>RP</title></head>"
-            f"<body><h1 id='who'>{escape(user['name'])}</h1>"
-            f"<p id='sub'>{escape(user['sub'])}</p></body></html>"
-        )
-
-    async def login(request: Request) -> Response:
-        response: Response = await mobileid.authorize_redirect(
-            request, str(request.url_for("callback"))
-        )
-        return response
-
-    async def callback(request: Request) -> Response:
-        token = await mobileid.authorize_access_token(request)  # ID token checked by Authlib
-        info = await mobileid.userinfo(token=token)
-        request.session["user"] = {"sub": info["sub"], "name": info["name"]}
-        return RedirectResponse("/", status_code=303)
-
-    return Starlette(
-        routes=[
-            Route("/", home),
-            Route("/login", login),
-            Route("/callback", callback, name="callback"),
-        ],
-        middleware=[Middleware(SessionMiddleware, secret_key=secrets.token_hex(32))],
-    )
 
 
 @dataclass
