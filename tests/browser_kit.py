@@ -33,6 +33,7 @@ __all__ = [
     "RequestLog",
     "launch_chromium",
     "recorded_page",
+    "requests_of",
     "shot",
     "sign_in_with_wallet",
 ]
@@ -117,6 +118,12 @@ def recorded_page(browser: Browser, *, viewport: dict[str, int] = DESKTOP) -> It
     finally:
         context.close()
     log.assert_all_local()
+
+
+def requests_of(page: Page) -> RequestLog:
+    """The requests a page from `recorded_page` (the `page` fixture) has made so far."""
+    log: RequestLog = page.request_log  # type: ignore[attr-defined]
+    return log
 
 
 def shot(page: Page, name: str, *, width: int = DESKTOP["width"]) -> Path:
