@@ -335,6 +335,33 @@ class GateSettings(BaseSettings):
     central_port: int = Field(default=8200, ge=0, le=65535)
     central_database_url: str | None = Field(default=None, examples=[_DATABASE_EXAMPLE])
     """SQLAlchemy URL of the central service; default `central-verifier.sqlite3` in `data_dir`."""
+    console_login_url: str | None = Field(default=None, examples=["https://login.example.go.kr"])
+    """The login service guards sign in with at the gate's console (`/display`, `/records`);
+    unset: the gate has no console."""
+    console_client_id: str | None = Field(default=None, examples=["gate-sejong-06-east-01"])
+    """The gate console's client id at the login service."""
+    console_client_secret_file: Path | None = None
+    """A 0600 file holding the console's client secret (unset: a public client, PKCE only)."""
+    console_grants_token_file: Path | None = None
+    """A 0600 file holding an issuer API token of role `grant_reader` (reads who may use it)."""
+    console_issuer_url: str | None = Field(default=None, examples=["https://mobileid.mois.go.kr"])
+    """The issuer asked for grants (`GET /console/api/grants/{employee_number}`)."""
+    console_base_url: str | None = Field(default=None, examples=["https://gate-06.example.go.kr"])
+    """The gate's URL as guards' browsers reach it; default `http://<host>:<port>`."""
+
+    @model_validator(mode="after")
+    def _console_complete(self) -> GateSettings:
+        if self.console_login_url is None:
+            return self
+        missing = [
+            name
+            for name in ("console_client_id", "console_grants_token_file", "console_issuer_url")
+            if getattr(self, name) is None
+        ]
+        if missing:
+            names = ", ".join(setting_variable(GateSettings, n) for n in missing)
+            raise SettingsError(f"MOBILEID_GATE_CONSOLE_LOGIN_URL also needs {names}")
+        return self
 
     def gate_dir(self, gate_id: str) -> Path:
         """A gate's own directory: its SQLite store (records, bundle) and its record journal."""
