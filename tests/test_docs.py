@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from display_kit import console_for, operator_roles
 from edge_kit import routes_of
 from fastapi import FastAPI
 from gate_kit import gate_policy
@@ -114,7 +115,9 @@ def apps(tmp_path: Path) -> Iterator[dict[str, FastAPI]]:
         gate_engine = create_db_engine(f"sqlite:///{tmp_path / 'gate.sqlite3'}")
         gate_service = build_gate(gate_policy(ISSUER), engine=gate_engine, client=None)
         closers += [gate_engine.dispose, gate_service.close]
-        gate = create_gate_app(gate_service, worker_factory=None)
+        gate = create_gate_app(
+            gate_service, worker_factory=None, console=console_for(gate_service, operator_roles())
+        )
         mount_desk(gate, gate_service, base_url="http://127.0.0.1:8100", certificate=None)
 
         central_engine = create_db_engine(f"sqlite:///{tmp_path / 'central.sqlite3'}")
