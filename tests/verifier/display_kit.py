@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from server_kit import Served, serve_app
 
 from console.viewer import Grant, RoleSource
 from console.web import Console, SignInConfig
@@ -64,6 +65,19 @@ def signed_in(url: str, number: str = OPERATOR) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=url, timeout=20) as client:
         assert client.get(f"/test-signin/{number}").status_code == 204
         yield client
+
+
+@contextmanager
+def watching(
+    service: GateService, roles: RoleSource | None = None
+) -> Iterator[tuple[Served, httpx.Response, Iterator[str]]]:
+    """The gate served, and an operator's display stream open on it: (gate, response, events)."""
+    with (
+        serve_app(display_app(service, roles or operator_roles())) as gate,
+        signed_in(gate.url) as client,
+        client.stream("GET", "/display/events") as stream,
+    ):
+        yield gate, stream, sse(stream)
 
 
 def sse(response: httpx.Response) -> Iterator[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from display_kit import GATE_ID, display_app, operator_roles, signed_in, sse
+from display_kit import GATE_ID, display_app, operator_roles, signed_in, watching
 from gate_kit import Clock, gate_policy, make_gate, presentation, running_issuer, scan, serve
 
 from schemas.employee_id import Purpose
@@ -50,15 +50,10 @@ def test_a_scan_reaches_the_open_display(
         qr = encode_presentation(
             presentation(credential, HOLDER, audience=policy.audience, iat=clock(), purpose=purpose)
         )
-        with (
-            serve(display_app(service, operator_roles())) as gate,
-            signed_in(gate.url) as client,
-            client.stream("GET", "/display/events") as stream,
-        ):
+        with watching(service) as (gate, stream, events):
             assert stream.status_code == 200
             assert stream.headers["content-type"].startswith("text/event-stream")
             assert "frame-ancestors 'none'" in stream.headers["content-security-policy"]
-            events = sse(stream)
             assert "대기 중 / Waiting for a scan" in next(events)
             assert scan(gate, qr)["allow"] is True
             fragment = next(events)
@@ -72,12 +67,7 @@ def test_a_scan_reaches_the_open_display(
 
 def test_a_denied_scan_shows_its_reason_in_korean_and_english(clock: Clock, tmp_path: Path) -> None:
     service = make_gate(gate_policy("http://127.0.0.1:9"), tmp_path, clock, online=False)
-    with (
-        serve(display_app(service, operator_roles())) as gate,
-        signed_in(gate.url) as client,
-        client.stream("GET", "/display/events") as stream,
-    ):
-        events = sse(stream)
+    with watching(service) as (gate, _, events):
         next(events)
         scan(gate, b"=not a presentation")
         fragment = next(events)
@@ -102,12 +92,7 @@ def test_an_idle_stream_gets_heartbeat_comments(
 ) -> None:
     monkeypatch.setattr(gate_console_module, "HEARTBEAT_S", 0.05)
     service = make_gate(gate_policy("http://127.0.0.1:9"), tmp_path, clock, online=False)
-    with (
-        serve(display_app(service, operator_roles())) as gate,
-        signed_in(gate.url) as client,
-        client.stream("GET", "/display/events") as stream,
-    ):
-        events = sse(stream)
+    with watching(service) as (_gate, _, events):
         next(events)
         assert next(events) == ": keep-alive"
 
