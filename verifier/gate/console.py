@@ -118,7 +118,8 @@ def _bad_filter() -> ConsoleError:
 
 
 def gate_state(service: GateService) -> dict[str, Any]:
-    """The gate's own state as the display shows it: online or not, status lists' age."""
+    """The gate's own state as the display shows it: online or not, status lists' age, records
+    not yet uploaded (only where there is a central service to upload them to)."""
     health = service.health()
     age = health["status_age_s"]
     stale = age is None or age > health["max_status_age_s"]
@@ -129,7 +130,7 @@ def gate_state(service: GateService) -> dict[str, Any]:
         "stale": stale,
         "stale_policy": health["stale_policy"],
         "issuers_with_keys": health["issuers_with_keys"],
-        "not_uploaded": health["records_not_uploaded"],
+        "not_uploaded": health["records_not_uploaded"] if service.policy.central_url else 0,
     }
 
 

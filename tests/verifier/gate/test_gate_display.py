@@ -75,14 +75,21 @@ def test_a_denied_scan_shows_its_reason_in_korean_and_english(clock: Clock, tmp_
     assert "읽을 수 없는 제시" in fragment and "not a readable presentation" in fragment
 
 
-def test_the_display_page_shows_the_gates_own_state(clock: Clock, tmp_path: Path) -> None:
-    service = make_gate(gate_policy("http://127.0.0.1:9"), tmp_path, clock, online=False)
+@pytest.mark.parametrize("central", [None, "http://127.0.0.1:9"])
+def test_the_display_page_shows_the_gates_own_state(
+    clock: Clock, tmp_path: Path, central: str | None
+) -> None:
+    policy = gate_policy("http://127.0.0.1:9", central_url=central)
+    service = make_gate(policy, tmp_path, clock, online=False)
+    service.scan(b"eyJ.junk")
     with serve(display_app(service, operator_roles())) as gate, signed_in(gate.url) as client:
         page = client.get("/display")
     assert page.status_code == 200
     assert 'data-sse="/display/events?lane=' + GATE_ID + '"' in page.text
     assert "오프라인 / Offline" in page.text and "상태 목록 없음 / No status lists" in page.text
     assert "발급기관 키 없음 / No issuer keys" in page.text
+    # records wait for upload only where there is a central service to take them
+    assert ("1 records not uploaded" in page.text) is (central is not None)
     assert "연결 끊김 / Connection lost" in page.text  # shown by CSS when the stream drops
     assert "<script>" not in page.text and "style=" not in page.text
 
