@@ -19,6 +19,7 @@ import httpx
 
 from console.viewer import Grant
 from console.web import ConsoleError
+from schemas.console_api import EmployeeGrantsView
 
 __all__ = ["GRANTS_PATH", "MAX_TTL_S", "IssuerGrants", "parse_grants"]
 
@@ -31,18 +32,10 @@ MAX_CACHED = 4096
 
 
 def parse_grants(body: Any) -> tuple[Grant, ...]:
-    """The grants in the issuer's answer `{"grants": [{"role", "scope"}, ...]}`; anything of
-    another shape is no grant (a role is never inferred)."""
-    items = body.get("grants") if isinstance(body, dict) else None
-    if not isinstance(items, list):
-        raise ValueError("no grants array")
-    return tuple(
-        Grant(item["role"], item.get("scope"))
-        for item in items
-        if isinstance(item, dict)
-        and isinstance(item.get("role"), str)
-        and isinstance(item.get("scope"), str | None)
-    )
+    """The grants in the issuer's answer (`schemas.console_api.EmployeeGrantsView`);
+    `ValueError` for an answer of another shape (a role is never inferred)."""
+    view = EmployeeGrantsView.model_validate(body)  # pydantic's ValidationError is a ValueError
+    return tuple(Grant(g.role, g.scope) for g in view.grants)
 
 
 class IssuerGrants:

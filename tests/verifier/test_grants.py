@@ -34,7 +34,8 @@ class Issuer:
             return httpx.Response(self.status)
         if number not in self.grants:
             return httpx.Response(404, json={"error": "not_found"})
-        return httpx.Response(200, json={"employee_number": number, "grants": self.grants[number]})
+        body = {"employee_number": number, "name": "홍길동", "grants": self.grants[number]}
+        return httpx.Response(200, json=body)
 
 
 class Monotonic:
@@ -94,29 +95,44 @@ def test_an_issuer_that_refuses_is_a_503(status: int) -> None:
     assert caught.value.status == 503 and caught.value.code == "grants_unavailable"
 
 
+@pytest.mark.parametrize("body", [b"<html>", b'{"grants": "all"}'])
+def test_an_answer_that_is_not_grants_is_a_503(body: bytes) -> None:
+    transport = httpx.MockTransport(lambda _: httpx.Response(200, content=body))
+    grants = IssuerGrants(ISSUER, "t", transport=transport)
+    with pytest.raises(ConsoleError) as caught:
+        asyncio.run(grants("E1"))
+    assert caught.value.status == 503
+
+
 @pytest.mark.parametrize(
-    ("body", "expected"),
+    ("grants", "expected"),
     [
-        pytest.param({"grants": []}, (), id="none"),
+        pytest.param([], (), id="none"),
         pytest.param(
-            {"grants": [{"role": "hr_admin"}, {"role": "gate_operator", "scope": "g"}]},
+            [{"role": "hr_admin"}, {"role": "gate_operator", "scope": "g", "since": 1}],
             (Grant("hr_admin"), Grant("gate_operator", "g")),
             id="scoped_and_not",
         ),
-        pytest.param(
-            {"grants": [{"role": 1}, {"role": "x", "scope": 2}, "gate_operator"]},
-            (),
-            id="bad_items_are_no_grant",
-        ),
     ],
 )
-def test_parse_grants(body: object, expected: tuple[Grant, ...]) -> None:
-    assert parse_grants(body) == expected
+def test_parse_grants(grants: list[object], expected: tuple[Grant, ...]) -> None:
+    assert parse_grants({"employee_number": "E1", "name": "홍길동", "grants": grants}) == expected
 
 
-@pytest.mark.parametrize("body", [[], {"roles": []}, {"grants": "all"}, None])
-def test_an_answer_without_a_grants_array_is_refused(body: object) -> None:
-    with pytest.raises(ValueError, match="grants"):
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        None,
+        {"employee_number": "E1", "name": "x", "roles": []},
+        {"employee_number": "E1", "name": "x", "grants": "all"},
+        {"employee_number": "E1", "name": "x", "grants": [{"role": 1}]},
+        {"employee_number": "E1", "name": "x", "grants": [{"role": "x", "scope": 2}]},
+        {"employee_number": "E1", "name": "x", "grants": ["gate_operator"]},
+    ],
+)
+def test_an_answer_of_another_shape_is_refused(body: object) -> None:
+    with pytest.raises(ValueError):
         parse_grants(body)
 
 
