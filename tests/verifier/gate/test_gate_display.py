@@ -94,6 +94,18 @@ def test_the_display_page_shows_the_gates_own_state(
     assert "<script>" not in page.text and "style=" not in page.text
 
 
+def test_status_lists_past_their_allowed_age_are_shown_stale(clock: Clock, tmp_path: Path) -> None:
+    with running_issuer(clock) as (issuer, _):
+        service = make_gate(gate_policy(issuer.url, max_status_age_s=600), tmp_path, clock)
+    with serve(display_app(service, operator_roles())) as gate, signed_in(gate.url) as client:
+        fresh = client.get("/display").text
+        clock.advance(601)
+        stale = client.get("/display").text
+    assert "온라인 / Online" in fresh and "Status lists 0 min old" in fresh
+    assert "오래됨 / stale" not in fresh
+    assert "Status lists 10 min old · 오래됨 / stale" in stale
+
+
 def test_an_idle_stream_gets_heartbeat_comments(
     clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
