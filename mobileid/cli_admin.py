@@ -130,7 +130,8 @@ def grants(
             if g.revoked_at
             else f"부여 / granted {g.granted_at:%Y-%m-%d} by {escape(g.granted_by)}"
         )
-        why = f"; {escape(g.reason)}" if g.reason else ""
+        reason = g.revoke_reason if g.revoked_at else g.reason
+        why = f"; {escape(reason)}" if reason else ""
         console.print(f"[bold]{_describe(g)}[/]\n  {state}{why}", highlight=False, soft_wrap=True)
 
 
