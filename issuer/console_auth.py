@@ -31,7 +31,7 @@ from issuer.api_tokens import FailureCounter, failed_secret, refuse_if_throttled
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
 from issuer.errors import ConsoleAuthError, HrError, IssuerCode, IssuerError
-from issuer.grants import ADMIN_ROLE
+from issuer.grants import ADMIN_ROLE, employee_in_service
 from issuer.hashing import keyed_hash, new_numeric_code, new_secret, sha256_hex
 from issuer.messages.outbox import REDACTED, enqueue_message, outbox_sealer
 from issuer.models import Employee, LoginLink, SigninCode
@@ -75,6 +75,22 @@ def login_link_path(token: str) -> str:
     return f"/console/link/{token}"
 
 
+def _signed_in(
+    session: Session, employee_number: str, means: str, now: datetime, **detail: int
+) -> str:
+    """Audit a sign-in by `means` (the person is the actor from now on); their number."""
+    append_audit(
+        session,
+        actor=f"console:{employee_number}",
+        role="employee",
+        action=f"console.{means}.redeem",
+        subject=f"employee:{employee_number}",
+        now=now,
+        detail=detail,
+    )
+    return employee_number
+
+
 def create_login_link(
     session: Session,
     employee_number: str,
@@ -84,11 +100,7 @@ def create_login_link(
 ) -> tuple[str, datetime]:
     """A single-use sign-in link's token for an employee in active service, and its expiry;
     the token is shown once (only its SHA-256 is kept). Audited with `actor`."""
-    employee = session.scalar(select(Employee).where(Employee.employee_number == employee_number))
-    if employee is None:
-        raise HrError(IssuerCode.employee_not_found, "no such employee")
-    if employee.employment_status != "active":
-        raise HrError(IssuerCode.employee_not_active, "employee is not in active service")
+    employee = employee_in_service(session, employee_number, now)
     if not timedelta(0) < ttl <= timedelta(days=1):
         raise ConsoleAuthError(IssuerCode.invalid_request, "a link lives 1 s to 1 day")
     token = new_secret(32)
@@ -150,16 +162,7 @@ def redeem_login_link(
         raise refused(IssuerCode.login_link_expired, "this sign-in link expired")
     if employee.employment_status != "active":
         raise HrError(IssuerCode.employee_not_active, "employee is not in active service")
-    append_audit(
-        session,
-        actor=f"console:{employee.employee_number}",
-        role="employee",
-        action="console.login_link.redeem",
-        subject=f"employee:{employee.employee_number}",
-        now=now,
-        detail={"link": link.id},
-    )
-    return employee.employee_number
+    return _signed_in(session, employee.employee_number, "login_link", now, link=link.id)
 
 
 def _code_hash(config: IssuerConfig, employee_id: int, code: str) -> str:
@@ -265,16 +268,7 @@ def redeem_signin_code(
             row.code_hash, _code_hash(config, employee.id, code)
         ):
             row.state, row.used_at = "used", now
-            append_audit(
-                session,
-                actor=f"console:{employee_number}",
-                role="employee",
-                action="console.signin_code.redeem",
-                subject=f"employee:{employee_number}",
-                now=now,
-                detail={"attempts": row.attempts},
-            )
-            return employee_number
+            return _signed_in(session, employee_number, "signin_code", now, wrong=row.attempts)
         row.attempts += 1
         if row.attempts >= SIGNIN_CODE_ATTEMPTS:
             row.state = "void"

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from issuer_kit import AGENCY, cli_env, employee, standard_staff
+from issuer_kit import AGENCY, employee
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
@@ -19,25 +18,9 @@ from issuer.grants import grant_role, grants_for, list_grants, revoke_grant
 from issuer.hr.importing import HrSource, import_records, validate_records
 from issuer.models import AuditEntry, Employee
 from mobileid.cli import app as cli
-from mobileid.runtime import open_issuer_runtime
-from mobileid.settings import get_settings
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 ADMIN = "console:E0001"
-
-
-@pytest.fixture
-def env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    return cli_env(database_url, tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def runtime(env):
-    rt = open_issuer_runtime(get_settings())
-    with rt.unit_of_work() as s:
-        import_records(s, validate_records(standard_staff()), source=HrSource.central, now=NOW)
-    yield rt
-    rt.close()
 
 
 def _grant(rt, number: str, role: str, scope: str | None = None, **kw):
@@ -58,14 +41,14 @@ def _refused(rt, number: str, role: str, scope: str | None = None) -> str:
     return str(caught.value.code)
 
 
-def test_each_role_takes_its_scope(runtime) -> None:
-    _grant(runtime, "E1001", "hr_admin", reason="first administrator")
-    _grant(runtime, "E1001", "hr_officer", AGENCY)
-    _grant(runtime, "E1001", "department_head", "D200")
-    _grant(runtime, "E1001", "gate_operator")
-    _grant(runtime, "E1001", "gate_operator", " gate-1 ")  # trimmed
-    _grant(runtime, "E1001", "login_admin")
-    assert _held(runtime, "E1001") == [
+def test_each_role_takes_its_scope(staffed_issuer) -> None:
+    _grant(staffed_issuer, "E1001", "hr_admin", reason="first administrator")
+    _grant(staffed_issuer, "E1001", "hr_officer", AGENCY)
+    _grant(staffed_issuer, "E1001", "department_head", "D200")
+    _grant(staffed_issuer, "E1001", "gate_operator")
+    _grant(staffed_issuer, "E1001", "gate_operator", " gate-1 ")  # trimmed
+    _grant(staffed_issuer, "E1001", "login_admin")
+    assert _held(staffed_issuer, "E1001") == [
         Grant("department_head", "D200"),
         Grant("gate_operator", None),
         Grant("gate_operator", "gate-1"),
@@ -73,7 +56,7 @@ def test_each_role_takes_its_scope(runtime) -> None:
         Grant("hr_officer", AGENCY),
         Grant("login_admin", None),
     ]
-    assert _held(runtime, "E1002") == [] and _held(runtime, "NOBODY") == []
+    assert _held(staffed_issuer, "E1002") == [] and _held(staffed_issuer, "NOBODY") == []
 
 
 @pytest.mark.parametrize(
@@ -92,23 +75,25 @@ def test_each_role_takes_its_scope(runtime) -> None:
         ("gate_operator", "g" * 65, "invalid_scope"),
     ],
 )
-def test_bad_roles_and_scopes_are_refused(runtime, role: str, scope: str | None, code) -> None:
-    assert _refused(runtime, "E1001", role, scope) == code
-    with runtime.unit_of_work() as s:
+def test_bad_roles_and_scopes_are_refused(
+    staffed_issuer, role: str, scope: str | None, code
+) -> None:
+    assert _refused(staffed_issuer, "E1001", role, scope) == code
+    with staffed_issuer.unit_of_work() as s:
         assert list_grants(s, include_revoked=True) == []
         assert s.scalar(select(AuditEntry).where(AuditEntry.action == "grant.add")) is None
 
 
-def test_unknown_or_departed_employees_get_no_grant(runtime) -> None:
-    assert _refused(runtime, "E0000", "hr_admin") == "employee_not_found"
-    assert _refused(runtime, "E4001", "hr_admin") == "employee_not_active"  # on leave
+def test_unknown_or_departed_employees_get_no_grant(staffed_issuer) -> None:
+    assert _refused(staffed_issuer, "E0000", "hr_admin") == "employee_not_found"
+    assert _refused(staffed_issuer, "E4001", "hr_admin") == "employee_not_active"  # on leave
 
 
-def test_a_grant_is_held_once_and_revoked_once(runtime) -> None:
-    first = _grant(runtime, "E1002", "department_head", "D100")
-    assert _refused(runtime, "E1002", "department_head", "D100") == "grant_exists"
-    _grant(runtime, "E1002", "department_head", "D200")  # another scope is another grant
-    with runtime.unit_of_work() as s:
+def test_a_grant_is_held_once_and_revoked_once(staffed_issuer) -> None:
+    first = _grant(staffed_issuer, "E1002", "department_head", "D100")
+    assert _refused(staffed_issuer, "E1002", "department_head", "D100") == "grant_exists"
+    _grant(staffed_issuer, "E1002", "department_head", "D200")  # another scope is another grant
+    with staffed_issuer.unit_of_work() as s:
         revoked = revoke_grant(
             s,
             employee_number="E1002",
@@ -123,15 +108,17 @@ def test_a_grant_is_held_once_and_revoked_once(runtime) -> None:
         ADMIN,
         "moved to D200",
     )
-    assert _held(runtime, "E1002") == [Grant("department_head", "D200")]
-    with runtime.unit_of_work() as s, pytest.raises(GrantError) as again:
+    assert _held(staffed_issuer, "E1002") == [Grant("department_head", "D200")]
+    with staffed_issuer.unit_of_work() as s, pytest.raises(GrantError) as again:
         revoke_grant(
             s, employee_number="E1002", role="department_head", scope="D100", actor=ADMIN, now=NOW
         )
     assert again.value.code == "grant_not_found"
-    again_granted = _grant(runtime, "E1002", "department_head", "D100")  # a new grant, new row
+    again_granted = _grant(
+        staffed_issuer, "E1002", "department_head", "D100"
+    )  # a new grant, new row
     assert again_granted.id != first.id
-    with runtime.unit_of_work() as s:
+    with staffed_issuer.unit_of_work() as s:
         history = list_grants(s, "E1002", include_revoked=True)
         assert [(g.scope, g.active) for g in history] == [
             ("D100", False),
@@ -143,9 +130,9 @@ def test_a_grant_is_held_once_and_revoked_once(runtime) -> None:
             list_grants(s, "E0000")
 
 
-def test_every_change_is_audited_with_the_person(runtime) -> None:
-    _grant(runtime, "E1001", "hr_officer", AGENCY, reason="HR team")
-    with runtime.unit_of_work() as s:
+def test_every_change_is_audited_with_the_person(staffed_issuer) -> None:
+    _grant(staffed_issuer, "E1001", "hr_officer", AGENCY, reason="HR team")
+    with staffed_issuer.unit_of_work() as s:
         revoke_grant(
             s,
             employee_number="E1001",
@@ -155,7 +142,7 @@ def test_every_change_is_audited_with_the_person(runtime) -> None:
             now=NOW,
             reason="left the team",
         )
-    with runtime.unit_of_work() as s:
+    with staffed_issuer.unit_of_work() as s:
         entries = s.scalars(
             select(AuditEntry).where(AuditEntry.action.like("grant.%")).order_by(AuditEntry.seq)
         ).all()
@@ -168,10 +155,10 @@ def test_every_change_is_audited_with_the_person(runtime) -> None:
         verify_audit_chain(s)
 
 
-def test_someone_who_leaves_holds_nothing(runtime) -> None:
-    _grant(runtime, "E1001", "hr_admin")
-    _grant(runtime, "E1002", "login_admin")
-    with runtime.unit_of_work() as s:
+def test_someone_who_leaves_holds_nothing(staffed_issuer) -> None:
+    _grant(staffed_issuer, "E1001", "hr_admin")
+    _grant(staffed_issuer, "E1002", "login_admin")
+    with staffed_issuer.unit_of_work() as s:
         s.execute(
             update(Employee)
             .where(Employee.employee_number == "E1001")
@@ -182,78 +169,94 @@ def test_someone_who_leaves_holds_nothing(runtime) -> None:
             .where(Employee.employee_number == "E1002")
             .values(retirement_date=datetime(2026, 12, 31).date())
         )
-    assert _held(runtime, "E1001") == []
+    assert _held(staffed_issuer, "E1001") == []
     # Service ends at the end of the retirement day, Korean time (15:00 UTC).
-    assert _held(runtime, "E1002", datetime(2026, 12, 31, 14, 59, tzinfo=UTC)) == [
+    assert _held(staffed_issuer, "E1002", datetime(2026, 12, 31, 14, 59, tzinfo=UTC)) == [
         Grant("login_admin")
     ]
-    assert _held(runtime, "E1002", datetime(2026, 12, 31, 15, 0, tzinfo=UTC)) == []
-    with runtime.unit_of_work() as s:  # the rows stay, as history, and can be revoked
+    assert _held(staffed_issuer, "E1002", datetime(2026, 12, 31, 15, 0, tzinfo=UTC)) == []
+    with staffed_issuer.unit_of_work() as s:  # the rows stay, as history, and can be revoked
         assert len(list_grants(s)) == 2
         revoke_grant(s, employee_number="E1001", role="hr_admin", scope=None, actor=ADMIN, now=NOW)
 
 
-def test_reason_has_a_limit(runtime) -> None:
+def test_reason_has_a_limit(staffed_issuer) -> None:
     with pytest.raises(GrantError) as caught:
-        _grant(runtime, "E1001", "hr_admin", reason="x" * 201)
+        _grant(staffed_issuer, "E1001", "hr_admin", reason="x" * 201)
     assert caught.value.code == "invalid_request"
 
 
-def _run(env: dict[str, str], *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args), env=env)
+def _run(issuer_env: dict[str, str], *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), env=issuer_env)
     return result.exit_code, result.output
 
 
-def test_admin_commands(env, runtime) -> None:
-    ok, out = _run(env, "admin", "grant", "--employee", "E1001", "--role", "hr_admin")
+def test_admin_commands(issuer_env, staffed_issuer) -> None:
+    ok, out = _run(issuer_env, "admin", "grant", "--employee", "E1001", "--role", "hr_admin")
     assert ok == 0 and "E1001" in out and "hr_admin" in out, out
     ok, out = _run(
-        env, "admin", "grant", "--employee", "E2001", "--role", "department_head", "--scope",
+        issuer_env, "admin", "grant", "--employee", "E2001", "--role", "department_head", "--scope",
         "D200", "--reason", "인사과장",
     )  # fmt: skip
     assert ok == 0, out
-    ok, out = _run(env, "admin", "grant", "--employee", "E1001", "--role", "hr_admin")
+    ok, out = _run(issuer_env, "admin", "grant", "--employee", "E1001", "--role", "hr_admin")
     assert ok == 1 and "grant_exists" in out
     ok, out = _run(
-        env, "admin", "grant", "--employee", "E1001", "--role", "department_head", "--scope", "D9"
+        issuer_env,
+        "admin",
+        "grant",
+        "--employee",
+        "E1001",
+        "--role",
+        "department_head",
+        "--scope",
+        "D9",
     )
     assert ok == 1 and "unknown_scope" in out
-    ok, out = _run(env, "admin", "grants", "--json")
+    ok, out = _run(issuer_env, "admin", "grants", "--json")
     listed = json.loads(out)
     assert [(g["employee_number"], g["role"], g["scope"], g["reason"]) for g in listed] == [
         ("E1001", "hr_admin", None, ""),
         ("E2001", "department_head", "D200", "인사과장"),
     ]
     assert all(g["granted_by"] == "cli" for g in listed)
-    ok, out = _run(env, "admin", "grants", "--employee", "E2001", "--plain")
+    ok, out = _run(issuer_env, "admin", "grants", "--employee", "E2001", "--plain")
     lines = out.splitlines()
     assert ok == 0 and lines[0].startswith("id\temployee_number\tname\trole\tscope")
     assert len(lines) == 2 and "\tD200\t" in lines[1]
     ok, out = _run(
-        env, "admin", "revoke-grant", "--employee", "E2001", "--role", "department_head",
+        issuer_env, "admin", "revoke-grant", "--employee", "E2001", "--role", "department_head",
         "--scope", "D200", "--reason", "moved",
     )  # fmt: skip
     assert ok == 0 and "E2001" in out, out
-    ok, out = _run(env, "admin", "grants", "--employee", "E2001", "--json")
+    ok, out = _run(issuer_env, "admin", "grants", "--employee", "E2001", "--json")
     assert json.loads(out) == []
-    ok, out = _run(env, "admin", "grants", "--employee", "E2001", "--all", "--json")
+    ok, out = _run(issuer_env, "admin", "grants", "--employee", "E2001", "--all", "--json")
     (old,) = json.loads(out)
     assert (old["revoked_by"], old["revoke_reason"]) == ("cli", "moved")
-    ok, out = _run(env, "admin", "grants", "--all")
+    ok, out = _run(issuer_env, "admin", "grants", "--all")
     assert ok == 0 and "E2001" in out and "revoked" in out and "moved" in out
-    ok, out = _run(env, "admin", "grants", "--employee", "E0000")
+    ok, out = _run(issuer_env, "admin", "grants", "--employee", "E0000")
     assert ok == 1 and "employee_not_found" in out
 
 
-def test_admin_commands_on_an_unknown_role(env, runtime) -> None:
-    ok, out = _run(env, "admin", "grant", "--employee", "E1001", "--role", "root")
+def test_admin_commands_on_an_unknown_role(issuer_env, staffed_issuer) -> None:
+    ok, out = _run(issuer_env, "admin", "grant", "--employee", "E1001", "--role", "root")
     assert ok == 1 and "unknown_role" in out and "login_admin" in out
-    ok, out = _run(env, "admin", "revoke-grant", "--employee", "E1001", "--role", "hr_admin")
+    ok, out = _run(issuer_env, "admin", "revoke-grant", "--employee", "E1001", "--role", "hr_admin")
     assert ok == 1 and "grant_not_found" in out
     rows = [employee("E7", department_code="D7")]
-    with runtime.unit_of_work() as s:  # a new department in HR data can be scoped at once
+    with staffed_issuer.unit_of_work() as s:  # a new department in HR data can be scoped at once
         import_records(s, validate_records(rows), source=HrSource.central, now=NOW)
     ok, out = _run(
-        env, "admin", "grant", "--employee", "E7", "--role", "department_head", "--scope", "D7"
+        issuer_env,
+        "admin",
+        "grant",
+        "--employee",
+        "E7",
+        "--role",
+        "department_head",
+        "--scope",
+        "D7",
     )
     assert ok == 0, out

@@ -7,10 +7,8 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from issuer_kit import cli_env, standard_staff
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -22,30 +20,13 @@ from issuer.console_auth import (
     send_signin_code,
 )
 from issuer.errors import ConsoleAuthError, HrError, IssuerError
-from issuer.hr.importing import HrSource, import_records, validate_records
 from issuer.messages.outbox import REDACTED, open_text, outbox_sealer
 from issuer.models import AuditEntry, LoginLink, OutboxMessage, SecretFailures, SigninCode, metadata
 from mobileid.cli import app as cli
-from mobileid.runtime import open_issuer_runtime
-from mobileid.settings import get_settings
 from mobileid.throttle import FailureThrottle
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 SOURCE, OTHER = "198.51.100.7", "198.51.100.8"
-
-
-@pytest.fixture
-def env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    return cli_env(database_url, tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def runtime(env):
-    rt = open_issuer_runtime(get_settings())
-    with rt.unit_of_work() as s:
-        import_records(s, validate_records(standard_staff()), source=HrSource.central, now=NOW)
-    yield rt
-    rt.close()
 
 
 @pytest.fixture
@@ -78,57 +59,57 @@ def _redeem_link(rt, throttle, token: str, at: datetime = NOW, source: str = SOU
     return _attempt(rt, lambda s: redeem_login_link(s, token, at, throttle=throttle, source=source))
 
 
-def test_a_login_link_signs_in_once(runtime, throttle) -> None:
-    token = _link(runtime)
-    with runtime.unit_of_work() as s:  # only the digest rests
+def test_a_login_link_signs_in_once(staffed_issuer, throttle) -> None:
+    token = _link(staffed_issuer)
+    with staffed_issuer.unit_of_work() as s:  # only the digest rests
         stored = s.scalar(select(LoginLink.token_hash))
         assert token not in stored and len(stored) == 64
         assert not s.scalar(select(func.count()).where(AuditEntry.detail.contains(token)))
-    assert _redeem_link(runtime, throttle, token, NOW + timedelta(minutes=1)) == "E1001"
-    assert _redeem_link(runtime, throttle, token, NOW + timedelta(minutes=2)) == (
+    assert _redeem_link(staffed_issuer, throttle, token, NOW + timedelta(minutes=1)) == "E1001"
+    assert _redeem_link(staffed_issuer, throttle, token, NOW + timedelta(minutes=2)) == (
         "error:login_link_used"
     )
-    with runtime.unit_of_work() as s:
+    with staffed_issuer.unit_of_work() as s:
         actions = s.scalars(
             select(AuditEntry.action).where(AuditEntry.action.like("console.login_link.%"))
         ).all()
         assert actions == ["console.login_link.create", "console.login_link.redeem"]
 
 
-def test_expired_unknown_and_garbage_links_are_refused(runtime, throttle) -> None:
-    token = _link(runtime, ttl=timedelta(minutes=5))
+def test_expired_unknown_and_garbage_links_are_refused(staffed_issuer, throttle) -> None:
+    token = _link(staffed_issuer, ttl=timedelta(minutes=5))
     late = NOW + timedelta(minutes=5)
-    assert _redeem_link(runtime, throttle, token, late) == "error:login_link_expired"
-    assert _redeem_link(runtime, throttle, token[:-1] + "A") in (
+    assert _redeem_link(staffed_issuer, throttle, token, late) == "error:login_link_expired"
+    assert _redeem_link(staffed_issuer, throttle, token[:-1] + "A") in (
         "error:login_link_invalid",
         "E1001",  # the one in 2^6 chance that the last character was "A" already
     )
     for garbage in ("", "x" * 5000, "../../etc/passwd", "\u00e9\u0000"):
-        assert _redeem_link(runtime, throttle, garbage) == "error:login_link_invalid"
-    with runtime.unit_of_work() as s:  # every failure was counted against the address
+        assert _redeem_link(staffed_issuer, throttle, garbage) == "error:login_link_invalid"
+    with staffed_issuer.unit_of_work() as s:  # every failure was counted against the address
         failures = s.scalar(select(SecretFailures.failures).where(SecretFailures.source == SOURCE))
         assert failures == 6
 
 
-def test_links_only_for_employees_in_service(runtime, throttle) -> None:
-    with runtime.unit_of_work() as s, pytest.raises(HrError) as unknown:
+def test_links_only_for_employees_in_service(staffed_issuer, throttle) -> None:
+    with staffed_issuer.unit_of_work() as s, pytest.raises(HrError) as unknown:
         create_login_link(s, "E0000", "cli", NOW)
     assert unknown.value.code == "employee_not_found"
-    with runtime.unit_of_work() as s, pytest.raises(HrError) as on_leave:
+    with staffed_issuer.unit_of_work() as s, pytest.raises(HrError) as on_leave:
         create_login_link(s, "E4001", "cli", NOW)
     assert on_leave.value.code == "employee_not_active"
-    with runtime.unit_of_work() as s, pytest.raises(ConsoleAuthError):
+    with staffed_issuer.unit_of_work() as s, pytest.raises(ConsoleAuthError):
         create_login_link(s, "E1001", "cli", NOW, ttl=timedelta(days=2))
 
 
-def test_guessing_links_is_throttled_per_address(runtime, throttle) -> None:
-    token = _link(runtime)
-    outcomes = [_redeem_link(runtime, throttle, f"guess{n}") for n in range(11)]
+def test_guessing_links_is_throttled_per_address(staffed_issuer, throttle) -> None:
+    token = _link(staffed_issuer)
+    outcomes = [_redeem_link(staffed_issuer, throttle, f"guess{n}") for n in range(11)]
     assert outcomes[:10] == ["error:login_link_invalid"] * 10
     assert outcomes[10] == "error:too_many_attempts"
     # Over the limit, even the right link is refused from that address, and not spent.
-    assert _redeem_link(runtime, throttle, token) == "error:too_many_attempts"
-    assert _redeem_link(runtime, throttle, token, source=OTHER) == "E1001"
+    assert _redeem_link(staffed_issuer, throttle, token) == "error:too_many_attempts"
+    assert _redeem_link(staffed_issuer, throttle, token, source=OTHER) == "E1001"
 
 
 def _sent_codes(rt, number: str) -> list[str]:
@@ -166,29 +147,29 @@ def _wrong(code: str) -> str:
     return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
-def test_a_signin_code_signs_in_once(runtime, throttle) -> None:
-    _send(runtime, "E1002")
-    (code,) = _sent_codes(runtime, "E1002")
-    with runtime.unit_of_work() as s:  # a keyed digest rests, not the code
+def test_a_signin_code_signs_in_once(staffed_issuer, throttle) -> None:
+    _send(staffed_issuer, "E1002")
+    (code,) = _sent_codes(staffed_issuer, "E1002")
+    with staffed_issuer.unit_of_work() as s:  # a keyed digest rests, not the code
         stored = s.scalar(select(SigninCode.code_hash))
         assert code not in stored and len(stored) == 64
-    assert _redeem_code(runtime, throttle, "E1001", code) == "error:signin_code_invalid"
+    assert _redeem_code(staffed_issuer, throttle, "E1001", code) == "error:signin_code_invalid"
     at = NOW + timedelta(minutes=4)
-    assert _redeem_code(runtime, throttle, "E1002", code, at) == "E1002"
-    assert _redeem_code(runtime, throttle, "E1002", code, at) == "error:signin_code_invalid"
+    assert _redeem_code(staffed_issuer, throttle, "E1002", code, at) == "E1002"
+    assert _redeem_code(staffed_issuer, throttle, "E1002", code, at) == "error:signin_code_invalid"
 
 
-def test_five_wrong_codes_void_it(runtime, throttle) -> None:
-    _send(runtime, "E1002")
-    (code,) = _sent_codes(runtime, "E1002")
+def test_five_wrong_codes_void_it(staffed_issuer, throttle) -> None:
+    _send(staffed_issuer, "E1002")
+    (code,) = _sent_codes(staffed_issuer, "E1002")
     for _ in range(5):
-        assert _redeem_code(runtime, throttle, "E1002", _wrong(code)) == (
+        assert _redeem_code(staffed_issuer, throttle, "E1002", _wrong(code)) == (
             "error:signin_code_invalid"
         )
-    assert _redeem_code(runtime, throttle, "E1002", code, source=OTHER) == (
+    assert _redeem_code(staffed_issuer, throttle, "E1002", code, source=OTHER) == (
         "error:signin_code_invalid"
     )
-    with runtime.unit_of_work() as s:
+    with staffed_issuer.unit_of_work() as s:
         assert (s.scalar(select(SigninCode.state)), s.scalar(select(SigninCode.attempts))) == (
             "void",
             5,
@@ -198,61 +179,69 @@ def test_five_wrong_codes_void_it(runtime, throttle) -> None:
         ).all()
         assert [json.loads(d) for d in wrong][-1] == {"attempts": 5, "void": True}
     # A new code may be asked for (a minute later) and works.
-    _send(runtime, "E1002", NOW + timedelta(minutes=1))
-    codes = _sent_codes(runtime, "E1002")
+    _send(staffed_issuer, "E1002", NOW + timedelta(minutes=1))
+    codes = _sent_codes(staffed_issuer, "E1002")
     assert len(codes) == 2
-    assert _redeem_code(runtime, throttle, "E1002", codes[1], source=OTHER) == "E1002"
+    assert _redeem_code(staffed_issuer, throttle, "E1002", codes[1], source=OTHER) == "E1002"
 
 
-def test_codes_expire_and_a_new_one_replaces_the_old(runtime, throttle) -> None:
-    _send(runtime, "E1002")
-    _send(runtime, "E1002", NOW + timedelta(seconds=30))  # within a minute: nothing more sent
-    (first,) = _sent_codes(runtime, "E1002")
+def test_codes_expire_and_a_new_one_replaces_the_old(staffed_issuer, throttle) -> None:
+    _send(staffed_issuer, "E1002")
+    _send(
+        staffed_issuer, "E1002", NOW + timedelta(seconds=30)
+    )  # within a minute: nothing more sent
+    (first,) = _sent_codes(staffed_issuer, "E1002")
     late = NOW + timedelta(minutes=5)
-    assert _redeem_code(runtime, throttle, "E1002", first, late) == "error:signin_code_invalid"
-    _send(runtime, "E1002", NOW + timedelta(minutes=2))
-    _send(runtime, "E1002", NOW + timedelta(minutes=3, seconds=30))
-    _, second, third = _sent_codes(runtime, "E1002")
+    assert (
+        _redeem_code(staffed_issuer, throttle, "E1002", first, late) == "error:signin_code_invalid"
+    )
+    _send(staffed_issuer, "E1002", NOW + timedelta(minutes=2))
+    _send(staffed_issuer, "E1002", NOW + timedelta(minutes=3, seconds=30))
+    _, second, third = _sent_codes(staffed_issuer, "E1002")
     at = NOW + timedelta(minutes=4)
-    assert _redeem_code(runtime, throttle, "E1002", second, at) in (
+    assert _redeem_code(staffed_issuer, throttle, "E1002", second, at) in (
         "error:signin_code_invalid",
         "E1002",  # the one in a million chance that the two codes are the same
     )
-    assert _redeem_code(runtime, throttle, "E1002", third, at) == "E1002"
+    assert _redeem_code(staffed_issuer, throttle, "E1002", third, at) == "E1002"
 
 
-def test_asking_for_a_code_does_not_tell_who_exists(runtime, throttle) -> None:
+def test_asking_for_a_code_does_not_tell_who_exists(staffed_issuer, throttle) -> None:
     for number in ("E0000", "E4001", "", "x" * 300, "E1001'; --"):  # unknown, on leave, garbage
-        _send(runtime, number)
-        assert _redeem_code(runtime, throttle, number, "123456") == "error:signin_code_invalid"
-    _send(runtime, "E1001")
-    assert _redeem_code(runtime, throttle, "E1001", "12345a") == "error:signin_code_invalid"
-    with runtime.unit_of_work() as s:
+        _send(staffed_issuer, number)
+        assert (
+            _redeem_code(staffed_issuer, throttle, number, "123456") == "error:signin_code_invalid"
+        )
+    _send(staffed_issuer, "E1001")
+    assert _redeem_code(staffed_issuer, throttle, "E1001", "12345a") == "error:signin_code_invalid"
+    with staffed_issuer.unit_of_work() as s:
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 1
         assert s.scalar(select(func.count()).select_from(SigninCode)) == 1
 
 
-def test_guessing_codes_is_throttled_per_address(runtime, throttle) -> None:
+def test_guessing_codes_is_throttled_per_address(staffed_issuer, throttle) -> None:
     for number in ("E1001", "E1002", "E2001"):
-        _send(runtime, number)
-    codes = {n: _sent_codes(runtime, n)[0] for n in ("E1001", "E1002", "E2001")}
+        _send(staffed_issuer, number)
+    codes = {n: _sent_codes(staffed_issuer, n)[0] for n in ("E1001", "E1002", "E2001")}
     outcomes = [
-        _redeem_code(runtime, throttle, number, _wrong(codes[number]))
+        _redeem_code(staffed_issuer, throttle, number, _wrong(codes[number]))
         for number in ("E1001", "E1002", "E2001")
         for _ in range(4)
     ]
     assert outcomes[:10] == ["error:signin_code_invalid"] * 10
     assert outcomes[10:] == ["error:too_many_attempts"] * 2
-    assert _redeem_code(runtime, throttle, "E2001", codes["E2001"]) == "error:too_many_attempts"
-    assert _redeem_code(runtime, throttle, "E2001", codes["E2001"], source=OTHER) == "E2001"
+    assert (
+        _redeem_code(staffed_issuer, throttle, "E2001", codes["E2001"]) == "error:too_many_attempts"
+    )
+    assert _redeem_code(staffed_issuer, throttle, "E2001", codes["E2001"], source=OTHER) == "E2001"
 
 
-def test_login_link_command(env, runtime, throttle) -> None:
-    result = CliRunner().invoke(cli, ["admin", "login-link", "--employee", "E1001"], env=env)
+def test_login_link_command(issuer_env, staffed_issuer, throttle) -> None:
+    result = CliRunner().invoke(cli, ["admin", "login-link", "--employee", "E1001"], env=issuer_env)
     assert result.exit_code == 0, result.output
     url = result.output.strip().splitlines()[-1]
-    base = runtime.config.base_url
+    base = staffed_issuer.config.base_url
     assert url.startswith(f"{base}/console/link/") and "expires" in result.output
-    assert _redeem_link(runtime, throttle, url.rsplit("/", 1)[1]) == "E1001"
-    result = CliRunner().invoke(cli, ["admin", "login-link", "--employee", "E4001"], env=env)
+    assert _redeem_link(staffed_issuer, throttle, url.rsplit("/", 1)[1]) == "E1001"
+    result = CliRunner().invoke(cli, ["admin", "login-link", "--employee", "E4001"], env=issuer_env)
     assert result.exit_code == 1 and "employee_not_active" in result.output
