@@ -7,8 +7,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
 from issuer_kit import AGENCY, employee
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from typer.testing import CliRunner
 
 from console.viewer import Grant
@@ -16,8 +17,10 @@ from issuer.audit import verify_audit_chain
 from issuer.errors import GrantError, HrError
 from issuer.grants import grant_role, grants_for, list_grants, revoke_grant
 from issuer.hr.importing import HrSource, import_records, validate_records
+from issuer.migrate import alembic_config, upgrade_database
 from issuer.models import AuditEntry, Employee
 from mobileid.cli import app as cli
+from mobileid.db import create_db_engine
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 ADMIN = "console:E0001"
@@ -260,3 +263,20 @@ def test_admin_commands_on_an_unknown_role(issuer_env, staffed_issuer) -> None:
         "D7",
     )
     assert ok == 0, out
+
+
+def test_migration_0008_goes_down_and_up_again(database_url: str) -> None:
+    tables = {"issuer_grants", "issuer_login_links", "issuer_signin_codes"}
+    engine = create_db_engine(database_url)
+    try:
+        upgrade_database(engine, "0007")
+        assert not tables & set(inspect(engine).get_table_names())
+        upgrade_database(engine)
+        assert tables <= set(inspect(engine).get_table_names())
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "0007")
+        assert not tables & set(inspect(engine).get_table_names())
+        upgrade_database(engine)
+        assert tables <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
