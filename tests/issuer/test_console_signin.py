@@ -23,6 +23,7 @@ from issuer.errors import ConsoleAuthError, HrError, IssuerError
 from issuer.messages.outbox import REDACTED, open_text, outbox_sealer
 from issuer.models import AuditEntry, LoginLink, OutboxMessage, SecretFailures, SigninCode, metadata
 from mobileid.cli import app as cli
+from mobileid.log_redaction import redact_offer_references
 from mobileid.throttle import FailureThrottle
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -245,3 +246,13 @@ def test_login_link_command(issuer_env, staffed_issuer, throttle) -> None:
     assert _redeem_link(staffed_issuer, throttle, url.rsplit("/", 1)[1]) == "E1001"
     result = CliRunner().invoke(cli, ["admin", "login-link", "--employee", "E4001"], env=issuer_env)
     assert result.exit_code == 1 and "employee_not_active" in result.output
+
+
+def test_logs_never_show_a_login_links_token(issuer_env, staffed_issuer) -> None:
+    token = _link(staffed_issuer)
+    for line in (
+        f'127.0.0.1:5 - "GET /console/link/{token} HTTP/1.1" 303',
+        f"next=%2Fconsole%2Flink%2F{token}&x=1",
+    ):
+        cut = redact_offer_references(line)
+        assert token not in cut and "link" in cut and "[redacted]" in cut
