@@ -130,9 +130,10 @@ def _sent_codes(rt, number: str) -> list[str]:
     return [re.findall(r"\b\d{6}\b", text)[0] for text in texts]
 
 
-def _send(rt, number: str, at: datetime = NOW) -> None:
+def _send(rt, throttle, number: str, at: datetime = NOW, source: str = SOURCE) -> None:
     with rt.unit_of_work() as s:
-        assert send_signin_code(s, number, at, config=rt.config) is None
+        sent = send_signin_code(s, number, at, config=rt.config, throttle=throttle, source=source)
+        assert sent is None
 
 
 def _redeem_code(rt, throttle, number: str, code: str, at: datetime = NOW, source=SOURCE) -> str:
@@ -149,7 +150,7 @@ def _wrong(code: str) -> str:
 
 
 def test_a_signin_code_signs_in_once(staffed_issuer, throttle) -> None:
-    _send(staffed_issuer, "E1002")
+    _send(staffed_issuer, throttle, "E1002")
     (code,) = _sent_codes(staffed_issuer, "E1002")
     with staffed_issuer.unit_of_work() as s:  # a keyed digest rests, not the code
         stored = s.scalar(select(SigninCode.code_hash))
@@ -161,7 +162,7 @@ def test_a_signin_code_signs_in_once(staffed_issuer, throttle) -> None:
 
 
 def test_five_wrong_codes_void_it(staffed_issuer, throttle) -> None:
-    _send(staffed_issuer, "E1002")
+    _send(staffed_issuer, throttle, "E1002")
     (code,) = _sent_codes(staffed_issuer, "E1002")
     for _ in range(5):
         assert _redeem_code(staffed_issuer, throttle, "E1002", _wrong(code)) == (
@@ -180,24 +181,23 @@ def test_five_wrong_codes_void_it(staffed_issuer, throttle) -> None:
         ).all()
         assert [json.loads(d) for d in wrong][-1] == {"attempts": 5, "void": True}
     # A new code may be asked for (a minute later) and works.
-    _send(staffed_issuer, "E1002", NOW + timedelta(minutes=1))
+    _send(staffed_issuer, throttle, "E1002", NOW + timedelta(minutes=1))
     codes = _sent_codes(staffed_issuer, "E1002")
     assert len(codes) == 2
     assert _redeem_code(staffed_issuer, throttle, "E1002", codes[1], source=OTHER) == "E1002"
 
 
 def test_codes_expire_and_a_new_one_replaces_the_old(staffed_issuer, throttle) -> None:
-    _send(staffed_issuer, "E1002")
-    _send(
-        staffed_issuer, "E1002", NOW + timedelta(seconds=30)
-    )  # within a minute: nothing more sent
+    _send(staffed_issuer, throttle, "E1002")
+    # Within a minute of the last: nothing more is sent.
+    _send(staffed_issuer, throttle, "E1002", NOW + timedelta(seconds=30))
     (first,) = _sent_codes(staffed_issuer, "E1002")
     late = NOW + timedelta(minutes=5)
     assert (
         _redeem_code(staffed_issuer, throttle, "E1002", first, late) == "error:signin_code_invalid"
     )
-    _send(staffed_issuer, "E1002", NOW + timedelta(minutes=2))
-    _send(staffed_issuer, "E1002", NOW + timedelta(minutes=3, seconds=30))
+    _send(staffed_issuer, throttle, "E1002", NOW + timedelta(minutes=2))
+    _send(staffed_issuer, throttle, "E1002", NOW + timedelta(minutes=3, seconds=30))
     _, second, third = _sent_codes(staffed_issuer, "E1002")
     at = NOW + timedelta(minutes=4)
     assert _redeem_code(staffed_issuer, throttle, "E1002", second, at) in (
@@ -209,11 +209,11 @@ def test_codes_expire_and_a_new_one_replaces_the_old(staffed_issuer, throttle) -
 
 def test_asking_for_a_code_does_not_tell_who_exists(staffed_issuer, throttle) -> None:
     for number in ("E0000", "E4001", "", "x" * 300, "E1001'; --"):  # unknown, on leave, garbage
-        _send(staffed_issuer, number)
+        _send(staffed_issuer, throttle, number)
         assert (
             _redeem_code(staffed_issuer, throttle, number, "123456") == "error:signin_code_invalid"
         )
-    _send(staffed_issuer, "E1001")
+    _send(staffed_issuer, throttle, "E1001")
     assert _redeem_code(staffed_issuer, throttle, "E1001", "12345a") == "error:signin_code_invalid"
     with staffed_issuer.unit_of_work() as s:
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 1
@@ -222,7 +222,7 @@ def test_asking_for_a_code_does_not_tell_who_exists(staffed_issuer, throttle) ->
 
 def test_guessing_codes_is_throttled_per_address(staffed_issuer, throttle) -> None:
     for number in ("E1001", "E1002", "E2001"):
-        _send(staffed_issuer, number)
+        _send(staffed_issuer, throttle, number)
     codes = {n: _sent_codes(staffed_issuer, n)[0] for n in ("E1001", "E1002", "E2001")}
     outcomes = [
         _redeem_code(staffed_issuer, throttle, number, _wrong(codes[number]))
@@ -256,3 +256,23 @@ def test_logs_never_show_a_login_links_token(issuer_env, staffed_issuer) -> None
     ):
         cut = redact_offer_references(line)
         assert token not in cut and "link" in cut and "[redacted]" in cut
+
+
+def test_one_address_cannot_send_codes_to_the_whole_staff(staffed_issuer, throttle) -> None:
+    numbers = [f"E9{n:03d}" for n in range(10)]
+    for number in [*numbers[:5], "E0000", "E0001", "E0002", "E0003", "E0004"]:
+        _send(staffed_issuer, throttle, number)  # known or not: counted alike
+    outcomes = {
+        number: _attempt(
+            staffed_issuer,
+            lambda s, n=number: send_signin_code(
+                s, n, NOW, config=staffed_issuer.config, throttle=throttle, source=SOURCE
+            ),
+        )
+        for number in ("E9005", "E0005")
+    }
+    assert outcomes == {"E9005": "error:too_many_attempts", "E0005": "error:too_many_attempts"}
+    _send(staffed_issuer, throttle, "E9006", source=OTHER)
+    with staffed_issuer.unit_of_work() as s:
+        sent = s.scalars(select(OutboxMessage.subject).order_by(OutboxMessage.id)).all()
+    assert sent == [f"employee:{n}" for n in numbers[:5]] + ["employee:E9006"]
