@@ -1,4 +1,5 @@
-"""No offer reference in a log line: the `/credential-offer/<reference>` path is cut.
+"""No offer reference or sign-in link in a log line: the `/credential-offer/<reference>` and
+`/console/link/<token>` paths are cut.
 
 The reference in a `credential_offer_uri` is what an offer link redeems (with its tx_code), and
 request paths reach the logs: uvicorn's access log, our error log. `install_log_redaction` (by
@@ -15,8 +16,11 @@ from typing import Any
 
 __all__ = ["install_log_redaction", "redact_offer_references"]
 
-# The path as sent, or percent-encoded inside an offer link's `credential_offer_uri=`.
-_OFFER_REFERENCE = re.compile(r"((?:/|%2F)credential-offer(?:/|%2F))[^\s\"'?#/&%]+", re.I)
+# The path as sent, or percent-encoded inside an offer link's `credential_offer_uri=`; the
+# console's single-use sign-in links (`mobileid admin login-link`) likewise.
+_OFFER_REFERENCE = re.compile(
+    r"((?:/|%2F)(?:credential-offer|console(?:/|%2F)link)(?:/|%2F))[^\s\"'?#/&%]+", re.I
+)
 _MARK = "_mobileid_redacts_offer_references"
 
 

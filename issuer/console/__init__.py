@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from console.web import Console, NavItem, SignInConfig
 from issuer.console.home import AREAS, home_router
 from issuer.console.roles import issuer_role_source
+from issuer.console.signin import signin_router
 
 __all__ = ["ISSUER_CONSOLE_TITLE", "TEMPLATES", "install_issuer_console", "issuer_console"]
 
@@ -54,4 +55,5 @@ def issuer_console(
 def install_issuer_console(app: FastAPI, console: Console) -> None:
     """Mount the console and its pages on the issuer's app (after its error handlers)."""
     app.include_router(home_router)
+    app.include_router(signin_router)
     console.install(app)

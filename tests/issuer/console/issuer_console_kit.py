@@ -52,8 +52,10 @@ def served_issuer(
     client_id: str,
     secret: str | None,
     served: Served | None = None,
+    run_outbox: bool = False,
 ) -> Iterator[tuple[Served, FastAPI]]:
-    """The issuer with its console on 127.0.0.1, its standard staff imported."""
+    """The issuer with its console on 127.0.0.1, its standard staff imported (`run_outbox`: SMS
+    shown in `<tmp_path>/data/dev-sms.log`)."""
     served = served or Served(None)
     secret_file = write_secret(tmp_path / "console-secret", secret) if secret else None
     settings = issuer_settings(
@@ -63,8 +65,9 @@ def served_issuer(
         console_login_url=login_url,
         console_client_id=client_id,
         console_client_secret_file=secret_file,
+        outbox_poll_s=0.05,
     )
-    app = create_app(settings, run_outbox=False)
+    app = create_app(settings, run_outbox=run_outbox)
     seed_staff(app)
     served.app = app
     served.start()
