@@ -27,6 +27,7 @@ from issuer.status.feed import StatusFeed
 from issuer.status.feed_api import status_feed_router
 from mobileid import __version__
 from mobileid.console_setup import console_config
+from mobileid.docs_ui import install_docs
 from mobileid.edge import install_edge
 from mobileid.http_errors import ISSUER_ERRORS
 from mobileid.outbox_worker import OutboxWorker
@@ -79,7 +80,7 @@ def create_app(
         title="mobileid: 모바일 공무원증 (Mobile Civil Servant ID)",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs" if settings.docs else None,
+        docs_url=None,  # `install_docs` below: Swagger UI served by the app, no CDN
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs else None,
     )
@@ -110,6 +111,8 @@ def create_app(
     app.include_router(status_feed_router)  # before `/status-lists/{list_id}`
     app.include_router(status_router)
     app.include_router(console_api_router)
+    if settings.docs:
+        install_docs(app)
     install_edge(app, ISSUER_ERRORS, max_body_bytes=settings.max_body_bytes)
     if console_settings is not None:  # after the edge: its refusals become the console's pages
         install_issuer_console(
