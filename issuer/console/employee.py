@@ -68,7 +68,13 @@ def employee_router(console: Console) -> APIRouter:
                 session, principal, viewer.employee_number, now=ctx.clock()
             )
             names = decider_names(session, overview.applications)
-        return {"me": overview, "now": ctx.clock(), "names": names, "actor_prefix": CONSOLE_ACTOR}
+        return {
+            "viewer": viewer,
+            "me": overview,
+            "now": ctx.clock(),
+            "names": names,
+            "actor_prefix": CONSOLE_ACTOR,
+        }
 
     @router.get("", response_class=HTMLResponse)
     def me(request: Request, viewer: SignedIn, ctx: Ctx, done: str = "") -> HTMLResponse:

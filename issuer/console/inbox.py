@@ -45,6 +45,7 @@ def inbox_router(console: Console) -> APIRouter:
             records = inbox(session, viewer.actor, headed_departments(viewer), states=states)
             names = decider_names(session, records)
         return {
+            "viewer": viewer,
             "records": records,
             "departments": sorted(headed_departments(viewer)),
             "names": names,

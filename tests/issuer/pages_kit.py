@@ -98,5 +98,5 @@ class Pages:
 
 def error_code(html: str) -> str | None:
     """The stable code an error page shows."""
-    found = re.search(r'data-code="([a-z_]+)"', html)
+    found = re.search(r"Error code: <code>([a-z_]+)</code>", html)
     return found.group(1) if found else None

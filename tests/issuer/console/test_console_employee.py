@@ -69,7 +69,7 @@ def test_employee_sees_own_hr_data_and_applies(pages: Pages) -> None:
     r = pages.as_("E1001").client.get("/console/me")
     assert r.status_code == 200
     assert "홍길동" in r.text and "디지털정부과" in r.text and "E1001" in r.text
-    assert "아직 발급된 자격증명이 없습니다" in r.text
+    assert "아직 발급된 증명서가 없습니다" in r.text
     assert 'action="/console/me/applications"' in r.text
 
     r = pages.post("/console/me/applications", {"phone": "010-2222-3333"})
