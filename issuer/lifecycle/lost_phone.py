@@ -13,16 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuer.api_tokens import Principal, Role
 from issuer.audit import append_audit
 from issuer.errors import AuthError, IssuerCode, LifecycleError
-from issuer.hr.applications import ApplicationRecord, file_application, get_employee
+from issuer.hr.applications import ApplicationRecord, get_employee
 from issuer.keys.signing import IssuerKeyring
-from issuer.lifecycle.state_changes import LOST_PHONE_SUSPENSION, StatusChange, change_states
-from issuer.models import LIVE_CREDENTIAL_STATES, Credential
+from issuer.lifecycle.credentials import file_reissue, locked_live_credential
+from issuer.lifecycle.state_changes import LOST_PHONE_SUSPENSION, StatusChange
 from issuer.status.publication import StatusListPublisher
 
 __all__ = ["LostPhoneReport", "report_lost_phone"]
@@ -52,12 +51,7 @@ def report_lost_phone(
     if principal.role is not Role.employee or principal.employee_number is None:
         raise AuthError(IssuerCode.forbidden_role, "employees report their own phone lost")
     employee = get_employee(session, principal, principal.employee_number)
-    live = session.execute(
-        select(Credential)
-        .where(Credential.employee_id == employee.id, Credential.state.in_(LIVE_CREDENTIAL_STATES))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar()
+    live = locked_live_credential(session, employee)
     if live is None:
         raise LifecycleError(IssuerCode.credential_not_found, "no live credential to report")
     if live.state == "suspended" and live.suspension_reason != LOST_PHONE_SUSPENSION:
@@ -65,28 +59,18 @@ def report_lost_phone(
             IssuerCode.credential_suspended,
             "the credential is suspended for another reason; HR reinstates or revokes it",
         )
-    record = file_application(  # first: a refused application leaves nothing written
+    record, suspended = file_reissue(
         session,
         principal,
-        employee_number=employee.employee_number,
+        employee,
+        live,
         phone=phone,
-        reason="reissue",
+        new_state="suspended" if live.state == "active" else None,
+        reason=LOST_PHONE_SUSPENSION,
+        publisher=publisher,
+        keyring=keyring,
         now=now,
     )
-    suspended = None
-    if live.state == "active":
-        suspended = change_states(
-            session,
-            [(live, employee)],
-            new_state="suspended",
-            reason=LOST_PHONE_SUSPENSION,
-            actor=principal.actor,
-            role=principal.role.value,
-            publisher=publisher,
-            keyring=keyring,
-            now=now,
-            detail={"application": record.application.id},
-        )[0]
     append_audit(
         session,
         actor=principal.actor,

@@ -23,28 +23,25 @@ def pages(live_server: Any, tmp_path: Path) -> Iterator[Pages]:
     pages.close()
 
 
-def _applications(pages: Pages, number: str) -> list[Application]:
+def _rows(pages: Pages, table: Any, number: str) -> list[Any]:
+    """The employee's applications or credentials, oldest first."""
     with pages.server.runtime.unit_of_work() as session:
         return list(
             session.scalars(
-                select(Application)
-                .join(Employee, Employee.id == Application.employee_id)
+                select(table)
+                .join(Employee, Employee.id == table.employee_id)
                 .where(Employee.employee_number == number)
-                .order_by(Application.created_at)
+                .order_by(table.created_at if table is Application else table.issued_at)
             )
         )
+
+
+def _applications(pages: Pages, number: str) -> list[Application]:
+    return _rows(pages, Application, number)
 
 
 def _credentials(pages: Pages, number: str) -> list[Credential]:
-    with pages.server.runtime.unit_of_work() as session:
-        return list(
-            session.scalars(
-                select(Credential)
-                .join(Employee, Employee.id == Credential.employee_id)
-                .where(Employee.employee_number == number)
-                .order_by(Credential.issued_at)
-            )
-        )
+    return _rows(pages, Credential, number)
 
 
 def _approve(pages: Pages, comment: str = "확인했습니다") -> None:
