@@ -255,3 +255,24 @@ def test_a_lost_phone_does_not_lift_another_suspension(pages: Pages) -> None:
     assert r.status_code == 409 and error_code(r.text) == "credential_suspended"
     assert len(_applications(pages, "E1001")) == 1
     assert _credentials(pages, "E1001")[0].suspension_reason == "investigation"
+
+
+def test_only_the_employee_reports_their_phone_lost(pages: Pages) -> None:
+    """The service refuses any other principal before looking anything up."""
+    from issuer.api_tokens import operator
+    from issuer.errors import AuthError
+    from issuer.hr.inbox import head_principal
+    from issuer.lifecycle.lost_phone import report_lost_phone
+
+    runtime, ctx = pages.server.runtime, pages.server.app.state.issuer
+    for principal in (operator(), head_principal("console:E1002", "D100")):
+        with pytest.raises(AuthError) as refused, runtime.unit_of_work() as session:
+            report_lost_phone(
+                session,
+                principal,
+                phone="010-1234-5678",
+                publisher=ctx.status,
+                keyring=ctx.keyring,
+                now=runtime.clock(),
+            )
+        assert refused.value.code == "forbidden_role"
