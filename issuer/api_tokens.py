@@ -2,9 +2,11 @@
 
 Roles (issue 3): `hr_admin` (everything), `department_head` (decides applications of one
 department), `agency_officer` (applies for employees dispatched to one agency), `employee` (applies
-for and sees their own). Tokens are shown once and stored as SHA-256, and expire. A client address
-that presents too many tokens that fail (unknown, expired or revoked alike) is refused for a while
-before its token is even looked up (`FailureCounter`, shared by the workers of one database).
+for and sees their own); issue 19: `hr_officer` (HR of one agency: its employees and those
+dispatched to it; manages their credentials). Tokens are shown once and stored as SHA-256, and
+expire. A client address that presents too many tokens that fail (unknown, expired or revoked
+alike) is refused for a while before its token is even looked up (`FailureCounter`, shared by the
+workers of one database).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class Role(StrEnum):
     department_head = "department_head"
     agency_officer = "agency_officer"
     employee = "employee"
+    hr_officer = "hr_officer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +106,7 @@ def create_api_token(
         Role.department_head: ("department",),
         Role.agency_officer: ("agency",),
         Role.employee: ("employee",),
+        Role.hr_officer: ("agency",),
     }[role]
     given = {
         k
