@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 
+from issuer.console.hr_upload import HR_UPLOAD_PATH
 from issuer.context import IssuerContext
 from issuer.hr.api import hr_router
+from issuer.hr.uploads import UploadStore
 from issuer.lifecycle.api import lifecycle_router
 from issuer.messages.outbox import MessageSender
 from issuer.models import SecretFailures, metadata
@@ -99,6 +101,17 @@ def create_app(
     app.include_router(lifecycle_router)
     app.include_router(status_feed_router)  # before `/status-lists/{list_id}`
     app.include_router(status_router)
-    install_edge(app, ISSUER_ERRORS, max_body_bytes=settings.max_body_bytes)
+    app.state.hr_uploads = UploadStore(
+        settings.data_dir / "hr-uploads",
+        ttl=timedelta(seconds=settings.console_hr_upload_ttl_s),
+        max_bytes=settings.console_hr_upload_max_bytes,
+    )
+    install_edge(
+        app,
+        ISSUER_ERRORS,
+        max_body_bytes=settings.max_body_bytes,
+        # the multipart form around the file: its boundaries, headers and other fields
+        path_limits={HR_UPLOAD_PATH: settings.console_hr_upload_max_bytes + 64 * 1024},
+    )
     log.info("issuer %s ready (kid %s)", runtime.config.base_url, runtime.keyring.active.kid)
     return app
