@@ -139,6 +139,16 @@ def test_a_file_changed_after_its_review_is_refused(desk) -> None:
     assert _apply(desk, digest).status_code == 404
 
 
+def test_an_upload_expires(desk) -> None:
+    desk.sign_in(admin())
+    digest = _digest(_upload(desk, _csv([employee("E7001")])))
+    desk.server.clock.advance(3600)  # MOBILEID_CONSOLE_HR_UPLOAD_TTL_S
+    expired = _apply(desk, digest)
+    assert expired.status_code == 404 and "hr_upload_not_found" in expired.text
+    _upload(desk, _csv([employee("E7002")]))  # the next upload clears it away
+    assert not (desk.server.data_dir / "hr-uploads" / f"{digest}.csv").exists()
+
+
 def test_an_officer_uploads_their_agency_only(desk) -> None:
     desk.sign_in(officer(OTHER_AGENCY))
     rows = [
