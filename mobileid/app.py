@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from fastapi import FastAPI
 
 from issuer.console.hr_upload import HR_UPLOAD_PATH
+from issuer.console_api import console_api_router
 from issuer.context import IssuerContext
 from issuer.hr.api import hr_router
 from issuer.hr.uploads import UploadStore
@@ -101,6 +102,7 @@ def create_app(
     app.include_router(lifecycle_router)
     app.include_router(status_feed_router)  # before `/status-lists/{list_id}`
     app.include_router(status_router)
+    app.include_router(console_api_router)
     app.state.hr_uploads = UploadStore(
         settings.data_dir / "hr-uploads",
         ttl=timedelta(seconds=settings.console_hr_upload_ttl_s),
