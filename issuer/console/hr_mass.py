@@ -4,7 +4,8 @@ department, confirmed with the count, run in the background with a live progress
 The run is `issuer.lifecycle.mass_actions.run_mass_action` (one transaction per batch, audited
 with the person) in a thread of this process; its progress is kept in memory (`MassJobs`, on
 `app.state.hr_mass_jobs`) and streamed to the page as Server-Sent Events of HTML fragments (the
-kit's `data-sse`), or read by reloading the page. A job is seen by whoever started it and by HR
+kit's `data-sse`) holding a native `<progress>` bar, which shows its value without script or
+style, or read by reloading the page. A job is seen by whoever started it and by HR
 administrators; after a restart its page is gone, its effect and audit entries are not.
 """
 
@@ -215,7 +216,7 @@ def job_progress(request: Request, job_id: str, viewer: HrViewer) -> HTMLRespons
 @hr_mass_router.get("/jobs/{job_id}/events")
 async def job_events(request: Request, job_id: str, viewer: HrViewer) -> StreamingResponse:
     """Server-Sent Events: the progress fragment every half second while it changes, the last
-    one when the job ends (then the stream closes)."""
+    one as a `done` event when the job ends (the kit's console.js then closes the stream)."""
     job = _jobs(request).get(job_id, viewer)
 
     async def events() -> AsyncIterator[str]:
@@ -223,9 +224,10 @@ async def job_events(request: Request, job_id: str, viewer: HrViewer) -> Streami
         while True:
             ended = job.finished.is_set()
             fragment = _fragment(request, job)
-            if fragment != last:
+            if fragment != last or ended:
                 last = fragment
-                yield "".join(f"data: {line}\n" for line in fragment.splitlines()) + "\n"
+                data = "".join(f"data: {line}\n" for line in fragment.splitlines())
+                yield ("event: done\n" if ended else "") + data + "\n"
             if ended or await request.is_disconnected():
                 return
             await asyncio.sleep(EVENT_EVERY_S)

@@ -87,9 +87,11 @@ class HrDesk:
         )
 
 
-def _install_console(app: Any) -> None:
-    from console.web import Console
-    from issuer.console.hr import HR_ROUTERS, ISSUER_TEMPLATES
+def _install_console(app: Any, base_url: str) -> None:
+    """The kit's console on `app` as the assembly installs it, signing in nobody by itself (the
+    tests choose the viewer); the login service it would send people to is never reached."""
+    from console.web import Console, SignInConfig
+    from issuer.console.hr import HR_NAV, HR_ROUTERS, ISSUER_TEMPLATES
 
     async def no_roles(_: str) -> list[Grant]:
         return []
@@ -98,9 +100,10 @@ def _install_console(app: Any) -> None:
         title="모바일 공무원증 / Mobile ID",
         templates=ISSUER_TEMPLATES,
         roles=no_roles,
-        signin=None,
+        signin=SignInConfig("http://127.0.0.1:9", "issuer-console", None, base_url),
         session_secret=b"k" * 32,
         secure_cookies=False,
+        nav=HR_NAV,
     ).install(app)
     for router in HR_ROUTERS:
         app.include_router(router)
@@ -121,7 +124,7 @@ def hr_desk(
     clock = Clock()
     try:
         served.app = create_app(get_settings(), clock=clock)
-        _install_console(served.app)
+        _install_console(served.app, served.url)
     except BaseException:
         served.close()
         raise

@@ -48,8 +48,10 @@ def test_mass_suspension_confirmed_runs_to_100_percent(desk) -> None:
     assert page.status_code == 200 and f'data-sse="{job}/events"' in page.text
     with desk.client.stream("GET", f"{job}/events") as events:
         assert events.headers["content-type"].startswith("text/event-stream")
-        percents = [int(p) for p in re.findall(r'data-progress="(\d+)"', events.read().decode())]
+        stream = events.read().decode()
+    percents = [int(p) for p in re.findall(r'data-percent="(\d+)"', stream)]
     assert percents[-1] == 100 and percents == sorted(percents)
+    assert stream.count("event: done") == 1 and stream.rstrip().endswith("</div>")
     final = desk.client.get(f"{job}/progress").text
     assert 'value="100"' in final and "완료 / Done: 3" in final
     desk.office.assert_published(issued[0].uri, {i.idx: SUSPENDED for i in issued})
