@@ -2,12 +2,13 @@
 
 Roles (issue 3): `hr_admin` (everything), `department_head` (decides applications of one
 department), `agency_officer` (applies for employees dispatched to one agency), `employee` (applies
-for and sees their own), `grant_reader` (reads console grants, `GET /console/api/grants/...`, and
-nothing else: gates and the login service hold one). Tokens are shown once and stored as
-SHA-256, and expire. A client address that presents too many tokens that fail (unknown, expired
-or revoked alike) is refused for a while before its token is even looked up (`FailureCounter`,
-shared by the workers of one database); console sign-in links and codes are counted the same
-way (`refuse_if_throttled`, `failed_secret`).
+for and sees their own), `hr_officer` (issue 19: HR of one agency, its employees and those
+dispatched to it; manages their credentials), `grant_reader` (reads console grants,
+`GET /console/api/grants/...`, and nothing else: gates and the login service hold one). Tokens
+are shown once and stored as SHA-256, and expire. A client address that presents too many tokens
+that fail (unknown, expired or revoked alike) is refused for a while before its token is even
+looked up (`FailureCounter`, shared by the workers of one database); console sign-in links and
+codes are counted the same way (`refuse_if_throttled`, `failed_secret`).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class Role(StrEnum):
     department_head = "department_head"
     agency_officer = "agency_officer"
     employee = "employee"
+    hr_officer = "hr_officer"
     grant_reader = "grant_reader"
 
 
@@ -110,6 +112,7 @@ def create_api_token(
         Role.department_head: ("department",),
         Role.agency_officer: ("agency",),
         Role.employee: ("employee",),
+        Role.hr_officer: ("agency",),
         Role.grant_reader: (),
     }[role]
     given = {

@@ -10,14 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 
+from issuer.console.hr_upload import HR_UPLOAD_PATH
 from issuer.console_api import console_api_router
 from issuer.console import install_issuer_console, issuer_console
 from issuer.context import IssuerContext
 from issuer.hr.api import hr_router
+from issuer.hr.uploads import UploadStore
 from issuer.lifecycle.api import lifecycle_router
 from issuer.messages.outbox import MessageSender
 from issuer.models import SecretFailures, metadata
@@ -113,7 +115,18 @@ def create_app(
     app.include_router(console_api_router)
     if settings.docs:
         install_docs(app)
-    install_edge(app, ISSUER_ERRORS, max_body_bytes=settings.max_body_bytes)
+    app.state.hr_uploads = UploadStore(
+        settings.data_dir / "hr-uploads",
+        ttl=timedelta(seconds=settings.console_hr_upload_ttl_s),
+        max_bytes=settings.console_hr_upload_max_bytes,
+    )
+    install_edge(
+        app,
+        ISSUER_ERRORS,
+        max_body_bytes=settings.max_body_bytes,
+        # the multipart form around the file: its boundaries, headers and other fields
+        path_limits={HR_UPLOAD_PATH: settings.console_hr_upload_max_bytes + 64 * 1024},
+    )
     if console_settings is not None:  # after the edge: its refusals become the console's pages
         install_issuer_console(
             app,

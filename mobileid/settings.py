@@ -122,6 +122,13 @@ class Settings(ConsoleFields, BaseSettings):
     """Failed HR API tokens one client address may present per window before it gets 429."""
     throttle_window_s: int = Field(default=WINDOW_S, ge=1, le=86400)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    console_hr_upload_max_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=64 * 1024, le=256 * 1024 * 1024
+    )
+    """Largest HR export the console takes for a dry run (a national file goes through
+    `mobileid hr import`)."""
+    console_hr_upload_ttl_s: int = Field(default=3600, ge=60, le=7 * 86400)
+    """How long an uploaded HR export waits for "apply" after its dry run (then deleted)."""
     outbox_poll_s: float = Field(default=1.0, gt=0, le=3600)
     outbox_console: bool = True
     """Development sender: also show each SMS on the console (it always writes dev-sms.log)."""

@@ -18,7 +18,10 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from console.web import Console, NavItem, SignInConfig
+from issuer.console.employee import employee_router
 from issuer.console.home import AREAS, home_router
+from issuer.console.hr import HR_ROUTERS
+from issuer.console.inbox import inbox_router
 from issuer.console.roles import issuer_role_source
 from issuer.console.signin import signin_router
 
@@ -56,4 +59,8 @@ def install_issuer_console(app: FastAPI, console: Console) -> None:
     """Mount the console and its pages on the issuer's app (after its error handlers)."""
     app.include_router(home_router)
     app.include_router(signin_router)
+    app.include_router(employee_router(console))
+    app.include_router(inbox_router(console))
+    for router in HR_ROUTERS:
+        app.include_router(router)
     console.install(app)

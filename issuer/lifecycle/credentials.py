@@ -3,7 +3,9 @@
 Each operation checks the operator's role and the credential's current state, then applies the
 change with `state_changes.change_states`, in the caller's transaction, so verifiers see it as
 soon as it commits. Revocation (INVALID) is final; suspension (SUSPENDED) is undone by
-reinstatement (VALID). `hr_admin` may do everything; a department head may act on their own
+reinstatement (VALID). `hr_admin` may do everything, an `hr_officer` the same for the employees
+of their agency and those dispatched to it (no reissue: HR administrators file those); a
+department head may act on their own
 department's credentials for the operational reasons (a lost phone, an investigation), not for
 HR decisions. A reissue is never one person's: HR files it on the employee's behalf, only to a
 phone on record, and the department head approves it; a new phone is the employee's own
@@ -26,6 +28,7 @@ from issuer.hr.applications import (
     ApplicationRecord,
     file_application,
     get_employee,
+    may_see,
     phones_on_record,
 )
 from issuer.keys.signing import IssuerKeyring
@@ -85,7 +88,7 @@ def _check_reason(reason: str, allowed: Sequence[str]) -> None:
 
 def _check_role(principal: Principal) -> None:
     """Checked before anything is looked up."""
-    if principal.role not in (Role.hr_admin, Role.department_head):
+    if principal.role not in (Role.hr_admin, Role.hr_officer, Role.department_head):
         raise AuthError(
             IssuerCode.forbidden_role, "only HR and department heads manage credentials"
         )
@@ -102,7 +105,7 @@ def _load_for_update(
     session: Session, principal: Principal, credential_id: str
 ) -> tuple[Credential, Employee]:
     """The credential and its holder, locked; `credential_not_found` alike for a credential that
-    does not exist and for one of another department (a department head's scope)."""
+    does not exist and for one outside the principal's scope (a department, an agency)."""
     row = (
         session.execute(
             select(Credential, Employee)
@@ -114,10 +117,7 @@ def _load_for_update(
         if 0 < len(credential_id) <= _MAX_ID_CHARS
         else None
     )
-    if row is None or (
-        principal.role is Role.department_head
-        and row[1].department_code != principal.department_code
-    ):
+    if row is None or not may_see(principal, row[1]):
         raise LifecycleError(IssuerCode.credential_not_found, "no such credential")
     return row[0], row[1]
 
