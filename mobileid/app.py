@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 
+from issuer.console import install_issuer_console, issuer_console
 from issuer.console.hr_upload import HR_UPLOAD_PATH
 from issuer.console_api import console_api_router
-from issuer.console import install_issuer_console, issuer_console
 from issuer.context import IssuerContext
 from issuer.hr.api import hr_router
 from issuer.hr.uploads import UploadStore

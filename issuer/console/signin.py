@@ -62,11 +62,24 @@ def send_code(
     request: Request, ctx: Ctx, employee_number: Annotated[str, Form(max_length=_MAX_FIELD)]
 ) -> HTMLResponse:
     """Step 2: a code is on its way if the number is right (the same answer either way)."""
+    console = console_of(request)
     number = employee_number.strip()
-    with ctx.unit_of_work() as session:
-        send_signin_code(session, number, ctx.clock(), config=ctx.config)
+    try:
+        with ctx.unit_of_work() as session:
+            send_signin_code(
+                session,
+                number,
+                ctx.clock(),
+                config=ctx.config,
+                throttle=ctx.throttle,
+                source=_source(request),
+            )
+    except IssuerError as exc:  # too many requests from this address
+        status, error, message = _refusal(exc)
+        context = {"step": "number", "error": error, "message": message}
+        return console.render(request, "issuer/signin_code.html", context, status=status)
     ctx.wake_outbox()
-    return console_of(request).render(
+    return console.render(
         request, "issuer/signin_code.html", {"step": "code", "employee_number": number}
     )
 

@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 from console_kit import csrf_of
-from issuer.console_auth import SIGNIN_CODE_SMS, create_login_link
 from issuer_console_kit import served_issuer
 from issuer_kit import AGENCY, read_sms
 
 from console.web import SESSION_COOKIE
+from issuer.console_auth import SIGNIN_CODE_SMS, create_login_link
 from issuer.grants import grant_role
 from mobileid.log_redaction import redact_offer_references
 
