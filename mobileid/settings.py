@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
+from mobileid.console_setup import ConsoleFields
 from mobileid.throttle import MAX_FAILURES, WINDOW_S
 from vc.sealing import PLACEHOLDER_SECRET, placeholder_problem
 from verifier.login.config import ClientIdPrefix, LoginConfig, ResponseMode
@@ -77,8 +78,9 @@ class SettingsError(ValueError):
     """The configuration cannot be used (e.g. a placeholder secret in production)."""
 
 
-class Settings(BaseSettings):
-    """Everything configurable; see `mobileid --help` and the README for the variables."""
+class Settings(ConsoleFields, BaseSettings):
+    """Everything configurable; see `mobileid --help` and the README for the variables (the
+    issuer's console: `ConsoleFields`, `MOBILEID_CONSOLE_*`)."""
 
     model_config = SettingsConfigDict(env_prefix="MOBILEID_", extra="ignore", frozen=True)
 
@@ -120,6 +122,13 @@ class Settings(BaseSettings):
     """Failed HR API tokens one client address may present per window before it gets 429."""
     throttle_window_s: int = Field(default=WINDOW_S, ge=1, le=86400)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    console_hr_upload_max_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=64 * 1024, le=256 * 1024 * 1024
+    )
+    """Largest HR export the console takes for a dry run (a national file goes through
+    `mobileid hr import`)."""
+    console_hr_upload_ttl_s: int = Field(default=3600, ge=60, le=7 * 86400)
+    """How long an uploaded HR export waits for "apply" after its dry run (then deleted)."""
     outbox_poll_s: float = Field(default=1.0, gt=0, le=3600)
     outbox_console: bool = True
     """Development sender: also show each SMS on the console (it always writes dev-sms.log)."""
