@@ -239,6 +239,20 @@ class LoginSettings(BaseSettings):
     """Failed secrets (session handles, client secrets, the API token: each counted apart) one
     client address may present per window before it gets 429 `too_many_attempts`."""
     throttle_window_s: int = Field(default=WINDOW_S, ge=1, le=86400)
+    console_client_id: str | None = Field(default=None, examples=["login-console"])
+    """The login administrators' console (`/admin`) signs in through this service as this
+    registered client (redirect URI `<base_url>/console/callback`); unset: no console."""
+    console_client_secret_file: Path | None = Field(
+        default=None, examples=["/etc/mobileid/login-console-secret"]
+    )
+    """A 0600 file holding that client's secret; unset: it is a public client (PKCE only)."""
+    console_issuer_url: str | None = Field(default=None, examples=["https://id.mois.go.kr"])
+    """The issuer the console asks for a person's roles (`/console/api/grants/...`)."""
+    console_grant_token_file: Path | None = Field(
+        default=None, examples=["/etc/mobileid/login-grant-reader-token"]
+    )
+    """A 0600 file holding an issuer API token of role `grant_reader`."""
+    console_idle_timeout_s: int = Field(default=900, ge=60, le=86400)
     host: str = "127.0.0.1"
     port: int = Field(default=8300, ge=0, le=65535)
 
@@ -274,6 +288,17 @@ class LoginSettings(BaseSettings):
         )
         if self.env != "dev" and problem:
             raise SettingsError(problem)
+        return self
+
+    @model_validator(mode="after")
+    def _console_complete(self) -> LoginSettings:
+        if self.console_client_id and not (
+            self.console_issuer_url and self.console_grant_token_file
+        ):
+            raise SettingsError(
+                "MOBILEID_LOGIN_CONSOLE_CLIENT_ID needs MOBILEID_LOGIN_CONSOLE_ISSUER_URL and "
+                "MOBILEID_LOGIN_CONSOLE_GRANT_TOKEN_FILE (where the console learns roles)"
+            )
         return self
 
     def config(self) -> LoginConfig:
