@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from verifier.errors import VerifierError
 from verifier.login.audit import record_admin_action
+from verifier.login.claims import check_allowed_claims
 from verifier.login.clients import (
     Client,
     NewClient,
@@ -58,6 +59,7 @@ def add_client(
     public: bool,
 ) -> NewClient:
     """Register a business system; its secret is returned once and never recorded."""
+    check_allowed_claims(allowed_claims)  # refused as `unknown_claims`, as an edit would be
     new = register_client(
         db,
         name=name,
