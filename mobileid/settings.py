@@ -129,6 +129,32 @@ class Settings(BaseSettings):
     sms_gateway_token: SecretStr | None = None
     sms_gateway_timeout_s: float = Field(default=10.0, gt=0, le=120)
     docs: bool = True
+    ops_login_url: str | None = Field(default=None, examples=["https://login.mois.go.kr"])
+    """The login service whose `/health` the operators' overview (`/console/ops`) shows."""
+    ops_central_url: str | None = Field(default=None, examples=["https://central.mois.go.kr"])
+    """The central verifier: its `/health`, and through it the gates online and offline."""
+    ops_gate_urls: list[str] = Field(
+        default_factory=list, examples=['["https://gate-1f.mois.go.kr:8100"]']
+    )
+    """Gates whose own `/health` the overview asks (a JSON list of base URLs)."""
+    ops_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    ops_gate_offline_after_s: float = Field(default=60.0, ge=15, le=86400)
+    """A gate the central verifier has not heard from this long is shown offline (gates send
+    records or a heartbeat every 10 s)."""
+
+    @field_validator("ops_login_url", "ops_central_url")
+    @classmethod
+    def _ops_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/") if value else value
+
+    @field_validator("ops_gate_urls")
+    @classmethod
+    def _ops_gate_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            cls._ops_url(url)
+        return [url.rstrip("/") for url in value]
 
     @field_validator("issuer_base_url")
     @classmethod

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine, MetaData, inspect, text
 from verifier.login.models import login_audit, oidc_metadata
 from verifier.models import (
     bundle_items,
+    central_gates,
     central_records,
     entry_records,
     metadata,
@@ -54,7 +55,7 @@ def branch_tables(part: Part) -> frozenset[str]:
         return _first_tables(part) | {seen_presentations.name}
     if part == "login":
         return _first_tables(part) | {secret_failures.name, login_audit.name}
-    return _first_tables(part)
+    return _first_tables(part) | {central_gates.name}
 
 
 def _first_tables(part: Part) -> frozenset[str]:
