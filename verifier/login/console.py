@@ -167,41 +167,33 @@ def login_console_router(service: LoginService) -> APIRouter:
             request, "login_client.html", status, client=found, history=history, error=error
         )
 
+    async def edit(
+        request: Request, viewer: Viewer, client_id: str, change: Callable[..., Any], value: Any
+    ) -> Response:
+        """Apply one change to a system (`change(db, client_id, value, actor=, now=)`, from
+        `verifier.login.admin`); a refusal shows the system's page again with the reason."""
+        try:
+            await in_db(
+                lambda db: change(db, client_id, value, actor=viewer.actor, now=runtime.clock())
+            )
+        except ConsoleError as exc:
+            return await _client_page(request, client_id, error=exc)
+        return to_client(client_id)
+
     @router.post("/clients/{client_id}/enabled", dependencies=posted)
     async def set_enabled(request: Request, client_id: str, viewer: Admin) -> Response:
         enabled = _text(await request.form(), "enabled") == "true"
-        await in_db(
-            lambda db: enable_client(
-                db, client_id, enabled, actor=viewer.actor, now=runtime.clock()
-            )
-        )
-        return to_client(client_id)
+        return await edit(request, viewer, client_id, enable_client, enabled)
 
     @router.post("/clients/{client_id}/claims", dependencies=posted)
     async def set_claims(request: Request, client_id: str, viewer: Admin) -> Response:
         claims = [str(c) for c in (await request.form()).getlist("claim")]
-        try:
-            await in_db(
-                lambda db: change_allowed_claims(
-                    db, client_id, claims, actor=viewer.actor, now=runtime.clock()
-                )
-            )
-        except ConsoleError as exc:
-            return await _client_page(request, client_id, error=exc)
-        return to_client(client_id)
+        return await edit(request, viewer, client_id, change_allowed_claims, claims)
 
     @router.post("/clients/{client_id}/redirect-uris", dependencies=posted)
     async def set_uris(request: Request, client_id: str, viewer: Admin) -> Response:
         uris = _lines(_text(await request.form(), "redirect_uris"))
-        try:
-            await in_db(
-                lambda db: change_redirect_uris(
-                    db, client_id, uris, actor=viewer.actor, now=runtime.clock()
-                )
-            )
-        except ConsoleError as exc:
-            return await _client_page(request, client_id, error=exc)
-        return to_client(client_id)
+        return await edit(request, viewer, client_id, change_redirect_uris, uris)
 
     @router.get("/records")
     async def records(request: Request, _viewer: Admin) -> HTMLResponse:
