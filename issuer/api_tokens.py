@@ -2,9 +2,12 @@
 
 Roles (issue 3): `hr_admin` (everything), `department_head` (decides applications of one
 department), `agency_officer` (applies for employees dispatched to one agency), `employee` (applies
-for and sees their own). Tokens are shown once and stored as SHA-256, and expire. A client address
-that presents too many tokens that fail (unknown, expired or revoked alike) is refused for a while
-before its token is even looked up (`FailureCounter`, shared by the workers of one database).
+for and sees their own), `grant_reader` (reads console grants, `GET /console/api/grants/...`, and
+nothing else: gates and the login service hold one). Tokens are shown once and stored as
+SHA-256, and expire. A client address that presents too many tokens that fail (unknown, expired
+or revoked alike) is refused for a while before its token is even looked up (`FailureCounter`,
+shared by the workers of one database); console sign-in links and codes are counted the same
+way (`refuse_if_throttled`, `failed_secret`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from issuer.audit import append_audit
-from issuer.errors import AuthError, HrError, IssuerCode
+from issuer.errors import AuthError, HrError, IssuerCode, IssuerError
 from issuer.hashing import new_secret, sha256_hex
 from issuer.models import ApiToken, Employee
 
@@ -31,8 +34,10 @@ __all__ = [
     "Role",
     "authenticate",
     "create_api_token",
+    "failed_secret",
     "list_api_tokens",
     "operator",
+    "refuse_if_throttled",
     "revoke_api_token",
 ]
 
@@ -57,6 +62,7 @@ class Role(StrEnum):
     department_head = "department_head"
     agency_officer = "agency_officer"
     employee = "employee"
+    grant_reader = "grant_reader"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +109,7 @@ def create_api_token(
         Role.department_head: ("department",),
         Role.agency_officer: ("agency",),
         Role.employee: ("employee",),
+        Role.grant_reader: (),
     }[role]
     given = {
         k
@@ -157,10 +164,37 @@ def _too_many_attempts(wait: int) -> AuthError:
     """The refusal of a source over the limit; the failure that showed it is kept."""
     return AuthError(
         IssuerCode.too_many_attempts,
-        "too many failed tokens from this address; try again later",
+        "too many failed attempts from this address; try again later",
         retry_after=wait,
         keep_changes=True,
     )
+
+
+def refuse_if_throttled(throttle: FailureCounter, kind: str, source: str, now: datetime) -> None:
+    """Raise `too_many_attempts` (429) while `source` is over the limit of failed `kind`
+    secrets; call it before the secret is looked up."""
+    wait = throttle.retry_after(kind, source, now.timestamp())
+    if wait is not None:
+        raise _too_many_attempts(wait)
+
+
+def failed_secret(
+    session: Session,
+    throttle: FailureCounter,
+    kind: str,
+    *,
+    source: str,
+    now: datetime,
+    refusal: IssuerError,
+) -> IssuerError:
+    """Count a failed `kind` secret of `source` in the session's transaction; the error to raise:
+    `too_many_attempts` when the source was over the limit already, else `refusal`. Both keep
+    the transaction's changes (the count, and whatever the caller recorded of the failure)."""
+    wait = throttle.record_failure(session.connection(), kind, source, now.timestamp())
+    if wait is not None:
+        return _too_many_attempts(wait)
+    refusal.keep_changes = True
+    return refusal
 
 
 def authenticate(
@@ -185,19 +219,18 @@ def authenticate(
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > _MAX_TOKEN_CHARS:
         raise AuthError(IssuerCode.unauthorized, "bearer token required")
-    moment = now.timestamp()
-    wait = throttle.retry_after(API_TOKEN_FAILURES, source, moment)
-    if wait is not None:
-        raise _too_many_attempts(wait)
+    refuse_if_throttled(throttle, API_TOKEN_FAILURES, source, now)
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == sha256_hex(token)))
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         if row is not None and row.revoked_at is None:
             log.warning("expired HR API token #%d presented from %s", row.id, source)
-        wait = throttle.record_failure(session.connection(), API_TOKEN_FAILURES, source, moment)
-        if wait is not None:
-            raise _too_many_attempts(wait)
-        raise AuthError(
-            IssuerCode.unauthorized, "unknown, expired or revoked token", keep_changes=True
+        raise failed_secret(
+            session,
+            throttle,
+            API_TOKEN_FAILURES,
+            source=source,
+            now=now,
+            refusal=AuthError(IssuerCode.unauthorized, "unknown, expired or revoked token"),
         )
     return Principal(
         token_id=row.id,

@@ -14,7 +14,9 @@ __all__ = [
     "AuditKeyMismatch",
     "AuditSealRefused",
     "AuthError",
+    "ConsoleAuthError",
     "DeliveryError",
+    "GrantError",
     "HrError",
     "HrImportRejected",
     "IssuerCode",
@@ -70,6 +72,17 @@ class IssuerCode(StrEnum):
     status_list_not_found = "status_list_not_found"
     invalid_last_event_id = "invalid_last_event_id"  # the status-list change feed
     signing_key_not_found = "signing_key_not_found"
+    # consoles (issue 19): grants, sign-in links and codes
+    unknown_role = "unknown_role"
+    scope_required = "scope_required"
+    scope_not_allowed = "scope_not_allowed"
+    unknown_scope = "unknown_scope"  # no such agency or department in HR data
+    grant_exists = "grant_exists"
+    grant_not_found = "grant_not_found"
+    login_link_invalid = "login_link_invalid"
+    login_link_expired = "login_link_expired"
+    login_link_used = "login_link_used"
+    signin_code_invalid = "signin_code_invalid"  # wrong, expired, used or void: one answer
     # operations
     invalid_hr_file = "invalid_hr_file"
     audit_chain_broken = "audit_chain_broken"
@@ -119,6 +132,14 @@ class AuthError(IssuerError):
 
 class HrError(IssuerError):
     """An HR workflow rule refused the action (unknown employee, application state, ...)."""
+
+
+class GrantError(IssuerError):
+    """A grant rule refused the change (unknown role, scope, employee; grant exists or not)."""
+
+
+class ConsoleAuthError(IssuerError):
+    """A console sign-in link or code does not redeem (unknown, expired, used, wrong)."""
 
 
 class LifecycleError(IssuerError):

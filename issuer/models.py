@@ -1,10 +1,11 @@
 """The issuer's tables (SQLAlchemy 2). Own `MetaData`, own Alembic version table.
 
-Secrets never rest in plaintext: API tokens, pre-authorized codes, offer references, tx_codes and
-access tokens are stored as hashes (`issuer.hashing`); signing keys' private halves are sealed
-under the deployment secret (`vc.sealing`). Invariants the service relies on are also
-database constraints, so a race cannot break them: one open application per employee, one offer
-per application, one live credential per employee, unique (status list, index).
+Secrets never rest in plaintext: API tokens, pre-authorized codes, offer references, tx_codes,
+access tokens and console sign-in links and codes are stored as hashes (`issuer.hashing`);
+signing keys' private halves are sealed under the deployment secret (`vc.sealing`). Invariants
+the service relies on are also database constraints, so a race cannot break them: one open
+application per employee, one offer per application, one live credential per employee, unique
+(status list, index), one active grant of a role and scope, one active sign-in code per employee.
 
 Writes: rows the rules reason about are loaded and changed as objects; rows nothing reads back in
 the same transaction (access tokens, nonces, spent proofs, a credential's slot, audit links) are
@@ -49,10 +50,13 @@ __all__ = [
     "Credential",
     "DpopProofSeen",
     "Employee",
+    "LoginLink",
     "Nonce",
     "Offer",
     "OutboxMessage",
+    "RoleGrant",
     "SecretFailures",
+    "SigninCode",
     "SigningKeyRecord",
     "StatusFeedHead",
     "StatusListRecord",
@@ -382,6 +386,75 @@ class AuditHead(Base):
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
     key_check: Mapped[str | None] = mapped_column(String(16))
+
+
+class RoleGrant(Base):
+    """A console role held by an employee (`issuer.grants`), active until revoked; revoked rows
+    stay as history. `scope` is an agency code, a department code or a gate id, or "" for none
+    (not NULL: the unique index below must see two unscoped grants of a role as the same)."""
+
+    __tablename__ = "issuer_grants"
+    __table_args__ = (
+        Index(
+            "uq_issuer_grants_one_active",
+            "employee_id",
+            "role",
+            "scope",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("issuer_employees.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    scope: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(200))
+    granted_by: Mapped[str] = mapped_column(String(100))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoke_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class LoginLink(Base):
+    """A single-use console sign-in link (`issuer.console_auth`); only its token's SHA-256."""
+
+    __tablename__ = "issuer_login_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("issuer_employees.id"), index=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SigninCode(Base):
+    """A one-time console sign-in code sent by SMS (`issuer.console_auth`): its keyed hash, the
+    wrong tries, and its state (active, used, void, replaced); one active code per employee."""
+
+    __tablename__ = "issuer_signin_codes"
+    __table_args__ = (
+        Index(
+            "uq_issuer_signin_codes_one_active",
+            "employee_id",
+            unique=True,
+            sqlite_where=text("state = 'active'"),
+            postgresql_where=text("state = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("issuer_employees.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(8))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class StatusFeedHead(Base):

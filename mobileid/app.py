@@ -14,6 +14,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 
+from issuer.console_api import console_api_router
 from issuer.context import IssuerContext
 from issuer.hr.api import hr_router
 from issuer.lifecycle.api import lifecycle_router
@@ -99,6 +100,7 @@ def create_app(
     app.include_router(lifecycle_router)
     app.include_router(status_feed_router)  # before `/status-lists/{list_id}`
     app.include_router(status_router)
+    app.include_router(console_api_router)
     install_edge(app, ISSUER_ERRORS, max_body_bytes=settings.max_body_bytes)
     log.info("issuer %s ready (kid %s)", runtime.config.base_url, runtime.keyring.active.kid)
     return app

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from issuer.errors import IssuerError
 from mobileid import __version__
+from mobileid.cli_admin import register_admin_commands
 from mobileid.cli_common import (
     console,
     err_console,
@@ -43,6 +44,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(hr_app, name="hr")
+register_admin_commands(admin_app)
 app.add_typer(admin_app, name="admin")
 app.add_typer(issuer_app, name="issuer")
 app.add_typer(outbox_app, name="outbox")

@@ -39,7 +39,9 @@ hr_app = typer.Typer(
     help="인사 자료 / HR data: import employees, generate synthetic test files.",
     no_args_is_help=True,
 )
-admin_app = typer.Typer(help="관리 / Administration: HR API tokens.", no_args_is_help=True)
+admin_app = typer.Typer(
+    help="관리 / Administration: API tokens, console roles, sign-in links.", no_args_is_help=True
+)
 tokens_app = typer.Typer(help="토큰 / HR API tokens: list, revoke.", no_args_is_help=True)
 admin_app.add_typer(tokens_app, name="tokens")
 
@@ -201,7 +203,10 @@ def _print_actions(actions: Sequence[HrAction], *, dry_run: bool) -> None:
 def create_token(  # noqa: PLR0917 - Typer maps parameters to options
     role: Annotated[
         Role,
-        typer.Option(metavar="ROLE", help="hr_admin, department_head, agency_officer or employee"),
+        typer.Option(
+            metavar="ROLE",
+            help="hr_admin, department_head, agency_officer, employee or grant_reader",
+        ),
     ],
     department: Annotated[
         str | None, typer.Option(help="department code (department_head)")

@@ -58,6 +58,16 @@ STATUS_BY_CODE: Mapping[str, int] = {
     C.invalid_scope: 400,
     C.status_list_not_found: 404,
     C.signing_key_not_found: 404,
+    C.unknown_role: 400,
+    C.scope_required: 400,
+    C.scope_not_allowed: 400,
+    C.unknown_scope: 400,
+    C.grant_exists: 409,
+    C.grant_not_found: 404,
+    C.login_link_invalid: 404,
+    C.login_link_expired: 410,
+    C.login_link_used: 410,
+    C.signin_code_invalid: 400,
 }
 
 # Which spec code a malformed or oversized request gets, by endpoint (longest prefix wins).
@@ -68,6 +78,7 @@ _REQUEST_ERROR_BY_PATH: tuple[tuple[str, str], ...] = (
     ("/token", C.invalid_request),
     ("/nonce", C.invalid_request),
     ("/hr/", C.invalid_request),
+    ("/console/api/", C.invalid_request),
 )
 
 

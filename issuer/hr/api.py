@@ -14,8 +14,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
-from issuer.api_tokens import Principal, authenticate
+from issuer.api_tokens import Principal, Role, authenticate
 from issuer.context import IssuerContext, issuer_context
+from issuer.errors import AuthError, IssuerCode
 from issuer.hr.applications import (
     ApplicationRecord,
     decide_application,
@@ -34,7 +35,7 @@ from schemas.hr_api import (
     PrincipalView,
 )
 
-__all__ = ["Caller", "application_view", "hr_router"]
+__all__ = ["Caller", "application_view", "client_source", "hr_router", "token_principal"]
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 429)
@@ -50,7 +51,7 @@ def client_source(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def current_principal(request: Request, ctx: Ctx, authorization: Authorization = None) -> Principal:
+def token_principal(request: Request, ctx: Ctx, authorization: Authorization = None) -> Principal:
     """The caller's token, checked in a unit of work of its own before the handler runs (so a
     failed token is counted and committed although the request fails)."""
     with ctx.unit_of_work() as session:
@@ -61,6 +62,13 @@ def current_principal(request: Request, ctx: Ctx, authorization: Authorization =
             now=ctx.clock(),
             throttle=ctx.throttle,
         )
+
+
+def current_principal(principal: Annotated[Principal, Depends(token_principal)]) -> Principal:
+    """The caller of the HR API: any token but a `grant_reader` one, which reads grants only."""
+    if principal.role is Role.grant_reader:
+        raise AuthError(IssuerCode.forbidden_role, "a grant_reader token reads grants only")
+    return principal
 
 
 Caller = Annotated[Principal, Depends(current_principal)]

@@ -1,0 +1,446 @@
+"""The console on a FastAPI app: sessions, sign-in with the mobile ID, roles, CSRF, pages.
+
+A `Console` installs itself on an app (`Console.install`): the session cookie (Starlette's
+`SessionMiddleware`, signed with itsdangerous) with an idle timeout, security headers on its
+paths, the shared static assets, the sign-in pages (an OpenID Connect client of our login
+service: authorization code + PKCE S256, state and nonce, the ID token checked by Authlib against
+the service's discovery document and JWKS) and an error page for every refusal on its paths.
+
+Pages depend on `current_viewer` / `require_role(...)` and, for every POST, `check_csrf`; they
+render through `Console.render`. These dependencies are module-level so tests can override them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+import warnings
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from starlette.middleware.sessions import SessionMiddleware
+
+from console.headers import SecurityHeaders, security_headers
+from console.messages import ROLE_LABELS, message_for
+from console.viewer import Grant, RoleSource, Viewer
+
+with warnings.catch_warnings():
+    # Authlib announces, on import, that it prefers `httpx2` to the `httpx` we use everywhere;
+    # the notice says nothing to an operator, so it is not shown at every start.
+    import authlib.deprecate  # noqa: F401  (its import puts an "always" filter first)
+
+    warnings.simplefilter("ignore")
+    from authlib.integrations.starlette_client import OAuth, OAuthError
+    from authlib.jose.errors import JoseError
+    from joserfc.errors import JoseError as JoseRfcError
+
+__all__ = [
+    "Console",
+    "ConsoleError",
+    "NavItem",
+    "SignInConfig",
+    "check_csrf",
+    "current_viewer",
+    "require_role",
+    "safe_next",
+]
+
+log = logging.getLogger(__name__)
+
+KIT_TEMPLATES = Path(__file__).parent / "templates"
+KIT_STATIC = Path(__file__).parent / "static"
+SESSION_COOKIE = "console_session"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+_CLIENT = "login"
+"""The name of the login service in Authlib's registry (and in its session keys)."""
+
+
+class ConsoleError(Exception):
+    """Raise anywhere in a page: the person gets the error page (status, stable code, message
+    "한국어 / English"), never a trace."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class _SignInRequired(ConsoleError):
+    """Not signed in: a GET is sent to the sign-in page, anything else gets 401."""
+
+    def __init__(self, code: str = "signin_required") -> None:
+        super().__init__(401, code, message_for(code))
+
+
+@dataclass(frozen=True)
+class SignInConfig:
+    """The login service this console signs people in with, and the console's registration
+    there (a confidential client whose `sub` is the employee number)."""
+
+    login_url: str
+    """The login service's issuer URL (its discovery document is under it)."""
+    client_id: str
+    client_secret: str | None
+    base_url: str
+    """This app's public URL; the redirect URI is `<base_url><home>/callback`."""
+    client_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    """Passed to Authlib's httpx client (e.g. `transport`, `verify` for a test PKI)."""
+
+    @property
+    def login_origin(self) -> str:
+        parts = urlsplit(self.login_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A link in the console's navigation, shown to a viewer holding any of `roles`."""
+
+    label: str
+    href: str
+    roles: tuple[str, ...]
+
+
+class Console:
+    """One app's console: configuration, the template environment and the installed routes."""
+
+    def __init__(
+        self,
+        *,
+        title: str,
+        templates: Path | None,
+        roles: RoleSource,
+        signin: SignInConfig,
+        session_secret: bytes,
+        secure_cookies: bool,
+        idle_timeout_s: int = 900,
+        home: str = "/console",
+        nav: Sequence[NavItem] = (),
+        paths: Sequence[str] = (),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.title = title
+        self.roles = roles
+        self.signin = signin
+        self.session_secret = session_secret
+        self.secure_cookies = secure_cookies
+        self.idle_timeout_s = idle_timeout_s
+        self.home = home.rstrip("/")
+        self.nav = tuple(nav)
+        self.paths = (self.home, *paths)
+        """Path prefixes whose responses carry the security headers and HTML error pages."""
+        self.clock = clock
+        loaders = [FileSystemLoader(templates)] if templates is not None else []
+        self.env = Environment(
+            loader=ChoiceLoader([*loaders, FileSystemLoader(KIT_TEMPLATES)]),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            auto_reload=False,
+        )
+        self.env.globals["home"] = self.home
+        self.env.globals["role_labels"] = ROLE_LABELS
+        self.headers = security_headers(form_action=(signin.login_origin,))
+        self.oauth = OAuth()
+        self.oauth.register(
+            _CLIENT,
+            client_id=signin.client_id,
+            client_secret=signin.client_secret,
+            server_metadata_url=f"{signin.login_url.rstrip('/')}/.well-known/openid-configuration",
+            client_kwargs={
+                "scope": "openid",
+                "code_challenge_method": "S256",
+                "timeout": 10,
+                **signin.client_kwargs,
+            },
+        )
+
+    # -- installation ---------------------------------------------------------------------
+
+    def install(self, app: FastAPI) -> None:
+        """Mount the console on `app`. Call it after the app's own error handlers are in place:
+        on console pages their JSON refusals become the HTML error page (same status, same code)."""
+        app.state.console = self
+        app.add_middleware(SecurityHeaders, headers=self.headers, is_page=self.is_page)
+        app.add_middleware(_IdleTimeout, console=self)
+        app.add_middleware(
+            SessionMiddleware,
+            secret_key=self.session_secret.hex(),
+            session_cookie=SESSION_COOKIE,
+            max_age=self.idle_timeout_s,
+            same_site="lax",
+            https_only=self.secure_cookies,
+        )
+        app.mount(f"{self.home}/static", StaticFiles(directory=KIT_STATIC), name="console-static")
+        app.include_router(_signin_router(self))
+        self._html_errors(app)
+
+    def is_page(self, path: str) -> bool:
+        """A console page (not the JSON API under `<home>/api/`)."""
+        if path.startswith(f"{self.home}/api/"):
+            return False
+        return any(path == p or path.startswith(p + "/") for p in self.paths)
+
+    def _html_errors(self, app: FastAPI) -> None:
+        async def console_error(request: Request, exc: Exception) -> Response:
+            assert isinstance(exc, ConsoleError)
+            return self.error_page(request, exc)
+
+        for key, handler in list(app.exception_handlers.items()):
+            app.exception_handlers[key] = self._page_aware(handler)
+        app.exception_handlers[ConsoleError] = console_error
+
+    def _page_aware(
+        self, handler: Callable[[Request, Exception], Any]
+    ) -> Callable[[Request, Exception], Awaitable[Response]]:
+        """The app's handler; on a console page its JSON refusal shown as the error page."""
+
+        async def wrapped(request: Request, exc: Exception) -> Response:
+            answer = handler(request, exc)
+            response: Response = answer if isinstance(answer, Response) else await answer
+            if not self.is_page(request.url.path):
+                return response
+            try:
+                code = str(json.loads(bytes(response.body))["error"])
+            except (ValueError, KeyError, TypeError):
+                code = "server_error" if response.status_code >= 500 else "invalid_request"
+            return self.error_page(
+                request, ConsoleError(response.status_code, code, message_for(code))
+            )
+
+        return wrapped
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def sign_in(
+        self,
+        request: Request,
+        employee_number: str,
+        name: str,
+        *,
+        amr: Sequence[str],
+        sid: str | None = None,
+        only: Sequence[str] | None = None,
+    ) -> None:
+        """Start a fresh session for a person (a new CSRF token; anything before is dropped).
+        `only` limits the session to those roles (an SMS code signs in as `employee` only)."""
+        request.session.clear()
+        request.session["who"] = {
+            "n": employee_number,
+            "name": name,
+            "amr": list(amr),
+            "sid": sid,
+            "only": list(only) if only is not None else None,
+        }
+        request.session["seen"] = self.clock()
+        request.session["csrf"] = secrets.token_urlsafe(32)
+
+    @staticmethod
+    def sign_out(request: Request) -> None:
+        request.session.clear()
+
+    @staticmethod
+    def csrf_token(request: Request) -> str:
+        token = request.session.get("csrf")
+        if not isinstance(token, str):
+            token = request.session["csrf"] = secrets.token_urlsafe(32)
+        return token
+
+    async def viewer(self, request: Request) -> Viewer:
+        """The signed-in person, grants read from the role source (once per request)."""
+        cached = getattr(request.state, "viewer", None)
+        if isinstance(cached, Viewer):
+            return cached
+        who = request.session.get("who")
+        if not isinstance(who, dict):
+            expired = getattr(request.state, "console_expired", False)
+            raise _SignInRequired("session_expired" if expired else "signin_required")
+        grants: Sequence[Grant] = await self.roles(who["n"])
+        if who.get("only") is not None:
+            grants = [g for g in grants if g.role in who["only"]]
+        viewer = Viewer(who["n"], who["name"], tuple(grants))
+        request.state.viewer = viewer
+        return viewer
+
+    # -- pages ------------------------------------------------------------------------------
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        context: Mapping[str, Any] | None = None,
+        status: int = 200,
+    ) -> HTMLResponse:
+        """A page: `context` plus viewer (or None), csrf_token, title, nav, request."""
+        viewer = getattr(request.state, "viewer", None)
+        values: dict[str, Any] = {
+            "request": request,
+            "viewer": viewer,
+            "csrf_token": self.csrf_token(request),
+            "title": self.title,
+            "nav": self.nav_for(viewer),
+            "path": request.url.path,
+        }
+        values.update(context or {})
+        html = self.env.get_template(template).render(values)
+        return HTMLResponse(html, status_code=status, headers=self.headers)
+
+    def nav_for(self, viewer: Viewer | None) -> list[NavItem]:
+        if viewer is None:
+            return []
+        return [item for item in self.nav if any(viewer.has(role) for role in item.roles)]
+
+    def error_page(self, request: Request, exc: ConsoleError) -> Response:
+        if isinstance(exc, _SignInRequired) and request.method in ("GET", "HEAD"):
+            query = {"next": safe_next(request.url.path, self.home)}
+            if exc.code == "session_expired":
+                query["expired"] = "1"
+            return RedirectResponse(
+                f"{self.home}/signin?{urlencode(query)}", 303, headers=self.headers
+            )
+        log.info("%s %s -> %s %s", request.method, request.url.path, exc.status, exc.code)
+        return self.render(request, "console/error.html", {"error": exc}, status=exc.status)
+
+
+def safe_next(target: str | None, home: str) -> str:
+    """Where to go after signing in: a path on this app only (never another origin)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return home
+    if any(ord(c) < 0x20 for c in target):
+        return home
+    return target
+
+
+def _console(request: Request) -> Console:
+    console = getattr(request.app.state, "console", None)
+    if not isinstance(console, Console):
+        raise ConsoleError(404, "not_found", message_for("not_found"))
+    return console
+
+
+async def current_viewer(request: Request) -> Viewer:
+    """The signed-in person. Not signed in (or idle too long): a GET is sent to the sign-in page
+    (303), anything else gets the 401 page."""
+    return await _console(request).viewer(request)
+
+
+def require_role(*roles: str) -> Callable[..., Awaitable[Viewer]]:
+    """A dependency: the viewer if they hold any of `roles` (any scope), else the 403 page
+    (`forbidden_role`). Scope checks are the page's: `viewer.has(role, scope)`."""
+
+    async def dependency(viewer: Annotated[Viewer, Depends(current_viewer)]) -> Viewer:
+        if not any(viewer.has(role) for role in roles):
+            raise ConsoleError(403, "forbidden_role", message_for("forbidden_role"))
+        return viewer
+
+    return dependency
+
+
+async def check_csrf(request: Request) -> None:
+    """For every POST: form field `csrf_token` or header `X-CSRF-Token` must equal the session's
+    token; else the 403 page (`csrf_failed`)."""
+    expected = request.session.get("csrf")
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        value = (await request.form()).get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not isinstance(expected, str) or not sent or not secrets.compare_digest(sent, expected):
+        raise ConsoleError(403, "csrf_failed", message_for("csrf_failed"))
+
+
+def _signin_router(console: Console) -> APIRouter:
+    """`GET|POST <home>/signin`, `GET <home>/callback`, `POST <home>/signout`."""
+    router = APIRouter(prefix=console.home, include_in_schema=False)
+    client = console.oauth.create_client(_CLIENT)
+
+    @router.get("/signin")
+    async def signin_page(
+        request: Request, next: str | None = None, expired: str | None = None
+    ) -> Response:
+        return console.render(
+            request,
+            "console/signin.html",
+            {
+                "next": safe_next(next, console.home),
+                "expired": expired is not None,
+                "signed_out": "signed_out" in request.query_params,
+            },
+        )
+
+    @router.post("/signin", dependencies=[Depends(check_csrf)])
+    async def signin_start(request: Request, next: str = Form("")) -> Response:
+        request.session["next"] = safe_next(next, console.home)
+        redirect_uri = f"{console.signin.base_url.rstrip('/')}{console.home}/callback"
+        try:
+            response: Response = await client.authorize_redirect(request, redirect_uri)
+        except (OAuthError, httpx.HTTPError, ValueError) as exc:
+            log.warning("console sign-in could not start: %r", exc)
+            raise ConsoleError(502, "login_unavailable", message_for("login_unavailable")) from None
+        response.status_code = 303  # a form was posted: the browser follows with a GET
+        return response
+
+    @router.get("/callback")
+    async def callback(request: Request) -> Response:
+        try:
+            token = await client.authorize_access_token(request)
+        except OAuthError as exc:
+            log.info("console sign-in refused: %s", exc.error)
+            raise ConsoleError(400, "signin_failed", message_for("signin_failed")) from None
+        except (httpx.HTTPError, ValueError, JoseError, JoseRfcError) as exc:  # down; bad token
+            log.warning("console sign-in failed: %r", exc)
+            raise ConsoleError(400, "signin_failed", message_for("signin_failed")) from None
+        claims = token.get("userinfo") or {}
+        number = claims.get("sub")
+        if not isinstance(number, str) or not number:
+            raise ConsoleError(400, "signin_failed", message_for("signin_failed"))
+        target = safe_next(request.session.get("next"), console.home)
+        amr = claims.get("amr")
+        console.sign_in(
+            request,
+            number,
+            str(claims.get("name") or number),
+            amr=[str(a) for a in amr] if isinstance(amr, list) else [],
+            sid=str(claims["sid"]) if "sid" in claims else None,
+        )
+        return RedirectResponse(target, 303)
+
+    @router.post("/signout", dependencies=[Depends(check_csrf)])
+    async def signout(request: Request) -> Response:
+        console.sign_out(request)
+        return RedirectResponse(f"{console.home}/signin?signed_out=1", 303)
+
+    return router
+
+
+class _IdleTimeout:
+    """Ends a session idle longer than the console's timeout (by the console's clock) and
+    records activity on every request of a signed-in person."""
+
+    def __init__(self, app: Any, console: Console) -> None:
+        self.app = app
+        self.console = console
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and "session" in scope:
+            session = scope["session"]
+            if "who" in session:
+                now = self.console.clock()
+                seen = session.get("seen")
+                if not isinstance(seen, int | float) or now - seen > self.console.idle_timeout_s:
+                    session.clear()
+                    scope.setdefault("state", {})["console_expired"] = True
+                else:
+                    session["seen"] = now
+        await self.app(scope, receive, send)
