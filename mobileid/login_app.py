@@ -8,7 +8,8 @@ verifier certificate, HTTP client, throttle. `create_login_app` serves it, with 
 refresher and the trusted issuers' status-list change feeds (`verifier.status_follow`).
 `open_login_console` wires the login administrators' console (`verifier.login.console`, `/admin`)
 when `MOBILEID_LOGIN_CONSOLE_CLIENT_ID` is set: it signs in through this very service, as a
-client registered like any other, and learns roles from the issuer (`verifier.grants`).
+client registered like any other (redirect URI `<base_url>/admin/callback`, `sub` the employee
+number), and learns roles from the issuer (`verifier.grants`).
 `LOGIN_ERRORS` is the service's one HTTP error mapping: every `VerifierError` a route lets
 through (the token endpoint's and userinfo's OAuth errors, OpenID4VP's `direct_post` and desk
 API errors) becomes `{"error", "error_description"}` with its status; the pages a browser sees
@@ -46,7 +47,7 @@ from verifier.errors import VerifierError
 from verifier.fetch import LOOPBACK_HOSTS, FetchError, check_fetch_url, new_http_client
 from verifier.grants import IssuerGrants
 from verifier.login.api import oidc_router
-from verifier.login.console import CONSOLE_HOME, TEMPLATES, login_console_router
+from verifier.login.console import CONSOLE_HOME, CONSOLE_NAV, TEMPLATES, login_console_router
 from verifier.login.service import LoginService, build_login_service, purge_all
 from verifier.oid4vp.api import oid4vp_router
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
@@ -215,15 +216,16 @@ def open_login_console(settings: LoginSettings) -> LoginConsole | None:
         templates=TEMPLATES,
         roles=grants,
         signin=SignInConfig(
-            issuer=settings.base_url,
+            login_url=settings.base_url,
             client_id=settings.console_client_id,
             client_secret=secret,
-            redirect_uri=f"{settings.base_url}/console/callback",
+            base_url=settings.base_url,
         ),
         session_secret=session_secret,
         secure_cookies=urlsplit(settings.base_url).hostname not in LOOPBACK_HOSTS,
         idle_timeout_s=settings.console_idle_timeout_s,
         home=CONSOLE_HOME,
+        nav=CONSOLE_NAV,
     )
     return LoginConsole(console, grants)
 
@@ -298,7 +300,8 @@ def create_login_app(
         )
 
     if console is not None:
-        console.console.install(app)
         app.include_router(login_console_router(service))
     install_edge(app, LOGIN_ERRORS, max_body_bytes=MAX_DIRECT_POST_BYTES)
+    if console is not None:  # after the edge: its refusals on `/admin` become error pages
+        console.console.install(app)
     return app

@@ -267,7 +267,8 @@ class LoginSettings(BaseSettings):
     throttle_window_s: int = Field(default=WINDOW_S, ge=1, le=86400)
     console_client_id: str | None = Field(default=None, examples=["login-console"])
     """The login administrators' console (`/admin`) signs in through this service as this
-    registered client (redirect URI `<base_url>/console/callback`); unset: no console."""
+    registered client (redirect URI `<base_url>/admin/callback`, `sub` the employee number);
+    unset: no console."""
     console_client_secret_file: Path | None = Field(
         default=None, examples=["/etc/mobileid/login-console-secret"]
     )

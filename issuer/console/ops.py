@@ -32,6 +32,7 @@ from issuer.status.publication import StatusListSummary, status_list_summary
 
 __all__ = [
     "OPS_PATH",
+    "TEMPLATES",
     "Gate",
     "OpsConfig",
     "Overview",

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from console.viewer import Viewer
-from console.web import ConsoleError, check_csrf, require_role
+from console.web import ConsoleError, NavItem, check_csrf, require_role
 from verifier.errors import VerifierError
 from verifier.login.admin import (
     ClientNotFound,
@@ -38,11 +38,16 @@ from verifier.login.records import RecordFilter, find_login_records
 from verifier.login.service import LoginService
 from verifier.reasons import REASON_LABELS
 
-__all__ = ["CONSOLE_HOME", "LOGIN_ADMIN", "TEMPLATES", "login_console_router"]
+__all__ = ["CONSOLE_HOME", "CONSOLE_NAV", "LOGIN_ADMIN", "TEMPLATES", "login_console_router"]
 
 LOGIN_ADMIN = "login_admin"
 CONSOLE_HOME = "/admin"
 TEMPLATES = Path(__file__).with_name("templates")
+CONSOLE_NAV = (
+    NavItem("업무시스템 / Business systems", f"{CONSOLE_HOME}/clients", (LOGIN_ADMIN,)),
+    NavItem("로그인 기록 / Login records", f"{CONSOLE_HOME}/records", (LOGIN_ADMIN,)),
+    NavItem("감사 기록 / Audit log", f"{CONSOLE_HOME}/audit", (LOGIN_ADMIN,)),
+)
 PAGE_SIZE = 50
 KST = timezone(timedelta(hours=9), "KST")
 """Times on the pages are Korean Standard Time (no daylight saving), dates filter by KST days."""

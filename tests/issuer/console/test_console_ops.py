@@ -11,12 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from console_kit import Roles
 from fastapi import FastAPI
 from server_kit import bound_socket, serve_app
 
 from console.viewer import Grant, Viewer
-from console.web import current_viewer
-from issuer.console.ops import OpsConfig, ops_router
+from console.web import Console, SignInConfig, current_viewer
+from issuer.console.ops import TEMPLATES, OpsConfig, ops_router
 from mobileid.app import create_app
 from mobileid.central_app import create_central_app, open_central_service
 from mobileid.db import create_db_engine
@@ -47,8 +48,6 @@ def _login_double() -> FastAPI:
 
 @pytest.fixture
 def site(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
-    from console.web import Console, SignInConfig
-
     monkeypatch.setenv("MOBILEID_OUTBOX_CONSOLE", "false")
     engine = create_db_engine(f"sqlite:///{tmp_path / 'central.sqlite3'}")
     central = open_central_service(
@@ -74,15 +73,15 @@ def site(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> 
         )
         settings = get_settings(database_url=database_url, data_dir=tmp_path / "issuer")
         app = create_app(settings, run_outbox=False)
+        app.include_router(ops_router(config))
         Console(
-            title="t",
-            templates=Path("issuer/console/templates"),
-            roles=lambda _n: None,  # type: ignore[arg-type,return-value]
-            signin=SignInConfig("http://x", "c", None, "http://x/cb"),
-            session_secret=b"0" * 32,
+            title="운영 / Operations",
+            templates=TEMPLATES,
+            roles=Roles(),
+            signin=SignInConfig("http://127.0.0.1:9", "console", None, "http://testserver"),
+            session_secret=b"k" * 32,
             secure_cookies=False,
         ).install(app)
-        app.include_router(ops_router(config))
         app.dependency_overrides[current_viewer] = lambda: OPERATOR
         with serve_app(app) as issuer:
             yield Site(issuer.url, app, dead_gate)
