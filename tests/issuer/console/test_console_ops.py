@@ -17,8 +17,8 @@ from server_kit import bound_socket, serve_app
 
 from console.viewer import Grant, Viewer
 from console.web import Console, SignInConfig, current_viewer
-from issuer.console.ops import TEMPLATES, OpsConfig, ops_router
-from mobileid.app import create_app
+from issuer.console.ops import TEMPLATES, ops_router
+from mobileid.app import create_app, ops_config
 from mobileid.central_app import create_central_app, open_central_service
 from mobileid.db import create_db_engine
 from mobileid.settings import get_settings
@@ -64,14 +64,15 @@ def site(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> 
         serve_app(_login_double()) as login,
         serve_app(create_central_app(central)) as central_served,
     ):
-        config = OpsConfig(
-            login_url=login.url,
-            central_url=central_served.url,
-            gate_urls=(dead_gate,),
-            timeout_s=2.0,
-            gate_offline_after_s=60,
+        settings = get_settings(
+            database_url=database_url,
+            data_dir=tmp_path / "issuer",
+            ops_login_url=login.url,
+            ops_central_url=central_served.url,
+            ops_gate_urls=[f"{dead_gate}/"],
         )
-        settings = get_settings(database_url=database_url, data_dir=tmp_path / "issuer")
+        config = ops_config(settings)
+        assert config.gate_urls == (dead_gate,) and config.gate_offline_after_s == 60
         app = create_app(settings, run_outbox=False)
         app.include_router(ops_router(config))
         Console(
