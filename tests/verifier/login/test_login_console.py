@@ -16,7 +16,8 @@ import pytest
 from fastapi import FastAPI
 from gate_kit import Clock
 from server_kit import Served
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DBAPIError
 
 from console.viewer import Grant, Viewer
 from console.web import current_viewer
@@ -134,6 +135,13 @@ def test_a_new_systems_secret_is_shown_once_and_kept_only_as_a_digest(admin: Adm
     ]
     public_id, public_secret = admin.add(public="on")
     assert public_secret is None and public_id != client_id
+    for rewrite in (update(login_audit).values(actor="someone else"), delete(login_audit)):
+        with (  # the database refuses, too
+            pytest.raises(DBAPIError, match="append-only"),
+            admin.service.runtime.unit_of_work() as db,
+        ):
+            db.execute(rewrite)
+    assert len(admin.audit()) == 2
 
 
 def test_a_system_disabled_in_the_console_cannot_log_in(admin: Admin) -> None:

@@ -1,4 +1,5 @@
-"""Login service: the login administrators' append-only audit log.
+"""Login service: the login administrators' append-only audit log (the database refuses UPDATE
+and DELETE on it, as on the issuer's audit log).
 
 Revision ID: l0003
 Revises: l0002
@@ -28,8 +29,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_verifier_login_audit_at", "verifier_login_audit", ["at"], unique=False)
+    if op.get_bind().dialect.name == "sqlite":
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER verifier_login_audit_no_{verb.lower()} BEFORE {verb} "
+                "ON verifier_login_audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END"
+            )
+        return
+    op.execute(
+        "CREATE FUNCTION verifier_login_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'audit log is append-only'; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER verifier_login_audit_append_only BEFORE UPDATE OR DELETE "
+        "ON verifier_login_audit FOR EACH ROW EXECUTE FUNCTION verifier_login_audit_append_only()"
+    )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "DROP TRIGGER IF EXISTS verifier_login_audit_append_only ON verifier_login_audit"
+        )
+        op.execute("DROP FUNCTION IF EXISTS verifier_login_audit_append_only()")
     op.drop_index("ix_verifier_login_audit_at", table_name="verifier_login_audit")
     op.drop_table("verifier_login_audit")
