@@ -6,6 +6,10 @@ tokens and old login records.
 `open_login_service` is the assembly: settings -> engine, unit of work (`mobileid.db`),
 verifier certificate, HTTP client, throttle. `create_login_app` serves it, with the caches'
 refresher and the trusted issuers' status-list change feeds (`verifier.status_follow`).
+`open_login_console` wires the login administrators' console (`verifier.login.console`, `/admin`)
+when `MOBILEID_LOGIN_CONSOLE_CLIENT_ID` is set: it signs in through this very service, as a
+client registered like any other (redirect URI `<base_url>/admin/callback`, `sub` the employee
+number), and learns roles from the issuer (`verifier.grants`).
 `LOGIN_ERRORS` is the service's one HTTP error mapping: every `VerifierError` a route lets
 through (the token endpoint's and userinfo's OAuth errors, OpenID4VP's `direct_post` and desk
 API errors) becomes `{"error", "error_description"}` with its status; the pages a browser sees
@@ -20,23 +24,30 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import FastAPI
 from fastapi.responses import Response
 
+from console.web import Console, SignInConfig
 from mobileid.db import connection_transaction, create_db_engine
 from mobileid.edge import Refusal, ServiceErrors, install_edge, json_response
 from mobileid.periodic import every
 from mobileid.settings import LoginSettings, setting_example, setting_variable
 from mobileid.throttle import FailureThrottle
 from vc.openid4vp import MAX_DIRECT_POST_BYTES
-from vc.private_files import ensure_private_dir
+from vc.private_files import ensure_private_dir, refuse_if_open
 from verifier.errors import VerifierError
 from verifier.fetch import LOOPBACK_HOSTS, FetchError, check_fetch_url, new_http_client
+from verifier.grants import IssuerGrants
 from verifier.login.api import oidc_router
+from verifier.login.console import CONSOLE_HOME, CONSOLE_NAV, TEMPLATES, login_console_router
 from verifier.login.service import LoginService, build_login_service, purge_all
 from verifier.oid4vp.api import oid4vp_router
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
@@ -45,7 +56,14 @@ from verifier.refresh import Refresher
 from verifier.status_follow import StatusFollower, issuer_feed_sources, list_ages
 from verifier.x509 import CertificateError, VerifierCertificate, load_verifier_certificate
 
-__all__ = ["LOGIN_ERRORS", "create_login_app", "open_login_service", "trust_warnings"]
+__all__ = [
+    "LOGIN_ERRORS",
+    "LoginConsole",
+    "create_login_app",
+    "open_login_console",
+    "open_login_service",
+    "trust_warnings",
+]
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +163,80 @@ def open_login_service(
         raise
 
 
-def create_login_app(service: LoginService, *, purge: bool = True) -> FastAPI:
+@dataclass(frozen=True)
+class LoginConsole:
+    """The login administrators' console and the role source it closes at shutdown."""
+
+    console: Console
+    grants: IssuerGrants
+
+
+def _secret_file(path: Path, what: str) -> str:
+    refuse_if_open(path)
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConsoleSetupError(f"{what} {path} cannot be read ({exc.strerror})") from None
+    if not value:
+        raise ConsoleSetupError(f"{what} {path} is empty")
+    return value
+
+
+class ConsoleSetupError(ValueError):
+    """The console's settings point at something unusable; the message says which and why."""
+
+
+def open_login_console(settings: LoginSettings) -> LoginConsole | None:
+    """The `/admin` console from settings, or None when `console_client_id` is unset. Raises
+    `ConsoleSetupError` (or `UnsafePermissions` for a secret file others may read)."""
+    if not settings.console_client_id:
+        return None
+    assert settings.console_issuer_url and settings.console_grant_token_file  # the validator's
+    try:
+        check_fetch_url(
+            settings.console_issuer_url,
+            allow_insecure_loopback=settings.allow_insecure_loopback,
+        )
+    except FetchError as exc:
+        raise ConsoleSetupError(
+            f"MOBILEID_LOGIN_CONSOLE_ISSUER_URL cannot be used: {exc.detail}"
+        ) from None
+    token = _secret_file(settings.console_grant_token_file, "the grant_reader token file")
+    secret = (
+        _secret_file(settings.console_client_secret_file, "the console's client secret file")
+        if settings.console_client_secret_file
+        else None
+    )
+    session_secret = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"mobileid login console v1", info=b"session"
+    ).derive(settings.secret_key.get_secret_value().encode("utf-8"))
+    grants = IssuerGrants(settings.console_issuer_url, token)
+    console = Console(
+        title="로그인 관리 / Login administration",
+        templates=TEMPLATES,
+        roles=grants,
+        signin=SignInConfig(
+            login_url=settings.base_url,
+            client_id=settings.console_client_id,
+            client_secret=secret,
+            base_url=settings.base_url,
+        ),
+        session_secret=session_secret,
+        secure_cookies=urlsplit(settings.base_url).hostname not in LOOPBACK_HOSTS,
+        idle_timeout_s=settings.console_idle_timeout_s,
+        home=CONSOLE_HOME,
+        nav=CONSOLE_NAV,
+    )
+    return LoginConsole(console, grants)
+
+
+def create_login_app(
+    service: LoginService, *, purge: bool = True, console: LoginConsole | None = None
+) -> FastAPI:
     """The app of one login worker; `purge` runs the purge pass every `purge_every_s`; the
     trust and status caches are refreshed in the background while it runs, and each trusted
-    issuer's change feed is followed (unless `status_feed` is off)."""
+    issuer's change feed is followed (unless `status_feed` is off). With `console`, the login
+    administrators' pages are served at `/admin`."""
     verifier = service.runtime.vp.verifier
     clock = service.runtime.clock
     refresher = Refresher(verifier.trust, verifier.status, clock=clock)
@@ -180,6 +268,8 @@ def create_login_app(service: LoginService, *, purge: bool = True) -> FastAPI:
         finally:
             if feed is not None:
                 await feed.stop()
+            if console is not None:
+                await console.grants.aclose()
             refresher.stop()
             if task is not None:
                 task.cancel()
@@ -209,5 +299,9 @@ def create_login_app(service: LoginService, *, purge: bool = True) -> FastAPI:
             }
         )
 
+    if console is not None:
+        app.include_router(login_console_router(service))
     install_edge(app, LOGIN_ERRORS, max_body_bytes=MAX_DIRECT_POST_BYTES)
+    if console is not None:  # after the edge: its refusals on `/admin` become error pages
+        console.console.install(app)
     return app

@@ -24,9 +24,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
-from verifier.login.models import oidc_metadata
+from verifier.login.models import login_audit, oidc_metadata
 from verifier.models import (
     bundle_items,
+    central_gates,
     central_records,
     entry_records,
     metadata,
@@ -53,8 +54,8 @@ def branch_tables(part: Part) -> frozenset[str]:
     if part == "gate":
         return _first_tables(part) | {seen_presentations.name}
     if part == "login":
-        return _first_tables(part) | {secret_failures.name}
-    return _first_tables(part)
+        return _first_tables(part) | {secret_failures.name, login_audit.name}
+    return _first_tables(part) | {central_gates.name}
 
 
 def _first_tables(part: Part) -> frozenset[str]:
@@ -63,7 +64,8 @@ def _first_tables(part: Part) -> frozenset[str]:
         return frozenset({entry_records.name, bundle_items.name})
     if part == "central":
         return frozenset({central_records.name})
-    return frozenset(login_metadata.tables) - {secret_failures.name} | set(oidc_metadata.tables)
+    later = {secret_failures.name, login_audit.name}
+    return (frozenset(login_metadata.tables) | set(oidc_metadata.tables)) - later
 
 
 def _config(connection: Connection | None = None) -> Config:

@@ -32,7 +32,9 @@ __all__ = [
     "get_client",
     "list_clients",
     "register_client",
+    "set_allowed_claims",
     "set_client_enabled",
+    "set_redirect_uris",
 ]
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -86,6 +88,13 @@ def _check_redirect_uri(uri: str) -> str:
     return uri
 
 
+def _check_redirect_uris(uris: Sequence[str]) -> list[str]:
+    cleaned = [u.strip() for u in uris if u.strip()]
+    if not cleaned:
+        raise ClientError("a client needs at least one redirect URI")
+    return list(dict.fromkeys(_check_redirect_uri(u) for u in cleaned))
+
+
 def _client(row: Any) -> Client:
     return Client(
         row.client_id,
@@ -118,9 +127,7 @@ def register_client(
     name = name.strip()
     if not name or len(name) > 200:
         raise ClientError("a client needs a name (at most 200 characters)")
-    if not redirect_uris:
-        raise ClientError("a client needs at least one redirect URI")
-    uris = [_check_redirect_uri(u.strip()) for u in redirect_uris]
+    uris = _check_redirect_uris(redirect_uris)
     try:
         claims = check_allowed_claims(allowed_claims)
     except ClaimsError as exc:
@@ -165,8 +172,26 @@ def list_clients(db: Connection) -> list[Client]:
 
 
 def set_client_enabled(db: Connection, client_id: str, enabled: bool) -> bool:
+    return _update(db, client_id, enabled=enabled)
+
+
+def set_allowed_claims(db: Connection, client_id: str, claims: Sequence[str]) -> list[str] | None:
+    """Replace the OIDC claims a client may receive; raises `ClaimsError` (`unknown_claims`)
+    naming any the bridge cannot provide; None when there is no such client."""
+    allowed = check_allowed_claims(claims)
+    found = _update(db, client_id, allowed_claims=orjson.dumps(allowed).decode())
+    return allowed if found else None
+
+
+def set_redirect_uris(db: Connection, client_id: str, uris: Sequence[str]) -> list[str] | None:
+    """Replace a client's redirect URIs (checked as at registration); None: no such client."""
+    checked = _check_redirect_uris(uris)
+    return checked if _update(db, client_id, redirect_uris=orjson.dumps(checked).decode()) else None
+
+
+def _update(db: Connection, client_id: str, **values: Any) -> bool:
     result = db.execute(
-        update(oidc_clients).where(oidc_clients.c.client_id == client_id).values(enabled=enabled)
+        update(oidc_clients).where(oidc_clients.c.client_id == client_id).values(**values)
     )
     return bool(result.rowcount)
 

@@ -1,5 +1,5 @@
-"""Tables of the OpenID Connect bridge: registered clients, authorization codes, access tokens and
-the ID token keys.
+"""Tables of the OpenID Connect bridge: registered clients, authorization codes, access tokens,
+the ID token keys and the login administrators' audit log.
 
 SQLAlchemy Core on `oidc_metadata`, created by the verifier's `login` Alembic branch together
 with the OpenID4VP tables (`verifier.oid4vp.models`). Codes, tokens and client secrets are stored
@@ -8,9 +8,16 @@ as SHA-256 digests only; keys sealed (`verifier.login.keys`).
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Index, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
 
-__all__ = ["oidc_clients", "oidc_codes", "oidc_keys", "oidc_metadata", "oidc_tokens"]
+__all__ = [
+    "login_audit",
+    "oidc_clients",
+    "oidc_codes",
+    "oidc_keys",
+    "oidc_metadata",
+    "oidc_tokens",
+]
 
 oidc_metadata = MetaData()
 
@@ -60,3 +67,16 @@ oidc_keys = Table(
     Column("created_at", Float, nullable=False),
 )
 """Shared by every process of one login service (one set of ID token keys, one pairwise secret)."""
+
+login_audit = Table(
+    "verifier_login_audit",
+    oidc_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("actor", String(80), nullable=False),  # console:<employee_number>, or cli
+    Column("action", String(40), nullable=False),  # client.add, client.disable, ...
+    Column("target", String(64), nullable=False),  # the client_id acted on
+    Column("details", Text, nullable=False),  # JSON: what changed (never a secret)
+    Index("ix_verifier_login_audit_at", "at"),
+)
+"""Append-only: `verifier.login.audit` inserts and reads, nothing updates or deletes a row."""
