@@ -24,7 +24,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
-from verifier.login.models import oidc_metadata
+from verifier.login.models import oidc_logouts, oidc_metadata, oidc_sessions
 from verifier.models import (
     bundle_items,
     central_records,
@@ -41,6 +41,7 @@ Part = Literal["gate", "central", "login"]
 _SCRIPT_LOCATION = str(Path(__file__).with_name("migrations"))
 _ADVISORY_LOCK_KEY = 0x4D4F4256  # "MOBV"
 _FIRST_REVISION: dict[str, str] = {"gate": "g0001", "central": "c0001", "login": "l0001"}
+_LOGOUT_TABLES = frozenset({oidc_sessions.name, oidc_logouts.name})  # l0003
 
 
 def target_metadata() -> list[MetaData]:
@@ -53,7 +54,7 @@ def branch_tables(part: Part) -> frozenset[str]:
     if part == "gate":
         return _first_tables(part) | {seen_presentations.name}
     if part == "login":
-        return _first_tables(part) | {secret_failures.name}
+        return _first_tables(part) | {secret_failures.name} | _LOGOUT_TABLES
     return _first_tables(part)
 
 
@@ -63,7 +64,8 @@ def _first_tables(part: Part) -> frozenset[str]:
         return frozenset({entry_records.name, bundle_items.name})
     if part == "central":
         return frozenset({central_records.name})
-    return frozenset(login_metadata.tables) - {secret_failures.name} | set(oidc_metadata.tables)
+    login_tables = frozenset(login_metadata.tables) - {secret_failures.name}
+    return login_tables | (frozenset(oidc_metadata.tables) - _LOGOUT_TABLES)
 
 
 def _config(connection: Connection | None = None) -> Config:
