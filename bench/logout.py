@@ -29,15 +29,20 @@ import os
 import random
 import secrets
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from bench.loopback import Connection, free_port, pct, start_worker
+from bench.loopback import (
+    Connection,
+    free_port,
+    in_private_dir,
+    pct,
+    start_worker,
+    stop_workers,
+)
 from bench.propagation import _issuer_env, _issuer_runtime, issue_population, revoke
 from vc.jws import decode_unverified
 
@@ -158,25 +163,24 @@ def open_sessions(
     return sids
 
 
-async def _held_iat(port: int) -> int:
+async def _health(port: int) -> dict[str, Any]:
     conn = await Connection.open(port)
     try:
         _, _, body = await conn.request("GET", "/health")
     finally:
         conn.close()
-    ages = json.loads(body)["status_list_ages"]
+    return dict(json.loads(body))
+
+
+async def _held_iat(port: int) -> int:
+    ages = (await _health(port))["status_list_ages"]
     return max((a["iat"] for a in ages), default=0)
 
 
 async def _feed_connected(port: int) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        conn = await Connection.open(port)
-        try:
-            _, _, body = await conn.request("GET", "/health")
-        finally:
-            conn.close()
-        feeds = json.loads(body)["status_feed"]
+        feeds = (await _health(port))["status_feed"]
         if feeds and all(f["state"] == "connected" for f in feeds):
             return
         await asyncio.sleep(0.1)
@@ -238,13 +242,7 @@ async def drive(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
                 logouts += delivered
         finally:
             await listener.stop()
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop_workers(processes)
     print(
         f"status list held by the login service (baseline, {len(held)} revocations): "
         f"p50 {statistics.median(held):.2f} s  p99 {pct(held, 99):.2f} s"
@@ -276,11 +274,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
     os.environ.setdefault("MOBILEID_OUTBOX_CONSOLE", "false")
-    with tempfile.TemporaryDirectory(prefix="bench-logout-") as tmp:
-        directory = Path(tmp)
-        directory.chmod(0o700)
-        result = asyncio.run(drive(args, directory))
-    print(json.dumps(result))
+    print(json.dumps(in_private_dir("bench-logout-", lambda path: drive(args, path))))
 
 
 if __name__ == "__main__":

@@ -68,6 +68,16 @@ def _form(body: bytes) -> dict[str, str]:
     return {k: v[0] for k, v in fields.items()}
 
 
+async def _browser_params(request: Request) -> dict[str, str]:
+    """A browser's request parameters: the query of a GET, the form of a POST; each at most once."""
+    if request.method == "POST":
+        return _form(await read_body(request, _FORM_BYTES))
+    params = dict(request.query_params)
+    if len(request.query_params.multi_items()) != len(params):
+        raise ProtocolError(ErrorCode.invalid_request, "repeated parameter")
+    return params
+
+
 def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
     """`client_secret_basic` or `client_secret_post` (RFC 6749 §2.3.1), or a public client."""
     header = request.headers.get("authorization")
@@ -115,21 +125,15 @@ def oidc_router(
     async def jwks() -> Response:
         return respond(ctx.keys.jwks(), headers={"Cache-Control": "max-age=300"})
 
-    @router.get("/authorize")
     async def authorize(request: Request) -> Response:
-        params = dict(request.query_params)
-        if len(request.query_params.multi_items()) != len(params):
-            return _html_error(ProtocolError(ErrorCode.invalid_request, "repeated parameter"))
-        return await _authorize(params)
-
-    @router.post("/authorize")
-    async def authorize_form(request: Request) -> Response:
-        """The same request as a form POST (OIDC Core §3.1.2.1: GET and POST)."""
+        """The authorization request, as a query or a form POST (OIDC Core §3.1.2.1)."""
         try:
-            params = _form(await read_body(request, _FORM_BYTES))
+            params = await _browser_params(request)
         except ProtocolError as exc:
             return _html_error(exc)
         return await _authorize(params)
+
+    router.add_api_route("/authorize", authorize, methods=["GET", "POST"])
 
     async def _authorize(params: dict[str, str]) -> Response:
         try:
@@ -231,26 +235,10 @@ def oidc_router(
 
     router.add_api_route("/userinfo", _userinfo, methods=["GET", "POST"])
 
-    @router.get("/end_session")
     async def end_session(request: Request) -> Response:
         """RP-initiated logout (RP-Initiated Logout 1.0 §2: GET and POST)."""
-        params = dict(request.query_params)
-        if len(request.query_params.multi_items()) != len(params):
-            return _html_error(
-                ProtocolError(ErrorCode.invalid_request, "repeated parameter"), _LOGOUT_FAILED
-            )
-        return await _end_session(params)
-
-    @router.post("/end_session")
-    async def end_session_form(request: Request) -> Response:
         try:
-            params = _form(await read_body(request, _FORM_BYTES))
-        except ProtocolError as exc:
-            return _html_error(exc, _LOGOUT_FAILED)
-        return await _end_session(params)
-
-    async def _end_session(params: dict[str, str]) -> Response:
-        try:
+            params = await _browser_params(request)
             outcome = await rt.call(lambda db: request_logout(db, ctx, params, now=rt.clock()))
         except ProtocolError as exc:
             return _html_error(exc, _LOGOUT_FAILED)
@@ -264,4 +252,5 @@ def oidc_router(
         )
         return HTMLResponse(page, headers=_PAGE)
 
+    router.add_api_route("/end_session", end_session, methods=["GET", "POST"])
     return router
