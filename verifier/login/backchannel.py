@@ -59,6 +59,10 @@ class LogoutSender:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
+    async def drain(self) -> None:
+        """Wait until every delivery started so far has been delivered or given up."""
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     async def stop(self) -> None:
         tasks = list(self._tasks)
         for task in tasks:
