@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from gate_kit import wait_until
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from login_kit import Login, login_world, make_wallet
 from logout_kit import checked_logout_token, id_token_claims, listening, log_in
 from oidc_kit import RP_REDIRECT, add_client
@@ -230,3 +232,23 @@ def test_revocation_at_the_issuer_reaches_the_client_through_the_feed(
         sessions = _sessions(login)
         assert {s.end_reason for s in sessions.values()} == {"revoked"}
         assert set(_logouts(login)) == {with_channel.client.client_id}
+
+
+TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60)
+LOGOUT_PARAMS = ["client_id", "post_logout_redirect_uri", "state"]
+JWS_ISH = st.lists(st.text("ABCabc-_0123456789", min_size=1, max_size=30), min_size=3, max_size=3)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    hint=st.one_of(TEXT, JWS_ISH.map(".".join)),
+    extra=st.dictionaries(st.sampled_from(LOGOUT_PARAMS), TEXT),
+)
+def test_garbage_hints_never_break_end_session(
+    world: Login, hint: str, extra: dict[str, str]
+) -> None:
+    answer = world.http.get(world.url + "/end_session", params={"id_token_hint": hint, **extra})
+    assert answer.status_code in (200, 400), answer.text[:300]
+    assert "Traceback" not in answer.text
