@@ -214,6 +214,27 @@ def add_client(  # noqa: PLR0917 - Typer maps parameters to options
     ] = None,
     public: Annotated[bool, typer.Option(help="Public client (PKCE only, no secret).")] = False,
     client_id: Annotated[str | None, typer.Option("--client-id", help="Choose the id.")] = None,
+    backchannel_logout_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--backchannel-logout-uri",
+            help="Where the system receives logout tokens (OIDC Back-Channel Logout).",
+        ),
+    ] = None,
+    backchannel_logout_session_required: Annotated[
+        bool,
+        typer.Option(
+            "--backchannel-logout-session-required",
+            help="The system needs `sid` in logout tokens (always sent).",
+        ),
+    ] = False,
+    post_logout_redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--post-logout-redirect-uri",
+            help="Where end_session may send the browser back (repeatable).",
+        ),
+    ] = None,
     plain: Annotated[
         bool,
         typer.Option(
@@ -238,6 +259,9 @@ def add_client(  # noqa: PLR0917 - Typer maps parameters to options
                 allowed_agencies=agency or [],
                 public=public,
                 client_id=client_id,
+                backchannel_logout_uri=backchannel_logout_uri,
+                backchannel_logout_session_required=backchannel_logout_session_required,
+                post_logout_redirect_uris=post_logout_redirect_uri or [],
                 now=time.time(),
             )
     except ClientError as exc:
@@ -260,6 +284,8 @@ _CLIENT_COLUMNS = (
     "allowed_claims",
     "allowed_agencies",
     "redirect_uris",
+    "backchannel_logout_uri",
+    "post_logout_redirect_uris",
 )
 
 

@@ -1,7 +1,9 @@
 """The login service's ASGI app (`mobileid login serve`): the OpenID4VP verifier and the OpenID
 Connect bridge (`verifier.login`) on the shared edge (`mobileid.edge`), with its tables in the
 database of `MOBILEID_LOGIN_DATABASE_URL` and a background purge of expired sessions, codes,
-tokens and old login records.
+tokens and old login records. A revocation the status feed announces (or a list that changed at
+its `ttl`, swept at each purge interval) ends the login sessions of that credential, and their
+clients get back-channel logout tokens (`verifier.login.backchannel.LogoutSender`).
 
 `open_login_service` is the assembly: settings -> engine, unit of work (`mobileid.db`),
 verifier certificate, HTTP client, throttle. `create_login_app` serves it, with the caches'
@@ -47,8 +49,14 @@ from verifier.errors import VerifierError
 from verifier.fetch import LOOPBACK_HOSTS, FetchError, check_fetch_url, new_http_client
 from verifier.grants import IssuerGrants
 from verifier.login.api import oidc_router
+from verifier.login.backchannel import LogoutSender
 from verifier.login.console import CONSOLE_HOME, CONSOLE_NAV, TEMPLATES, login_console_router
-from verifier.login.service import LoginService, build_login_service, purge_all
+from verifier.login.service import (
+    LoginService,
+    build_login_service,
+    end_revoked_sessions,
+    purge_all,
+)
 from verifier.oid4vp.api import oid4vp_router
 from verifier.oid4vp.errors import ErrorCode, ProtocolError
 from verifier.oid4vp.models import secret_failures
@@ -240,25 +248,46 @@ def create_login_app(
     verifier = service.runtime.vp.verifier
     clock = service.runtime.clock
     refresher = Refresher(verifier.trust, verifier.status, clock=clock)
+    logouts = LogoutSender(service.runtime.unit_of_work, clock=clock)
+
+    async def end_revoked(uri: str | None) -> None:
+        """Sessions of credentials revoked in list `uri` (every list: None) end; their clients
+        hear it by back-channel logout."""
+        logouts.send(await asyncio.to_thread(end_revoked_sessions, service, uri))
+
     feed = (
         StatusFollower(
             verifier.status,
             issuer_feed_sources(service.config.trusted_issuers),
             clock=clock,
             allow_insecure_loopback=service.config.allow_insecure_loopback,
+            on_refreshed=end_revoked,
         )
         if service.config.status_feed
         else None
     )
 
+    async def sweep() -> None:
+        """Lists that changed at their `ttl` (no feed, or a feed that was down) end sessions
+        at the next purge interval."""
+        while True:
+            await asyncio.sleep(service.config.purge_every_s)
+            try:
+                await end_revoked(None)
+            except Exception:  # tried again at the next interval
+                log.exception("ending the sessions of revoked credentials failed")
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = (
-            asyncio.create_task(
-                every(service.config.purge_every_s, partial(purge_all, service), what="purge")
-            )
+        tasks = (
+            [
+                asyncio.create_task(
+                    every(service.config.purge_every_s, partial(purge_all, service), what="purge")
+                ),
+                asyncio.create_task(sweep()),
+            ]
             if purge
-            else None
+            else []
         )
         refresher.start()
         if feed is not None:
@@ -271,10 +300,11 @@ def create_login_app(
             if console is not None:
                 await console.grants.aclose()
             refresher.stop()
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await logouts.stop()
             service.close()
 
     app = FastAPI(
@@ -286,7 +316,7 @@ def create_login_app(
     )
     app.state.service = service
     app.include_router(oid4vp_router(service.runtime, json_response))
-    app.include_router(oidc_router(service.runtime, service.oidc, json_response))
+    app.include_router(oidc_router(service.runtime, service.oidc, json_response, logouts))
 
     @app.get("/health")
     async def health() -> Response:

@@ -268,6 +268,9 @@ class LoginSettings(BaseSettings):
     """Follow each trusted issuer's change feed (`/status-lists/events`); off: status lists
     change at their `ttl` only."""
     purge_every_s: float = Field(default=_LOGIN.purge_every_s, gt=0)
+    sid_lifetime_s: float = Field(default=_LOGIN.sid_lifetime_s, ge=60, le=31 * 86400)
+    """How long after a login its session (`sid`) is tracked: a revocation or logout within
+    this time sends the client a back-channel logout token."""
     api_token: SecretStr | None = None
     """Bearer token desks and terminals use for `POST /oid4vp/sessions`; unset: API mode off."""
     throttle_max_failures: int = Field(default=MAX_FAILURES, ge=1, le=10_000)
@@ -353,6 +356,7 @@ class LoginSettings(BaseSettings):
             max_status_age_s=self.max_status_age_s,
             status_feed=self.status_feed,
             purge_every_s=self.purge_every_s,
+            sid_lifetime_s=self.sid_lifetime_s,
             api_token=self.api_token.get_secret_value() if self.api_token else None,
         )
 
