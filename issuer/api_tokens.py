@@ -2,12 +2,13 @@
 
 Roles (issue 3): `hr_admin` (everything), `department_head` (decides applications of one
 department), `agency_officer` (applies for employees dispatched to one agency), `employee` (applies
-for and sees their own), `grant_reader` (reads console grants, `GET /console/api/grants/...`, and
-nothing else: gates and the login service hold one). Tokens are shown once and stored as
-SHA-256, and expire. A client address that presents too many tokens that fail (unknown, expired
-or revoked alike) is refused for a while before its token is even looked up (`FailureCounter`,
-shared by the workers of one database); console sign-in links and codes are counted the same
-way (`refuse_if_throttled`, `failed_secret`).
+for and sees their own), `hr_officer` (issue 19: HR of one agency, its employees and those
+dispatched to it; manages their credentials), `grant_reader` (reads console grants,
+`GET /console/api/grants/...`, and nothing else: gates and the login service hold one). Tokens
+are shown once and stored as SHA-256, and expire. A client address that presents too many tokens
+that fail (unknown, expired or revoked alike) is refused for a while before its token is even
+looked up (`FailureCounter`, shared by the workers of one database); console sign-in links and
+codes are counted the same way (`refuse_if_throttled`, `failed_secret`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ __all__ = [
     "Principal",
     "Role",
     "authenticate",
+    "count_failure",
     "create_api_token",
     "failed_secret",
     "list_api_tokens",
@@ -62,6 +64,7 @@ class Role(StrEnum):
     department_head = "department_head"
     agency_officer = "agency_officer"
     employee = "employee"
+    hr_officer = "hr_officer"
     grant_reader = "grant_reader"
 
 
@@ -109,6 +112,7 @@ def create_api_token(
         Role.department_head: ("department",),
         Role.agency_officer: ("agency",),
         Role.employee: ("employee",),
+        Role.hr_officer: ("agency",),
         Role.grant_reader: (),
     }[role]
     given = {
@@ -178,6 +182,17 @@ def refuse_if_throttled(throttle: FailureCounter, kind: str, source: str, now: d
         raise _too_many_attempts(wait)
 
 
+def count_failure(
+    session: Session, throttle: FailureCounter, kind: str, *, source: str, now: datetime
+) -> None:
+    """Count one failed `kind` secret (or one request of a kind that is limited like them) of
+    `source` in the session's transaction; raise `too_many_attempts` when the source was over
+    the limit already (the count kept)."""
+    wait = throttle.record_failure(session.connection(), kind, source, now.timestamp())
+    if wait is not None:
+        raise _too_many_attempts(wait)
+
+
 def failed_secret(
     session: Session,
     throttle: FailureCounter,
@@ -187,12 +202,9 @@ def failed_secret(
     now: datetime,
     refusal: IssuerError,
 ) -> IssuerError:
-    """Count a failed `kind` secret of `source` in the session's transaction; the error to raise:
-    `too_many_attempts` when the source was over the limit already, else `refusal`. Both keep
-    the transaction's changes (the count, and whatever the caller recorded of the failure)."""
-    wait = throttle.record_failure(session.connection(), kind, source, now.timestamp())
-    if wait is not None:
-        return _too_many_attempts(wait)
+    """`count_failure`, then the error to raise: `refusal`, made to keep the transaction's
+    changes (the count, and whatever the caller recorded of the failure)."""
+    count_failure(session, throttle, kind, source=source, now=now)
     refusal.keep_changes = True
     return refusal
 

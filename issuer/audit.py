@@ -63,6 +63,7 @@ __all__ = [
     "entry_hash",
     "iter_audit",
     "seal_legacy_chain",
+    "search_audit",
     "verify_audit_chain",
 ]
 
@@ -261,6 +262,34 @@ def iter_audit(session: Session, *, after: int = 0, batch: int = 1000) -> Iterat
             return
         yield from rows
         last = rows[-1].seq
+
+
+def search_audit(
+    session: Session,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    subject: str | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> Sequence[AuditEntry]:
+    """Entries newest first, before sequence number `before` (the next page), matching the
+    given actor, action (exactly, or every action under a prefix ending in "."), and
+    subject exactly (`employee:<number>`)."""
+    query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(max(1, min(limit, 500)))
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    if action:
+        query = query.where(
+            AuditEntry.action.startswith(action, autoescape=True)
+            if action.endswith(".")
+            else AuditEntry.action == action
+        )
+    if subject:
+        query = query.where(AuditEntry.subject == subject)
+    if before is not None:
+        query = query.where(AuditEntry.seq < before)
+    return session.scalars(query).all()
 
 
 def _recomputed(entry: AuditEntry, prev: str, key: AuditKey | None) -> str:

@@ -85,6 +85,9 @@ class IssuerCode(StrEnum):
     signin_code_invalid = "signin_code_invalid"  # wrong, expired, used or void: one answer
     # operations
     invalid_hr_file = "invalid_hr_file"
+    hr_upload_not_found = "hr_upload_not_found"  # the console's reviewed upload: gone or expired
+    hr_upload_changed = "hr_upload_changed"  # its stored bytes no longer hash to its digest
+    hr_upload_too_large = "hr_upload_too_large"
     audit_chain_broken = "audit_chain_broken"
     audit_key_mismatch = "audit_key_mismatch"
     audit_seal_refused = "audit_seal_refused"

@@ -114,9 +114,10 @@ def install_edge(
     *,
     max_body_bytes: int,
     binary_paths: Collection[str] = (),
+    path_limits: Mapping[str, int] | None = None,
 ) -> None:
-    """Put the shared edge on `app`: body limit, NUL refusal (except in the bodies of
-    `binary_paths`, see `RequestGuard`) and every error handler."""
+    """Put the shared edge on `app`: body limit (another for each of `path_limits`), NUL refusal
+    (except in the bodies of `binary_paths`, see `RequestGuard`) and every error handler."""
 
     async def party_error(request: Request, exc: Exception) -> JSONResponse:
         refusal = errors.refusal(exc)
@@ -158,4 +159,5 @@ def install_edge(
         max_body_bytes=max_body_bytes,
         refuse=errors.edge_refusal,
         binary_paths=binary_paths,
+        path_limits=path_limits,
     )

@@ -2,7 +2,8 @@
 that leave mid-body, handled once before any route runs.
 
 - A body over `max_body_bytes` is refused with 413 (declared `Content-Length` first, then the
-  bytes as they stream in). This is the one body-size limit of each app; a route may cap lower.
+  bytes as they stream in). This is the one body-size limit of each app; a route may cap lower,
+  and a path named in `path_limits` has its own (the console's HR export upload).
 - NUL (U+0000) in the path, the query string or the body is refused with 400, whether raw,
   percent-encoded (`%00`) or a JSON escape (`\\u0000`), and so is the JSON escape of a lone
   surrogate (`\\ud800` without its pair; the standard `json` module, which FastAPI uses, decodes
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Collection, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, MutableMapping
 from typing import Any
 
 __all__ = ["RequestGuard", "holds_unsafe_text"]
@@ -84,9 +85,11 @@ class RequestGuard:
         max_body_bytes: int,
         refuse: Refuse,
         binary_paths: Collection[str] = (),
+        path_limits: Mapping[str, int] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.path_limits = dict(path_limits or {})
         self.refuse = refuse
         self.binary_paths = frozenset(binary_paths)
 
@@ -99,9 +102,10 @@ class RequestGuard:
         if holds_unsafe_text(raw_path) or holds_unsafe_text(scope.get("query_string", b"")):
             await self.refuse(path, 400, _UNSAFE_DETAIL)(scope, receive, send)
             return
+        limit = self.path_limits.get(path, self.max_body_bytes)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            await self._too_large(scope, receive, send)
+        if declared is not None and declared > limit:
+            await self._too_large(scope, receive, send, limit)
             return
         chunks: list[bytes] = []
         size = 0
@@ -119,8 +123,8 @@ class RequestGuard:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
-                await self._too_large(scope, receive, send)
+            if size > limit:
+                await self._too_large(scope, receive, send, limit)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -130,8 +134,8 @@ class RequestGuard:
             return
         await self.app(scope, _replay(body, receive), send)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        detail = f"request body larger than {self.max_body_bytes} bytes"
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        detail = f"request body larger than {limit} bytes"
         await self.refuse(scope.get("path", ""), 413, detail)(scope, receive, send)
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "get_application",
     "get_employee",
     "list_applications",
+    "may_see",
     "phones_on_record",
     "send_offer",
 ]
@@ -57,7 +58,7 @@ class ApplicationRecord:
     offer: Offer | None
 
 
-def _may_see(principal: Principal, employee: Employee) -> bool:
+def may_see(principal: Principal, employee: Employee) -> bool:
     match principal.role:
         case Role.hr_admin:
             return True
@@ -67,6 +68,11 @@ def _may_see(principal: Principal, employee: Employee) -> bool:
             return employee.dispatched_to_agency_code == principal.agency_code
         case Role.employee:
             return employee.employee_number == principal.employee_number
+        case Role.hr_officer:
+            return principal.agency_code in (
+                employee.agency_code,
+                employee.dispatched_to_agency_code,
+            )
     return False  # pragma: no cover
 
 
@@ -74,7 +80,7 @@ def get_employee(session: Session, principal: Principal, employee_number: str) -
     """The employee, if the principal may see them; one answer for "no such employee" and
     "outside your scope", so a token cannot find out who exists beyond its scope."""
     employee = session.scalar(select(Employee).where(Employee.employee_number == employee_number))
-    if employee is None or not _may_see(principal, employee):
+    if employee is None or not may_see(principal, employee):
         raise HrError(IssuerCode.employee_not_found, "no such employee")
     return employee
 
@@ -198,7 +204,7 @@ def _load(
         if 0 < len(application_id) <= 32
         else None
     )
-    if row is None or not _may_see(principal, row[1]):
+    if row is None or not may_see(principal, row[1]):
         raise HrError(IssuerCode.application_not_found, "no such application")
     return row[0], row[1]
 
@@ -365,6 +371,11 @@ def list_applications(
             query = query.where(Employee.dispatched_to_agency_code == principal.agency_code)
         case Role.employee:
             query = query.where(Employee.employee_number == principal.employee_number)
+        case Role.hr_officer:
+            query = query.where(
+                (Employee.agency_code == principal.agency_code)
+                | (Employee.dispatched_to_agency_code == principal.agency_code)
+            )
     if state is not None:
         query = query.where(Application.state == state)
     return [ApplicationRecord(a, e, o) for a, e, o in session.execute(query).all()]

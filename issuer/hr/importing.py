@@ -39,6 +39,7 @@ __all__ = [
     "fields_hash",
     "import_records",
     "iter_hr_file",
+    "parse_hr_csv",
     "record_fields",
     "update_employee_fields",
     "validate_records",
@@ -77,7 +78,7 @@ def iter_hr_file(path: Path) -> Iterator[dict[str, Any]]:
         return
     with path.open(encoding="utf-8-sig", newline="") as fh:
         try:
-            yield from _parse_csv(fh)
+            yield from parse_hr_csv(fh)
         except UnicodeDecodeError:
             raise HrImportRejected([RowProblem((0, "file", "file is not UTF-8"))]) from None
 
@@ -98,7 +99,9 @@ def _parse_json(path: Path) -> list[dict[str, Any]]:
     return [r if isinstance(r, dict) else {"__not_an_object__": r} for r in doc]
 
 
-def _parse_csv(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+def parse_hr_csv(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """Raw records of a CSV export's lines (`#` comment lines before the header skipped);
+    structural problems reject the file."""
     lines = iter(lines)
     first = next(lines, "")
     while first.startswith("#"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select
@@ -36,11 +36,14 @@ ACTIONS = {"suspend": ("suspended", ("active",)), "revoke": ("revoked", ("active
 
 @dataclass(frozen=True, slots=True)
 class MassScope:
-    """Exactly one of: an agency, a department, the credentials signed by one key."""
+    """Exactly one of: an agency, a department, the credentials signed by one key; for an
+    agency's HR officer, only within `within_agency` (its employees and those dispatched to it).
+    """
 
     agency_code: str | None = None
     department_code: str | None = None
     kid: str | None = None
+    within_agency: str | None = None
 
     @classmethod
     def parse(
@@ -67,10 +70,28 @@ class MassScope:
 
     def condition(self) -> ColumnElement[bool]:
         if self.agency_code:
-            return Employee.agency_code == self.agency_code
-        if self.department_code:
-            return Employee.department_code == self.department_code
-        return Credential.kid == self.kid
+            match = Employee.agency_code == self.agency_code
+        elif self.department_code:
+            match = Employee.department_code == self.department_code
+        else:
+            match = Credential.kid == self.kid
+        if self.within_agency is None:
+            return match
+        return match & (
+            (Employee.agency_code == self.within_agency)
+            | (Employee.dispatched_to_agency_code == self.within_agency)
+        )
+
+    def for_principal(self, principal: Principal) -> MassScope:
+        """This scope as `principal` may use it: whole for HR administrators; an HR officer's
+        kept within their agency (another agency or a key is refused); others refused."""
+        if principal.role is Role.hr_admin:
+            return self
+        if principal.role is not Role.hr_officer or principal.agency_code is None:
+            raise AuthError(IssuerCode.forbidden_role, "only HR runs mass actions")
+        if self.kid is not None or self.agency_code not in (None, principal.agency_code):
+            raise AuthError(IssuerCode.forbidden_scope, "outside the officer's agency")
+        return replace(self, within_agency=principal.agency_code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +126,9 @@ def plan_mass_action(
     reason: str,
     reoffer: bool = False,
 ) -> MassPlan:
-    """Check the request and count what it would change (the dry run's answer)."""
-    if principal.role is not Role.hr_admin:
-        raise AuthError(IssuerCode.forbidden_role, "only HR administrators run mass actions")
+    """Check the request and count what it would change (the dry run's answer); an HR
+    officer's scope is narrowed to their agency (`MassScope.for_principal`)."""
+    scope = scope.for_principal(principal)
     if action not in ACTIONS:
         raise LifecycleError(IssuerCode.invalid_request, "action must be suspend or revoke")
     allowed = SUSPENSION_REASONS if action == "suspend" else (*REVOCATION_REASONS, "key_compromise")

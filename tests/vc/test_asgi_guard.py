@@ -149,6 +149,15 @@ def test_a_streamed_body_over_the_cap_is_refused_with_413() -> None:
     assert json.loads(sent[1]["body"]) == {"error": "too_big"}
 
 
+def test_a_path_with_its_own_limit_takes_more_and_no_more() -> None:
+    app = _App()
+    guard = _guard(app, path_limits={"/upload": 32})
+    assert _run(guard, _chunks(b"a" * 20, b"a" * 10), path="/upload")[0]["status"] == 204
+    assert _run(guard, _chunks(b"a" * 20, b"a" * 13), path="/upload")[0]["status"] == 413
+    assert _run(guard, _chunks(b"a" * 20), path="/other")[0]["status"] == 413
+    assert app.bodies == [b"a" * 30]
+
+
 def test_a_client_gone_mid_body_is_logged_once_and_the_app_never_runs(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
