@@ -30,6 +30,7 @@ __all__ = [
     "DESKTOP",
     "SCREENSHOTS",
     "TABLET",
+    "TIMEOUT_MS",
     "RequestLog",
     "launch_chromium",
     "recorded_page",
@@ -53,7 +54,9 @@ SCREENSHOTS = Path(__file__).resolve().parent / "artifacts" / "screenshots"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 NOT_NETWORK = frozenset({"data", "blob", "about"})
 """Schemes a page may load from without any request leaving the machine."""
-TIMEOUT_MS = 15_000
+TIMEOUT_MS = 30_000
+"""How long a page action or an `expect` waits (a wait, never a timing assertion): on a busy
+2-core machine Swagger UI alone can take more than Playwright's default 5 s to render."""
 
 MISSING = (
     f"Chromium is not installed at {CHROMIUM}: the browser tests (tests/browser/) need Debian's "
