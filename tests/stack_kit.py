@@ -110,7 +110,7 @@ class ConsoleStack:
         self._offers += 1
         link = link_of(read_sms(self.issuer.data_dir, kind="offer_link", count=self._offers)[-1])
         code = tx_code_of(read_sms(self.issuer.data_dir, kind="tx_code", count=self._offers)[-1])
-        path = self.tmp_path / f"phone-{employee_number}"
+        path = self.tmp_path / f"phone-{employee_number}-{self._offers}"  # a second phone too
         wallet = WalletStore(path, kdf_limits=INTERACTIVE).create(PIN)
         with new_client() as client:
             holder = Holder(client)
