@@ -3,6 +3,7 @@ and the 401/403/error pages (stable codes, Korean and English, no data, no trace
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -230,3 +231,17 @@ def test_viewer_grants_and_scopes() -> None:
     assert viewer.scopes("department_head") == frozenset({"D1"})
     assert viewer.scopes("gate_operator") == frozenset({None})
     assert viewer.actor == "console:1"
+
+
+def test_every_asset_is_served_by_the_app(client: httpx.Client) -> None:
+    """No CDN: pages load only our own script and style sheet, which the app serves."""
+    signed_in(client, "1000002")
+    page = client.get("/console/hr").text
+    assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', page)
+    assert sorted(assets) == ["/console/static/console.css", "/console/static/console.js"]
+    assert "<style" not in page and " style=" not in page and "<script>" not in page
+    kinds = {"js": "text/javascript", "css": "text/css"}
+    for asset in assets:
+        answer = client.get(asset)
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith(kinds[asset.rsplit(".", 1)[1]])
