@@ -14,8 +14,6 @@ MESSAGES: dict[str, str] = {
     "could not be verified; reload the page and try again",
     "signin_failed": "로그인하지 못했습니다. 다시 시도하세요 / Sign-in failed; please try again",
     "login_unavailable": "로그인 서비스에 연결할 수 없습니다 / The login service cannot be reached",
-    "grants_unavailable": "지금은 권한을 확인할 수 없습니다. 잠시 뒤 다시 시도하세요 / Your roles "
-    "cannot be checked right now; try again shortly",
     "not_found": "찾을 수 없습니다 / Not found",
     "method_not_allowed": "허용되지 않는 요청입니다 / This request is not allowed here",
     "too_many_attempts": "시도가 너무 많습니다. 잠시 뒤 다시 시도하세요 / Too many attempts; "
