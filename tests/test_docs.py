@@ -27,7 +27,7 @@ from mobileid.app import create_app
 from mobileid.central_app import create_central_app, open_central_service
 from mobileid.db import create_db_engine
 from mobileid.gate_app import create_gate_app, mount_desk
-from mobileid.login_app import create_login_app, open_login_service
+from mobileid.login_app import create_login_app, open_login_console, open_login_service
 from mobileid.settings import LoginSettings, get_settings
 from verifier.central import CentralConfig
 from verifier.gate.service import build_gate
@@ -135,14 +135,25 @@ def apps(tmp_path: Path) -> Iterator[dict[str, FastAPI]]:
         )
         closers.append(central_service.close)
 
-        login_settings = LoginSettings(data_dir=tmp_path / "login", client_id_prefix="redirect_uri")
+        grant_token = tmp_path / "grant-token"
+        grant_token.write_text("grant-reader-token")
+        grant_token.chmod(0o600)
+        login_settings = LoginSettings(
+            data_dir=tmp_path / "login",
+            client_id_prefix="redirect_uri",
+            console_client_id="login-console",
+            console_issuer_url="http://127.0.0.1:9",
+            console_grant_token_file=grant_token,
+            allow_insecure_loopback=True,
+        )
         login_service = open_login_service(login_settings)
         closers.append(login_service.close)
+        login_console = open_login_console(login_settings)
         yield {
             "issuer": issuer,
             "gate": gate,
             "central": create_central_app(central_service),
-            "login": create_login_app(login_service),
+            "login": create_login_app(login_service, console=login_console),
         }
     finally:
         for close in reversed(closers):
