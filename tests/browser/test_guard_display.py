@@ -6,7 +6,6 @@ name and the decision, on a tablet's width."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from browser_kit import TABLET, shot, sign_in_with_wallet
+from display_kit import register_gate_console
 from gate_kit import wait_until
 from playwright.sync_api import Page, expect
 from server_kit import Served
@@ -28,7 +28,6 @@ from mobileid.settings import GateSettings
 from verifier.fetch import new_http_client
 from verifier.gate.feed import GateFeed
 from verifier.gate.service import GateService, build_gate
-from verifier.login.clients import register_client
 from verifier.policy import parse_gate_policy
 
 GUARD = "E2001"  # 이영희
@@ -61,14 +60,7 @@ def lobby_gate(stack: ConsoleStack, tmp_path: Path) -> tuple[Served, GateService
             now=runtime.clock(),
         )
     with stack.login.db() as db:
-        client = register_client(
-            db,
-            name="로비 게이트 콘솔 / Lobby gate console",
-            redirect_uris=[f"{served.url}/console/callback"],
-            allowed_claims=["name"],
-            subject_type="employee_number",
-            now=time.time(),
-        )
+        client = register_gate_console(db, served.url)
     directory = tmp_path / "lobby"
     directory.mkdir(mode=0o700)
     settings = GateSettings(
