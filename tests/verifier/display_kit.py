@@ -3,6 +3,7 @@ that are not about signing in, and a reader of Server-Sent Events off a real HTT
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -11,12 +12,14 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from server_kit import Served, serve_app
+from sqlalchemy import Connection
 
 from console.viewer import Grant, RoleSource
 from console.web import Console, SignInConfig
 from mobileid.gate_app import create_gate_app
 from verifier.gate.console import gate_console
 from verifier.gate.service import GateService
+from verifier.login.clients import NewClient, register_client
 
 GATE_ID = "sejong-06-east-01"
 OPERATOR = "E9001"
@@ -34,6 +37,19 @@ class Roles:
 
 def operator_roles(scope: str | None = GATE_ID) -> Roles:
     return Roles({OPERATOR: [Grant("gate_operator", scope)], "E0002": [Grant("employee")]})
+
+
+def register_gate_console(db: Connection, gate_url: str) -> NewClient:
+    """The gate's console registered at a login service, as every console is: a business system
+    whose `sub` is the employee number, shown the name."""
+    return register_client(
+        db,
+        name="출입 게이트 콘솔 / Gate console",
+        redirect_uris=[f"{gate_url}/console/callback"],
+        allowed_claims=["name"],
+        subject_type="employee_number",
+        now=time.time(),
+    )
 
 
 def console_for(service: GateService, roles: RoleSource) -> Console:

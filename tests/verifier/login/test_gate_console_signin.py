@@ -5,7 +5,6 @@ its grants API) for the guard's roles with its grant_reader token, and the displ
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from console_kit import csrf_of
-from display_kit import sse
+from display_kit import register_gate_console, sse
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from gate_kit import gate_policy, make_gate, presentation, scan
@@ -26,7 +25,6 @@ from mobileid.gate_app import create_gate_app, gate_console_of
 from mobileid.settings import GateSettings
 from vc.keys import Ed25519PrivateKey
 from vc.qr_compact import encode_presentation
-from verifier.login.clients import register_client
 
 GUARD = "E7001"
 TOKEN = "reader-token"
@@ -53,14 +51,7 @@ def world(tmp_path: Path, database_url: str) -> Iterator[tuple[Login, Served, An
     with login_world(tmp_path, database_url) as login, serve_app(grants_api(grants)) as issuer:
         gate = Served(None)
         with login.db() as db:
-            client = register_client(
-                db,
-                name="출입 게이트 콘솔 / Gate console",
-                redirect_uris=[f"{gate.url}/console/callback"],
-                allowed_claims=["name"],
-                subject_type="employee_number",
-                now=time.time(),
-            )
+            client = register_gate_console(db, gate.url)
         token_file = tmp_path / "grants.token"
         token_file.write_text(TOKEN)
         token_file.chmod(0o600)
