@@ -185,3 +185,7 @@ def test_employee_applies_head_approves_phone_accepts_employee_sees_valid(
             lost = employee.get_by_role("link", name="분실 신고 / Report a lost phone")
             expect(lost).to_be_visible()
             shot(employee, "console-me")
+            lost.click()  # the confirmation says what happens; nothing is reported here
+            expect(employee.locator("h1")).to_have_text("분실 신고 / Report a lost phone")
+            expect(employee.locator("main")).to_contain_text("Gates and logins refuse it")
+            shot(employee, "console-me-lost")
