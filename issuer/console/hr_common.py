@@ -8,8 +8,11 @@ lists, keys, the audit log) are for `hr_admin` only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -20,14 +23,17 @@ from console.web import ConsoleError, check_csrf, require_role
 from issuer.context import IssuerContext, issuer_context
 from issuer.errors import HrImportRejected, IssuerCode, IssuerError
 from issuer.hr.directory import HrReach
+from issuer.models import AuditEntry
 
 __all__ = [
     "CHANGE_EFFECT",
     "REASON_LABELS",
     "AdminViewer",
+    "AuditRow",
     "Csrf",
     "Ctx",
     "HrViewer",
+    "audit_rows",
     "mask_phone",
     "reach_of",
     "refusals",
@@ -131,3 +137,33 @@ def render(
     """A page of the console the assembly installed (`console.web.Console.render`)."""
     response: HTMLResponse = request.app.state.console.render(request, template, context, status)
     return response
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    """An audit entry as a page shows it: its detail as `key: value` pairs that wrap."""
+
+    seq: int
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    subject: str
+    detail_text: str
+
+
+def _detail_text(detail: str) -> str:
+    try:
+        values = json.loads(detail)
+    except ValueError:
+        return detail
+    if not isinstance(values, dict):
+        return detail
+    return ", ".join(f"{key}: {value}" for key, value in values.items())
+
+
+def audit_rows(entries: Iterable[AuditEntry]) -> list[AuditRow]:
+    return [
+        AuditRow(e.seq, e.at, e.actor, e.role, e.action, e.subject, _detail_text(e.detail))
+        for e in entries
+    ]

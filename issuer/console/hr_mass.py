@@ -106,7 +106,7 @@ class MassJobs:
                 clock=ctx.clock,
                 batch_size=self.batch_size,
                 comment=comment,
-                progress=job.advance,
+                progress=lambda count: self.on_batch(job, count),
             )
             job.changed, job.state = result.changed, "done"
         except IssuerError as exc:
@@ -116,6 +116,10 @@ class MassJobs:
             job.state, job.error = "failed", "server_error"
         finally:
             job.finished.set()
+
+    def on_batch(self, job: MassJob, count: int) -> None:
+        """Told of each committed batch (in the job's thread); counts it towards the bar."""
+        job.advance(count)
 
     def get(self, job_id: str, viewer: Viewer) -> MassJob:
         job = self._jobs.get(job_id)

@@ -21,6 +21,7 @@ from issuer.console.hr_common import (
     Csrf,
     Ctx,
     HrViewer,
+    audit_rows,
     mask_phone,
     reach_of,
     refusals,
@@ -85,8 +86,8 @@ def employee_page(
         applications = employee_applications(session, employee)
         phones = {a.id: mask_phone(a.phone) for a in applications}
         credentials = list_credentials(session, reach.principal_for(employee), employee_number)
-        history = search_audit(
-            session, subject=f"employee:{employee_number}", limit=HISTORY_ENTRIES
+        history = audit_rows(
+            search_audit(session, subject=f"employee:{employee_number}", limit=HISTORY_ENTRIES)
         )
         return render(
             request,
