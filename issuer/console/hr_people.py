@@ -12,8 +12,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
 
 from console.web import ConsoleError
+from issuer.api_tokens import Principal
 from issuer.audit import search_audit
 from issuer.console.hr_common import (
     CHANGE_EFFECT,
@@ -27,7 +29,12 @@ from issuer.console.hr_common import (
     refusals,
     render,
 )
-from issuer.hr.directory import employee_applications, employee_in_reach, find_employees
+from issuer.hr.directory import (
+    HrReach,
+    employee_applications,
+    employee_in_reach,
+    find_employees,
+)
 from issuer.lifecycle.credentials import (
     list_credentials,
     reinstate_credential,
@@ -39,6 +46,7 @@ from issuer.lifecycle.state_changes import (
     REVOCATION_REASONS,
     SUSPENSION_REASONS,
 )
+from issuer.models import Credential, Employee
 
 __all__ = ["hr_people_router"]
 
@@ -105,6 +113,19 @@ def employee_page(
         )
 
 
+def _holder_of(
+    session: Session, reach: HrReach, employee_number: str, credential_id: str
+) -> tuple[Employee, Principal, Credential]:
+    """The employee (in reach), the principal to act as, and their credential `credential_id`
+    (404 when it is not theirs)."""
+    employee = employee_in_reach(session, reach, employee_number)
+    principal = reach.principal_for(employee)
+    for record in list_credentials(session, principal, employee_number):
+        if record.credential.id == credential_id:
+            return employee, principal, record.credential
+    raise ConsoleError(404, "credential_not_found", "그런 자격이 없습니다 / No such credential")
+
+
 def _confirmation(
     request: Request,
     *,
@@ -122,17 +143,13 @@ def _confirmation(
     _, reasons, label = VERBS[verb]
     reach = reach_of(viewer)
     with ctx.unit_of_work() as session, refusals():
-        employee = employee_in_reach(session, reach, employee_number)
-        records = list_credentials(session, reach.principal_for(employee), employee_number)
-        record = next((r for r in records if r.credential.id == credential_id), None)
-        if record is None:
-            raise ConsoleError(404, "credential_not_found", "그런 자격이 없습니다 / No credential")
+        employee, _, credential = _holder_of(session, reach, employee_number, credential_id)
         return render(
             request,
             "hr/confirm.html",
             {
                 "e": employee,
-                "c": record.credential,
+                "c": credential,
                 "verb": verb,
                 "label": label,
                 "reasons": [(r, REASON_LABELS.get(r, r)) for r in reasons],
@@ -203,12 +220,7 @@ def change(
     action = VERBS[verb][0]
     reach = reach_of(viewer)
     with ctx.unit_of_work() as session, refusals():
-        employee = employee_in_reach(session, reach, employee_number)
-        principal = reach.principal_for(employee)
-        if credential_id not in {
-            r.credential.id for r in list_credentials(session, principal, employee_number)
-        }:
-            raise ConsoleError(404, "credential_not_found", "그런 자격이 없습니다 / No credential")
+        employee, principal, _ = _holder_of(session, reach, employee_number, credential_id)
         action(
             session,
             principal,
