@@ -50,6 +50,7 @@ __all__ = [
     "NavItem",
     "SignInConfig",
     "check_csrf",
+    "console_of",
     "current_viewer",
     "require_role",
     "safe_next",
@@ -130,6 +131,7 @@ class Console:
         nav: Sequence[NavItem] = (),
         paths: Sequence[str] = (),
         clock: Callable[[], float] = time.time,
+        session_cookie: str = SESSION_COOKIE,
     ) -> None:
         self.title = title
         self.roles = roles
@@ -142,6 +144,8 @@ class Console:
         self.paths = (self.home, *paths)
         """Path prefixes whose responses carry the security headers and HTML error pages."""
         self.clock = clock
+        self.session_cookie = session_cookie
+        """Apps on one host share cookies whatever their ports: each console names its own."""
         loaders = [FileSystemLoader(templates)] if templates is not None else []
         self.env = Environment(
             loader=ChoiceLoader([*loaders, FileSystemLoader(KIT_TEMPLATES)]),
@@ -176,7 +180,7 @@ class Console:
         app.add_middleware(
             SessionMiddleware,
             secret_key=self.session_secret.hex(),
-            session_cookie=SESSION_COOKIE,
+            session_cookie=self.session_cookie,
             max_age=self.idle_timeout_s,
             same_site="lax",
             https_only=self.secure_cookies,
@@ -281,8 +285,10 @@ class Console:
         context: Mapping[str, Any] | None = None,
         status: int = 200,
     ) -> HTMLResponse:
-        """A page: `context` plus viewer (or None), csrf_token, title, nav, request."""
-        viewer = getattr(request.state, "viewer", None)
+        """A page: `context` plus viewer (the request's, unless `context` names one; None when
+        nobody is signed in), csrf_token, title, nav, request and path."""
+        context = context or {}
+        viewer = context.get("viewer", getattr(request.state, "viewer", None))
         values: dict[str, Any] = {
             "request": request,
             "viewer": viewer,
@@ -291,7 +297,7 @@ class Console:
             "nav": self.nav_for(viewer),
             "path": request.url.path,
         }
-        values.update(context or {})
+        values.update(context)
         html = self.env.get_template(template).render(values)
         return HTMLResponse(html, status_code=status, headers=self.headers)
 
@@ -321,7 +327,8 @@ def safe_next(target: str | None, home: str) -> str:
     return target
 
 
-def _console(request: Request) -> Console:
+def console_of(request: Request) -> Console:
+    """The console installed on the request's app (404 page if there is none)."""
     console = getattr(request.app.state, "console", None)
     if not isinstance(console, Console):
         raise ConsoleError(404, "not_found", message_for("not_found"))
@@ -331,14 +338,17 @@ def _console(request: Request) -> Console:
 async def current_viewer(request: Request) -> Viewer:
     """The signed-in person. Not signed in (or idle too long): a GET is sent to the sign-in page
     (303), anything else gets the 401 page."""
-    return await _console(request).viewer(request)
+    return await console_of(request).viewer(request)
 
 
 def require_role(*roles: str) -> Callable[..., Awaitable[Viewer]]:
     """A dependency: the viewer if they hold any of `roles` (any scope), else the 403 page
     (`forbidden_role`). Scope checks are the page's: `viewer.has(role, scope)`."""
 
-    async def dependency(viewer: Annotated[Viewer, Depends(current_viewer)]) -> Viewer:
+    async def dependency(
+        request: Request, viewer: Annotated[Viewer, Depends(current_viewer)]
+    ) -> Viewer:
+        request.state.viewer = viewer  # for the page's header (also when tests override it)
         if not any(viewer.has(role) for role in roles):
             raise ConsoleError(403, "forbidden_role", message_for("forbidden_role"))
         return viewer

@@ -34,6 +34,7 @@ __all__ = [
     "Principal",
     "Role",
     "authenticate",
+    "count_failure",
     "create_api_token",
     "failed_secret",
     "list_api_tokens",
@@ -181,6 +182,17 @@ def refuse_if_throttled(throttle: FailureCounter, kind: str, source: str, now: d
         raise _too_many_attempts(wait)
 
 
+def count_failure(
+    session: Session, throttle: FailureCounter, kind: str, *, source: str, now: datetime
+) -> None:
+    """Count one failed `kind` secret (or one request of a kind that is limited like them) of
+    `source` in the session's transaction; raise `too_many_attempts` when the source was over
+    the limit already (the count kept)."""
+    wait = throttle.record_failure(session.connection(), kind, source, now.timestamp())
+    if wait is not None:
+        raise _too_many_attempts(wait)
+
+
 def failed_secret(
     session: Session,
     throttle: FailureCounter,
@@ -190,12 +202,9 @@ def failed_secret(
     now: datetime,
     refusal: IssuerError,
 ) -> IssuerError:
-    """Count a failed `kind` secret of `source` in the session's transaction; the error to raise:
-    `too_many_attempts` when the source was over the limit already, else `refusal`. Both keep
-    the transaction's changes (the count, and whatever the caller recorded of the failure)."""
-    wait = throttle.record_failure(session.connection(), kind, source, now.timestamp())
-    if wait is not None:
-        return _too_many_attempts(wait)
+    """`count_failure`, then the error to raise: `refusal`, made to keep the transaction's
+    changes (the count, and whatever the caller recorded of the failure)."""
+    count_failure(session, throttle, kind, source=source, now=now)
     refusal.keep_changes = True
     return refusal
 

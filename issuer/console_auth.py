@@ -9,7 +9,8 @@
   copy of the database). We send codes rather than take a signed hand-over from the HR system:
   HR already gives us the phone, and a hand-over needs every HR system to sign links for us.
   Asking for a code answers the same whether or not the employee exists, is in service or has a
-  phone on record, and a code that does not redeem is one answer (`signin_code_invalid`)
+  phone on record (and counts against the asking address, so one address cannot send SMS to the
+  whole staff), and a code that does not redeem is one answer (`signin_code_invalid`)
   whatever the reason, so neither tells who exists. At most one code per employee per minute.
 
 Whoever presents a link or a code is counted by the failure throttle of the HR API's tokens
@@ -27,11 +28,16 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from issuer.api_tokens import FailureCounter, failed_secret, refuse_if_throttled
+from issuer.api_tokens import (
+    FailureCounter,
+    count_failure,
+    failed_secret,
+    refuse_if_throttled,
+)
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
 from issuer.errors import ConsoleAuthError, HrError, IssuerCode, IssuerError
-from issuer.grants import ADMIN_ROLE
+from issuer.grants import ADMIN_ROLE, employee_in_service
 from issuer.hashing import keyed_hash, new_numeric_code, new_secret, sha256_hex
 from issuer.messages.outbox import REDACTED, enqueue_message, outbox_sealer
 from issuer.models import Employee, LoginLink, SigninCode
@@ -44,6 +50,7 @@ __all__ = [
     "SIGNIN_CODE_RESEND",
     "SIGNIN_CODE_SMS",
     "SIGNIN_CODE_TTL",
+    "SIGNIN_SEND_REQUESTS",
     "create_login_link",
     "login_link_path",
     "redeem_login_link",
@@ -61,7 +68,8 @@ SIGNIN_CODE_SMS = "signin_code"
 """The outbox `kind` of a sign-in code's SMS."""
 LOGIN_LINK_FAILURES = "login_link"
 SIGNIN_CODE_FAILURES = "signin_code"
-"""The names failures are counted under by the throttle."""
+SIGNIN_SEND_REQUESTS = "signin_send"
+"""The names failures (and requests for a code) are counted under by the throttle."""
 _CODE_LENGTH = 6
 _CODE = re.compile(rf"[0-9]{{{_CODE_LENGTH}}}")
 _MAX_TOKEN_CHARS = 200
@@ -75,6 +83,22 @@ def login_link_path(token: str) -> str:
     return f"/console/link/{token}"
 
 
+def _signed_in(
+    session: Session, employee_number: str, means: str, now: datetime, **detail: int
+) -> str:
+    """Audit a sign-in by `means` (the person is the actor from now on); their number."""
+    append_audit(
+        session,
+        actor=f"console:{employee_number}",
+        role="employee",
+        action=f"console.{means}.redeem",
+        subject=f"employee:{employee_number}",
+        now=now,
+        detail=detail,
+    )
+    return employee_number
+
+
 def create_login_link(
     session: Session,
     employee_number: str,
@@ -84,11 +108,7 @@ def create_login_link(
 ) -> tuple[str, datetime]:
     """A single-use sign-in link's token for an employee in active service, and its expiry;
     the token is shown once (only its SHA-256 is kept). Audited with `actor`."""
-    employee = session.scalar(select(Employee).where(Employee.employee_number == employee_number))
-    if employee is None:
-        raise HrError(IssuerCode.employee_not_found, "no such employee")
-    if employee.employment_status != "active":
-        raise HrError(IssuerCode.employee_not_active, "employee is not in active service")
+    employee = employee_in_service(session, employee_number, now)
     if not timedelta(0) < ttl <= timedelta(days=1):
         raise ConsoleAuthError(IssuerCode.invalid_request, "a link lives 1 s to 1 day")
     token = new_secret(32)
@@ -150,16 +170,7 @@ def redeem_login_link(
         raise refused(IssuerCode.login_link_expired, "this sign-in link expired")
     if employee.employment_status != "active":
         raise HrError(IssuerCode.employee_not_active, "employee is not in active service")
-    append_audit(
-        session,
-        actor=f"console:{employee.employee_number}",
-        role="employee",
-        action="console.login_link.redeem",
-        subject=f"employee:{employee.employee_number}",
-        now=now,
-        detail={"link": link.id},
-    )
-    return employee.employee_number
+    return _signed_in(session, employee.employee_number, "login_link", now, link=link.id)
 
 
 def _code_hash(config: IssuerConfig, employee_id: int, code: str) -> str:
@@ -183,13 +194,23 @@ def _active_code(session: Session, employee_id: int) -> SigninCode | None:
 
 
 def send_signin_code(
-    session: Session, employee_number: str, now: datetime, *, config: IssuerConfig
+    session: Session,
+    employee_number: str,
+    now: datetime,
+    *,
+    config: IssuerConfig,
+    throttle: FailureCounter,
+    source: str,
 ) -> None:
     """Queue a sign-in code by SMS to the phone on the employee's HR record, replacing any
     earlier code. Returns nothing and raises nothing for an unknown employee, one out of
     service or without a phone, or a second request within `SIGNIN_CODE_RESEND`: the caller
-    answers every request alike ("if the number is right, a code is on its way"). Wake the
+    answers every request alike ("if the number is right, a code is on its way"). Every
+    request counts against `source` as a failed secret does, so one address cannot send SMS
+    to the whole staff (`too_many_attempts` over the limit, whoever was asked for). Wake the
     outbox after the commit."""
+    refuse_if_throttled(throttle, SIGNIN_SEND_REQUESTS, source, now)
+    count_failure(session, throttle, SIGNIN_SEND_REQUESTS, source=source, now=now)
     if not 0 < len(employee_number) <= _MAX_EMPLOYEE_NUMBER_CHARS:
         return
     employee = session.scalar(select(Employee).where(Employee.employee_number == employee_number))
@@ -265,16 +286,7 @@ def redeem_signin_code(
             row.code_hash, _code_hash(config, employee.id, code)
         ):
             row.state, row.used_at = "used", now
-            append_audit(
-                session,
-                actor=f"console:{employee_number}",
-                role="employee",
-                action="console.signin_code.redeem",
-                subject=f"employee:{employee_number}",
-                now=now,
-                detail={"attempts": row.attempts},
-            )
-            return employee_number
+            return _signed_in(session, employee_number, "signin_code", now, wrong=row.attempts)
         row.attempts += 1
         if row.attempts >= SIGNIN_CODE_ATTEMPTS:
             row.state = "void"

@@ -32,6 +32,7 @@ __all__ = [
     "EmployeeGrants",
     "GrantRecord",
     "employee_grants",
+    "employee_in_service",
     "grant_role",
     "grants_for",
     "list_grants",
@@ -150,10 +151,34 @@ def _employee(session: Session, employee_number: str) -> Employee:
     return employee
 
 
-def _in_service(employee: Employee, now: datetime) -> bool:
+def employee_in_service(session: Session, employee_number: str, now: datetime) -> Employee:
+    """The employee, if in active service at `now` (employment status, and a retirement date
+    not passed); else `employee_not_found` or `employee_not_active`."""
+    employee = _employee(session, employee_number)
     ends = employee.retirement_date
-    return employee.employment_status == "active" and (
-        ends is None or ends >= now.astimezone(_KST).date()
+    if employee.employment_status != "active" or (
+        ends is not None and ends < now.astimezone(_KST).date()
+    ):
+        raise HrError(IssuerCode.employee_not_active, "employee is not in active service")
+    return employee
+
+
+def _audit(
+    session: Session, action: str, row: RoleGrant, employee: Employee, now: datetime
+) -> None:
+    """A grant's change, by the one who made it, with their reason."""
+    if row.revoked_at is None:
+        actor, reason = row.granted_by, row.reason
+    else:
+        actor, reason = row.revoked_by or "", row.revoke_reason or ""
+    append_audit(
+        session,
+        actor=actor,
+        role=ADMIN_ROLE,
+        action=action,
+        subject=f"employee:{employee.employee_number}",
+        now=now,
+        detail={"grant": row.id, "role": row.role, "scope": row.scope or None, "reason": reason},
     )
 
 
@@ -173,9 +198,7 @@ def grant_role(
     console_role = _role(role)
     stored_scope = _scope_shape(console_role, scope)
     reason = _reason(reason)
-    employee = _employee(session, employee_number)
-    if not _in_service(employee, now):
-        raise HrError(IssuerCode.employee_not_active, "employee is not in active service")
+    employee = employee_in_service(session, employee_number, now)
     _check_scope_exists(session, console_role, stored_scope)
     row = RoleGrant(
         employee_id=employee.id,
@@ -193,15 +216,7 @@ def grant_role(
             IssuerCode.grant_exists,
             f"{employee_number} already holds {console_role}" + _within(stored_scope),
         ) from None
-    append_audit(
-        session,
-        actor=actor,
-        role=ADMIN_ROLE,
-        action="grant.add",
-        subject=f"employee:{employee_number}",
-        now=now,
-        detail={"grant": row.id, "role": row.role, "scope": row.scope or None, "reason": reason},
-    )
+    _audit(session, "grant.add", row, employee, now)
     return _record(row, employee)
 
 
@@ -247,15 +262,7 @@ def revoke_grant(
             f"{employee_number} holds no active {console_role}" + _within(stored_scope),
         )
     session.refresh(row)
-    append_audit(
-        session,
-        actor=actor,
-        role=ADMIN_ROLE,
-        action="grant.revoke",
-        subject=f"employee:{employee_number}",
-        now=now,
-        detail={"grant": row.id, "role": row.role, "scope": row.scope or None, "reason": reason},
-    )
+    _audit(session, "grant.revoke", row, employee, now)
     return _record(row, employee)
 
 

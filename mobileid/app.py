@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 
+from issuer.console import install_issuer_console, issuer_console
 from issuer.console.hr_upload import HR_UPLOAD_PATH
 from issuer.console_api import console_api_router
 from issuer.context import IssuerContext
@@ -27,11 +28,13 @@ from issuer.status.api import status_router
 from issuer.status.feed import StatusFeed
 from issuer.status.feed_api import status_feed_router
 from mobileid import __version__
+from mobileid.console_setup import console_config
+from mobileid.docs_ui import install_docs
 from mobileid.edge import install_edge
 from mobileid.http_errors import ISSUER_ERRORS
 from mobileid.outbox_worker import OutboxWorker
 from mobileid.runtime import IssuerRuntime, open_issuer_runtime, utc_now
-from mobileid.settings import Settings, get_settings
+from mobileid.settings import Settings, SettingsError, get_settings
 from mobileid.throttle import FailureThrottle
 
 __all__ = ["create_app"]
@@ -46,8 +49,15 @@ def create_app(
     sender: MessageSender | None = None,
     run_outbox: bool = True,
 ) -> FastAPI:
-    """Build the app: issuer (OpenID4VCI + HR API); verifier and others mount here later."""
+    """Build the app: issuer (OpenID4VCI + HR API), and its console at `/console` when a login
+    service is configured (`MOBILEID_CONSOLE_LOGIN_URL`)."""
     settings = settings or get_settings()
+    try:  # before anything is opened: a console set up wrong stops the start
+        console_settings = console_config(
+            settings, base_url=settings.issuer_base_url, data_dir=settings.data_dir
+        )
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
     runtime: IssuerRuntime = open_issuer_runtime(settings, clock=clock, sender=sender)
     worker = OutboxWorker(runtime, settings.outbox_poll_s)
     feed = StatusFeed(
@@ -72,7 +82,7 @@ def create_app(
         title="mobileid: 모바일 공무원증 (Mobile Civil Servant ID)",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs" if settings.docs else None,
+        docs_url=None,  # `install_docs` below: Swagger UI served by the app, no CDN
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs else None,
     )
@@ -103,6 +113,8 @@ def create_app(
     app.include_router(status_feed_router)  # before `/status-lists/{list_id}`
     app.include_router(status_router)
     app.include_router(console_api_router)
+    if settings.docs:
+        install_docs(app)
     app.state.hr_uploads = UploadStore(
         settings.data_dir / "hr-uploads",
         ttl=timedelta(seconds=settings.console_hr_upload_ttl_s),
@@ -115,5 +127,17 @@ def create_app(
         # the multipart form around the file: its boundaries, headers and other fields
         path_limits={HR_UPLOAD_PATH: settings.console_hr_upload_max_bytes + 64 * 1024},
     )
+    if console_settings is not None:  # after the edge: its refusals become the console's pages
+        install_issuer_console(
+            app,
+            issuer_console(
+                unit_of_work=runtime.unit_of_work,
+                clock=clock,
+                signin=console_settings.signin,
+                session_secret=console_settings.session_secret,
+                secure_cookies=console_settings.secure_cookies,
+                idle_timeout_s=console_settings.idle_timeout_s,
+            ),
+        )
     log.info("issuer %s ready (kid %s)", runtime.config.base_url, runtime.keyring.active.kid)
     return app

@@ -95,6 +95,7 @@ def serve(
 
     from mobileid.app import create_app
     from mobileid.log_redaction import install_log_redaction
+    from mobileid.settings import SettingsError
 
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = load_settings(**overrides)
@@ -108,6 +109,8 @@ def serve(
         fail(f"설정 오류 / invalid settings: {exc.error_count()} problem(s)")
     except IssuerError as exc:  # e.g. signing keys sealed with another MOBILEID_SECRET_KEY
         fail(f"{exc.code}: {exc.detail}")
+    except SettingsError as exc:  # e.g. the console's client secret file unreadable
+        fail(f"설정 오류 / invalid settings: {exc}", code=2)
     console.print(
         f"[bold]mobileid[/] → http://{settings.host}:{settings.port}  "
         f"(issuer {settings.issuer_base_url}, docs /docs)"

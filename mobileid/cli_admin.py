@@ -4,6 +4,7 @@ with the operator (`issuer.api_tokens.operator`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated
 
@@ -51,21 +52,18 @@ def _describe(g: GrantRecord) -> str:
     return f"{escape(g.employee_number)} {escape(g.name)}: {g.role}{scope}"
 
 
+def _change(change: Callable[..., GrantRecord], **given: str | None) -> str:
+    """Make one grant change as the operator; what changed, for a line of output."""
+    with issuer_runtime() as runtime, runtime.unit_of_work() as session:
+        record = change(session, actor=operator().actor, now=runtime.clock(), **given)
+        return _describe(record)
+
+
 def grant(
     employee: EmployeeOpt, role: RoleOpt, scope: ScopeOpt = None, reason: ReasonOpt = ""
 ) -> None:
     """권한 부여 / Grant a console role to an employee in active service (audited)."""
-    with issuer_runtime() as runtime, runtime.unit_of_work() as session:
-        record = grant_role(
-            session,
-            employee_number=employee,
-            role=role,
-            scope=scope,
-            actor=operator().actor,
-            now=runtime.clock(),
-            reason=reason,
-        )
-        described = _describe(record)
+    described = _change(grant_role, employee_number=employee, role=role, scope=scope, reason=reason)
     console.print(f"부여됨 / granted: {described}", highlight=False, soft_wrap=True)
 
 
@@ -76,17 +74,9 @@ def revoke(
 
     The issuer's console stops honouring it at once; gates and the login service within 30
     seconds (they cache grants)."""
-    with issuer_runtime() as runtime, runtime.unit_of_work() as session:
-        record = revoke_grant(
-            session,
-            employee_number=employee,
-            role=role,
-            scope=scope,
-            actor=operator().actor,
-            now=runtime.clock(),
-            reason=reason,
-        )
-        described = _describe(record)
+    described = _change(
+        revoke_grant, employee_number=employee, role=role, scope=scope, reason=reason
+    )
     console.print(f"회수됨 / revoked: {described}", highlight=False, soft_wrap=True)
 
 
@@ -130,7 +120,8 @@ def grants(
             if g.revoked_at
             else f"부여 / granted {g.granted_at:%Y-%m-%d} by {escape(g.granted_by)}"
         )
-        why = f"; {escape(g.reason)}" if g.reason else ""
+        reason = g.revoke_reason if g.revoked_at else g.reason
+        why = f"; {escape(reason)}" if reason else ""
         console.print(f"[bold]{_describe(g)}[/]\n  {state}{why}", highlight=False, soft_wrap=True)
 
 

@@ -53,6 +53,8 @@ __all__ = ["demo"]
 LOOPBACK = "127.0.0.1"
 EXAMPLE_EMPLOYEE = "2019-031415"
 EXAMPLE_CLIENT_ID = "demo-approval"
+CONSOLE_CLIENT_ID = "demo-console"
+CONSOLE_SECRET_FILE = "console-client-secret"  # noqa: S105 - a file name
 EXAMPLE_ISSUER = "http://127.0.0.1:8000"  # the issuer examples/gate-sejong.yaml trusts
 START_TIMEOUT_S = 120.0  # four Python services starting together on a slow, busy machine
 LOOPBACK_NOTICE = (
@@ -118,6 +120,23 @@ class _Demo:
         token = secrets.token_urlsafe(24)
         write_private_file(self.token_file, token.encode("ascii") + b"\n")
         return token
+
+    @property
+    def console_secret_file(self) -> Path:
+        return self.dir / CONSOLE_SECRET_FILE
+
+    @property
+    def console_url(self) -> str:
+        return f"{self.issuer_url}/console"
+
+    @property
+    def console_env(self) -> dict[str, str]:
+        """The issuer's console: signs people in at this run's login service."""
+        return {
+            "MOBILEID_CONSOLE_LOGIN_URL": self.login_url,
+            "MOBILEID_CONSOLE_CLIENT_ID": CONSOLE_CLIENT_ID,
+            "MOBILEID_CONSOLE_CLIENT_SECRET_FILE": str(self.console_secret_file),
+        }
 
     def log(self, part: str) -> Path:
         return self.dir / f"{part}.log"
@@ -192,12 +211,17 @@ def _load_examples(demo: _Demo, examples: Path, login: LoginSettings) -> None:
         load_verifier_certificate(login.certificate_dir)
     except CertificateError:
         demo.run("verifier", "init-cert", "--dns", "localhost")
-    registered = database_exists(login.db_url) and any(
-        json.loads(line).get("client_id") == EXAMPLE_CLIENT_ID
-        for line in demo.run("login", "clients").splitlines()
-        if line.strip()
+    clients = (
+        {
+            json.loads(line).get("client_id")
+            for line in demo.run("login", "clients").splitlines()
+            if line.strip()
+        }
+        if database_exists(login.db_url)
+        else set()
     )
-    if registered:
+    _register_console(demo, clients)
+    if EXAMPLE_CLIENT_ID in clients:
         console.print(
             f"업무시스템 / business system: client_id {EXAMPLE_CLIENT_ID} "
             "(registered at an earlier run, which showed its secret)",
@@ -229,6 +253,36 @@ def _load_examples(demo: _Demo, examples: Path, login: LoginSettings) -> None:
     typer.echo(created.rstrip("\n"))
 
 
+def _register_console(demo: _Demo, clients: set[str]) -> None:
+    """The issuer console's registration at the login service (`sub` = employee number), its
+    secret kept 0600 in demo/ for the issuer to read (`MOBILEID_CONSOLE_CLIENT_SECRET_FILE`)."""
+    if CONSOLE_CLIENT_ID in clients and demo.console_secret_file.is_file():
+        return
+    if CONSOLE_CLIENT_ID in clients:  # registered, but its secret file is gone: a new id
+        fail(
+            f"the console's client secret ({demo.console_secret_file}) is missing; remove "
+            f"the demo's login database ({demo.root / 'login'}) to register the console again"
+        )
+    created = demo.run(
+        "login",
+        "add-client",
+        "--client-id",
+        CONSOLE_CLIENT_ID,
+        "--name",
+        "모바일 공무원증 관리 (console)",
+        "--redirect-uri",
+        f"{demo.console_url}/callback",
+        "--claim",
+        "name",
+        "--sub",
+        "employee_number",
+        "--plain",
+        secret=True,
+    )
+    _client_id, _, secret = created.strip().partition("\t")
+    write_private_file(demo.console_secret_file, secret.encode("ascii") + b"\n")
+
+
 def _print_ready(demo: _Demo, login: LoginSettings, parts: list[Part], why: str) -> None:
     """The parts with their URLs and logs, the development settings, the next steps."""
     console.print()
@@ -240,6 +294,13 @@ def _print_ready(demo: _Demo, login: LoginSettings, parts: list[Part], why: str)
             soft_wrap=True,
             markup=False,
         )
+    console.print(
+        f"console  {demo.console_url:<27} 모바일 공무원증으로 로그인 / sign in with the mobile ID "
+        "(first administrator: mobileid admin login-link --employee N)",
+        highlight=False,
+        soft_wrap=True,
+        markup=False,
+    )
     console.print(LOOPBACK_NOTICE, highlight=False, soft_wrap=True)
     console.print(
         f"login API token (development value) for POST {demo.login_url}/oid4vp/sessions: "
@@ -293,10 +354,16 @@ def _parts(demo: _Demo, policy: Path) -> dict[str, Part]:
             urls[name] + ("/scan" if name == "gate" else ""),
             urls[name] + health,
             demo.log(name),
-            {**demo.env, **demo.login_env} if name == "login" else demo.env,
+            {**demo.env, **_part_env(demo, name)},
         )
         for name, (args, health) in commands.items()
     }
+
+
+def _part_env(demo: _Demo, name: str) -> dict[str, str]:
+    if name == "login":
+        return demo.login_env
+    return demo.console_env if name == "issuer" else {}
 
 
 def _run(demo: _Demo, login: LoginSettings, supervisor: Supervisor, why: str) -> int:

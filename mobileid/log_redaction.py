@@ -1,9 +1,12 @@
-"""No offer reference in a log line: the `/credential-offer/<reference>` path is cut.
+"""No offer reference or sign-in link in a log line: `/credential-offer/<reference>` and
+`/console/link/<token>` paths are cut.
 
-The reference in a `credential_offer_uri` is what an offer link redeems (with its tx_code), and
-request paths reach the logs: uvicorn's access log, our error log. `install_log_redaction` (by
+The reference in a `credential_offer_uri` is what an offer link redeems (with its tx_code), the
+token of a console sign-in link signs its holder in (`mobileid admin login-link`), and request
+paths reach the logs: uvicorn's access log, our error log. `install_log_redaction` (by
 `mobileid serve`, once per process) puts a record factory in front of every logger, so no
-logger, present or future, writes one: `.../credential-offer/[redacted]`.
+logger, present or future, writes one: `.../credential-offer/[redacted]`,
+`.../console/link/[redacted]`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from typing import Any
 __all__ = ["install_log_redaction", "redact_offer_references"]
 
 # The path as sent, or percent-encoded inside an offer link's `credential_offer_uri=`.
-_OFFER_REFERENCE = re.compile(r"((?:/|%2F)credential-offer(?:/|%2F))[^\s\"'?#/&%]+", re.I)
+_OFFER_REFERENCE = re.compile(
+    r"((?:/|%2F)(?:credential-offer|console(?:/|%2F)link)(?:/|%2F))[^\s\"'?#/&%]+", re.I
+)
 _MARK = "_mobileid_redacts_offer_references"
 
 
@@ -25,7 +30,8 @@ def redact_offer_references(text: str) -> str:
 
 
 def _redacted(value: Any) -> Any:
-    """`value`, or its text redacted when that names an offer reference (a URL object too)."""
+    """`value`, or its text redacted when that names an offer reference or a sign-in link (a URL
+    object too)."""
     if value is None or isinstance(value, (int, float)):
         return value
     text = value if isinstance(value, str) else str(value)

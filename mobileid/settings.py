@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
+from mobileid.console_setup import ConsoleFields
 from mobileid.throttle import MAX_FAILURES, WINDOW_S
 from vc.sealing import PLACEHOLDER_SECRET, placeholder_problem
 from verifier.login.config import ClientIdPrefix, LoginConfig, ResponseMode
@@ -77,8 +78,9 @@ class SettingsError(ValueError):
     """The configuration cannot be used (e.g. a placeholder secret in production)."""
 
 
-class Settings(BaseSettings):
-    """Everything configurable; see `mobileid --help` and the README for the variables."""
+class Settings(ConsoleFields, BaseSettings):
+    """Everything configurable; see `mobileid --help` and the README for the variables (the
+    issuer's console: `ConsoleFields`, `MOBILEID_CONSOLE_*`)."""
 
     model_config = SettingsConfigDict(env_prefix="MOBILEID_", extra="ignore", frozen=True)
 

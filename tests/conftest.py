@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,17 @@ import httpx
 import pytest
 from server_kit import Served
 from sqlalchemy import create_engine, text
+
+with warnings.catch_warnings():
+    # authlib's httpx client and JOSE modules (the login tests' relying systems, the browser
+    # tests' relying party) imported once with their deprecation notices (httpx -> httpx2,
+    # authlib.jose -> joserfc) silenced, since tests turn warnings into errors.
+    import authlib.deprecate  # its import puts an "always" filter first ...
+
+    warnings.simplefilter("ignore")  # (... so "ignore" goes in front of it, afterwards)
+    import authlib.integrations.httpx_client
+    import authlib.integrations.starlette_client
+    import authlib.jose  # noqa: F401  (deprecated for joserfc; authlib's own OIDC checks use it)
 
 POSTGRES_ENV = "MOBILEID_TEST_POSTGRES_URL"
 

@@ -108,7 +108,13 @@ def apps(tmp_path: Path) -> Iterator[dict[str, FastAPI]]:
     """Each service's app as its command builds it, on SQLite files in `tmp_path`."""
     closers: list[Any] = []
     try:
-        issuer = create_app(get_settings(data_dir=tmp_path / "issuer", docs=True), run_outbox=False)
+        issuer_settings = get_settings(
+            data_dir=tmp_path / "issuer",
+            docs=True,
+            console_login_url=ISSUER,  # the console's pages are routes too
+            console_client_id="console",
+        )
+        issuer = create_app(issuer_settings, run_outbox=False)
         closers.append(issuer.state.runtime.close)
 
         gate_engine = create_db_engine(f"sqlite:///{tmp_path / 'gate.sqlite3'}")

@@ -46,8 +46,10 @@ __all__ = [
     "REISSUE_REASONS",
     "CredentialRecord",
     "ReissueResult",
+    "file_reissue",
     "list_credentials",
     "live_credential",
+    "locked_live_credential",
     "reinstate_credential",
     "reissue_credential",
     "revoke_credential",
@@ -295,6 +297,57 @@ def list_credentials(
     return [CredentialRecord(c, employee, uri) for c, uri in rows]
 
 
+def locked_live_credential(session: Session, employee: Employee) -> Credential | None:
+    """The employee's active or suspended credential, locked until the transaction ends."""
+    return session.execute(
+        select(Credential)
+        .where(Credential.employee_id == employee.id, Credential.state.in_(LIVE_CREDENTIAL_STATES))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar()
+
+
+def file_reissue(
+    session: Session,
+    principal: Principal,
+    employee: Employee,
+    live: Credential | None,
+    *,
+    phone: str,
+    new_state: str | None,
+    reason: str,
+    publisher: StatusListPublisher,
+    keyring: IssuerKeyring,
+    now: datetime,
+) -> tuple[ApplicationRecord, StatusChange | None]:
+    """File the reissue application to `phone`, then, given `new_state`, put the live
+    credential in it for `reason`, in the caller's transaction (a refused application changes
+    nothing); the state change's audit entry names the application."""
+    record = file_application(
+        session,
+        principal,
+        employee_number=employee.employee_number,
+        phone=phone,
+        reason="reissue",
+        now=now,
+    )
+    if new_state is None or live is None:
+        return record, None
+    change = change_states(
+        session,
+        [(live, employee)],
+        new_state=new_state,
+        reason=reason,
+        actor=principal.actor,
+        role=principal.role.value,
+        publisher=publisher,
+        keyring=keyring,
+        now=now,
+        detail={"application": record.application.id},
+    )[0]
+    return record, change
+
+
 def reissue_credential(
     session: Session,
     principal: Principal,
@@ -326,12 +379,7 @@ def reissue_credential(
     employee = get_employee(session, principal, employee_number)
     if employee.employment_status != "active":
         raise HrError(IssuerCode.employee_not_active, "employee is not in active service")
-    live = session.execute(
-        select(Credential)
-        .where(Credential.employee_id == employee.id, Credential.state.in_(LIVE_CREDENTIAL_STATES))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar()
+    live = locked_live_credential(session, employee)
     if live is not None and live.state == "suspended":
         raise LifecycleError(
             IssuerCode.credential_suspended,
@@ -344,28 +392,18 @@ def reissue_credential(
                 IssuerCode.phone_not_on_record, "no phone on record: the employee applies"
             )
         phone = known[0]
-    record = file_application(
+    record, revoked = file_reissue(
         session,
         principal,
-        employee_number=employee.employee_number,
+        employee,
+        live,
         phone=phone,
-        reason="reissue",
+        new_state="revoked" if reason == "phone_lost" else None,
+        reason=reason,
+        publisher=publisher,
+        keyring=keyring,
         now=now,
     )
-    revoked = None
-    if reason == "phone_lost" and live is not None:
-        revoked = change_states(
-            session,
-            [(live, employee)],
-            new_state="revoked",
-            reason=reason,
-            actor=principal.actor,
-            role=principal.role.value,
-            publisher=publisher,
-            keyring=keyring,
-            now=now,
-            detail={"application": record.application.id},
-        )[0]
     append_audit(
         session,
         actor=principal.actor,

@@ -24,6 +24,7 @@ from issuer.models import Credential, Employee
 from issuer.status.publication import StatusListPublisher
 
 __all__ = [
+    "LOST_PHONE_SUSPENSION",
     "REINSTATEMENT_REASONS",
     "REVOCATION_REASONS",
     "SUSPENSION_REASONS",
@@ -45,6 +46,9 @@ REVOCATION_REASONS = (
 SYSTEM_REVOCATION_REASONS = ("superseded", "key_compromise")
 """Set by the issuer itself (a newer credential was issued; the signing key was compromised)."""
 SUSPENSION_REASONS = ("leave_of_absence", "investigation", "emergency")
+LOST_PHONE_SUSPENSION = "phone_lost"
+"""Set when an employee reports their phone lost (`issuer.lifecycle.lost_phone`): the one
+suspension a reissued credential supersedes (`issuer.oid4vci.issuance`)."""
 REINSTATEMENT_REASONS = ("leave_ended", "investigation_closed", "emergency_over", "other")
 
 

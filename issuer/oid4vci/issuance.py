@@ -22,6 +22,7 @@ from issuer.config import IssuerConfig
 from issuer.errors import IssuerCode, ProtocolError
 from issuer.hashing import Random, new_secret, sha256_hex
 from issuer.keys.signing import IssuerKeyring
+from issuer.lifecycle.state_changes import LOST_PHONE_SUSPENSION
 from issuer.models import (
     LIVE_CREDENTIAL_STATES,
     AccessToken,
@@ -185,7 +186,8 @@ def issue_credential(
 
     One phone: a live credential of the employee is revoked (`superseded`) and its status list
     republished in this transaction; a suspended one blocks issuance (suspension must not be
-    side-stepped by a reissue).
+    side-stepped by a reissue), except one suspended for a lost phone, which the reissue the
+    employee reported it with replaces.
     """
     token = _access_token(session, authorization, now, dpop=dpop, config=config)
     if token.credential_issued:
@@ -203,7 +205,10 @@ def issue_credential(
         .where(Credential.employee_id == employee.id, Credential.state.in_(LIVE_CREDENTIAL_STATES))
         .with_for_update()
     ).all()
-    if any(credential.state == "suspended" for credential in live):
+    if any(
+        credential.state == "suspended" and credential.suspension_reason != LOST_PHONE_SUSPENSION
+        for credential in live
+    ):
         raise ProtocolError(
             IssuerCode.credential_request_denied, "the employee's credential is suspended"
         )

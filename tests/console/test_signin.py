@@ -5,78 +5,27 @@ back, and the console checks the ID token against the service's discovery and JW
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from console_kit import Clock, Roles, csrf_of, kit_app, make_console
-from login_kit import Login, login_world, make_wallet
-from oidc_kit import wallet_answers
+from console_kit import Clock, Roles, browser_on, csrf_of, kit_app, make_console
+from login_kit import login_world
 from server_kit import Served
+from signin_kit import NUMBER, World, register_console
 
 from console.viewer import Grant
-from console.web import SESSION_COOKIE
-from verifier.login.clients import register_client
-
-NUMBER = "E5001"
-
-
-@dataclass
-class World:
-    login: Login
-    console_url: str
-    browser: httpx.Client
-    roles: Roles
-
-    def start(self, path: str = "/console/hr") -> str:
-        """The browser asks for a page, is sent to sign in, and posts the sign-in form;
-        returns the login service's authorization URL it is sent to."""
-        first = self.browser.get(f"{self.console_url}{path}")
-        assert first.status_code == 303
-        page = self.browser.get(f"{self.console_url}{first.headers['location']}")
-        answer = self.browser.post(
-            f"{self.console_url}/console/signin",
-            data={"csrf_token": csrf_of(page.text), "next": path},
-        )
-        assert answer.status_code == 303, answer.text
-        return answer.headers["location"]
-
-    def wallet_presents(self, authorize_url: str, tmp_path: Path, **claims: Any) -> str:
-        """The login page, the wallet presenting; returns the console callback URL."""
-        wallet, _ = make_wallet(tmp_path / "phone", self.login.issuer, number=NUMBER, **claims)
-        login_page = self.browser.get(authorize_url)
-        attempt = SimpleNamespace(page=login_page, browser=self.browser)
-        return wallet_answers(self.login, attempt, wallet, same_device=False)  # type: ignore[arg-type]
-
-    def session(self) -> dict[str, Any]:
-        """What the (signed, not encrypted) session cookie holds."""
-        value = self.browser.cookies[SESSION_COOKIE]
-        payload = value.split(".")[0]
-        return dict(json.loads(base64.b64decode(payload + "=" * (-len(payload) % 4))))
 
 
 @contextlib.contextmanager
 def console_world(tmp_path: Path, database_url: str) -> Iterator[World]:
     with login_world(tmp_path, database_url) as login:
         served = Served(None)
-        with login.db() as db:
-            new = register_client(
-                db,
-                name="인사 콘솔 / HR console",
-                redirect_uris=[f"{served.url}/console/callback"],
-                allowed_claims=["name"],
-                subject_type="employee_number",
-                now=time.time(),
-            )
+        new = register_console(login, served.url)
         roles = Roles({NUMBER: [Grant("employee"), Grant("hr_officer", "1741000")]})
         console = make_console(
             roles,
@@ -90,7 +39,7 @@ def console_world(tmp_path: Path, database_url: str) -> Iterator[World]:
         served.start()
         try:
             with httpx.Client(timeout=10) as browser:
-                yield World(login, served.url, browser, roles)
+                yield World(login, served.url, browser)
         finally:
             served.stop()
 
@@ -161,8 +110,6 @@ def test_the_login_service_down_is_a_page(tmp_path: Path) -> None:
     unused = Served(None)
     console = make_console(Roles(), Clock(), login_url=unused.url, base_url="http://127.0.0.1:9")
     unused.close()
-    from console_kit import browser_on
-
     with browser_on(kit_app(console)) as browser:
         page = browser.get("/console/signin")
         answer = browser.post("/console/signin", data={"csrf_token": csrf_of(page.text)})

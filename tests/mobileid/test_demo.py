@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -19,7 +20,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mobileid.cli_demo import EXAMPLE_CLIENT_ID, EXAMPLE_EMPLOYEE, LOOPBACK_NOTICE
+from mobileid.cli_demo import (
+    CONSOLE_CLIENT_ID,
+    EXAMPLE_CLIENT_ID,
+    EXAMPLE_EMPLOYEE,
+    LOOPBACK_NOTICE,
+)
 from mobileid.demo import port_in_use
 
 pytestmark = pytest.mark.slow
@@ -171,6 +177,18 @@ def test_demo_runs_every_part_and_stops_on_sigint(demo: Demo) -> None:
         )
         assert session.status_code == 201, session.text
         assert session.json()["link"].startswith("openid4vp://")
+    with httpx.Client(timeout=10, base_url=demo.url("issuer")) as browser:  # the console
+        assert browser.get("/console").headers["location"].startswith("/console/signin")
+        page = browser.get("/console/signin")
+        token_field = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert page.status_code == 200 and token_field, page.text
+        start = browser.post("/console/signin", data={"csrf_token": token_field.group(1)})
+        assert start.status_code == 303, start.text
+        assert start.headers["location"].startswith(f"{demo.url('login')}/authorize?")
+        assert "client_id=demo-console" in start.headers["location"]
+    assert f"{demo.url('issuer')}/console" in demo.text
+    secret_file = demo.data_dir / "demo" / "console-client-secret"
+    assert secret_file.stat().st_mode & 0o777 == 0o600
     text = demo.text
     for expected in (LOOPBACK_NOTICE, token, EXAMPLE_CLIENT_ID, "client_secret", "next steps"):
         assert expected in text, expected
@@ -208,7 +226,10 @@ def test_demo_rerun_reuses_data_and_stops_when_a_part_dies(demo: Demo) -> None:
         assert "registered at an earlier run" in again.text
         assert "client_secret" not in again.text
         clients = _mobileid(demo.data_dir, "login", "clients").stdout.splitlines()
-        assert [json.loads(c)["client_id"] for c in clients] == [EXAMPLE_CLIENT_ID]
+        assert [json.loads(c)["client_id"] for c in clients] == [
+            CONSOLE_CLIENT_ID,
+            EXAMPLE_CLIENT_ID,
+        ]
         gate = next(pid for pid, cmd in again.children.items() if " gate run " in cmd)
         os.kill(gate, signal.SIGKILL)
         assert again.wait() == 1, again.text

@@ -1,0 +1,38 @@
+"""Fixtures of the real-browser tests (`browser_kit`): one Chromium per test process, a fresh
+page per test that fails the test if it made a request leaving 127.0.0.1. Every test here is
+marked `browser`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from browser_kit import launch_chromium, recorded_page
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser/" in item.nodeid:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    launched = launch_chromium(playwright)
+    try:
+        yield launched
+    finally:
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    with recorded_page(browser) as opened:
+        yield opened

@@ -1,0 +1,21 @@
+"""`/docs` in a real browser with no network: Swagger UI's files come from the issuer itself
+(`mobileid.docs_ui`), and the page lists the API's operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from browser_kit import shot
+from playwright.sync_api import Page, expect
+
+
+def test_docs_render_the_operations_with_nothing_from_outside(live_server: Any, page: Page) -> None:
+    page.goto(f"{live_server.url}/docs")
+    operations = page.locator(".opblock")
+    expect(operations.first).to_be_visible()
+    assert operations.count() >= 10
+    expect(page.locator(".opblock-summary-path", has_text="/credential").first).to_be_visible()
+    shot(page, "docs-issuer")
+    log = page.request_log  # type: ignore[attr-defined]
+    assert f"{live_server.url}/docs/assets/swagger-ui-bundle.js" in log.urls
+    assert f"{live_server.url}/openapi.json" in log.urls
