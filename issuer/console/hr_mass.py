@@ -32,9 +32,9 @@ from issuer.console.hr_common import (
     Ctx,
     HrViewer,
     reach_of,
-    refusals,
     render,
 )
+from issuer.console.refusals import page_refusals
 from issuer.context import IssuerContext
 from issuer.errors import IssuerError
 from issuer.lifecycle.mass_actions import MassPlan, MassScope, plan_mass_action, run_mass_action
@@ -165,7 +165,7 @@ def mass_action(
     """Without `confirmed=yes`: the confirmation page with how many credentials it changes.
     With it: the run starts and the browser goes to its progress page."""
     reach = reach_of(viewer)
-    with refusals(), ctx.unit_of_work() as session:
+    with page_refusals(), ctx.unit_of_work() as session:
         scope = MassScope.parse(
             agency_code=agency_code.strip() or None,
             department_code=department_code.strip() or None,

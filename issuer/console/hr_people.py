@@ -26,9 +26,9 @@ from issuer.console.hr_common import (
     audit_rows,
     mask_phone,
     reach_of,
-    refusals,
     render,
 )
+from issuer.console.refusals import page_refusals
 from issuer.hr.directory import (
     HrReach,
     employee_applications,
@@ -89,7 +89,7 @@ def employee_page(
 ) -> HTMLResponse:
     """직원 / Employee: HR data, applications, credentials and their history."""
     reach = reach_of(viewer)
-    with ctx.unit_of_work() as session, refusals():
+    with page_refusals(), ctx.unit_of_work() as session:
         employee = employee_in_reach(session, reach, employee_number)
         applications = employee_applications(session, employee)
         phones = {a.id: mask_phone(a.phone) for a in applications}
@@ -142,7 +142,7 @@ def _confirmation(
         raise ConsoleError(404, "not_found", "그런 작업이 없습니다 / No such action")
     _, reasons, label = VERBS[verb]
     reach = reach_of(viewer)
-    with ctx.unit_of_work() as session, refusals():
+    with page_refusals(), ctx.unit_of_work() as session:
         employee, _, credential = _holder_of(session, reach, employee_number, credential_id)
         return render(
             request,
@@ -219,7 +219,7 @@ def change(
         )
     action = VERBS[verb][0]
     reach = reach_of(viewer)
-    with ctx.unit_of_work() as session, refusals():
+    with page_refusals(), ctx.unit_of_work() as session:
         employee, principal, _ = _holder_of(session, reach, employee_number, credential_id)
         action(
             session,

@@ -17,9 +17,9 @@ from issuer.console.hr_common import (
     Ctx,
     audit_rows,
     mask_phone,
-    refusals,
     render,
 )
+from issuer.console.refusals import page_refusals
 from issuer.errors import AuditChainBroken, AuditKeyMismatch
 from issuer.keys.rotation import rotate_signing_key
 from issuer.messages.outbox import list_messages
@@ -136,7 +136,7 @@ def rotate(
     credentials it signed are valid. Audited with the person."""
     if confirmed != "yes" or alg not in SIGNING_ALGS:
         return render(request, "hr/rotate.html", _keys_context(ctx), 400)
-    with refusals(), ctx.unit_of_work() as session:
+    with page_refusals(), ctx.unit_of_work() as session:
         rotate_signing_key(
             session,
             ctx.keys.sealer,
