@@ -1,5 +1,5 @@
-"""What every page of the HR officer's console shares: who may use it, their reach, labels, and
-the issuer's refusals as console error pages (issue 19).
+"""What every page of the HR officer's console shares: who may use it, their reach, labels
+(issue 19).
 
 `hr_admin` sees and acts on everyone; `hr_officer` (one grant per agency) on the employees of
 their agencies and those dispatched to them. Pages of the whole issuer (the SMS outbox, status
@@ -8,29 +8,32 @@ lists, keys, the audit log) are for `hr_admin` only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
 from console.viewer import Viewer
-from console.web import ConsoleError, check_csrf, require_role
+from console.web import check_csrf, console_of, require_role
 from issuer.context import IssuerContext, issuer_context
-from issuer.errors import HrImportRejected, IssuerCode, IssuerError
 from issuer.hr.directory import HrReach
+from issuer.models import AuditEntry
 
 __all__ = [
     "CHANGE_EFFECT",
     "REASON_LABELS",
     "AdminViewer",
+    "AuditRow",
     "Csrf",
     "Ctx",
     "HrViewer",
+    "audit_rows",
     "mask_phone",
     "reach_of",
-    "refusals",
     "render",
 ]
 
@@ -64,51 +67,6 @@ CHANGE_EFFECT = (
 )
 """What a revocation or suspension does, said on every page that asks to confirm one."""
 
-_MESSAGES: Mapping[str, str] = {
-    IssuerCode.forbidden_role: "이 작업을 할 권한이 없습니다 / You may not do this",
-    IssuerCode.forbidden_scope: "담당 기관 밖입니다 / Outside your agencies",
-    IssuerCode.employee_not_found: "그런 직원이 없습니다 / No such employee",
-    IssuerCode.credential_not_found: "그런 자격이 없습니다 / No such credential",
-    IssuerCode.credential_already_revoked: "이미 폐기됨 / Already revoked",
-    IssuerCode.credential_already_suspended: "이미 정지됨 / Already suspended",
-    IssuerCode.credential_not_suspended: "정지된 자격이 아닙니다 / Not suspended",
-    IssuerCode.credential_revoked: "폐기된 자격입니다 / The credential is revoked",
-    IssuerCode.invalid_reason: "사유가 올바르지 않습니다 / Not a reason this action takes",
-    IssuerCode.invalid_scope: "기관 또는 부서 하나를 고르세요 / Give one agency or department",
-    IssuerCode.hr_upload_not_found: "업로드가 없거나 만료됨 / Upload gone or expired: upload again",
-    IssuerCode.hr_upload_changed: (
-        "검토 후 파일이 바뀌었습니다: 다시 올리세요 / The file changed after its review: "
-        "upload it again"
-    ),
-    IssuerCode.hr_upload_too_large: "파일이 너무 큽니다 / The file is too large",
-    IssuerCode.invalid_hr_file: "인사 파일에 문제가 있습니다 / The HR file has problems",
-}
-
-
-def _status(code: str) -> int:
-    if code.startswith("forbidden") or code in (IssuerCode.reissue_requires_employee_application,):
-        return 403
-    if code.endswith("not_found"):
-        return 404
-    if code.endswith("too_large"):
-        return 413
-    if code.startswith("invalid"):
-        return 400
-    return 409
-
-
-@contextmanager
-def refusals() -> Iterator[None]:
-    """The issuer's refusals as console error pages (status, stable code, Korean and English);
-    a file's row problems are the caller's to show, so `HrImportRejected` passes through."""
-    try:
-        yield
-    except HrImportRejected:
-        raise
-    except IssuerError as exc:
-        message = _MESSAGES.get(exc.code, f"요청이 거부되었습니다 / Refused: {exc.detail}")
-        raise ConsoleError(_status(exc.code), str(exc.code), message) from None
-
 
 def reach_of(viewer: Viewer) -> HrReach:
     """Everyone for an HR administrator, else the agencies of the viewer's `hr_officer` grants."""
@@ -129,5 +87,34 @@ def render(
     request: Request, template: str, context: Mapping[str, Any] | None = None, status: int = 200
 ) -> HTMLResponse:
     """A page of the console the assembly installed (`console.web.Console.render`)."""
-    response: HTMLResponse = request.app.state.console.render(request, template, context, status)
-    return response
+    return console_of(request).render(request, template, context, status)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    """An audit entry as a page shows it: its detail as `key: value` pairs that wrap."""
+
+    seq: int
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    subject: str
+    detail_text: str
+
+
+def _detail_text(detail: str) -> str:
+    try:
+        values = json.loads(detail)
+    except ValueError:
+        return detail
+    if not isinstance(values, dict):
+        return detail
+    return ", ".join(f"{key}: {value}" for key, value in values.items())
+
+
+def audit_rows(entries: Iterable[AuditEntry]) -> list[AuditRow]:
+    return [
+        AuditRow(e.seq, e.at, e.actor, e.role, e.action, e.subject, _detail_text(e.detail))
+        for e in entries
+    ]

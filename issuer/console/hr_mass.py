@@ -32,9 +32,9 @@ from issuer.console.hr_common import (
     Ctx,
     HrViewer,
     reach_of,
-    refusals,
     render,
 )
+from issuer.console.refusals import page_refusals
 from issuer.context import IssuerContext
 from issuer.errors import IssuerError
 from issuer.lifecycle.mass_actions import MassPlan, MassScope, plan_mass_action, run_mass_action
@@ -106,7 +106,7 @@ class MassJobs:
                 clock=ctx.clock,
                 batch_size=self.batch_size,
                 comment=comment,
-                progress=job.advance,
+                progress=lambda count: self.on_batch(job, count),
             )
             job.changed, job.state = result.changed, "done"
         except IssuerError as exc:
@@ -116,6 +116,10 @@ class MassJobs:
             job.state, job.error = "failed", "server_error"
         finally:
             job.finished.set()
+
+    def on_batch(self, job: MassJob, count: int) -> None:
+        """Told of each committed batch (in the job's thread); counts it towards the bar."""
+        job.advance(count)
 
     def get(self, job_id: str, viewer: Viewer) -> MassJob:
         job = self._jobs.get(job_id)
@@ -161,7 +165,7 @@ def mass_action(
     """Without `confirmed=yes`: the confirmation page with how many credentials it changes.
     With it: the run starts and the browser goes to its progress page."""
     reach = reach_of(viewer)
-    with refusals(), ctx.unit_of_work() as session:
+    with page_refusals(), ctx.unit_of_work() as session:
         scope = MassScope.parse(
             agency_code=agency_code.strip() or None,
             department_code=department_code.strip() or None,

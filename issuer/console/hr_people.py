@@ -12,8 +12,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
 
 from console.web import ConsoleError
+from issuer.api_tokens import Principal
 from issuer.audit import search_audit
 from issuer.console.hr_common import (
     CHANGE_EFFECT,
@@ -21,12 +23,18 @@ from issuer.console.hr_common import (
     Csrf,
     Ctx,
     HrViewer,
+    audit_rows,
     mask_phone,
     reach_of,
-    refusals,
     render,
 )
-from issuer.hr.directory import employee_applications, employee_in_reach, find_employees
+from issuer.console.refusals import page_refusals
+from issuer.hr.directory import (
+    HrReach,
+    employee_applications,
+    employee_in_reach,
+    find_employees,
+)
 from issuer.lifecycle.credentials import (
     list_credentials,
     reinstate_credential,
@@ -38,6 +46,7 @@ from issuer.lifecycle.state_changes import (
     REVOCATION_REASONS,
     SUSPENSION_REASONS,
 )
+from issuer.models import Credential, Employee
 
 __all__ = ["hr_people_router"]
 
@@ -80,13 +89,13 @@ def employee_page(
 ) -> HTMLResponse:
     """직원 / Employee: HR data, applications, credentials and their history."""
     reach = reach_of(viewer)
-    with ctx.unit_of_work() as session, refusals():
+    with page_refusals(), ctx.unit_of_work() as session:
         employee = employee_in_reach(session, reach, employee_number)
         applications = employee_applications(session, employee)
         phones = {a.id: mask_phone(a.phone) for a in applications}
         credentials = list_credentials(session, reach.principal_for(employee), employee_number)
-        history = search_audit(
-            session, subject=f"employee:{employee_number}", limit=HISTORY_ENTRIES
+        history = audit_rows(
+            search_audit(session, subject=f"employee:{employee_number}", limit=HISTORY_ENTRIES)
         )
         return render(
             request,
@@ -102,6 +111,19 @@ def employee_page(
                 "done": request.query_params.get("done", ""),
             },
         )
+
+
+def _holder_of(
+    session: Session, reach: HrReach, employee_number: str, credential_id: str
+) -> tuple[Employee, Principal, Credential]:
+    """The employee (in reach), the principal to act as, and their credential `credential_id`
+    (404 when it is not theirs)."""
+    employee = employee_in_reach(session, reach, employee_number)
+    principal = reach.principal_for(employee)
+    for record in list_credentials(session, principal, employee_number):
+        if record.credential.id == credential_id:
+            return employee, principal, record.credential
+    raise ConsoleError(404, "credential_not_found", "그런 자격이 없습니다 / No such credential")
 
 
 def _confirmation(
@@ -120,18 +142,14 @@ def _confirmation(
         raise ConsoleError(404, "not_found", "그런 작업이 없습니다 / No such action")
     _, reasons, label = VERBS[verb]
     reach = reach_of(viewer)
-    with ctx.unit_of_work() as session, refusals():
-        employee = employee_in_reach(session, reach, employee_number)
-        records = list_credentials(session, reach.principal_for(employee), employee_number)
-        record = next((r for r in records if r.credential.id == credential_id), None)
-        if record is None:
-            raise ConsoleError(404, "credential_not_found", "그런 자격이 없습니다 / No credential")
+    with page_refusals(), ctx.unit_of_work() as session:
+        employee, _, credential = _holder_of(session, reach, employee_number, credential_id)
         return render(
             request,
             "hr/confirm.html",
             {
                 "e": employee,
-                "c": record.credential,
+                "c": credential,
                 "verb": verb,
                 "label": label,
                 "reasons": [(r, REASON_LABELS.get(r, r)) for r in reasons],
@@ -201,13 +219,8 @@ def change(
         )
     action = VERBS[verb][0]
     reach = reach_of(viewer)
-    with ctx.unit_of_work() as session, refusals():
-        employee = employee_in_reach(session, reach, employee_number)
-        principal = reach.principal_for(employee)
-        if credential_id not in {
-            r.credential.id for r in list_credentials(session, principal, employee_number)
-        }:
-            raise ConsoleError(404, "credential_not_found", "그런 자격이 없습니다 / No credential")
+    with page_refusals(), ctx.unit_of_work() as session:
+        employee, principal, _ = _holder_of(session, reach, employee_number, credential_id)
         action(
             session,
             principal,

@@ -11,7 +11,15 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from issuer.audit import search_audit, verify_audit_chain
-from issuer.console.hr_common import AdminViewer, Csrf, Ctx, mask_phone, refusals, render
+from issuer.console.hr_common import (
+    AdminViewer,
+    Csrf,
+    Ctx,
+    audit_rows,
+    mask_phone,
+    render,
+)
+from issuer.console.refusals import page_refusals
 from issuer.errors import AuditChainBroken, AuditKeyMismatch
 from issuer.keys.rotation import rotate_signing_key
 from issuer.messages.outbox import list_messages
@@ -128,7 +136,7 @@ def rotate(
     credentials it signed are valid. Audited with the person."""
     if confirmed != "yes" or alg not in SIGNING_ALGS:
         return render(request, "hr/rotate.html", _keys_context(ctx), 400)
-    with refusals(), ctx.unit_of_work() as session:
+    with page_refusals(), ctx.unit_of_work() as session:
         rotate_signing_key(
             session,
             ctx.keys.sealer,
@@ -154,13 +162,15 @@ def audit(
 ) -> HTMLResponse:
     """감사 기록 / Audit log, newest first, by actor, action or employee; 50 a page."""
     with ctx.unit_of_work() as session:
-        entries = search_audit(
-            session,
-            actor=actor.strip() or None,
-            action=action.strip() or None,
-            subject=f"employee:{employee.strip()}" if employee.strip() else None,
-            before=before,
-            limit=AUDIT_PAGE,
+        entries = audit_rows(
+            search_audit(
+                session,
+                actor=actor.strip() or None,
+                action=action.strip() or None,
+                subject=f"employee:{employee.strip()}" if employee.strip() else None,
+                before=before,
+                limit=AUDIT_PAGE,
+            )
         )
     return render(
         request,

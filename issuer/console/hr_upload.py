@@ -14,7 +14,8 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
 from console.web import ConsoleError
-from issuer.console.hr_common import REASON_LABELS, Csrf, Ctx, HrViewer, reach_of, refusals, render
+from issuer.console.hr_common import REASON_LABELS, Csrf, Ctx, HrViewer, reach_of, render
+from issuer.console.refusals import page_refusals
 from issuer.errors import HrImportRejected
 from issuer.hr.importing import HrSource
 from issuer.hr.review import LineProblem, apply_hr_upload, review_hr_upload
@@ -70,11 +71,11 @@ def upload(
     data = file.file.read(store.max_bytes + 1)
     now = ctx.clock()
     reach = reach_of(viewer)
-    with refusals():
+    with page_refusals():
         digest = store.put(
             data, uploader=viewer.actor, source=source, filename=file.filename or "", now=now
         )
-    with refusals(), ctx.unit_of_work() as session:
+    with page_refusals(), ctx.unit_of_work() as session:
         review = review_hr_upload(session, data, source=HrSource(source), reach=reach, now=now)
         session.rollback()
     if not review.ok:
@@ -106,23 +107,24 @@ def apply(
     if confirmed != "yes":
         raise ConsoleError(400, "confirmation_required", "확인이 필요합니다 / Confirm first")
     now = ctx.clock()
-    with refusals():
+    with page_refusals():
         upload = store.get(digest, uploader=viewer.actor, now=now)
-    try:
-        with refusals(), ctx.unit_of_work() as session:
-            result, actions = apply_hr_upload(
-                session,
-                upload.data,
-                source=HrSource(upload.source),
-                reach=reach_of(viewer),
-                config=ctx.config,
-                publisher=ctx.status,
-                keyring=ctx.keyring,
-                now=now,
-            )
-    except HrImportRejected as exc:
-        problems = [LineProblem(p.row, p.field, p.message) for p in exc.problems]
-        return render(request, "hr/applied.html", {"problems": problems}, 409)
+    with page_refusals():  # outside: a file with problems now is its own page, not a refusal
+        try:
+            with ctx.unit_of_work() as session:
+                result, actions = apply_hr_upload(
+                    session,
+                    upload.data,
+                    source=HrSource(upload.source),
+                    reach=reach_of(viewer),
+                    config=ctx.config,
+                    publisher=ctx.status,
+                    keyring=ctx.keyring,
+                    now=now,
+                )
+        except HrImportRejected as exc:
+            problems = [LineProblem(p.row, p.field, p.message) for p in exc.problems]
+            return render(request, "hr/applied.html", {"problems": problems}, 409)
     store.discard(digest)
     if any(a.application_id for a in actions):
         ctx.wake_outbox()

@@ -35,6 +35,11 @@ _PAGES: Mapping[str, tuple[int, str]] = {
     C.credential_revoked: (409, "폐기된 자격증명입니다"),
     C.credential_suspended: (409, "정지된 자격증명입니다"),
     C.invalid_reason: (400, "사유가 올바르지 않습니다"),
+    C.invalid_scope: (400, "기관 또는 부서 하나를 고르세요"),
+    C.reissue_requires_employee_application: (403, "새 휴대폰은 본인이 신청합니다"),
+    C.hr_upload_not_found: (404, "올린 파일이 없거나 만료되었습니다. 다시 올리세요"),
+    C.hr_upload_changed: (409, "검토한 뒤 파일이 바뀌었습니다. 다시 올리세요"),
+    C.hr_upload_too_large: (413, "파일이 너무 큽니다"),
 }
 
 

@@ -1,5 +1,5 @@
-"""Test helpers for the HR officer's console: a live issuer with the console installed and the
-HR routers included, the signed-in person chosen by overriding `current_viewer` (the kit's
+"""Test helpers for the HR officer's console: a live issuer with its console as the assembly
+mounts it, the signed-in person chosen by overriding `current_viewer` (the kit's
 documented seam), forms posted with the page's CSRF token."""
 
 from __future__ import annotations
@@ -87,28 +87,6 @@ class HrDesk:
         )
 
 
-def _install_console(app: Any, base_url: str) -> None:
-    """The kit's console on `app` as the assembly installs it, signing in nobody by itself (the
-    tests choose the viewer); the login service it would send people to is never reached."""
-    from console.web import Console, SignInConfig
-    from issuer.console.hr import HR_NAV, HR_ROUTERS, ISSUER_TEMPLATES
-
-    async def no_roles(_: str) -> list[Grant]:
-        return []
-
-    Console(
-        title="모바일 공무원증 / Mobile ID",
-        templates=ISSUER_TEMPLATES,
-        roles=no_roles,
-        signin=SignInConfig("http://127.0.0.1:9", "issuer-console", None, base_url),
-        session_secret=b"k" * 32,
-        secure_cookies=False,
-        nav=HR_NAV,
-    ).install(app)
-    for router in HR_ROUTERS:
-        app.include_router(router)
-
-
 @contextmanager
 def hr_desk(
     server_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -118,13 +96,20 @@ def hr_desk(
     from mobileid.settings import get_settings
 
     served = Served(None)
-    env = dict(server_env, MOBILEID_ISSUER_BASE_URL=served.url, MOBILEID_PORT=str(served.port))
+    env = dict(
+        server_env,
+        MOBILEID_ISSUER_BASE_URL=served.url,
+        MOBILEID_PORT=str(served.port),
+        # the console as `mobileid serve` mounts it; its login service is never reached (the
+        # tests choose the viewer)
+        MOBILEID_CONSOLE_LOGIN_URL="http://127.0.0.1:9",
+        MOBILEID_CONSOLE_CLIENT_ID="issuer-console",
+    )
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     clock = Clock()
     try:
         served.app = create_app(get_settings(), clock=clock)
-        _install_console(served.app, served.url)
     except BaseException:
         served.close()
         raise
