@@ -31,7 +31,7 @@ from mobileid.cli_output import JsonOpt, PlainOpt, emit_for_script, print_json
 from mobileid.db import connection_transaction, create_db_engine, database_label
 from mobileid.login_app import open_login_service, trust_warnings
 from mobileid.settings import LoginSettings
-from vc.private_files import UnsafePermissions, ensure_private_dir
+from vc.private_files import ensure_private_dir
 from verifier.login.claims import OIDC_CLAIMS
 from verifier.login.clients import (
     ClientError,
@@ -168,7 +168,7 @@ def serve(
     also trusts http issuers on 127.0.0.1 / localhost. It warns at start about either."""
     import uvicorn
 
-    from mobileid.login_app import ConsoleSetupError, create_login_app, open_login_console
+    from mobileid.login_app import create_login_app, open_login_console
 
     settings = _settings(host=host, port=port, base_url=base_url)
     _where(settings, create=True)
@@ -178,7 +178,7 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         admin = open_login_console(settings)
-    except (ConsoleSetupError, UnsafePermissions) as exc:
+    except ValueError as exc:
         fail(f"설정 오류 / login console: {exc}", code=2)
     try:
         service = open_login_service(settings)

@@ -28,7 +28,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -38,13 +37,14 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 
 from console.web import Console, SignInConfig
+from mobileid.console_setup import is_loopback_http, read_secret_file
 from mobileid.db import connection_transaction, create_db_engine
 from mobileid.edge import Refusal, ServiceErrors, install_edge, json_response
 from mobileid.periodic import every
 from mobileid.settings import LoginSettings, setting_example, setting_variable
 from mobileid.throttle import FailureThrottle
 from vc.openid4vp import MAX_DIRECT_POST_BYTES
-from vc.private_files import ensure_private_dir, refuse_if_open
+from vc.private_files import ensure_private_dir
 from verifier.errors import VerifierError
 from verifier.fetch import LOOPBACK_HOSTS, FetchError, check_fetch_url, new_http_client
 from verifier.grants import IssuerGrants
@@ -179,24 +179,12 @@ class LoginConsole:
     grants: IssuerGrants
 
 
-def _secret_file(path: Path, what: str) -> str:
-    refuse_if_open(path)
-    try:
-        value = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConsoleSetupError(f"{what} {path} cannot be read ({exc.strerror})") from None
-    if not value:
-        raise ConsoleSetupError(f"{what} {path} is empty")
-    return value
-
-
-class ConsoleSetupError(ValueError):
-    """The console's settings point at something unusable; the message says which and why."""
-
-
 def open_login_console(settings: LoginSettings) -> LoginConsole | None:
-    """The `/admin` console from settings, or None when `console_client_id` is unset. Raises
-    `ConsoleSetupError` (or `UnsafePermissions` for a secret file others may read)."""
+    """The `/admin` console from settings, or None when `console_client_id` is unset;
+    `ValueError` naming what is unusable (an issuer URL the fetch policy refuses, a secret file
+    missing, empty or open to others). Its session cookies are signed with a key derived from
+    MOBILEID_LOGIN_SECRET_KEY, which every process of one login service shares (they may not
+    share a data directory)."""
     if not settings.console_client_id:
         return None
     assert settings.console_issuer_url and settings.console_grant_token_file  # the validator's
@@ -206,12 +194,12 @@ def open_login_console(settings: LoginSettings) -> LoginConsole | None:
             allow_insecure_loopback=settings.allow_insecure_loopback,
         )
     except FetchError as exc:
-        raise ConsoleSetupError(
+        raise ValueError(
             f"MOBILEID_LOGIN_CONSOLE_ISSUER_URL cannot be used: {exc.detail}"
         ) from None
-    token = _secret_file(settings.console_grant_token_file, "the grant_reader token file")
+    token = read_secret_file(settings.console_grant_token_file, "grant_reader token")
     secret = (
-        _secret_file(settings.console_client_secret_file, "the console's client secret file")
+        read_secret_file(settings.console_client_secret_file, "console client secret")
         if settings.console_client_secret_file
         else None
     )
@@ -230,7 +218,7 @@ def open_login_console(settings: LoginSettings) -> LoginConsole | None:
             base_url=settings.base_url,
         ),
         session_secret=session_secret,
-        secure_cookies=urlsplit(settings.base_url).hostname not in LOOPBACK_HOSTS,
+        secure_cookies=not is_loopback_http(settings.base_url),
         idle_timeout_s=settings.console_idle_timeout_s,
         home=CONSOLE_HOME,
         nav=CONSOLE_NAV,
