@@ -12,11 +12,23 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
-__all__ = ["Connection", "cpu_seconds", "free_port", "paced", "pct", "saturate", "start_worker"]
+__all__ = [
+    "Connection",
+    "cpu_seconds",
+    "free_port",
+    "in_private_dir",
+    "paced",
+    "pct",
+    "saturate",
+    "start_worker",
+    "stop_workers",
+]
 
 
 def free_port() -> int:
@@ -43,6 +55,16 @@ def cpu_seconds(pid: int) -> float | None:
     return total
 
 
+def in_private_dir(
+    prefix: str, drive: Callable[[Path], Coroutine[Any, Any, dict[str, Any]]]
+) -> dict[str, Any]:
+    """`drive(directory)` on a fresh event loop, in a temporary 0700 directory removed after."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        directory = Path(tmp)
+        directory.chmod(0o700)
+        return asyncio.run(drive(directory))
+
+
 def start_worker(
     module: str, directory: Path, port: int, lifetime_s: float
 ) -> subprocess.Popen[bytes]:
@@ -59,6 +81,17 @@ def start_worker(
             time.sleep(0.05)
     process.kill()
     raise RuntimeError(f"{module} worker did not start")
+
+
+def stop_workers(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Ask every worker to stop, then wait for each (killed after 10 s)."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 class Connection:

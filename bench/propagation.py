@@ -31,7 +31,6 @@ import secrets
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,7 +41,14 @@ from typing import Any
 import httpx
 from fastapi import Request, Response
 
-from bench.loopback import Connection, free_port, pct, start_worker
+from bench.loopback import (
+    Connection,
+    free_port,
+    in_private_dir,
+    pct,
+    start_worker,
+    stop_workers,
+)
 
 SCAN_EVERY_S = 0.2
 MADE_AHEAD = 40
@@ -445,13 +451,7 @@ async def drive(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
                 f"p50 {statistics.median(ttl_only):.2f} s  max {max(ttl_only):.2f} s"
             )
         finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop_workers(processes)
     p50, p99 = statistics.median(online), pct(online, 99)
     print(
         f"feed vs TTL only: p50 {p50:.2f} s vs {statistics.median(ttl_only):.2f} s "
@@ -487,11 +487,9 @@ def main() -> None:
     parser.add_argument("--ttl-revocations", type=int, default=3)
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-propagation-") as tmp:
-        directory = Path(tmp)
-        directory.chmod(0o700)
-        result = asyncio.run(drive(args, directory))
-    print(json.dumps(result))
+    print(
+        json.dumps(in_private_dir("bench-propagation-", lambda directory: drive(args, directory)))
+    )
 
 
 if __name__ == "__main__":

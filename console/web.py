@@ -18,10 +18,10 @@ import secrets
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
@@ -32,6 +32,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from console.headers import SecurityHeaders, security_headers
 from console.messages import ROLE_LABELS, message_for
+from console.signin_config import SignInConfig
 from console.viewer import Grant, RoleSource, Viewer
 
 with warnings.catch_warnings():
@@ -86,26 +87,6 @@ class _SignInRequired(ConsoleError):
 
 
 @dataclass(frozen=True)
-class SignInConfig:
-    """The login service this console signs people in with, and the console's registration
-    there (a confidential client whose `sub` is the employee number)."""
-
-    login_url: str
-    """The login service's issuer URL (its discovery document is under it)."""
-    client_id: str
-    client_secret: str | None
-    base_url: str
-    """This app's public URL; the redirect URI is `<base_url><home>/callback`."""
-    client_kwargs: Mapping[str, Any] = field(default_factory=dict)
-    """Passed to Authlib's httpx client (e.g. `transport`, `verify` for a test PKI)."""
-
-    @property
-    def login_origin(self) -> str:
-        parts = urlsplit(self.login_url)
-        return f"{parts.scheme}://{parts.netloc}"
-
-
-@dataclass(frozen=True)
 class NavItem:
     """A link in the console's navigation, shown to a viewer holding any of `roles`."""
 
@@ -122,8 +103,8 @@ class Console:
         *,
         title: str,
         templates: Path | None,
-        roles: RoleSource,
-        signin: SignInConfig,
+        roles: RoleSource | None,
+        signin: SignInConfig | None,
         session_secret: bytes,
         secure_cookies: bool,
         idle_timeout_s: int = 900,
@@ -134,8 +115,10 @@ class Console:
         session_cookie: str = SESSION_COOKIE,
     ) -> None:
         self.title = title
-        self.roles = roles
+        self.roles: RoleSource = roles or _no_roles
+        """None: nobody holds a role (pages tested with `current_viewer` overridden)."""
         self.signin = signin
+        """None: no sign-in with the mobile ID here (the app's own ways in, or tests)."""
         self.session_secret = session_secret
         self.secure_cookies = secure_cookies
         self.idle_timeout_s = idle_timeout_s
@@ -154,20 +137,23 @@ class Console:
         )
         self.env.globals["home"] = self.home
         self.env.globals["role_labels"] = ROLE_LABELS
-        self.headers = security_headers(form_action=(signin.login_origin,))
+        login_origins = (signin.login_origin,) if signin is not None else ()
+        self.headers = security_headers(form_action=login_origins)
         self.oauth = OAuth()
-        self.oauth.register(
-            _CLIENT,
-            client_id=signin.client_id,
-            client_secret=signin.client_secret,
-            server_metadata_url=f"{signin.login_url.rstrip('/')}/.well-known/openid-configuration",
-            client_kwargs={
-                "scope": "openid",
-                "code_challenge_method": "S256",
-                "timeout": 10,
-                **signin.client_kwargs,
-            },
-        )
+        if signin is not None:
+            self.oauth.register(
+                _CLIENT,
+                client_id=signin.client_id,
+                client_secret=signin.client_secret,
+                server_metadata_url=f"{signin.login_url.rstrip('/')}"
+                "/.well-known/openid-configuration",
+                client_kwargs={
+                    "scope": "openid",
+                    "code_challenge_method": "S256",
+                    "timeout": 10,
+                    **signin.client_kwargs,
+                },
+            )
 
     # -- installation ---------------------------------------------------------------------
 
@@ -318,6 +304,10 @@ class Console:
         return self.render(request, "console/error.html", {"error": exc}, status=exc.status)
 
 
+async def _no_roles(_employee_number: str) -> Sequence[Grant]:
+    return ()
+
+
 def safe_next(target: str | None, home: str) -> str:
     """Where to go after signing in: a path on this app only (never another origin)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -373,7 +363,6 @@ async def check_csrf(request: Request) -> None:
 def _signin_router(console: Console) -> APIRouter:
     """`GET|POST <home>/signin`, `GET <home>/callback`, `POST <home>/signout`."""
     router = APIRouter(prefix=console.home, include_in_schema=False)
-    client = console.oauth.create_client(_CLIENT)
 
     @router.get("/signin")
     async def signin_page(
@@ -386,13 +375,28 @@ def _signin_router(console: Console) -> APIRouter:
                 "next": safe_next(next, console.home),
                 "expired": expired is not None,
                 "signed_out": "signed_out" in request.query_params,
+                "mobile_id": console.signin is not None,
             },
         )
+
+    @router.post("/signout", dependencies=[Depends(check_csrf)])
+    async def signout(request: Request) -> Response:
+        console.sign_out(request)
+        return RedirectResponse(f"{console.home}/signin?signed_out=1", 303)
+
+    if console.signin is not None:
+        _add_mobile_id_signin(router, console, console.signin)
+    return router
+
+
+def _add_mobile_id_signin(router: APIRouter, console: Console, signin: SignInConfig) -> None:
+    """`POST <home>/signin` (to the login service) and `GET <home>/callback` (back from it)."""
+    client = console.oauth.create_client(_CLIENT)
 
     @router.post("/signin", dependencies=[Depends(check_csrf)])
     async def signin_start(request: Request, next: str = Form("")) -> Response:
         request.session["next"] = safe_next(next, console.home)
-        redirect_uri = f"{console.signin.base_url.rstrip('/')}{console.home}/callback"
+        redirect_uri = f"{signin.base_url.rstrip('/')}{console.home}/callback"
         try:
             response: Response = await client.authorize_redirect(request, redirect_uri)
         except (OAuthError, httpx.HTTPError, ValueError) as exc:
@@ -425,13 +429,6 @@ def _signin_router(console: Console) -> APIRouter:
             sid=str(claims["sid"]) if "sid" in claims else None,
         )
         return RedirectResponse(target, 303)
-
-    @router.post("/signout", dependencies=[Depends(check_csrf)])
-    async def signout(request: Request) -> Response:
-        console.sign_out(request)
-        return RedirectResponse(f"{console.home}/signin?signed_out=1", 303)
-
-    return router
 
 
 class _IdleTimeout:

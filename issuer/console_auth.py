@@ -37,7 +37,7 @@ from issuer.api_tokens import (
 from issuer.audit import append_audit
 from issuer.config import IssuerConfig
 from issuer.errors import ConsoleAuthError, HrError, IssuerCode, IssuerError
-from issuer.grants import ADMIN_ROLE, employee_in_service
+from issuer.grants import ADMIN_ROLE, employee_in_service, in_service
 from issuer.hashing import keyed_hash, new_numeric_code, new_secret, sha256_hex
 from issuer.messages.outbox import REDACTED, enqueue_message, outbox_sealer
 from issuer.models import Employee, LoginLink, SigninCode
@@ -168,7 +168,7 @@ def redeem_login_link(
         if link.used_at is not None:
             raise refused(IssuerCode.login_link_used, "this sign-in link was used already")
         raise refused(IssuerCode.login_link_expired, "this sign-in link expired")
-    if employee.employment_status != "active":
+    if not in_service(employee, now):
         raise HrError(IssuerCode.employee_not_active, "employee is not in active service")
     return _signed_in(session, employee.employee_number, "login_link", now, link=link.id)
 
@@ -214,7 +214,7 @@ def send_signin_code(
     if not 0 < len(employee_number) <= _MAX_EMPLOYEE_NUMBER_CHARS:
         return
     employee = session.scalar(select(Employee).where(Employee.employee_number == employee_number))
-    if employee is None or employee.employment_status != "active" or not employee.phone:
+    if employee is None or not in_service(employee, now) or not employee.phone:
         return
     earlier = _active_code(session, employee.id)
     if earlier is not None:
@@ -276,10 +276,10 @@ def redeem_signin_code(
     employee = None
     if 0 < len(employee_number) <= _MAX_EMPLOYEE_NUMBER_CHARS:
         employee = session.scalar(
-            select(Employee).where(
-                Employee.employee_number == employee_number, Employee.employment_status == "active"
-            )
+            select(Employee).where(Employee.employee_number == employee_number)
         )
+    if employee is not None and not in_service(employee, now):
+        employee = None
     row = _active_code(session, employee.id) if employee is not None else None
     if employee is not None and row is not None and row.expires_at > now:
         if _CODE.fullmatch(code) and hmac.compare_digest(

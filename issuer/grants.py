@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,7 @@ __all__ = [
     "employee_in_service",
     "grant_role",
     "grants_for",
+    "in_service",
     "list_grants",
     "revoke_grant",
 ]
@@ -151,14 +152,19 @@ def _employee(session: Session, employee_number: str) -> Employee:
     return employee
 
 
-def employee_in_service(session: Session, employee_number: str, now: datetime) -> Employee:
-    """The employee, if in active service at `now` (employment status, and a retirement date
-    not passed); else `employee_not_found` or `employee_not_active`."""
-    employee = _employee(session, employee_number)
+def in_service(employee: Employee, now: datetime) -> bool:
+    """Active in HR data at `now`: employment status active, and a retirement date (if any) not
+    passed (service ends at the end of that day, Korean time)."""
     ends = employee.retirement_date
-    if employee.employment_status != "active" or (
-        ends is not None and ends < now.astimezone(_KST).date()
-    ):
+    return employee.employment_status == "active" and (
+        ends is None or ends >= now.astimezone(_KST).date()
+    )
+
+
+def employee_in_service(session: Session, employee_number: str, now: datetime) -> Employee:
+    """The employee if `in_service`; else `employee_not_found` or `employee_not_active`."""
+    employee = _employee(session, employee_number)
+    if not in_service(employee, now):
         raise HrError(IssuerCode.employee_not_active, "employee is not in active service")
     return employee
 
@@ -285,17 +291,13 @@ def list_grants(
 
 def grants_for(session: Session, employee_number: str, now: datetime) -> list[Grant]:
     """The console grants `employee_number` holds at `now`: their active grants while they are
-    in active service, else none (also for an unknown number)."""
-    today = now.astimezone(_KST).date()
+    `in_service`, else none (also for an unknown number)."""
+    employee = session.scalar(select(Employee).where(Employee.employee_number == employee_number))
+    if employee is None or not in_service(employee, now):
+        return []
     rows = session.execute(
         select(RoleGrant.role, RoleGrant.scope)
-        .join(Employee, Employee.id == RoleGrant.employee_id)
-        .where(
-            Employee.employee_number == employee_number,
-            Employee.employment_status == "active",
-            or_(Employee.retirement_date.is_(None), Employee.retirement_date >= today),
-            RoleGrant.revoked_at.is_(None),
-        )
+        .where(RoleGrant.employee_id == employee.id, RoleGrant.revoked_at.is_(None))
         .order_by(RoleGrant.role, RoleGrant.scope)
     ).all()
     return [Grant(role, scope or None) for role, scope in rows]

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from issuer.console import install_issuer_console, issuer_console
 from issuer.console.hr_upload import HR_UPLOAD_PATH
+from issuer.console.ops import OpsConfig
 from issuer.console_api import console_api_router
 from issuer.context import IssuerContext
 from issuer.hr.api import hr_router
@@ -37,9 +38,21 @@ from mobileid.runtime import IssuerRuntime, open_issuer_runtime, utc_now
 from mobileid.settings import Settings, SettingsError, get_settings
 from mobileid.throttle import FailureThrottle
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "ops_config"]
 
 log = logging.getLogger(__name__)
+
+
+def ops_config(settings: Settings) -> OpsConfig:
+    """What the operators' overview (`issuer.console.ops`, `/console/ops`) asks, from the
+    `MOBILEID_OPS_*` settings; mounted with the issuer's console (`ops_router(ops_config(s))`)."""
+    return OpsConfig(
+        login_url=settings.ops_login_url,
+        central_url=settings.ops_central_url,
+        gate_urls=tuple(settings.ops_gate_urls),
+        timeout_s=settings.ops_timeout_s,
+        gate_offline_after_s=settings.ops_gate_offline_after_s,
+    )
 
 
 def create_app(
@@ -138,6 +151,7 @@ def create_app(
                 secure_cookies=console_settings.secure_cookies,
                 idle_timeout_s=console_settings.idle_timeout_s,
             ),
+            ops_config(settings),
         )
     log.info("issuer %s ready (kid %s)", runtime.config.base_url, runtime.keyring.active.kid)
     return app

@@ -40,6 +40,9 @@ gate_app = typer.Typer(
 
 PolicyOpt = Annotated[Path, typer.Option("--policy", help="Policy file (JSON or YAML).")]
 GateIdOpt = Annotated[str | None, typer.Option("--gate-id", help="Gate id (overrides the file).")]
+SHUTDOWN_GRACE_S = 5
+"""How long a stopping gate waits for open responses: the displays' event streams never end by
+themselves (their browsers reconnect to the restarted gate)."""
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Gate data directory.")]
 
 
@@ -130,7 +133,7 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
     """게이트 실행 / Run a gate terminal; scanners POST the QR payload to /scan."""
     import uvicorn
 
-    from mobileid.gate_app import create_gate_app
+    from mobileid.gate_app import create_gate_app, gate_console_of
     from verifier.gate.feed import GateFeed, feed_sources
     from verifier.gate.reload import BundleWatch
 
@@ -145,9 +148,18 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
         f"http://{host}:{port}/scan  audience={policy.audience}"
     )
     feed = None if offline else GateFeed(service)
-    app = create_gate_app(service, feed=feed)
+    url = (public_url or f"http://{host}:{port}").rstrip("/")
+    try:
+        gate_console = gate_console_of(
+            service, settings, data_dir=_data_dir(policy, data_dir), base_url=url
+        )
+    except SettingsError as exc:
+        service.close()
+        fail(f"설정 오류 / invalid settings: {exc}", code=2)
+    app = create_gate_app(service, feed=feed, console=gate_console)
+    if gate_console is not None:
+        console.print(f"console: {url}/display (guard display), {url}/records (entry records)")
     if openid4vp:
-        url = (public_url or f"http://{host}:{port}").rstrip("/")
         _mount_openid4vp(app, service, _data_dir(policy, data_dir), url, cert_dir)
     for url, _ in feed_sources(policy) if feed is not None else ():
         console.print(f"status feed: {url}")
@@ -155,7 +167,12 @@ def run(  # noqa: PLR0917 - Typer maps parameters to options
     watch.start()
     try:
         uvicorn.run(
-            app, host=host, port=port, log_level=log_level or settings.log_level, access_log=False
+            app,
+            host=host,
+            port=port,
+            log_level=log_level or settings.log_level,
+            access_log=False,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         )
     finally:
         watch.stop()

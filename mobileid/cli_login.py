@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import select
 
 from mobileid.cli_common import (
     console,
@@ -41,9 +40,9 @@ from verifier.login.clients import (
     set_client_enabled,
 )
 from verifier.login.keys import LoginKeyError
+from verifier.login.records import RecordFilter, find_login_records
 from verifier.login.service import purge_all
 from verifier.migrate import upgrade_verifier_database
-from verifier.oid4vp.models import login_records
 from verifier.x509 import (
     CertificateError,
     create_local_pki,
@@ -169,7 +168,7 @@ def serve(
     also trusts http issuers on 127.0.0.1 / localhost. It warns at start about either."""
     import uvicorn
 
-    from mobileid.login_app import create_login_app
+    from mobileid.login_app import create_login_app, open_login_console
 
     settings = _settings(host=host, port=port, base_url=base_url)
     _where(settings, create=True)
@@ -178,14 +177,19 @@ def serve(
         err_console.print(line, style="yellow", highlight=False, soft_wrap=True, markup=False)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
+        admin = open_login_console(settings)
+    except ValueError as exc:
+        fail(f"설정 오류 / login console: {exc}", code=2)
+    try:
         service = open_login_service(settings)
     except (CertificateError, LoginKeyError) as exc:
         fail(str(exc), code=2)
     console.print(
         f"[bold]mobileid login[/] → http://{settings.host}:{settings.port}  "
         f"(issuer {settings.base_url}, {len(settings.trusted_issuers)} trusted issuer(s))"
+        + (f"; console {settings.base_url}/admin" if admin is not None else "")
     )
-    app = create_login_app(service)
+    app = create_login_app(service, console=admin)
     uvicorn.run(
         app,
         host=settings.host,
@@ -210,6 +214,27 @@ def add_client(  # noqa: PLR0917 - Typer maps parameters to options
     ] = None,
     public: Annotated[bool, typer.Option(help="Public client (PKCE only, no secret).")] = False,
     client_id: Annotated[str | None, typer.Option("--client-id", help="Choose the id.")] = None,
+    backchannel_logout_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--backchannel-logout-uri",
+            help="Where the system receives logout tokens (OIDC Back-Channel Logout).",
+        ),
+    ] = None,
+    backchannel_logout_session_required: Annotated[
+        bool,
+        typer.Option(
+            "--backchannel-logout-session-required",
+            help="The system needs `sid` in logout tokens (always sent).",
+        ),
+    ] = False,
+    post_logout_redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--post-logout-redirect-uri",
+            help="Where end_session may send the browser back (repeatable).",
+        ),
+    ] = None,
     plain: Annotated[
         bool,
         typer.Option(
@@ -234,6 +259,9 @@ def add_client(  # noqa: PLR0917 - Typer maps parameters to options
                 allowed_agencies=agency or [],
                 public=public,
                 client_id=client_id,
+                backchannel_logout_uri=backchannel_logout_uri,
+                backchannel_logout_session_required=backchannel_logout_session_required,
+                post_logout_redirect_uris=post_logout_redirect_uri or [],
                 now=time.time(),
             )
     except ClientError as exc:
@@ -256,6 +284,8 @@ _CLIENT_COLUMNS = (
     "allowed_claims",
     "allowed_agencies",
     "redirect_uris",
+    "backchannel_logout_uri",
+    "post_logout_redirect_uris",
 )
 
 
@@ -331,12 +361,9 @@ def records(
         fail(f"--since must be an ISO date or time ({since})", code=2)
     start = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
     engine = _engine(_settings())
-    query = select(login_records).where(login_records.c.at >= start).order_by(login_records.c.at)
-    if system:
-        query = query.where(login_records.c.client_id == system)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
+            rows, _total = find_login_records(conn, RecordFilter(client_id=system, since=start))
     finally:
         engine.dispose()
     entries = [{**row, "at": datetime.fromtimestamp(row["at"], UTC).isoformat()} for row in rows]

@@ -138,6 +138,32 @@ class Settings(ConsoleFields, BaseSettings):
     sms_gateway_token: SecretStr | None = None
     sms_gateway_timeout_s: float = Field(default=10.0, gt=0, le=120)
     docs: bool = True
+    ops_login_url: str | None = Field(default=None, examples=["https://login.mois.go.kr"])
+    """The login service whose `/health` the operators' overview (`/console/ops`) shows."""
+    ops_central_url: str | None = Field(default=None, examples=["https://central.mois.go.kr"])
+    """The central verifier: its `/health`, and through it the gates online and offline."""
+    ops_gate_urls: list[str] = Field(
+        default_factory=list, examples=['["https://gate-1f.mois.go.kr:8100"]']
+    )
+    """Gates whose own `/health` the overview asks (a JSON list of base URLs)."""
+    ops_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    ops_gate_offline_after_s: float = Field(default=60.0, ge=15, le=86400)
+    """A gate the central verifier has not heard from this long is shown offline (gates send
+    records or a heartbeat every 10 s)."""
+
+    @field_validator("ops_login_url", "ops_central_url")
+    @classmethod
+    def _ops_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/") if value else value
+
+    @field_validator("ops_gate_urls")
+    @classmethod
+    def _ops_gate_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            cls._ops_url(url)
+        return [url.rstrip("/") for url in value]
 
     @field_validator("issuer_base_url")
     @classmethod
@@ -242,12 +268,30 @@ class LoginSettings(BaseSettings):
     """Follow each trusted issuer's change feed (`/status-lists/events`); off: status lists
     change at their `ttl` only."""
     purge_every_s: float = Field(default=_LOGIN.purge_every_s, gt=0)
+    sid_lifetime_s: float = Field(default=_LOGIN.sid_lifetime_s, ge=60, le=31 * 86400)
+    """How long after a login its session (`sid`) is tracked: a revocation or logout within
+    this time sends the client a back-channel logout token."""
     api_token: SecretStr | None = None
     """Bearer token desks and terminals use for `POST /oid4vp/sessions`; unset: API mode off."""
     throttle_max_failures: int = Field(default=MAX_FAILURES, ge=1, le=10_000)
     """Failed secrets (session handles, client secrets, the API token: each counted apart) one
     client address may present per window before it gets 429 `too_many_attempts`."""
     throttle_window_s: int = Field(default=WINDOW_S, ge=1, le=86400)
+    console_client_id: str | None = Field(default=None, examples=["login-console"])
+    """The login administrators' console (`/admin`) signs in through this service as this
+    registered client (redirect URI `<base_url>/admin/callback`, `sub` the employee number);
+    unset: no console."""
+    console_client_secret_file: Path | None = Field(
+        default=None, examples=["/etc/mobileid/login-console-secret"]
+    )
+    """A 0600 file holding that client's secret; unset: it is a public client (PKCE only)."""
+    console_issuer_url: str | None = Field(default=None, examples=["https://id.mois.go.kr"])
+    """The issuer the console asks for a person's roles (`/console/api/grants/...`)."""
+    console_grant_token_file: Path | None = Field(
+        default=None, examples=["/etc/mobileid/login-grant-reader-token"]
+    )
+    """A 0600 file holding an issuer API token of role `grant_reader`."""
+    console_idle_timeout_s: int = Field(default=900, ge=60, le=86400)
     host: str = "127.0.0.1"
     port: int = Field(default=8300, ge=0, le=65535)
 
@@ -285,6 +329,17 @@ class LoginSettings(BaseSettings):
             raise SettingsError(problem)
         return self
 
+    @model_validator(mode="after")
+    def _console_complete(self) -> LoginSettings:
+        if self.console_client_id and not (
+            self.console_issuer_url and self.console_grant_token_file
+        ):
+            raise SettingsError(
+                "MOBILEID_LOGIN_CONSOLE_CLIENT_ID needs MOBILEID_LOGIN_CONSOLE_ISSUER_URL and "
+                "MOBILEID_LOGIN_CONSOLE_GRANT_TOKEN_FILE (where the console learns roles)"
+            )
+        return self
+
     def config(self) -> LoginConfig:
         """What the login service itself is configured with (the secrets stay here)."""
         return LoginConfig(
@@ -301,6 +356,7 @@ class LoginSettings(BaseSettings):
             max_status_age_s=self.max_status_age_s,
             status_feed=self.status_feed,
             purge_every_s=self.purge_every_s,
+            sid_lifetime_s=self.sid_lifetime_s,
             api_token=self.api_token.get_secret_value() if self.api_token else None,
         )
 
@@ -344,6 +400,33 @@ class GateSettings(BaseSettings):
     central_port: int = Field(default=8200, ge=0, le=65535)
     central_database_url: str | None = Field(default=None, examples=[_DATABASE_EXAMPLE])
     """SQLAlchemy URL of the central service; default `central-verifier.sqlite3` in `data_dir`."""
+    console_login_url: str | None = Field(default=None, examples=["https://login.example.go.kr"])
+    """The login service guards sign in with at the gate's console (`/display`, `/records`);
+    unset: the gate has no console."""
+    console_client_id: str | None = Field(default=None, examples=["gate-sejong-06-east-01"])
+    """The gate console's client id at the login service."""
+    console_client_secret_file: Path | None = None
+    """A 0600 file holding the console's client secret (unset: a public client, PKCE only)."""
+    console_grants_token_file: Path | None = None
+    """A 0600 file holding an issuer API token of role `grant_reader` (reads who may use it)."""
+    console_issuer_url: str | None = Field(default=None, examples=["https://mobileid.mois.go.kr"])
+    """The issuer asked for grants (`GET /console/api/grants/{employee_number}`)."""
+    console_base_url: str | None = Field(default=None, examples=["https://gate-06.example.go.kr"])
+    """The gate's URL as guards' browsers reach it; default `http://<host>:<port>`."""
+
+    @model_validator(mode="after")
+    def _console_complete(self) -> GateSettings:
+        if self.console_login_url is None:
+            return self
+        missing = [
+            name
+            for name in ("console_client_id", "console_grants_token_file", "console_issuer_url")
+            if getattr(self, name) is None
+        ]
+        if missing:
+            names = ", ".join(setting_variable(GateSettings, n) for n in missing)
+            raise SettingsError(f"MOBILEID_GATE_CONSOLE_LOGIN_URL also needs {names}")
+        return self
 
     def gate_dir(self, gate_id: str) -> Path:
         """A gate's own directory: its SQLite store (records, bundle) and its record journal."""

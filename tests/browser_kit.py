@@ -30,9 +30,11 @@ __all__ = [
     "DESKTOP",
     "SCREENSHOTS",
     "TABLET",
+    "TIMEOUT_MS",
     "RequestLog",
     "launch_chromium",
     "recorded_page",
+    "requests_of",
     "shot",
     "sign_in_with_wallet",
 ]
@@ -52,7 +54,9 @@ SCREENSHOTS = Path(__file__).resolve().parent / "artifacts" / "screenshots"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 NOT_NETWORK = frozenset({"data", "blob", "about"})
 """Schemes a page may load from without any request leaving the machine."""
-TIMEOUT_MS = 15_000
+TIMEOUT_MS = 30_000
+"""How long a page action or an `expect` waits (a wait, never a timing assertion): on a busy
+2-core machine Swagger UI alone can take more than Playwright's default 5 s to render."""
 
 MISSING = (
     f"Chromium is not installed at {CHROMIUM}: the browser tests (tests/browser/) need Debian's "
@@ -117,6 +121,12 @@ def recorded_page(browser: Browser, *, viewport: dict[str, int] = DESKTOP) -> It
     finally:
         context.close()
     log.assert_all_local()
+
+
+def requests_of(page: Page) -> RequestLog:
+    """The requests a page from `recorded_page` (the `page` fixture) has made so far."""
+    log: RequestLog = page.request_log  # type: ignore[attr-defined]
+    return log
 
 
 def shot(page: Page, name: str, *, width: int = DESKTOP["width"]) -> Path:

@@ -13,13 +13,16 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from console_kit import Clock, Roles, kit_app, make_console
+from gate_kit import Clock as EpochClock
+from issuer_console_kit import issuer_settings, write_secret
 from issuer_kit import (
     TOKEN_LIFETIME,
     Tokens,
@@ -32,8 +35,10 @@ from issuer_kit import (
 )
 from login_kit import PIN, Login, running_login
 from server_kit import Served
+from signin_kit import register_console
 
 from console.viewer import Grant
+from mobileid.app import create_app
 from mobileid.central_app import create_central_app, open_central_service
 from mobileid.db import create_db_engine
 from mobileid.gate_app import create_gate_app
@@ -50,7 +55,7 @@ from wallet_sim.http import new_client
 from wallet_sim.presenter import Presenter
 from wallet_sim.store import INTERACTIVE, UnlockedWallet, WalletStore
 
-__all__ = ["ConsoleStack", "Phone", "RelyingParty", "running_stack"]
+__all__ = ["ConsoleStack", "Phone", "RelyingParty", "running_console_stack", "running_stack"]
 
 GATE_ID = "sejong-06-east-01"
 GATE_TOKEN = secrets.token_urlsafe(24)
@@ -105,7 +110,7 @@ class ConsoleStack:
         self._offers += 1
         link = link_of(read_sms(self.issuer.data_dir, kind="offer_link", count=self._offers)[-1])
         code = tx_code_of(read_sms(self.issuer.data_dir, kind="tx_code", count=self._offers)[-1])
-        path = self.tmp_path / f"phone-{employee_number}"
+        path = self.tmp_path / f"phone-{employee_number}-{self._offers}"  # a second phone too
         wallet = WalletStore(path, kdf_limits=INTERACTIVE).create(PIN)
         with new_client() as client:
             holder = Holder(client)
@@ -191,54 +196,139 @@ def running_stack(live_server: Any, tmp_path: Path) -> Iterator[ConsoleStack]:
                 tmp_path, f"sqlite:///{tmp_path / 'login.sqlite3'}", clock, _Issuer(live_server.url)
             )
         )
-        central_service = open_central_service(
-            CentralConfig(
-                trusted_issuers=(TrustedIssuer(live_server.url),),
-                gate_token=GATE_TOKEN,
-                allow_insecure_loopback=True,
-            ),
-            engine=create_db_engine(f"sqlite:///{tmp_path / 'central.sqlite3'}"),
-            client=new_http_client(),
-            clock=clock,
+        yield _around(stack, live_server, tokens, login, tmp_path, clock)
+
+
+@dataclass
+class IssuerClock:
+    """The issuer's time (datetimes) from the epoch clock the other parties share."""
+
+    epoch: EpochClock
+
+    def __call__(self) -> datetime:
+        return datetime.fromtimestamp(self.epoch(), UTC)
+
+    def timestamp(self) -> float:
+        return self.epoch()
+
+    def advance(self, seconds: float) -> None:
+        self.epoch.advance(seconds)
+
+
+@dataclass
+class ServedIssuer:
+    """The issuer as `running_console_stack` serves it (what tests use of conftest's
+    `LiveServer`: url, data_dir, clock, app, client, runtime)."""
+
+    url: str
+    data_dir: Path
+    clock: IssuerClock
+    app: Any
+    client: httpx.Client
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.state.runtime
+
+
+@contextlib.contextmanager
+def running_console_stack(tmp_path: Path, database_url: str) -> Iterator[ConsoleStack]:
+    """The stack with the issuer built as `mobileid serve` builds it with its console at
+    `/console` (settings naming the stack's login service and the console's registration there;
+    SMS in `<tmp_path>/data/dev-sms.log`), standard staff imported."""
+    epoch = EpochClock()
+    issuer_served = Served(None)  # its port held: the login service trusts its URL first
+    with contextlib.ExitStack() as stack:
+        stack.callback(issuer_served.stop)
+        login = stack.enter_context(
+            running_login(
+                tmp_path,
+                f"sqlite:///{tmp_path / 'login.sqlite3'}",
+                epoch,
+                _Issuer(issuer_served.url),
+            )
         )
-        stack.callback(central_service.close)
-        relay = FeedRelay([live_server.url], allow_insecure_loopback=True)
-        central = Served(create_central_app(central_service, relay=relay)).start()
-        stack.callback(central.stop)
-        policy = parse_gate_policy(
-            {
-                "gate_id": GATE_ID,
-                "site": "sejong",
-                "trusted_issuers": [{"issuer": live_server.url}],
-                "allow_insecure_loopback": True,
-                "central_url": central.url,
-                "central_token": GATE_TOKEN,
-            },
-            environ={},
-        )
-        gate_dir = tmp_path / "gate"
-        gate_dir.mkdir(mode=0o700)
-        gate_service = build_gate(
-            policy,
-            engine=create_db_engine(f"sqlite:///{gate_dir / 'gate.sqlite3'}"),
-            client=new_http_client(),
-            clock=clock,
-        )
-        gate_service.refresher.run_once()  # what its background refresher does first
-        # As `mobileid gate run` does: the change feed (through the central relay) and the worker
-        # uploading entry records; the app closes the service.
-        gate = Served(create_gate_app(gate_service, feed=GateFeed(gate_service))).start()
-        stack.callback(gate.stop)
-        console = ConsoleStack(
-            live_server,
-            tokens,
-            login,
-            gate,
-            gate_service,
-            policy,
-            central,
-            central_service,
+        registration = register_console(login, issuer_served.url)
+        assert registration.secret is not None
+        settings = issuer_settings(
             tmp_path,
-            _stack=stack,
+            database_url,
+            issuer_base_url=issuer_served.url,
+            console_login_url=login.url,
+            console_client_id=registration.client.client_id,
+            console_client_secret_file=write_secret(
+                tmp_path / "console-secret", registration.secret
+            ),
+            outbox_poll_s=0.05,
         )
-        yield console
+        clock = IssuerClock(epoch)
+        issuer_served.app = create_app(settings, clock=clock)
+        issuer_served.start()
+        client = stack.enter_context(httpx.Client(base_url=issuer_served.url, timeout=30))
+        issuer = ServedIssuer(
+            issuer_served.url, settings.data_dir, clock, issuer_served.app, client
+        )
+        tokens = seed(issuer, tmp_path)
+        login.refresh()  # the issuer's keys, now that it answers
+        yield _around(stack, issuer, tokens, login, tmp_path, epoch)
+
+
+def _around(
+    stack: contextlib.ExitStack,
+    issuer: Any,
+    tokens: Tokens,
+    login: Login,
+    tmp_path: Path,
+    clock: Callable[[], float],
+) -> ConsoleStack:
+    """The central verifier and a gate reporting to it, beside `issuer` and `login`."""
+    central_service = open_central_service(
+        CentralConfig(
+            trusted_issuers=(TrustedIssuer(issuer.url),),
+            gate_token=GATE_TOKEN,
+            allow_insecure_loopback=True,
+        ),
+        engine=create_db_engine(f"sqlite:///{tmp_path / 'central.sqlite3'}"),
+        client=new_http_client(),
+        clock=clock,
+    )
+    stack.callback(central_service.close)
+    relay = FeedRelay([issuer.url], allow_insecure_loopback=True)
+    central = Served(create_central_app(central_service, relay=relay)).start()
+    stack.callback(central.stop)
+    policy = parse_gate_policy(
+        {
+            "gate_id": GATE_ID,
+            "site": "sejong",
+            "trusted_issuers": [{"issuer": issuer.url}],
+            "allow_insecure_loopback": True,
+            "central_url": central.url,
+            "central_token": GATE_TOKEN,
+        },
+        environ={},
+    )
+    gate_dir = tmp_path / "gate"
+    gate_dir.mkdir(mode=0o700)
+    gate_service = build_gate(
+        policy,
+        engine=create_db_engine(f"sqlite:///{gate_dir / 'gate.sqlite3'}"),
+        client=new_http_client(),
+        clock=clock,
+    )
+    gate_service.refresher.run_once()  # what its background refresher does first
+    # As `mobileid gate run` does: the change feed (through the central relay) and the worker
+    # uploading entry records; the app closes the service.
+    gate = Served(create_gate_app(gate_service, feed=GateFeed(gate_service))).start()
+    stack.callback(gate.stop)
+    return ConsoleStack(
+        issuer,
+        tokens,
+        login,
+        gate,
+        gate_service,
+        policy,
+        central,
+        central_service,
+        tmp_path,
+        _stack=stack,
+    )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from display_kit import console_for, operator_roles
 from edge_kit import routes_of
 from fastapi import FastAPI
 from gate_kit import gate_policy
@@ -26,7 +27,7 @@ from mobileid.app import create_app
 from mobileid.central_app import create_central_app, open_central_service
 from mobileid.db import create_db_engine
 from mobileid.gate_app import create_gate_app, mount_desk
-from mobileid.login_app import create_login_app, open_login_service
+from mobileid.login_app import create_login_app, open_login_console, open_login_service
 from mobileid.settings import LoginSettings, get_settings
 from verifier.central import CentralConfig
 from verifier.gate.service import build_gate
@@ -120,7 +121,9 @@ def apps(tmp_path: Path) -> Iterator[dict[str, FastAPI]]:
         gate_engine = create_db_engine(f"sqlite:///{tmp_path / 'gate.sqlite3'}")
         gate_service = build_gate(gate_policy(ISSUER), engine=gate_engine, client=None)
         closers += [gate_engine.dispose, gate_service.close]
-        gate = create_gate_app(gate_service, worker_factory=None)
+        gate = create_gate_app(
+            gate_service, worker_factory=None, console=console_for(gate_service, operator_roles())
+        )
         mount_desk(gate, gate_service, base_url="http://127.0.0.1:8100", certificate=None)
 
         central_engine = create_db_engine(f"sqlite:///{tmp_path / 'central.sqlite3'}")
@@ -132,14 +135,25 @@ def apps(tmp_path: Path) -> Iterator[dict[str, FastAPI]]:
         )
         closers.append(central_service.close)
 
-        login_settings = LoginSettings(data_dir=tmp_path / "login", client_id_prefix="redirect_uri")
+        grant_token = tmp_path / "grant-token"
+        grant_token.write_text("grant-reader-token")
+        grant_token.chmod(0o600)
+        login_settings = LoginSettings(
+            data_dir=tmp_path / "login",
+            client_id_prefix="redirect_uri",
+            console_client_id="login-console",
+            console_issuer_url="http://127.0.0.1:9",
+            console_grant_token_file=grant_token,
+            allow_insecure_loopback=True,
+        )
         login_service = open_login_service(login_settings)
         closers.append(login_service.close)
+        login_console = open_login_console(login_settings)
         yield {
             "issuer": issuer,
             "gate": gate,
             "central": create_central_app(central_service),
-            "login": create_login_app(login_service),
+            "login": create_login_app(login_service, console=login_console),
         }
     finally:
         for close in reversed(closers):

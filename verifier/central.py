@@ -2,10 +2,12 @@
 
 `POST /records` stores a gate's batch; the record `id` is the idempotency key (a resent batch
 stores nothing twice) and the answer lists every id the service now holds, which is what lets the
-gate mark them uploaded. `GET /bundle?uri=...` returns issuer metadata and fresh status list
-tokens (for the given URIs plus the configured ones), which gates re-verify before use. Both ask
-for the gates' bearer token. `central_router` is the HTTP face; the app around it, with its edge
-and error mapping, is assembled in `mobileid.central_app`.
+gate mark them uploaded. Each batch (an empty one is a gate's heartbeat) also notes when the gate
+was last heard from, which `/health` lists for the operators' overview. `GET /bundle?uri=...`
+returns issuer metadata and fresh status list tokens (for the given URIs plus the configured
+ones), which gates re-verify before use. Both ask for the gates' bearer token. `central_router`
+is the HTTP face; the app around it, with its edge and error mapping, is assembled in
+`mobileid.central_app`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from vc.status_feed import STATUS_FEED_MEDIA_TYPE
 from verifier.errors import VerifierError
 from verifier.feed_relay import FeedRelay
 from verifier.gate.store import Bundle
-from verifier.models import RECORD_COLUMNS, central_records
+from verifier.models import RECORD_COLUMNS, central_gates, central_records
 from verifier.policy import DEFAULT_ALGORITHMS, RETENTION_DAYS
 from verifier.status import StatusCache
 from verifier.status_feed import FEED_PATH
@@ -139,12 +141,20 @@ class CentralService:
         now = self.clock()
         rows = [{**r.model_dump(), "received_at": now} for r in batch.records]
         stored = 0
-        if rows:
-            with self.unit_of_work() as conn:
-                dialect = conn.dialect.name
-                insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
-                    central_records
-                ).on_conflict_do_nothing(index_elements=["id"])
+        with self.unit_of_work() as conn:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            contact = dialect.insert(central_gates).values(
+                gate_id=batch.gate_id, last_contact_at=now
+            )
+            conn.execute(
+                contact.on_conflict_do_update(
+                    index_elements=["gate_id"], set_={"last_contact_at": now}
+                )
+            )
+            if rows:
+                insert = dialect.insert(central_records).on_conflict_do_nothing(
+                    index_elements=["id"]
+                )
                 before = len(_existing(conn, [r["id"] for r in rows]))
                 conn.execute(insert, rows)
                 stored = len(rows) - before
@@ -185,8 +195,19 @@ class CentralService:
                 log.warning("bundle: status list %s unavailable: %s", uri, exc)
         return Bundle.of(self.trust, self.status, now=now)
 
-    def health(self) -> dict[str, int]:
-        return {"issuers": len(self.trust.issuers), "status_lists": len(self.status)}
+    def health(self) -> dict[str, Any]:
+        return {
+            "issuers": len(self.trust.issuers),
+            "status_lists": len(self.status),
+            "gates": self.gates(),
+        }
+
+    def gates(self) -> list[dict[str, Any]]:
+        """Every gate that ever uploaded (an empty batch is its heartbeat) and when it last did."""
+        query = select(central_gates.c.gate_id, central_gates.c.last_contact_at)
+        with self.unit_of_work() as conn:
+            rows = conn.execute(query.order_by(central_gates.c.gate_id)).all()
+        return [{"gate_id": gate_id, "last_contact_at": at} for gate_id, at in rows]
 
     def purge(self, *, now: float) -> int:
         before = now - self.config.retention_days * 86400

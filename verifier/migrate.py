@@ -24,9 +24,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
-from verifier.login.models import oidc_metadata
+from verifier.login.models import login_audit, oidc_logouts, oidc_metadata, oidc_sessions
 from verifier.models import (
     bundle_items,
+    central_gates,
     central_records,
     entry_records,
     metadata,
@@ -41,6 +42,14 @@ Part = Literal["gate", "central", "login"]
 _SCRIPT_LOCATION = str(Path(__file__).with_name("migrations"))
 _ADVISORY_LOCK_KEY = 0x4D4F4256  # "MOBV"
 _FIRST_REVISION: dict[str, str] = {"gate": "g0001", "central": "c0001", "login": "l0001"}
+_LATER_LOGIN_TABLES = frozenset(
+    {
+        secret_failures.name,  # l0002
+        login_audit.name,  # l0003
+        oidc_sessions.name,  # l0004
+        oidc_logouts.name,
+    }
+)
 
 
 def target_metadata() -> list[MetaData]:
@@ -53,8 +62,8 @@ def branch_tables(part: Part) -> frozenset[str]:
     if part == "gate":
         return _first_tables(part) | {seen_presentations.name}
     if part == "login":
-        return _first_tables(part) | {secret_failures.name}
-    return _first_tables(part)
+        return _first_tables(part) | _LATER_LOGIN_TABLES
+    return _first_tables(part) | {central_gates.name}
 
 
 def _first_tables(part: Part) -> frozenset[str]:
@@ -63,7 +72,7 @@ def _first_tables(part: Part) -> frozenset[str]:
         return frozenset({entry_records.name, bundle_items.name})
     if part == "central":
         return frozenset({central_records.name})
-    return frozenset(login_metadata.tables) - {secret_failures.name} | set(oidc_metadata.tables)
+    return (frozenset(login_metadata.tables) | set(oidc_metadata.tables)) - _LATER_LOGIN_TABLES
 
 
 def _config(connection: Connection | None = None) -> Config:

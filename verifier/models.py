@@ -23,6 +23,7 @@ from sqlalchemy import (
 __all__ = [
     "RECORD_COLUMNS",
     "bundle_items",
+    "central_gates",
     "central_records",
     "entry_records",
     "metadata",
@@ -108,3 +109,12 @@ central_records = Table(
     Index("ix_verifier_central_entry_records_gate", "gate_id", "at"),
 )
 """Entry records of every gate; the record `id` (made by the gate) is the idempotency key."""
+
+central_gates = Table(
+    "verifier_central_gates",
+    metadata,
+    Column("gate_id", String(64), primary_key=True),
+    Column("last_contact_at", Float, nullable=False),
+)
+"""When the central service last heard from each gate (every upload, an empty one included: the
+gates' heartbeat), for the operators' overview of gates online and offline."""

@@ -38,6 +38,7 @@ __all__ = [
     "check_replay",
     "check_status",
     "decode_scan",
+    "status_reference",
     "verify_presentation",
 ]
 
@@ -63,6 +64,9 @@ class Decision:
     member_id: str | None = None
     detail: str = ""
     """For logs and operators, never for the person at the gate."""
+    status_ref: tuple[str, int] | None = None
+    """The allowed credential's status list entry (uri, idx): a login service ends the
+    sessions it opened with it when that entry changes."""
 
     def to_json(self) -> dict[str, Any]:
         """The scanner's answer. A `malformed` one carries its `detail` for the operator: what
@@ -156,6 +160,16 @@ def check_credential_type(verified: VerifiedSdJwt, accepted: Mapping[str, frozen
 
 
 _STATUS_REASONS = {INVALID: Reason.revoked, SUSPENDED: Reason.suspended}
+
+
+def status_reference(verified: VerifiedSdJwt) -> tuple[str, int] | None:
+    """The credential's status list entry (`status.status_list`: uri, idx), if it has one."""
+    status = verified.claims.get("status")
+    ref = status.get("status_list") if isinstance(status, dict) else None
+    if not isinstance(ref, dict):
+        return None
+    uri, idx = ref.get("uri"), ref.get("idx")
+    return (uri, idx) if isinstance(uri, str) and isinstance(idx, int) else None
 
 
 def check_status(
@@ -283,6 +297,7 @@ class Pipeline:
             outcome.agency_code,
             outcome.member_id,
             "allowed on stale status (fail-open)" if stale else "",
+            status_reference(verified),
         )
 
     def _deny(self, reason: Reason, detail: str, start: float, issuer: str | None) -> Decision:

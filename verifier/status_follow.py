@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import httpx
@@ -53,9 +53,13 @@ class StatusFollower:
         allow_insecure_loopback: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
+        on_refreshed: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.status = status
         self.clock = clock
+        self.on_refreshed = on_refreshed
+        """Told each list uri the cache has just fetched anew after an event (a login service
+        ends the sessions of credentials revoked in it)."""
         self.subscriptions = [
             FeedSubscription(
                 url,
@@ -103,6 +107,8 @@ class StatusFollower:
                 wanted = self._wanted[uri]
                 held = await asyncio.to_thread(self._refresh, uri, wanted)
                 if held is None or held >= wanted:
+                    if held is not None:
+                        await self._tell(uri)
                     if self._wanted[uri] == wanted:
                         return
                     continue
@@ -118,7 +124,16 @@ class StatusFollower:
 
     async def _resync(self) -> None:
         for uri in sorted(self.status.uris()):
-            await asyncio.to_thread(self._refresh, uri, None)
+            if await asyncio.to_thread(self._refresh, uri, None) not in (None, -1):
+                await self._tell(uri)
+
+    async def _tell(self, uri: str) -> None:
+        if self.on_refreshed is None:
+            return
+        try:
+            await self.on_refreshed(uri)
+        except Exception:  # the feed goes on; the listener's own periodic pass remains
+            log.exception("acting on the new %s failed", uri)
 
     def health(self) -> list[dict[str, Any]]:
         """Each feed's state: connected or not, since when, the last event id."""

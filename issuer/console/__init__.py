@@ -22,6 +22,7 @@ from issuer.console.employee import employee_router
 from issuer.console.home import AREAS, home_router
 from issuer.console.hr import HR_ROUTERS
 from issuer.console.inbox import inbox_router
+from issuer.console.ops import OpsConfig, ops_router
 from issuer.console.roles import issuer_role_source
 from issuer.console.signin import signin_router
 
@@ -55,12 +56,14 @@ def issuer_console(
     )
 
 
-def install_issuer_console(app: FastAPI, console: Console) -> None:
-    """Mount the console and its pages on the issuer's app (after its error handlers)."""
+def install_issuer_console(app: FastAPI, console: Console, ops: OpsConfig | None = None) -> None:
+    """Mount the console and its pages on the issuer's app (after its error handlers); `ops`:
+    what the operators' overview asks of the other services (none: only the issuer itself)."""
     app.include_router(home_router)
     app.include_router(signin_router)
     app.include_router(employee_router(console))
     app.include_router(inbox_router(console))
     for router in HR_ROUTERS:
         app.include_router(router)
+    app.include_router(ops_router(ops or OpsConfig()))
     console.install(app)

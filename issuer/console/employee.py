@@ -26,7 +26,7 @@ from issuer.hr.self_service import (
 )
 from issuer.lifecycle.lost_phone import report_lost_phone
 
-__all__ = ["CONSOLE_ACTOR", "decider_names", "employee_router"]
+__all__ = ["CONSOLE_ACTOR", "employee_router", "people_names"]
 
 CONSOLE_ACTOR = "console:"
 """The prefix of `Viewer.actor`: what follows is the person's employee number."""
@@ -38,12 +38,13 @@ SignedIn = Annotated[Viewer, Depends(current_viewer)]
 Phone = Annotated[str, Form()]
 
 
-def decider_names(session: Session, records: Iterable[ApplicationRecord]) -> Mapping[str, str]:
-    """Employee number -> name of the people who decided `records` in the console."""
+def people_names(session: Session, records: Iterable[ApplicationRecord]) -> Mapping[str, str]:
+    """Employee number -> name of the people who filed or decided `records` in the console."""
     numbers = {
-        decided_by.removeprefix(CONSOLE_ACTOR)
-        for decided_by in (r.application.decided_by for r in records)
-        if decided_by and decided_by.startswith(CONSOLE_ACTOR)
+        actor.removeprefix(CONSOLE_ACTOR)
+        for r in records
+        for actor in (r.application.filed_by, r.application.decided_by)
+        if actor and actor.startswith(CONSOLE_ACTOR)
     }
     return names_of(session, numbers)
 
@@ -67,7 +68,7 @@ def employee_router(console: Console) -> APIRouter:
             overview = employee_overview(
                 session, principal, viewer.employee_number, now=ctx.clock()
             )
-            names = decider_names(session, overview.applications)
+            names = people_names(session, overview.applications)
         return {
             "viewer": viewer,
             "me": overview,

@@ -49,7 +49,7 @@ AREAS = (
     Area(
         "운영 현황 / Operations",
         "/console/ops",
-        ("hr_admin", "login_admin", "gate_operator"),
+        ("hr_admin",),
         "서비스 상태, 상태 목록, 출입 게이트, 폐기 알림 / Service health, status lists, "
         "gates, the revocation feed",
     ),

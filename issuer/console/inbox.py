@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from console.viewer import Viewer
 from console.web import Console, ConsoleError, check_csrf, require_role
-from issuer.console.employee import CONSOLE_ACTOR, decider_names
+from issuer.console.employee import CONSOLE_ACTOR, people_names
 from issuer.console.refusals import page_refusals
 from issuer.context import IssuerContext, issuer_context
 from issuer.hr.inbox import APPLICATION_STATES, decide_in_inbox, inbox
@@ -43,7 +43,7 @@ def inbox_router(console: Console) -> APIRouter:
     def listing(viewer: Viewer, ctx: IssuerContext, states: tuple[str, ...]) -> dict[str, object]:
         with page_refusals(), ctx.unit_of_work() as session:
             records = inbox(session, viewer.actor, headed_departments(viewer), states=states)
-            names = decider_names(session, records)
+            names = people_names(session, records)
         return {
             "viewer": viewer,
             "records": records,

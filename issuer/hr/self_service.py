@@ -97,7 +97,7 @@ def employee_overview(
 
 
 def names_of(session: Session, employee_numbers: Collection[str]) -> Mapping[str, str]:
-    """Employee number -> name, for showing who decided (the decider's own number only)."""
+    """Employee number -> name, for showing who filed or decided an application."""
     if not employee_numbers:
         return {}
     rows = session.execute(

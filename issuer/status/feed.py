@@ -21,6 +21,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 
 import orjson
 from sqlalchemy import select, update
@@ -39,8 +40,10 @@ from vc.status_feed import (
 
 __all__ = [
     "FeedReplay",
+    "LastPublication",
     "StatusFeed",
     "feed_head",
+    "last_publication",
     "next_feed_seq",
     "parse_last_event_id",
     "replay_after",
@@ -66,6 +69,26 @@ def feed_head(session: Session) -> int:
     """The last feed number handed out and committed."""
     head: int | None = session.scalar(select(StatusFeedHead.seq).where(StatusFeedHead.id == 1))
     return head or 0
+
+
+@dataclass(frozen=True, slots=True)
+class LastPublication:
+    """The feed's newest event: its number, the list it announced and when that was signed."""
+
+    seq: int
+    uri: str
+    signed_at: datetime | None
+
+
+def last_publication(session: Session) -> LastPublication | None:
+    """The list published last (the feed's head), or None before the first publication."""
+    row = session.execute(
+        select(StatusListRecord.feed_seq, StatusListRecord.uri, StatusListRecord.token_iat)
+        .where(StatusListRecord.feed_seq.is_not(None))
+        .order_by(StatusListRecord.feed_seq.desc())
+        .limit(1)
+    ).first()
+    return LastPublication(row[0] or 0, row[1], row[2]) if row is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +162,11 @@ class StatusFeed:
         """The poller's last read (from what position, what it found): every stream that was at
         that position takes it instead of asking the database again (20 gates on one issuer
         process: one query per publication, not 20, in `bench.propagation`)."""
+
+    @property
+    def subscribers(self) -> int:
+        """Streams open in this process now (verifiers following the feed)."""
+        return self._listeners
 
     def _replay(self, position: int) -> FeedReplay:
         with self._unit_of_work() as session:

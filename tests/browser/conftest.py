@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from browser_kit import launch_chromium, recorded_page
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from browser_kit import TIMEOUT_MS, launch_chromium, recorded_page
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

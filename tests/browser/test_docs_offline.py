@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from browser_kit import shot
+from browser_kit import requests_of, shot
 from playwright.sync_api import Page, expect
 
 
@@ -16,6 +16,6 @@ def test_docs_render_the_operations_with_nothing_from_outside(live_server: Any, 
     assert operations.count() >= 10
     expect(page.locator(".opblock-summary-path", has_text="/credential").first).to_be_visible()
     shot(page, "docs-issuer")
-    log = page.request_log  # type: ignore[attr-defined]
+    log = requests_of(page)
     assert f"{live_server.url}/docs/assets/swagger-ui-bundle.js" in log.urls
     assert f"{live_server.url}/openapi.json" in log.urls

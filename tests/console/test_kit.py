@@ -3,6 +3,7 @@ and the 401/403/error pages (stable codes, Korean and English, no data, no trace
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -10,7 +11,7 @@ import pytest
 from console_kit import Clock, Roles, browser_on, csrf_of, kit_app, make_console, signed_in
 
 from console.viewer import Grant, Viewer
-from console.web import current_viewer, safe_next
+from console.web import Console, current_viewer, safe_next
 
 EMPLOYEE = Grant("employee")
 
@@ -230,3 +231,42 @@ def test_viewer_grants_and_scopes() -> None:
     assert viewer.scopes("department_head") == frozenset({"D1"})
     assert viewer.scopes("gate_operator") == frozenset({None})
     assert viewer.actor == "console:1"
+
+
+def test_every_asset_is_served_by_the_app(client: httpx.Client) -> None:
+    """No CDN: pages load only our own script and style sheet, which the app serves."""
+    signed_in(client, "1000002")
+    page = client.get("/console/hr").text
+    assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', page)
+    assert sorted(assets) == ["/console/static/console.css", "/console/static/console.js"]
+    assert "<style" not in page and " style=" not in page and "<script>" not in page
+    kinds = {"js": "text/javascript", "css": "text/css"}
+    for asset in assets:
+        answer = client.get(asset)
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith(kinds[asset.rsplit(".", 1)[1]])
+
+
+def test_a_console_without_sign_in_or_roles(clock: Clock) -> None:
+    """`signin=None`: no mobile-ID sign-in here (its POST and callback are not routes);
+    `roles=None`: nobody holds a role. For pages tested with the viewer overridden."""
+    console = Console(
+        title="t",
+        templates=None,
+        roles=None,
+        signin=None,
+        session_secret=b"k" * 32,
+        secure_cookies=False,
+        clock=clock,
+    )
+    with browser_on(kit_app(console)) as client:
+        page = client.get("/console/signin")
+        assert page.status_code == 200 and "Sign in with the mobile ID" not in page.text
+        csp = page.headers["content-security-policy"]
+        assert "form-action 'self';" in csp
+        assert client.get("/console/callback").status_code == 404
+        signed_in(client, "1000001")
+        forbidden = client.get("/console")
+        assert forbidden.status_code == 403
+        refused = client.post("/console/signin", data={"csrf_token": csrf_of(forbidden.text)})
+        assert refused.status_code == 405 and "method_not_allowed" in refused.text

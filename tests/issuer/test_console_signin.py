@@ -36,17 +36,13 @@ def throttle() -> FailureThrottle:
 
 
 def _attempt(rt, call) -> str:
-    """Run `call(session)` in a unit of work as the console would: an error that keeps its
-    changes is committed before it is answered. Returns the outcome's code (or the result)."""
-    with rt.unit_of_work() as s:
-        try:
+    """`call(session)` in a unit of work, as the console runs it (an error that keeps its changes
+    commits them); the result, or the error's code."""
+    try:
+        with rt.unit_of_work() as s:
             return call(s)
-        except IssuerError as exc:
-            if exc.keep_changes:
-                s.commit()
-            else:
-                s.rollback()
-            return f"error:{exc.code}"
+    except IssuerError as exc:
+        return f"error:{exc.code}"
 
 
 def _link(rt, number: str = "E1001", **kw) -> str:

@@ -21,7 +21,7 @@ from verifier.models import (
 from verifier.oid4vp.models import login_metadata
 
 PARTS: tuple[Part, ...] = ("gate", "central", "login")
-HEADS = {"gate": "g0002", "central": "c0001", "login": "l0002"}
+HEADS = {"gate": "g0002", "central": "c0002", "login": "l0004"}
 
 
 @pytest.fixture

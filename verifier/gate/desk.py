@@ -135,7 +135,7 @@ def mount_openid4vp(
         if finished is None:
             return respond({"status": "pending"}, status=202)
         made = decision_of(finished, purpose_claims)
-        service.recorder.record(service.entry(made, now))
+        service.decided(made, now)
         return respond(made.to_json())
 
     @app.get("/desk")

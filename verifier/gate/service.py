@@ -2,7 +2,8 @@
 
 `build_gate` wires the parts from a `GatePolicy`, an engine, an HTTP client (None: offline,
 bundles only) and a clock. `GateService.scan` is the whole decision path: the pipeline (whose
-replay store is a row in the gate's database), then the entry record's row; it never fetches.
+replay store is a row in the gate's database), then the entry record's row and the decision
+offered to the lane's live displays (`verifier.gate.lane`, never waiting); it never fetches.
 `GateWorker` is the background side: the cache refresher (issuer keys and status lists,
 `verifier.refresh`) in a thread of its own, and records uploaded, the bundle saved,
 presentations past their window forgotten.
@@ -14,12 +15,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine
 
+from verifier.gate.lane import LaneBroadcast, LaneEvent
 from verifier.gate.recorder import EntryRecorder
 from verifier.gate.replay_store import GateReplayStore
 from verifier.gate.sqlite_writer import GateWriter
@@ -50,17 +52,26 @@ class GateService:
     clock: Callable[[], float]
     refresher: Refresher
     writer: GateWriter
+    lanes: LaneBroadcast = field(default_factory=LaneBroadcast)
+    """The guard displays watching this gate's decisions live."""
 
     def scan(self, payload: bytes | str) -> Decision:
         """Decide, record, answer. The record is durable before this returns."""
         now = self.clock()
         decision = self.pipeline.decide(payload, now=now)
-        self.recorder.record(self.entry(decision, now))
+        self.decided(decision, now)
         if decision.detail and not decision.allow:
             log.info(
                 "gate %s denied: %s (%s)", self.policy.gate_id, decision.reason, decision.detail
             )
         return decision
+
+    def decided(self, decision: Decision, now: float) -> None:
+        """What follows every decision (a scan's, the desk's): its entry record, durable, then
+        the decision offered to the displays (`LaneBroadcast.publish` does not wait)."""
+        self.recorder.record(self.entry(decision, now))
+        if self.lanes.subscribers:
+            self.lanes.publish(LaneEvent.of(self.policy.gate_id, decision, now))
 
     def entry(self, decision: Decision, now: float) -> dict[str, Any]:
         """The entry record of one scan: who only when allowed (the building needs no more)."""

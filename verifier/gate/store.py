@@ -11,10 +11,11 @@ import io
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from vc.errors import VCError
@@ -27,11 +28,15 @@ __all__ = [
     "Bundle",
     "BundleError",
     "PurgeResult",
+    "RecordFilter",
     "count_pending",
+    "count_records",
+    "find_records",
     "install_bundle",
     "mark_uploaded",
     "pending_records",
     "purge_records",
+    "records_after",
     "records_csv",
     "records_since",
     "save_bundle",
@@ -57,13 +62,83 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return {str(k): v for k, v in row.items()}
 
 
-def records_csv(records: Iterable[dict[str, Any]]) -> str:
-    """CSV with a header row; `at` as ISO 8601 UTC next to the epoch value."""
-    from datetime import UTC, datetime
+@dataclass(frozen=True, slots=True)
+class RecordFilter:
+    """Which entry records a person asks for; every field left None matches all."""
 
+    since: float | None = None
+    """Epoch seconds, inclusive."""
+    until: float | None = None
+    """Epoch seconds, exclusive."""
+    allow: bool | None = None
+    employee_number: str | None = None
+    gate_id: str | None = None
+
+    def where(self) -> list[ColumnElement[bool]]:
+        c = entry_records.c
+        conditions: list[ColumnElement[bool]] = []
+        if self.since is not None:
+            conditions.append(c.at >= self.since)
+        if self.until is not None:
+            conditions.append(c.at < self.until)
+        if self.allow is not None:
+            conditions.append(c.allow.is_(self.allow))
+        if self.employee_number is not None:
+            conditions.append(c.employee_number == self.employee_number)
+        if self.gate_id is not None:
+            conditions.append(c.gate_id == self.gate_id)
+        return conditions
+
+
+def find_records(
+    conn: Connection, where: RecordFilter, *, offset: int, limit: int
+) -> list[dict[str, Any]]:
+    """One page of the records `where` matches, newest first."""
+    query = (
+        select(*(entry_records.c[c] for c in RECORD_COLUMNS))
+        .where(*where.where())
+        .order_by(entry_records.c.at.desc(), entry_records.c.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return [_plain(row._asdict()) for row in conn.execute(query)]
+
+
+def count_records(conn: Connection, where: RecordFilter) -> int:
+    query = select(func.count()).select_from(entry_records).where(*where.where())
+    return int(conn.execute(query).scalar_one())
+
+
+def records_after(
+    conn: Connection, where: RecordFilter, after: tuple[float, str] | None, limit: int
+) -> list[dict[str, Any]]:
+    """The next `limit` records `where` matches after the (at, id) key `after`, oldest first:
+    an export in short reads, each on its own connection, whatever the table's size."""
+    c = entry_records.c
+    conditions = where.where()
+    if after is not None:
+        conditions.append(or_(c.at > after[0], and_(c.at == after[0], c.id > after[1])))
+    query = (
+        select(*(c[name] for name in RECORD_COLUMNS))
+        .where(*conditions)
+        .order_by(c.at, c.id)
+        .limit(limit)
+    )
+    return [_plain(row._asdict()) for row in conn.execute(query)]
+
+
+CSV_HEADER = ("at_iso", *RECORD_COLUMNS)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+"""A cell starting with one of these is a formula to a spreadsheet (OWASP CSV injection)."""
+
+
+def records_csv(records: Iterable[dict[str, Any]], *, header: bool = True) -> str:
+    """RFC 4180 CSV (CRLF, quoted where needed), with a header row unless `header` is false;
+    `at` as ISO 8601 UTC next to the epoch value; no cell a spreadsheet runs as a formula."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["at_iso", *RECORD_COLUMNS])
+    writer = csv.writer(out, lineterminator="\r\n")
+    if header:
+        writer.writerow(CSV_HEADER)
     for record in records:
         at_iso = datetime.fromtimestamp(record["at"], UTC).isoformat(timespec="milliseconds")
         writer.writerow([at_iso, *(_csv_cell(record.get(c)) for c in RECORD_COLUMNS)])
@@ -71,7 +146,7 @@ def records_csv(records: Iterable[dict[str, Any]]) -> str:
 
 
 def _csv_cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value  # no formulas when opened in a spreadsheet
     return "" if value is None else value
 

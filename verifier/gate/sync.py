@@ -109,13 +109,14 @@ def _acknowledged(content: bytes) -> list[str]:
 
 
 def upload_records(service: Gate) -> UploadResult:
-    """Send every record not yet acknowledged; stops at the first failure (retried later)."""
+    """Send every record not yet acknowledged; stops at the first failure (retried later).
+    With none to send, an empty batch tells the central service this gate is alive."""
     client, url = _central(service, "/records")
     sent = acknowledged = 0
     while True:
         with service.engine.connect() as conn:
             batch = pending_records(conn, UPLOAD_BATCH)
-        if not batch:
+        if not batch and sent:
             return UploadResult(sent, acknowledged)
         ids = [r["id"] for r in batch]
         key = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:32]
@@ -134,6 +135,8 @@ def upload_records(service: Gate) -> UploadResult:
             raise SyncError("central_unreachable", type(exc).__name__) from exc
         if response.status_code != 200:
             raise SyncError("central_refused", f"records refused (HTTP {response.status_code})")
+        if not batch:  # the heartbeat was heard
+            return UploadResult(sent, acknowledged)
         acked_ids = _acknowledged(response.content)
         with service.engine.begin() as conn:
             acknowledged += mark_uploaded(conn, set(acked_ids) & set(ids), now=service.clock())

@@ -8,7 +8,9 @@ The split:
   sessions, login records, failed secrets). It knows nothing of OpenID Connect.
 - `verifier.login` (here) is the login service on top of it: its config (`config`), its runtime
   (`service`: wiring and the purge), the OpenID Connect provider (`provider`, `clients`,
-  `claims`, `keys`, `pages`, `api`) and the provider's tables (`models`). It hands OpenID4VP a
+  `claims`, `keys`, `pages`, `api`), its login sessions and logout (`sessions`: `sid` and the
+  logout tokens owed; `logout`: when sessions end, RP-initiated logout; `backchannel`: sending
+  logout tokens) and the provider's tables (`models`). It hands OpenID4VP a
   typed return URI (`OidcContext.continue_uri`) and reads finished sessions back.
 - `mobileid.login_app` assembles and serves it: settings (`mobileid.settings.LoginSettings`),
   the database, the one HTTP error mapping (`LOGIN_ERRORS`) on the shared edge.

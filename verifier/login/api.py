@@ -1,5 +1,5 @@
 """HTTP face of the OpenID Connect bridge: discovery, JWKS, authorize (the login page), the
-browser's return, token and userinfo.
+browser's return, token, userinfo and end_session (RP-initiated logout).
 
 Thin: parse, one service call in one unit of work, shape. Browser-facing errors are HTML pages
 or redirects to the client (RFC 6749 §4.1.2.1), answered here; back-channel errors (token,
@@ -15,8 +15,10 @@ from urllib.parse import parse_qs, unquote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from verifier.login.backchannel import LogoutSender
 from verifier.login.claims import CLAIM_LABELS
-from verifier.login.pages import error_page, login_page, waiting_page
+from verifier.login.logout import request_logout
+from verifier.login.pages import error_page, login_page, logout_page, waiting_page
 from verifier.login.provider import (
     OidcContext,
     RedirectError,
@@ -66,6 +68,16 @@ def _form(body: bytes) -> dict[str, str]:
     return {k: v[0] for k, v in fields.items()}
 
 
+async def _browser_params(request: Request) -> dict[str, str]:
+    """A browser's request parameters: the query of a GET, the form of a POST; each at most once."""
+    if request.method == "POST":
+        return _form(await read_body(request, _FORM_BYTES))
+    params = dict(request.query_params)
+    if len(request.query_params.multi_items()) != len(params):
+        raise ProtocolError(ErrorCode.invalid_request, "repeated parameter")
+    return params
+
+
 def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
     """`client_secret_basic` or `client_secret_post` (RFC 6749 §2.3.1), or a public client."""
     header = request.headers.get("authorization")
@@ -87,13 +99,20 @@ def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str | N
     return client_id, unquote(secret.replace("+", " "))
 
 
-def _html_error(exc: ProtocolError) -> HTMLResponse:
-    page = error_page("로그인할 수 없습니다", "Login not possible", f"{exc.code}: {exc.detail}")
+_LOGIN_FAILED = ("로그인할 수 없습니다", "Login not possible")
+_LOGOUT_FAILED = ("로그아웃할 수 없습니다", "Logout not possible")
+
+
+def _html_error(exc: ProtocolError, title: tuple[str, str] = _LOGIN_FAILED) -> HTMLResponse:
+    page = error_page(*title, f"{exc.code}: {exc.detail}")
     return HTMLResponse(page, status_code=exc.status, headers={**_PAGE, **exc.headers()})
 
 
-def oidc_router(rt: LoginRuntime, ctx: OidcContext, respond: Respond) -> APIRouter:
-    """The OpenID Connect provider's routes, answering JSON through `respond`."""
+def oidc_router(
+    rt: LoginRuntime, ctx: OidcContext, respond: Respond, logouts: LogoutSender
+) -> APIRouter:
+    """The OpenID Connect provider's routes, answering JSON through `respond`; logout tokens owed
+    after an end_session go out through `logouts`."""
     router = APIRouter(tags=["OpenID Connect"])
     issuer = ctx.config.issuer
     secure_cookie = issuer.startswith("https://")
@@ -106,21 +125,15 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext, respond: Respond) -> APIRout
     async def jwks() -> Response:
         return respond(ctx.keys.jwks(), headers={"Cache-Control": "max-age=300"})
 
-    @router.get("/authorize")
     async def authorize(request: Request) -> Response:
-        params = dict(request.query_params)
-        if len(request.query_params.multi_items()) != len(params):
-            return _html_error(ProtocolError(ErrorCode.invalid_request, "repeated parameter"))
-        return await _authorize(params)
-
-    @router.post("/authorize")
-    async def authorize_form(request: Request) -> Response:
-        """The same request as a form POST (OIDC Core §3.1.2.1: GET and POST)."""
+        """The authorization request, as a query or a form POST (OIDC Core §3.1.2.1)."""
         try:
-            params = _form(await read_body(request, _FORM_BYTES))
+            params = await _browser_params(request)
         except ProtocolError as exc:
             return _html_error(exc)
         return await _authorize(params)
+
+    router.add_api_route("/authorize", authorize, methods=["GET", "POST"])
 
     async def _authorize(params: dict[str, str]) -> Response:
         try:
@@ -221,4 +234,23 @@ def oidc_router(rt: LoginRuntime, ctx: OidcContext, respond: Respond) -> APIRout
         return respond(claims, headers=_NO_STORE)
 
     router.add_api_route("/userinfo", _userinfo, methods=["GET", "POST"])
+
+    async def end_session(request: Request) -> Response:
+        """RP-initiated logout (RP-Initiated Logout 1.0 §2: GET and POST)."""
+        try:
+            params = await _browser_params(request)
+            outcome = await rt.call(lambda db: request_logout(db, ctx, params, now=rt.clock()))
+        except ProtocolError as exc:
+            return _html_error(exc, _LOGOUT_FAILED)
+        logouts.send(outcome.notices)
+        if outcome.signed_out and outcome.redirect_uri is not None:
+            return RedirectResponse(outcome.redirect_uri, status_code=303, headers=_NO_STORE)
+        page = logout_page(
+            signed_out=outcome.signed_out,
+            client_name=outcome.client_name,
+            continue_url=outcome.redirect_uri,
+        )
+        return HTMLResponse(page, headers=_PAGE)
+
+    router.add_api_route("/end_session", end_session, methods=["GET", "POST"])
     return router

@@ -2,8 +2,11 @@
 
 A client has redirect URIs (exact match, RFC 6749 §3.1.2.3 / OIDC Core §3.1.2.1), the OIDC
 claims it may receive, its `sub` type and ID token algorithm, and a secret stored as a digest
-only (shown once at registration). A client without a secret is public: PKCE alone binds its
-code. Functions take the SQLAlchemy session; the caller commits.
+only (shown once at registration). For logout it may have a `backchannel_logout_uri` (with
+`backchannel_logout_session_required`; Back-Channel Logout 1.0 §2.2) and
+`post_logout_redirect_uris` (RP-Initiated Logout 1.0 §3.1), each checked like a redirect URI.
+A client without a secret is public: PKCE alone binds its code. Functions take the SQLAlchemy
+session; the caller commits.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ __all__ = [
     "get_client",
     "list_clients",
     "register_client",
+    "set_allowed_claims",
     "set_client_enabled",
+    "set_redirect_uris",
 ]
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -57,6 +62,9 @@ class Client:
     public: bool
     enabled: bool
     secret_hash: str
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
+    post_logout_redirect_uris: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +77,9 @@ class Client:
             "allowed_agencies": list(self.allowed_agencies),
             "public": self.public,
             "enabled": self.enabled,
+            "backchannel_logout_uri": self.backchannel_logout_uri,
+            "backchannel_logout_session_required": self.backchannel_logout_session_required,
+            "post_logout_redirect_uris": list(self.post_logout_redirect_uris),
         }
 
 
@@ -78,12 +89,21 @@ class NewClient:
     secret: str | None
 
 
-def _check_redirect_uri(uri: str) -> str:
+def _check_redirect_uri(uri: str, what: str = "redirect URI") -> str:
     parts = urlsplit(uri)
     loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK
     if not parts.hostname or not (parts.scheme == "https" or loopback) or parts.fragment:
-        raise ClientError(f"redirect URI must be https (or http on loopback), no fragment: {uri}")
+        raise ClientError(f"{what} must be https (or http on loopback), no fragment: {uri}")
+    if len(uri) > 2000:
+        raise ClientError(f"{what} is longer than 2000 characters")
     return uri
+
+
+def _check_redirect_uris(uris: Sequence[str]) -> list[str]:
+    cleaned = [u.strip() for u in uris if u.strip()]
+    if not cleaned:
+        raise ClientError("a client needs at least one redirect URI")
+    return list(dict.fromkeys(_check_redirect_uri(u) for u in cleaned))
 
 
 def _client(row: Any) -> Client:
@@ -98,6 +118,9 @@ def _client(row: Any) -> Client:
         row.secret_hash == "",
         bool(row.enabled),
         row.secret_hash,
+        row.backchannel_logout_uri,
+        bool(row.backchannel_logout_session_required),
+        tuple(orjson.loads(row.post_logout_redirect_uris or "[]")),
     )
 
 
@@ -112,15 +135,25 @@ def register_client(
     allowed_agencies: Sequence[str] = (),
     public: bool = False,
     client_id: str | None = None,
+    backchannel_logout_uri: str | None = None,
+    backchannel_logout_session_required: bool = False,
+    post_logout_redirect_uris: Sequence[str] = (),
     now: float,
 ) -> NewClient:
     """Add a relying system; returns its secret once (None for a public client)."""
     name = name.strip()
     if not name or len(name) > 200:
         raise ClientError("a client needs a name (at most 200 characters)")
-    if not redirect_uris:
-        raise ClientError("a client needs at least one redirect URI")
-    uris = [_check_redirect_uri(u.strip()) for u in redirect_uris]
+    uris = _check_redirect_uris(redirect_uris)
+    logout_uri = backchannel_logout_uri.strip() if backchannel_logout_uri else None
+    if logout_uri is not None:
+        _check_redirect_uri(logout_uri, "backchannel_logout_uri")
+    elif backchannel_logout_session_required:
+        raise ClientError("backchannel_logout_session_required needs a backchannel_logout_uri")
+    after_logout = [
+        _check_redirect_uri(u.strip(), "post_logout_redirect_uri")
+        for u in post_logout_redirect_uris
+    ]
     try:
         claims = check_allowed_claims(allowed_claims)
     except ClaimsError as exc:
@@ -147,6 +180,9 @@ def register_client(
             allowed_agencies=orjson.dumps(list(allowed_agencies)).decode(),
             enabled=True,
             created_at=now,
+            backchannel_logout_uri=logout_uri,
+            backchannel_logout_session_required=backchannel_logout_session_required,
+            post_logout_redirect_uris=orjson.dumps(after_logout).decode(),
         )
     )
     client = get_client(db, client_id)
@@ -165,8 +201,26 @@ def list_clients(db: Connection) -> list[Client]:
 
 
 def set_client_enabled(db: Connection, client_id: str, enabled: bool) -> bool:
+    return _update(db, client_id, enabled=enabled)
+
+
+def set_allowed_claims(db: Connection, client_id: str, claims: Sequence[str]) -> list[str] | None:
+    """Replace the OIDC claims a client may receive; raises `ClaimsError` (`unknown_claims`)
+    naming any the bridge cannot provide; None when there is no such client."""
+    allowed = check_allowed_claims(claims)
+    found = _update(db, client_id, allowed_claims=orjson.dumps(allowed).decode())
+    return allowed if found else None
+
+
+def set_redirect_uris(db: Connection, client_id: str, uris: Sequence[str]) -> list[str] | None:
+    """Replace a client's redirect URIs (checked as at registration); None: no such client."""
+    checked = _check_redirect_uris(uris)
+    return checked if _update(db, client_id, redirect_uris=orjson.dumps(checked).decode()) else None
+
+
+def _update(db: Connection, client_id: str, **values: Any) -> bool:
     result = db.execute(
-        update(oidc_clients).where(oidc_clients.c.client_id == client_id).values(enabled=enabled)
+        update(oidc_clients).where(oidc_clients.c.client_id == client_id).values(**values)
     )
     return bool(result.rowcount)
 

@@ -41,6 +41,9 @@ class LoginConfig:
     status_feed: bool = True
     """Follow each trusted issuer's status-list change feed: a new list is held, and a
     revocation refuses the next login, within about a second (otherwise at the list's `ttl`)."""
+    sid_lifetime_s: float = 86400.0
+    """How long after a login its session (the ID token's `sid`) is tracked for logout: a
+    revocation or a logout within this time sends the client a logout token."""
     purge_every_s: float = 60.0
     client_cache_s: float = 5.0
     """How long a process reuses a client registration it read (a disabled client stops

@@ -33,6 +33,7 @@ from verifier.login.models import oidc_keys
 
 __all__ = [
     "ID_TOKEN_ALGS",
+    "InvalidOwnToken",
     "LoginKeyError",
     "OidcKeys",
     "inspect_stored_keys",
@@ -49,6 +50,13 @@ class LoginKeyError(VerifierError):
 
     def __init__(self, detail: str) -> None:
         super().__init__("login_key_unusable", detail)
+
+
+class InvalidOwnToken(VerifierError):
+    """A token that is not one this login service signed (signature, `kid`, `iss`, shape)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("invalid_own_token", detail)
 
 
 ID_TOKEN_ALGS = ("RS256", "ES256")
@@ -70,9 +78,29 @@ class OidcKeys:
     def jwks(self) -> dict[str, Any]:
         return {"keys": [k.public_jwk for k in self.signing.values()]}
 
-    def sign(self, claims: dict[str, Any], alg: str) -> str:
+    def sign(self, claims: dict[str, Any], alg: str, *, typ: str = "JWT") -> str:
+        """A JWS of `claims` with the key of `alg`; `typ` is `logout+jwt` for logout tokens
+        (Back-Channel Logout 1.0 §2.4)."""
         key = self.signing[alg]
-        return jwt.encode(claims, key.key, algorithm=alg, headers={"kid": key.kid, "typ": "JWT"})
+        return jwt.encode(claims, key.key, algorithm=alg, headers={"kid": key.kid, "typ": typ})
+
+    def verify_own(self, token: str, *, issuer: str) -> dict[str, Any]:
+        """The claims of a JWT this service signed for `issuer` (an `id_token_hint`); its `exp`
+        is not checked (RP-Initiated Logout 1.0 §2: a hint may have expired). Raises
+        `InvalidOwnToken` on any other problem."""
+        try:
+            header = jwt.get_unverified_header(token)
+            key = next(k for k in self.signing.values() if k.kid == header.get("kid"))
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key.key.public_key(),
+                algorithms=[key.alg],
+                issuer=issuer,
+                options={"verify_exp": False, "verify_aud": False, "require": ["iss", "aud"]},
+            )
+        except (jwt.PyJWTError, StopIteration, ValueError) as exc:
+            raise InvalidOwnToken(type(exc).__name__) from None
+        return claims
 
     def half_hash(self, value: str) -> str:
         """`at_hash`: the left half of SHA-256 of the access token (RS256/ES256; OIDC §3.1.3.6)."""

@@ -1,4 +1,5 @@
-"""The HTML the bridge shows in the browser: the login page (QR + same-device button) and errors.
+"""The HTML the bridge shows in the browser: the login page (QR + same-device button), the logout
+page and errors.
 
 Korean first, English beside it. No external resources; the page polls the session status and
 moves on by itself when the wallet has answered (cross-device), or the wallet's redirect brings
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 from html import escape
 
-__all__ = ["error_page", "login_page", "waiting_page"]
+__all__ = ["error_page", "login_page", "logout_page", "waiting_page"]
 
 _STYLE = (
     "body{font-family:system-ui,'Apple SD Gothic Neo','Malgun Gothic',sans-serif;max-width:32rem;"
@@ -88,3 +89,30 @@ def waiting_page(login_url: str) -> str:
         f"<p><a href='{escape(login_url)}'>다시 확인 / Check again</a></p>"
     )
     return _page("대기 중 / Waiting", body)
+
+
+def logout_page(*, signed_out: bool, client_name: str | None, continue_url: str | None) -> str:
+    """After `end_session`: logged out (a valid hint), or the confirmation that this service
+    holds no login of its own to end (no hint); a link back to the system when it asked."""
+    if signed_out:
+        body = (
+            "<h1>로그아웃되었습니다 <span class='en'>/ You are logged out</span></h1>"
+            "<p>이 모바일 공무원증으로 로그인한 업무시스템에 로그아웃을 알렸습니다. "
+            "<span class='en'>The business systems you logged in to with this mobile ID have "
+            "been told to end your sessions.</span></p>"
+        )
+    else:
+        body = (
+            "<h1>로그아웃 <span class='en'>/ Log out</span></h1>"
+            "<p>이 로그인 서비스는 브라우저에 로그인 상태를 남기지 않습니다. 로그인할 때마다 "
+            "지갑에서 확인합니다. <span class='en'>This login service keeps no signed-in state "
+            "in your browser: every login asks your wallet.</span></p>"
+            "<p>업무시스템의 세션은 해당 시스템에서 로그아웃하세요. <span class='en'>To end a "
+            "business system's session, log out in that system.</span></p>"
+        )
+    if client_name is not None and continue_url is not None:
+        body += (
+            f"<p><a class='btn' id='continue' href='{escape(continue_url)}'>"
+            f"{escape(client_name)}(으)로 돌아가기 <span>/ Back to the system</span></a></p>"
+        )
+    return _page("로그아웃 / Log out", body)

@@ -4,7 +4,8 @@ Authorization code flow with PKCE `S256` only (OIDC Core §3.1, RFC 7636). An au
 request starts an OpenID4VP session (`verifier.oid4vp.sessions`) whose DCQL query asks for the
 claims the client may receive; when the wallet has answered and the browser comes back, the
 verified claims become an authorization code (single use, short-lived, digest stored), then an
-ID token signed with the client's algorithm and an access token for userinfo.
+ID token signed with the client's algorithm and an access token for userinfo. Redeeming a code
+opens a login session (`verifier.login.sessions`) whose `sid` the ID token carries.
 Functions take the SQLAlchemy session and `now`; the caller's unit of work commits.
 """
 
@@ -34,6 +35,7 @@ from verifier.login.clients import Client, authenticate_client, get_client
 from verifier.login.config import LoginConfig
 from verifier.login.keys import ID_TOKEN_ALGS, OidcKeys
 from verifier.login.models import oidc_codes, oidc_tokens
+from verifier.login.sessions import open_session
 from verifier.oid4vp.errors import ErrorCode, ProtocolError, WrongSecret
 from verifier.oid4vp.models import login_records
 from verifier.oid4vp.outcomes import finish_session
@@ -47,8 +49,10 @@ __all__ = [
     "discovery",
     "exchange_code",
     "purge_oidc",
+    "query_value",
     "start_authorization",
     "userinfo",
+    "with_query",
 ]
 
 _PKCE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
@@ -93,10 +97,11 @@ class RedirectError(ProtocolError):
         params = {"error": str(self.code), "error_description": self.detail, "iss": issuer}
         if self.state is not None:
             params["state"] = self.state
-        return _append(self.redirect_uri, params)
+        return with_query(self.redirect_uri, params)
 
 
-def _append(uri: str, params: Mapping[str, str]) -> str:
+def with_query(uri: str, params: Mapping[str, str]) -> str:
+    """`uri` with `params` added to its query (a registered URI may carry a query already)."""
     return f"{uri}{'&' if '?' in uri else '?'}{urlencode(params)}"
 
 
@@ -109,6 +114,9 @@ def discovery(config: LoginConfig) -> dict[str, Any]:
         "token_endpoint": f"{base}/token",
         "userinfo_endpoint": f"{base}/userinfo",
         "jwks_uri": f"{base}/jwks.json",
+        "end_session_endpoint": f"{base}/end_session",
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code"],
@@ -121,7 +129,10 @@ def discovery(config: LoginConfig) -> dict[str, Any]:
         ],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile"],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", *OIDC_CLAIMS],
+        "claims_supported": [
+            *("sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid"),
+            *OIDC_CLAIMS,
+        ],
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
@@ -130,7 +141,8 @@ def discovery(config: LoginConfig) -> dict[str, Any]:
     }
 
 
-def _single(params: Mapping[str, str], name: str) -> str | None:
+def query_value(params: Mapping[str, str], name: str) -> str | None:
+    """A request parameter: absent or empty is None; anything but printable ASCII is refused."""
     value = params.get(name)
     if value is None or value == "":
         return None
@@ -147,20 +159,20 @@ def start_authorization(
     An unknown client or unregistered redirect URI is a `ProtocolError` shown to the user; any
     other problem is a `RedirectError` back to the client.
     """
-    client = ctx.client(db, _single(params, "client_id"), now)
+    client = ctx.client(db, query_value(params, "client_id"), now)
     if client is None or not client.enabled:
         raise ProtocolError(ErrorCode.invalid_client, "unknown or disabled client", status=400)
-    redirect_uri = _single(params, "redirect_uri")  # REQUIRED in OIDC (Core §3.1.2.1)
+    redirect_uri = query_value(params, "redirect_uri")  # REQUIRED in OIDC (Core §3.1.2.1)
     if redirect_uri not in client.redirect_uris:
         raise ProtocolError(ErrorCode.invalid_request, "redirect_uri is not registered")
-    state = _single(params, "state")
+    state = query_value(params, "state")
 
     def refuse(code: ErrorCode, description: str) -> RedirectError:
         return RedirectError(code, description, redirect_uri, state)
 
     if params.get("response_type") != "code":
         raise refuse(ErrorCode.unsupported_response_type, "only response_type=code")
-    scopes = (_single(params, "scope") or "").split()
+    scopes = (query_value(params, "scope") or "").split()
     if "openid" not in scopes:
         raise refuse(ErrorCode.invalid_scope, "the openid scope is required")
     if "request" in params:
@@ -172,7 +184,7 @@ def start_authorization(
         raise refuse(ErrorCode.invalid_request, "PKCE code_challenge is required")
     if params.get("code_challenge_method") != "S256":
         raise refuse(ErrorCode.invalid_request, "code_challenge_method must be S256")
-    nonce = _single(params, "nonce")
+    nonce = query_value(params, "nonce")
     if "none" in (params.get("prompt") or "").split():  # every login needs the wallet
         raise refuse(ErrorCode.login_required, "a wallet presentation is needed to log in")
     try:
@@ -230,7 +242,8 @@ def continue_login(
             redirect_uri,
             state,
         )
-    credential = finished.presentations[EMPLOYEE_QUERY_ID][0]["claims"]
+    presented = finished.presentations[EMPLOYEE_QUERY_ID][0]
+    credential = presented["claims"]
     number = credential.get("employee_number")
     if not isinstance(number, str):
         raise RedirectError(ErrorCode.access_denied, "no employee number", redirect_uri, state)
@@ -247,6 +260,11 @@ def continue_login(
         "auth_time": int(finished.completed_at),
         "scope": request["scope"],
         "flow": finished.flow,
+        "credential": {  # which credential: its sessions end when it is revoked or suspended
+            "employee_number": number,
+            "issuer": presented.get("issuer"),
+            "status_list": presented.get("status_list"),
+        },
     }
     code = secrets.token_urlsafe(32)
     db.execute(
@@ -264,7 +282,7 @@ def continue_login(
     params = {"code": code, "iss": ctx.config.issuer}
     if state is not None:
         params["state"] = state
-    return _append(redirect_uri, params)
+    return with_query(redirect_uri, params)
 
 
 def _pkce_ok(verifier: str | None, challenge: str) -> bool:
@@ -314,12 +332,24 @@ def exchange_code(
     grant = orjson.loads(row.grant)
     access_token = secrets.token_urlsafe(32)
     claims = {"sub": grant["sub"], **grant["claims"]}
+    credential = grant.get("credential") or {}  # absent in a code made by an earlier release
+    status_list = credential.get("status_list")
+    sid = open_session(
+        db,
+        client_id=client.client_id,
+        sub=grant["sub"],
+        employee_number=credential.get("employee_number") or "",
+        issuer=credential.get("issuer") or "",
+        status_ref=(status_list["uri"], status_list["idx"]) if status_list else None,
+        now=now,
+    )
     id_token_claims: dict[str, Any] = {
         "iss": ctx.config.issuer,
         "aud": client.client_id,
         "iat": int(now),
         "exp": int(now + ctx.config.token_ttl_s),
         "auth_time": grant["auth_time"],
+        "sid": sid,
         "amr": ["vc"],
         "at_hash": ctx.keys.half_hash(access_token),
         **claims,

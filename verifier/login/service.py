@@ -1,4 +1,5 @@
-"""The login service's runtime: its parts wired from a `LoginConfig`, and the purge pass.
+"""The login service's runtime: its parts wired from a `LoginConfig`, the purge pass, and
+ending login sessions whose credential's status changed (`end_revoked_sessions`).
 
 `build_login_service` migrates the tables (`verifier.migrate`, branch `login`), opens or creates
 the ID token keys, and wires trust store, status cache, pipeline, the OpenID4VP context and the
@@ -16,19 +17,22 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy import Connection, Engine
 
+from vc.errors import VCError
 from verifier.login.config import LoginConfig
 from verifier.login.keys import load_or_create_keys, login_key_sealer
+from verifier.login.logout import end_sessions_on_status
 from verifier.login.provider import OidcContext, purge_oidc
+from verifier.login.sessions import LogoutNotice, expire_sessions
 from verifier.migrate import upgrade_verifier_database
 from verifier.oid4vp.api import FailureCounter, LoginRuntime
 from verifier.oid4vp.outcomes import purge_expired
 from verifier.oid4vp.sessions import VpConfig, VpContext
 from verifier.oid4vp.verify import LoginVerifier, login_policy
 from verifier.status import StatusCache
-from verifier.trust import TrustStore
+from verifier.trust import TrustError, TrustStore
 from verifier.x509 import VerifierCertificate
 
-__all__ = ["LoginService", "build_login_service", "purge_all"]
+__all__ = ["LoginService", "build_login_service", "end_revoked_sessions", "purge_all"]
 
 
 @dataclass
@@ -85,10 +89,31 @@ def build_login_service(
 
 
 def purge_all(service: LoginService) -> dict[str, int]:
-    """One purge pass: expired sessions (recorded as `session_expired`), codes, tokens, records."""
+    """One purge pass: expired sessions (recorded as `session_expired`), codes, tokens, records,
+    login sessions past `sid_lifetime_s` and the retention."""
     rt = service.runtime
     now = rt.clock()
+    config = service.config
     with rt.unit_of_work() as db:
         sessions = purge_expired(db, now=now)
-        counts = purge_oidc(db, now=now, retention_days=service.config.retention_days)
+        counts = purge_oidc(db, now=now, retention_days=config.retention_days)
+        counts |= expire_sessions(
+            db, now=now, lifetime_s=config.sid_lifetime_s, retention_days=config.retention_days
+        )
     return {"sessions": sessions, **counts}
+
+
+def end_revoked_sessions(service: LoginService, uri: str | None) -> list[LogoutNotice]:
+    """End, in one unit of work, the login sessions whose credential the status list `uri`
+    (every list held when None) now says is revoked or suspended; the logout tokens owed."""
+    rt = service.runtime
+    cache = rt.vp.verifier.status
+    now = rt.clock()
+
+    def status_of(issuer: str, list_uri: str, idx: int) -> int | None:
+        try:
+            return cache.lookup(issuer, list_uri, idx, now=now, max_age=float("inf")).value
+        except (VCError, TrustError):  # an index out of range, a list no longer trusted
+            return None
+
+    return rt.run(lambda db: end_sessions_on_status(db, service.oidc, status_of, uri=uri, now=now))

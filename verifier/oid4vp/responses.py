@@ -146,7 +146,15 @@ def settle_response(
         )
     result = {
         query_id: [
-            {"issuer": p.issuer, "claims": p.claims, "stale_status": p.stale_status} for p in items
+            {
+                "issuer": p.issuer,
+                "claims": p.claims,
+                "stale_status": p.stale_status,
+                "status_list": None
+                if p.status_ref is None
+                else {"uri": p.status_ref[0], "idx": p.status_ref[1]},
+            }
+            for p in items
         ]
         for query_id, items in outcome.presentations.items()
     }

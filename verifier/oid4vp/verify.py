@@ -74,6 +74,7 @@ class PresentedCredential:
     issuer: str | None
     claims: dict[str, Any]
     stale_status: bool = False
+    status_ref: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +161,8 @@ def verify_vp_token(
                 raise ResponseRejected(Reason.agency_not_allowed, "agency not allowed")
             claims.pop("vct", None)
             out.setdefault(query_id, []).append(
-                PresentedCredential(decision.issuer, claims, decision.stale_status)
+                PresentedCredential(
+                    decision.issuer, claims, decision.stale_status, decision.status_ref
+                )
             )
     return VerifiedResponse(out)

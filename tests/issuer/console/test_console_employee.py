@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from issuer_kit import Holder, link_of, read_sms, tx_code_of
-from pages_kit import Pages, error_code
+from pages_kit import Pages, console_pages, error_code
 from sqlalchemy import select
 
 from issuer.models import Application, Credential, Employee
@@ -17,10 +17,9 @@ from vc.keys import Ed25519PrivateKey
 
 
 @pytest.fixture
-def pages(live_server: Any, tmp_path: Path) -> Iterator[Pages]:
-    pages = Pages(live_server, tmp_path)
-    yield pages
-    pages.close()
+def pages(tmp_path: Path, database_url: str) -> Iterator[Pages]:
+    with console_pages(tmp_path, database_url) as pages:
+        yield pages
 
 
 def _rows(pages: Pages, table: Any, number: str) -> list[Any]:
@@ -65,6 +64,7 @@ def _accept_offer(pages: Pages, *, count: int) -> None:
 def test_employee_sees_own_hr_data_and_applies(pages: Pages) -> None:
     r = pages.as_("E1001").client.get("/console/me")
     assert r.status_code == 200
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
     assert "홍길동" in r.text and "디지털정부과" in r.text and "E1001" in r.text
     assert "아직 발급된 증명서가 없습니다" in r.text
     assert 'action="/console/me/applications"' in r.text

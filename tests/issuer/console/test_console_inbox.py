@@ -8,17 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pages_kit import Pages, error_code
+from pages_kit import Pages, console_pages, error_code
 from sqlalchemy import select
 
 from issuer.models import Application, OutboxMessage
 
 
 @pytest.fixture
-def pages(live_server: Any, tmp_path: Path) -> Iterator[Pages]:
-    pages = Pages(live_server, tmp_path)
-    yield pages
-    pages.close()
+def pages(tmp_path: Path, database_url: str) -> Iterator[Pages]:
+    with console_pages(tmp_path, database_url) as pages:
+        yield pages
 
 
 def _apply(pages: Pages, who: str, phone: str = "010-1234-5678") -> str:

@@ -72,9 +72,9 @@ def test_the_home_page_shows_each_role_its_areas(tmp_path: Path, database_url: s
         with serve_app(app) as served, httpx.Client(base_url=served.url) as client:
             page = client.get("/console")
         assert page.status_code == 200
-        for href in ("/console/me", "/console/inbox", "/console/ops"):
+        for href in ("/console/me", "/console/inbox"):
             assert f'href="{href}"' in page.text
-        assert 'href="/console/hr"' not in page.text
+        assert 'href="/console/hr"' not in page.text and 'href="/console/ops"' not in page.text
         assert "부서장 / Department head · D100" in page.text
     finally:
         app.state.runtime.close()

@@ -12,7 +12,7 @@ import pytest
 from gate_kit import Clock, gate_policy, make_gate
 from typer.testing import CliRunner
 
-from mobileid.cli_gate import gate_app
+from mobileid.cli_gate import SHUTDOWN_GRACE_S, gate_app
 from mobileid.settings import load_central_config
 
 ISSUER = "http://127.0.0.1:9"  # never contacted: the scans below are refused before that
@@ -93,7 +93,13 @@ def test_run_announces_the_gate_and_serves_it_on_loopback(
     assert "gate sejong-02" in out.stdout
     assert "http://127.0.0.1:8100/scan" in out.stdout
     assert served == [
-        {"host": "127.0.0.1", "port": 8100, "log_level": "warning", "access_log": False}
+        {
+            "host": "127.0.0.1",
+            "port": 8100,
+            "log_level": "warning",
+            "access_log": False,
+            "timeout_graceful_shutdown": SHUTDOWN_GRACE_S,
+        }
     ]
 
 
@@ -111,7 +117,15 @@ def test_run_takes_what_the_options_leave_out_from_the_settings(
         gate_app, ["run", "--policy", str(policy_file), "--offline", "--host", "127.0.0.2"]
     )
     assert out.exit_code == 0, out.output
-    assert served == [{"host": "127.0.0.2", "port": 8111, "log_level": "info", "access_log": False}]
+    assert served == [
+        {
+            "host": "127.0.0.2",
+            "port": 8111,
+            "log_level": "info",
+            "access_log": False,
+            "timeout_graceful_shutdown": SHUTDOWN_GRACE_S,
+        }
+    ]
     assert (tmp_path / "data" / "gate-seoul-03" / "gate.sqlite3").exists()
 
 

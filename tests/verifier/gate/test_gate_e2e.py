@@ -253,6 +253,31 @@ def _central(tmp_path: Path, issuer_url: str, clock: Clock, port: int | None = N
     return served
 
 
+def test_a_gate_with_nothing_to_upload_still_tells_the_central_service_it_is_alive(
+    clock: Clock, tmp_path: Path
+) -> None:
+    with running_issuer(clock) as (issuer, _):
+        central = _central(tmp_path, issuer.url, clock).start()
+        held = central.central  # type: ignore[attr-defined]
+        try:
+            policy = gate_policy(
+                issuer.url, central_url=central.url, central_token="gate-token-for-tests"
+            )
+            gate = make_gate(policy, tmp_path, clock)
+            assert held.gates() == []
+            assert upload_records(gate).sent == 0  # nothing to send: a heartbeat
+            [heard] = held.gates()
+            assert heard == {"gate_id": policy.gate_id, "last_contact_at": pytest.approx(clock())}
+            clock.advance(120)
+            upload_records(gate)
+            assert held.gates()[0]["last_contact_at"] == pytest.approx(clock())
+            assert held.records(since=0) == []  # a heartbeat stores no record
+            assert httpx.get(f"{central.url}/health").json()["gates"] == held.gates()
+        finally:
+            central.stop()
+            held.close()
+
+
 @pytest.mark.parametrize("mode", ["fail_closed", "fail_open"])
 def test_network_cut_bundle_staleness_and_exactly_once_upload(
     mode: str, clock: Clock, tmp_path: Path

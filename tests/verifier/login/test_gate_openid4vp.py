@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from display_kit import display_app, operator_roles, signed_in, sse
 from gate_kit import (
     OPEN_SERVICES,
     Clock,
@@ -112,3 +113,29 @@ def test_without_a_certificate_the_gate_sends_unsigned_requests(tmp_path: Path) 
         finally:
             while OPEN_SERVICES:
                 OPEN_SERVICES.pop().engine.dispose()
+
+
+def test_a_desk_decision_reaches_the_guard_display(tmp_path: Path) -> None:
+    clock = Clock()
+    with running_issuer(clock) as (issuer, _):
+        service = make_gate(gate_policy(issuer.url), tmp_path, clock)
+        served = Served(None)
+        url = f"http://localhost:{served.port}"
+        certificate = create_local_pki(tmp_path / "cert", "localhost")
+        app = display_app(service, operator_roles())
+        mount_desk(app, service, base_url=url, certificate=certificate)
+        served.app = app
+        served.start()
+        try:
+            wallet, _ = make_wallet(tmp_path / "phone", issuer, number="E6002")
+            with (
+                signed_in(served.url) as client,
+                client.stream("GET", "/display/events") as stream,
+            ):
+                events = sse(stream)
+                next(events)
+                assert _present(url, certificate, wallet, clock)["allow"] is True
+                fragment = next(events)
+        finally:
+            served.stop()
+    assert "통과 / Allowed" in fragment and "E6002" in fragment

@@ -96,10 +96,18 @@ def test_add_client_list_records_and_purge(env: Path) -> None:
         "employee_number",
         "--id-token-alg",
         "ES256",
+        "--backchannel-logout-uri",
+        "https://remote.example.go.kr/logout",
+        "--backchannel-logout-session-required",
+        "--post-logout-redirect-uri",
+        "https://remote.example.go.kr/",
     )
     created = json.loads(out)
     assert created["client_secret"] and created["allowed_claims"] == ["name", "department"]
     assert created["subject_type"] == "employee_number" and created["id_token_alg"] == "ES256"
+    assert created["backchannel_logout_uri"] == "https://remote.example.go.kr/logout"
+    assert created["backchannel_logout_session_required"] is True
+    assert created["post_logout_redirect_uris"] == ["https://remote.example.go.kr/"]
     listed = [json.loads(line) for line in _run("login", "clients").splitlines()]
     assert [c["client_id"] for c in listed] == [created["client_id"]]
     assert "client_secret" not in listed[0] and listed[0]["enabled"] is True
@@ -118,6 +126,9 @@ def test_add_client_list_records_and_purge(env: Path) -> None:
         (["--claim", "salary"], "unknown claims"),
         (["--sub", "email"], "subject type"),
         (["--id-token-alg", "HS256"], "algorithm"),
+        (["--backchannel-logout-uri", "http://x.example/logout"], "backchannel_logout_uri"),
+        (["--backchannel-logout-session-required"], "needs a backchannel_logout_uri"),
+        (["--post-logout-redirect-uri", "https://x.example/#f"], "post_logout_redirect_uri"),
     ]:
         result = CliRunner().invoke(
             cli,

@@ -25,6 +25,8 @@ ENDPOINTS = [
     ("POST", "/oid4vp/sessions/{sid}/result"),
     ("GET", "/login/status/{sid}"),
     ("GET", "/login/continue/{sid}"),
+    ("GET", "/end_session"),
+    ("POST", "/end_session"),
 ]
 TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
 PRINTABLE = st.text(alphabet="".join(map(chr, range(0x20, 0x7F))), max_size=40)

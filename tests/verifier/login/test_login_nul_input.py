@@ -30,6 +30,8 @@ from vc.jwe import encrypt_compact
 from verifier.oid4vp.api import SessionRequest
 from verifier.oid4vp.models import login_records
 
+AFTER_LOGOUT = "https://rp.example/logged-out"
+
 
 def invalid_request(_path: str) -> str:
     return "invalid_request"
@@ -41,22 +43,28 @@ def world(database_url: str, tmp_path: Path) -> Any:
         yield login
 
 
-def _access_token(world: Login, tmp_path: Path) -> tuple[Any, str]:
-    """A whole login through the bridge: the client, and the access token /userinfo takes."""
+def _tokens(world: Login, tmp_path: Path) -> tuple[Any, dict[str, Any]]:
+    """A whole login through the bridge: the client, and its tokens (the access token /userinfo
+    takes, the ID token /end_session takes as its hint)."""
     wallet, _ = make_wallet(tmp_path / "phone", world.issuer, number="E4001")
-    new = add_client(world)
+    new = add_client(world, post_logout_redirect_uris=[AFTER_LOGOUT])
     attempt = begin(world, new)
     try:
         token = redeem(attempt, wallet_answers(world, attempt, wallet, same_device=False))
     finally:
         attempt.close()
-    return new, str(token["access_token"])
+    return new, token
 
 
 def baselines(world: Login, tmp_path: Path) -> dict[str, Baseline]:
     """A request each route would take: live sessions, a registered client, real credentials."""
-    new, access = _access_token(world, tmp_path)
-    client_id = new.client.client_id
+    new, tokens = _tokens(world, tmp_path)
+    access, client_id = tokens["access_token"], new.client.client_id
+    logout = {
+        "id_token_hint": tokens["id_token"],
+        "post_logout_redirect_uri": AFTER_LOGOUT,
+        "state": "rp-state",
+    }
     pending = begin(world, new)  # a browser on the login page: its session and cookie
     (cookie_name,) = [n for n in pending.browser.cookies if n.startswith("mobileid_login_")]
     browser_sid = cookie_name.removeprefix("mobileid_login_")
@@ -78,6 +86,8 @@ def baselines(world: Login, tmp_path: Path) -> dict[str, Baseline]:
     }
     return {
         "GET /authorize": Baseline(query=authorize),
+        "GET /end_session": Baseline(query=logout),
+        "POST /end_session": Baseline(form=logout),
         "POST /authorize": Baseline(form=authorize),
         "POST /token": Baseline(
             form={

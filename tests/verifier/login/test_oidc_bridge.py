@@ -29,7 +29,7 @@ from verifier.login.claims import subject_for
 from verifier.login.clients import set_client_enabled
 from verifier.oid4vp.models import login_records
 
-PROTOCOL_CLAIMS = {"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash"}
+PROTOCOL_CLAIMS = {"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid"}
 
 
 @pytest.fixture
