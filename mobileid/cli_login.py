@@ -217,21 +217,21 @@ def add_client(  # noqa: PLR0917 - Typer maps parameters to options
     backchannel_logout_uri: Annotated[
         str | None,
         typer.Option(
-            "--backchannel-logout-uri",
+            "--logout-uri",
             help="Where the system receives logout tokens (OIDC Back-Channel Logout).",
         ),
     ] = None,
     backchannel_logout_session_required: Annotated[
         bool,
         typer.Option(
-            "--backchannel-logout-session-required",
+            "--logout-sid",
             help="The system needs `sid` in logout tokens (always sent).",
         ),
     ] = False,
     post_logout_redirect_uri: Annotated[
         list[str] | None,
         typer.Option(
-            "--post-logout-redirect-uri",
+            "--after-logout",
             help="Where end_session may send the browser back (repeatable).",
         ),
     ] = None,

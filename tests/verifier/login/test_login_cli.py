@@ -96,10 +96,10 @@ def test_add_client_list_records_and_purge(env: Path) -> None:
         "employee_number",
         "--id-token-alg",
         "ES256",
-        "--backchannel-logout-uri",
+        "--logout-uri",
         "https://remote.example.go.kr/logout",
-        "--backchannel-logout-session-required",
-        "--post-logout-redirect-uri",
+        "--logout-sid",
+        "--after-logout",
         "https://remote.example.go.kr/",
     )
     created = json.loads(out)
@@ -126,9 +126,9 @@ def test_add_client_list_records_and_purge(env: Path) -> None:
         (["--claim", "salary"], "unknown claims"),
         (["--sub", "email"], "subject type"),
         (["--id-token-alg", "HS256"], "algorithm"),
-        (["--backchannel-logout-uri", "http://x.example/logout"], "backchannel_logout_uri"),
-        (["--backchannel-logout-session-required"], "needs a backchannel_logout_uri"),
-        (["--post-logout-redirect-uri", "https://x.example/#f"], "post_logout_redirect_uri"),
+        (["--logout-uri", "http://x.example/logout"], "backchannel_logout_uri"),
+        (["--logout-sid"], "needs a backchannel_logout_uri"),
+        (["--after-logout", "https://x.example/#f"], "post_logout_redirect_uri"),
     ]:
         result = CliRunner().invoke(
             cli,
