@@ -435,8 +435,8 @@ def demo(
     """체험 / Run the whole system here with example data (development only).
 
     The issuer, a gate, the central verifier and the login service, each on its own port and
-    with its log in the data directory's demo/; prints the URLs and next steps. Ctrl-C stops
-    all of it."""
+    with its log in the data directory's demo/, every console set up; prints the URLs, a
+    sign-in link for the example administrator and next steps. Ctrl-C stops all of it."""
     root = (data_dir or default_data_root()).absolute()
     why = "from --data-dir" if data_dir else data_root_origin()
     settings = load_settings(data_dir=root).model_copy(update={"database_url": None})
