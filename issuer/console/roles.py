@@ -5,29 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from console.viewer import EMPLOYEE, Grant, RoleSource
-from issuer.grants import grants_for
+from issuer.grants import grants_for, in_service
 from issuer.models import Employee
 
 __all__ = ["console_grants", "employee_name", "issuer_role_source"]
-
-_KST = timezone(timedelta(hours=9))
 
 
 def console_grants(session: Session, employee_number: str, now: datetime) -> list[Grant]:
     """`employee` for someone in active service (every employee holds it implicitly), then the
     grants they hold (`issuer.grants.grants_for`); nothing for anyone else."""
     employee = session.scalar(select(Employee).where(Employee.employee_number == employee_number))
-    if employee is None or employee.employment_status != "active":
-        return []
-    ends = employee.retirement_date
-    if ends is not None and ends < now.astimezone(_KST).date():
+    if employee is None or not in_service(employee, now):
         return []
     return [Grant(EMPLOYEE), *grants_for(session, employee_number, now)]
 
