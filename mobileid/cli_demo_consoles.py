@@ -126,6 +126,8 @@ class DemoConsoles:
             "MOBILEID_GATE_CONSOLE_CLIENT_SECRET_FILE": str(self.gate.secret_file),
             "MOBILEID_GATE_CONSOLE_GRANTS_TOKEN_FILE": str(self.grant_token_file),
             "MOBILEID_GATE_CONSOLE_ISSUER_URL": self.issuer_url,
+            # a display left open while the newcomer reads on stays signed in for the tour
+            "MOBILEID_GATE_CONSOLE_IDLE_TIMEOUT_S": "3600",
         }
 
     def login_env(self) -> dict[str, str]:
