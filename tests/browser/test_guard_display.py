@@ -109,13 +109,19 @@ def lobby(live_server: Any, tmp_path: Path) -> Iterator[tuple[ConsoleStack, Serv
             gate.stop()
 
 
-def scan_identity(gate: Served, service: GateService, phone: Phone) -> None:
-    """The phone's identity QR at the lobby gate, allowed."""
+def scan(gate: Served, service: GateService, phone: Phone) -> dict[str, Any]:
+    """The phone's identity QR at the lobby gate: the gate's answer."""
     shown = phone.presenter.purpose_presentation(
         phone.wallet, "identity", audience=service.policy.audience
     )
     body = shown.payload.encode() if isinstance(shown.payload, str) else shown.payload
-    answer = httpx.post(f"{gate.url}/scan", content=body, timeout=10).json()
+    answer: dict[str, Any] = httpx.post(f"{gate.url}/scan", content=body, timeout=10).json()
+    return answer
+
+
+def scan_identity(gate: Served, service: GateService, phone: Phone) -> None:
+    """The phone's identity QR at the lobby gate, allowed."""
+    answer = scan(gate, service, phone)
     assert answer["allow"] is True, answer
 
 
@@ -162,16 +168,10 @@ def scan_until_refused(gate: Served, service: GateService, phone: Phone) -> dict
     """Scan the phone's identity QR until the gate refuses it (the gate follows the issuer's
     change feed; within seconds, given GATE_FOLLOWS_S at most)."""
     deadline = time.monotonic() + GATE_FOLLOWS_S
-    while True:
-        shown = phone.presenter.purpose_presentation(
-            phone.wallet, "identity", audience=service.policy.audience
-        )
-        body = shown.payload.encode() if isinstance(shown.payload, str) else shown.payload
-        answer: dict[str, Any] = httpx.post(f"{gate.url}/scan", content=body, timeout=10).json()
-        if not answer["allow"]:
-            return answer
+    while (answer := scan(gate, service, phone))["allow"]:
         assert time.monotonic() < deadline, answer
         time.sleep(0.2)
+    return answer
 
 
 @pytest.mark.slow
