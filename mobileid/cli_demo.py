@@ -2,7 +2,8 @@
 the embedded SQLite default: the issuer, the central verifier, a gate and the login service,
 each a child process running its own production command (`mobileid.demo.Supervisor`), with
 the example data loaded (HR import, one business-system client, a verifier certificate, an API
-token), the URLs and next steps printed, and everything stopped by Ctrl-C or SIGTERM.
+token), every console set up (`mobileid.cli_demo_consoles`), the URLs, the example
+administrator's sign-in link and next steps printed, and everything stopped by Ctrl-C or SIGTERM.
 
 Ports are the production defaults (issuer 8000, gate 8100, central 8200, login 8300) or, with
 `--port-base`, the same offsets from another base. A second run reuses the data it finds.
@@ -31,6 +32,14 @@ from mobileid.cli_common import (
     settings_or_exit,
     warn_if_placeholder_secret,
 )
+from mobileid.cli_demo_consoles import (
+    ADMIN_EMPLOYEE,
+    ADMIN_ROLES,
+    HEAD_DEPARTMENT,
+    HEAD_EMPLOYEE,
+    SIGNIN_LINK_MINUTES,
+    DemoConsoles,
+)
 from mobileid.cli_demo_info import (
     DemoDataDirOpt,
     DemoField,
@@ -53,8 +62,6 @@ __all__ = ["demo"]
 LOOPBACK = "127.0.0.1"
 EXAMPLE_EMPLOYEE = "2019-031415"
 EXAMPLE_CLIENT_ID = "demo-approval"
-CONSOLE_CLIENT_ID = "demo-console"
-CONSOLE_SECRET_FILE = "console-client-secret"  # noqa: S105 - a file name
 EXAMPLE_ISSUER = "http://127.0.0.1:8000"  # the issuer examples/gate-sejong.yaml trusts
 START_TIMEOUT_S = 120.0  # four Python services starting together on a slow, busy machine
 LOOPBACK_NOTICE = (
@@ -106,6 +113,11 @@ class _Demo:
             "MOBILEID_LOGIN_ALLOW_INSECURE_LOOPBACK": "true",
             "MOBILEID_LOGIN_API_TOKEN": self.api_token,
         }
+        self.consoles = DemoConsoles(
+            self.dir, self.issuer_url, self.urls["gate"], self.login_url, self.urls["central"]
+        )
+        self.signin_link = ""
+        """The example administrator's single-use sign-in link, made at each run's set-up."""
 
     @property
     def token_file(self) -> Path:
@@ -120,23 +132,6 @@ class _Demo:
         token = secrets.token_urlsafe(24)
         write_private_file(self.token_file, token.encode("ascii") + b"\n")
         return token
-
-    @property
-    def console_secret_file(self) -> Path:
-        return self.dir / CONSOLE_SECRET_FILE
-
-    @property
-    def console_url(self) -> str:
-        return f"{self.issuer_url}/console"
-
-    @property
-    def console_env(self) -> dict[str, str]:
-        """The issuer's console: signs people in at this run's login service."""
-        return {
-            "MOBILEID_CONSOLE_LOGIN_URL": self.login_url,
-            "MOBILEID_CONSOLE_CLIENT_ID": CONSOLE_CLIENT_ID,
-            "MOBILEID_CONSOLE_CLIENT_SECRET_FILE": str(self.console_secret_file),
-        }
 
     def log(self, part: str) -> Path:
         return self.dir / f"{part}.log"
@@ -173,6 +168,10 @@ class _Demo:
                 DemoField.central_url: self.urls["central"],
                 DemoField.login_url: self.urls["login"],
                 DemoField.login_ca: str(login.certificate_dir / CA_CERT_FILE),
+                DemoField.console_url: self.consoles.urls["console"],
+                DemoField.gate_display_url: self.consoles.urls["display"],
+                DemoField.login_admin_url: self.consoles.urls["admin"],
+                DemoField.signin_link: self.signin_link,
             },
         )
 
@@ -220,7 +219,7 @@ def _load_examples(demo: _Demo, examples: Path, login: LoginSettings) -> None:
         if database_exists(login.db_url)
         else set()
     )
-    _register_console(demo, clients)
+    demo.signin_link = demo.consoles.set_up(demo.run, clients)
     if EXAMPLE_CLIENT_ID in clients:
         console.print(
             f"업무시스템 / business system: client_id {EXAMPLE_CLIENT_ID} "
@@ -253,36 +252,6 @@ def _load_examples(demo: _Demo, examples: Path, login: LoginSettings) -> None:
     typer.echo(created.rstrip("\n"))
 
 
-def _register_console(demo: _Demo, clients: set[str]) -> None:
-    """The issuer console's registration at the login service (`sub` = employee number), its
-    secret kept 0600 in demo/ for the issuer to read (`MOBILEID_CONSOLE_CLIENT_SECRET_FILE`)."""
-    if CONSOLE_CLIENT_ID in clients and demo.console_secret_file.is_file():
-        return
-    if CONSOLE_CLIENT_ID in clients:  # registered, but its secret file is gone: a new id
-        fail(
-            f"the console's client secret ({demo.console_secret_file}) is missing; remove "
-            f"the demo's login database ({demo.root / 'login'}) to register the console again"
-        )
-    created = demo.run(
-        "login",
-        "add-client",
-        "--client-id",
-        CONSOLE_CLIENT_ID,
-        "--name",
-        "모바일 공무원증 관리 (console)",
-        "--redirect-uri",
-        f"{demo.console_url}/callback",
-        "--claim",
-        "name",
-        "--sub",
-        "employee_number",
-        "--plain",
-        secret=True,
-    )
-    _client_id, _, secret = created.strip().partition("\t")
-    write_private_file(demo.console_secret_file, secret.encode("ascii") + b"\n")
-
-
 def _print_ready(demo: _Demo, login: LoginSettings, parts: list[Part], why: str) -> None:
     """The parts with their URLs and logs, the development settings, the next steps."""
     console.print()
@@ -294,13 +263,7 @@ def _print_ready(demo: _Demo, login: LoginSettings, parts: list[Part], why: str)
             soft_wrap=True,
             markup=False,
         )
-    console.print(
-        f"console  {demo.console_url:<27} 모바일 공무원증으로 로그인 / sign in with the mobile ID "
-        "(first administrator: mobileid admin login-link --employee N)",
-        highlight=False,
-        soft_wrap=True,
-        markup=False,
-    )
+    _print_consoles(demo)
     console.print(LOOPBACK_NOTICE, highlight=False, soft_wrap=True)
     console.print(
         f"login API token (development value) for POST {demo.login_url}/oid4vp/sessions: "
@@ -328,6 +291,30 @@ def _print_ready(demo: _Demo, login: LoginSettings, parts: list[Part], why: str)
     for step in steps:
         console.print(f"  {step}", highlight=False, soft_wrap=True, markup=False)
     console.print("\nCtrl-C: 모두 중지 / stops everything")
+
+
+def _print_consoles(demo: _Demo) -> None:
+    """Where each console is, who may use it, and the administrator's sign-in link."""
+    urls = demo.consoles.urls
+    lines = (
+        "\n[bold]콘솔 / consoles[/] (모바일 공무원증으로 로그인 / sign in with the mobile ID):",
+        f"  {urls['console']:<31} 직원·부서장·인사·운영 / employees, heads, HR, operations",
+        f"  {urls['display']:<31} 경비 화면 / guard display (and /records)",
+        f"  {urls['admin']:<31} 로그인 관리 / login administration",
+        f"  {ADMIN_EMPLOYEE} example HR administrator: {', '.join(ADMIN_ROLES)}; "
+        f"{HEAD_EMPLOYEE} department head of {HEAD_DEPARTMENT}",
+        f"첫 관리자 로그인 / the administrator's sign-in link (works once, "
+        f"{SIGNIN_LINK_MINUTES} min):",
+    )
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)
+    console.print(f"  {demo.signin_link}", highlight=False, soft_wrap=True, markup=False)
+    console.print(
+        f"  (a new one: mobileid admin login-link --employee {ADMIN_EMPLOYEE}; "
+        "for scripts: mobileid demo-info --field signin-link)",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _relative(path: Path) -> Path:
@@ -361,9 +348,11 @@ def _parts(demo: _Demo, policy: Path) -> dict[str, Part]:
 
 
 def _part_env(demo: _Demo, name: str) -> dict[str, str]:
-    if name == "login":
-        return demo.login_env
-    return demo.console_env if name == "issuer" else {}
+    if name == "issuer":
+        return demo.consoles.issuer_env()
+    if name == "gate":
+        return demo.consoles.gate_env()
+    return {**demo.login_env, **demo.consoles.login_env()} if name == "login" else {}
 
 
 def _run(demo: _Demo, login: LoginSettings, supervisor: Supervisor, why: str) -> int:
@@ -446,8 +435,8 @@ def demo(
     """체험 / Run the whole system here with example data (development only).
 
     The issuer, a gate, the central verifier and the login service, each on its own port and
-    with its log in the data directory's demo/; prints the URLs and next steps. Ctrl-C stops
-    all of it."""
+    with its log in the data directory's demo/, every console set up; prints the URLs, a
+    sign-in link for the example administrator and next steps. Ctrl-C stops all of it."""
     root = (data_dir or default_data_root()).absolute()
     why = "from --data-dir" if data_dir else data_root_origin()
     settings = load_settings(data_dir=root).model_copy(update={"database_url": None})

@@ -2,7 +2,8 @@
 API token and CA, the data directory), read from what `mobileid demo` wrote in the data
 directory's demo/, so a script never rebuilds paths that differ from one platform to another.
 
-`mobileid demo` records its URLs and paths in demo/info.json when it starts its parts; the
+`mobileid demo` records its URLs and paths in demo/info.json (0600) when it starts its parts,
+with the consoles' URLs and the example administrator's single-use sign-in link of this run; the
 token stays in demo/login-api-token alone (0600), where the demo keeps it between runs.
 """
 
@@ -50,6 +51,10 @@ class DemoField(StrEnum):
     central_url = "central-url"
     login_url = "login-url"
     login_ca = "login-ca"
+    console_url = "console-url"
+    gate_display_url = "gate-display-url"
+    login_admin_url = "login-admin-url"
+    signin_link = "signin-link"
     login_api_token = "login-api-token"  # noqa: S105 - a field name, not a secret
 
 

@@ -20,6 +20,10 @@ VALUES = {
     DemoField.central_url: "http://127.0.0.1:9200",
     DemoField.login_url: "http://127.0.0.1:9300",
     DemoField.login_ca: "/srv/demo/login/cert/ca.pem",
+    DemoField.console_url: "http://127.0.0.1:9000/console",
+    DemoField.gate_display_url: "http://127.0.0.1:9100/display",
+    DemoField.login_admin_url: "http://127.0.0.1:9300/admin",
+    DemoField.signin_link: "http://127.0.0.1:9000/console/link/abc",
 }
 
 
@@ -45,7 +49,8 @@ def test_prints_one_value_or_all(tmp_path: Path) -> None:
     }
     code, out, _ = _run(tmp_path)
     assert code == 0 and len(out.splitlines()) == len(DemoField)
-    assert "login-url        http://127.0.0.1:9300" in out.splitlines()
+    assert "login-url         http://127.0.0.1:9300" in out.splitlines()
+    assert _run(tmp_path, "--field", "signin-link")[1] == VALUES[DemoField.signin_link] + "\n"
     assert (demo_dir(tmp_path) / "info.json").stat().st_mode & 0o777 == 0o600
 
 

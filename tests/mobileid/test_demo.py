@@ -20,12 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mobileid.cli_demo import (
-    CONSOLE_CLIENT_ID,
-    EXAMPLE_CLIENT_ID,
-    EXAMPLE_EMPLOYEE,
-    LOOPBACK_NOTICE,
-)
+from mobileid.cli_demo import EXAMPLE_CLIENT_ID, EXAMPLE_EMPLOYEE, LOOPBACK_NOTICE
+from mobileid.cli_demo_consoles import ADMIN_EMPLOYEE, DEMO_GRANTS, GRANT_TOKEN_FILE
 from mobileid.demo import port_in_use
 
 pytestmark = pytest.mark.slow
@@ -33,6 +29,16 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 READY = "Ctrl-C"
 PARTS = {"issuer": 0, "gate": 100, "central": 200, "login": 300}
+CONSOLES = {  # part: (where a person opens it, its client id at the login service)
+    "issuer": ("/console", "demo-console"),
+    "gate": ("/display", "demo-gate-console"),
+    "login": ("/admin", "demo-login-console"),
+}
+CONSOLE_SECRETS = (
+    "console-client-secret",
+    "gate-console-client-secret",
+    "login-console-client-secret",
+)
 
 
 def _free_port_base() -> int:
@@ -141,6 +147,41 @@ class Demo:
                 os.kill(pid, signal.SIGKILL)
 
 
+def _sign_in_goes_to_login(demo: Demo, part: str) -> None:
+    """The console at `part` sends a person who is not signed in to its sign-in page, whose
+    button goes to the demo's login service as the console's own client."""
+    home, client_id = CONSOLES[part]
+    with httpx.Client(timeout=10, base_url=demo.url(part)) as browser:
+        signin = browser.get(home).headers["location"]
+        assert signin.startswith(f"{home}/signin") or signin.startswith("/console/signin"), signin
+        page = browser.get(signin)
+        token_field = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert page.status_code == 200 and token_field, page.text
+        start = browser.post(signin.split("?")[0], data={"csrf_token": token_field.group(1)})
+        assert start.status_code == 303, start.text
+        assert start.headers["location"].startswith(f"{demo.url('login')}/authorize?"), part
+        assert f"client_id={client_id}" in start.headers["location"], part
+
+
+def _signs_in_with_the_link(demo: Demo, link: str) -> None:
+    """The administrator's link signs in once at the issuer's console, with every area."""
+    with httpx.Client(timeout=10) as browser:
+        page = browser.get(link)
+        token_field = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert page.status_code == 200 and token_field, page.text
+        signed_in = browser.post(link, data={"csrf_token": token_field.group(1)})
+        assert signed_in.status_code == 303, signed_in.text
+        for path in ("/console/hr", "/console/ops"):
+            assert browser.get(f"{demo.url('issuer')}{path}").status_code == 200, path
+    with httpx.Client(timeout=10) as stranger:
+        page = stranger.get(link)
+        token_field = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        again = stranger.post(
+            link, data={"csrf_token": token_field.group(1) if token_field else ""}
+        )
+        assert again.status_code >= 400, again.text  # it worked once
+
+
 def _mobileid(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mobileid", *args],
@@ -177,18 +218,18 @@ def test_demo_runs_every_part_and_stops_on_sigint(demo: Demo) -> None:
         )
         assert session.status_code == 201, session.text
         assert session.json()["link"].startswith("openid4vp://")
-    with httpx.Client(timeout=10, base_url=demo.url("issuer")) as browser:  # the console
-        assert browser.get("/console").headers["location"].startswith("/console/signin")
-        page = browser.get("/console/signin")
-        token_field = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert page.status_code == 200 and token_field, page.text
-        start = browser.post("/console/signin", data={"csrf_token": token_field.group(1)})
-        assert start.status_code == 303, start.text
-        assert start.headers["location"].startswith(f"{demo.url('login')}/authorize?")
-        assert "client_id=demo-console" in start.headers["location"]
-    assert f"{demo.url('issuer')}/console" in demo.text
-    secret_file = demo.data_dir / "demo" / "console-client-secret"
-    assert secret_file.stat().st_mode & 0o777 == 0o600
+    for part, (home, _client_id) in CONSOLES.items():
+        _sign_in_goes_to_login(demo, part)
+        assert f"{demo.url(part)}{home}" in demo.text
+    for name in (*CONSOLE_SECRETS, GRANT_TOKEN_FILE):
+        assert (demo.data_dir / "demo" / name).stat().st_mode & 0o777 == 0o600, name
+    granted = json.loads(_mobileid(demo.data_dir, "admin", "grants", "--json").stdout)
+    assert sorted((g["employee_number"], g["role"], g["scope"]) for g in granted) == sorted(
+        DEMO_GRANTS
+    )
+    link = re.search(r"http://\S+/console/link/\S+", demo.text)
+    assert link, demo.text
+    assert f"login-link --employee {ADMIN_EMPLOYEE}" in demo.text
     text = demo.text
     for expected in (LOOPBACK_NOTICE, token, EXAMPLE_CLIENT_ID, "client_secret", "next steps"):
         assert expected in text, expected
@@ -206,8 +247,13 @@ def test_demo_runs_every_part_and_stops_on_sigint(demo: Demo) -> None:
         "central-url": demo.url("central"),
         "login-url": demo.url("login"),
         "login-ca": str(demo.data_dir / "login" / "cert" / "ca.pem"),
+        "console-url": f"{demo.url('issuer')}/console",
+        "gate-display-url": f"{demo.url('gate')}/display",
+        "login-admin-url": f"{demo.url('login')}/admin",
+        "signin-link": link.group(0),
         "login-api-token": token,
     }
+    _signs_in_with_the_link(demo, info["signin-link"])
     assert Path(info["login-ca"]).is_file()
     alone = _mobileid(demo.data_dir, "demo-info", "--field", "login-api-token")
     assert alone.stdout == token + "\n", alone.stderr
@@ -226,10 +272,13 @@ def test_demo_rerun_reuses_data_and_stops_when_a_part_dies(demo: Demo) -> None:
         assert "registered at an earlier run" in again.text
         assert "client_secret" not in again.text
         clients = _mobileid(demo.data_dir, "login", "clients").stdout.splitlines()
-        assert [json.loads(c)["client_id"] for c in clients] == [
-            CONSOLE_CLIENT_ID,
-            EXAMPLE_CLIENT_ID,
-        ]
+        assert sorted(json.loads(c)["client_id"] for c in clients) == sorted(
+            [client_id for _home, client_id in CONSOLES.values()] + [EXAMPLE_CLIENT_ID]
+        )
+        granted = json.loads(_mobileid(demo.data_dir, "admin", "grants", "--json").stdout)
+        assert len(granted) == len(DEMO_GRANTS)  # none granted twice
+        link = _mobileid(demo.data_dir, "demo-info", "--field", "signin-link").stdout.strip()
+        assert link in again.text and link not in demo.text  # a fresh one each run
         gate = next(pid for pid, cmd in again.children.items() if " gate run " in cmd)
         os.kill(gate, signal.SIGKILL)
         assert again.wait() == 1, again.text
