@@ -111,6 +111,7 @@ def open_remote_work(
             settings.login_url,
             transport=kwargs.get("transport"),
             verify=kwargs.get("verify", True),
+            clock=clock,
         ),
     )
     console = Console(

@@ -94,7 +94,7 @@ class LoginKeysServed:
                 claims.pop(name, None)
             else:
                 claims[name] = value
-        return jwt.encode({"alg": "ES256", "typ": typ, "kid": "k1"}, claims, self.key)
+        return jwt.encode({"alg": "ES256", "typ": typ, "kid": self.key.kid}, claims, self.key)
 
 
 @dataclass
