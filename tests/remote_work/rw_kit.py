@@ -25,7 +25,8 @@ from mobileid.remote_work_app import OpenRemoteWork, create_remote_work_app, ope
 from mobileid.settings import RemoteWorkSettings
 from remote_work.backchannel import BACKCHANNEL_LOGOUT_EVENT
 from remote_work.pages import on_signin
-from remote_work.plans import KST
+from remote_work.plans import HOME, KST, PlanRequest, decide_plan, file_plan
+from remote_work.work import WorkRecord, start_work, work_records
 
 LOGIN = "http://login.test"
 CLIENT_ID = "remote-work"
@@ -116,6 +117,44 @@ class System:
 
     def db(self) -> Any:
         return self.rw.unit_of_work()
+
+
+SID = "sid-1"
+
+
+def approve_today(system: System, days: int = 1) -> str:
+    with system.db() as db:
+        plan = file_plan(
+            db,
+            employee_number=EMPLOYEE,
+            employee_name="홍길동",
+            department=DEPARTMENT,
+            request=PlanRequest(system.clock.today, system.clock.day(days - 1), HOME, "업무"),
+            centres=frozenset(),
+            now=system.clock(),
+        )
+        decide_plan(
+            db,
+            system.rw.heads,
+            plan_id=plan.id,
+            head=HEAD,
+            decision="approved",
+            comment="",
+            now=system.clock(),
+        )
+    return plan.id
+
+
+def start(system: System, sid: str = SID) -> str:
+    with system.db() as db:
+        return start_work(
+            db, employee_number=EMPLOYEE, sid=sid, amr=["mobile_id"], now=system.clock()
+        )
+
+
+def records(system: System) -> list[WorkRecord]:
+    with system.db() as db:
+        return work_records(db, EMPLOYEE)
 
 
 def sign_in(

@@ -6,8 +6,18 @@ from __future__ import annotations
 
 import pytest
 from joserfc.jwk import ECKey, KeySet
-from rw_kit import CLIENT_ID, EMPLOYEE, LOGIN, LoginKeysServed, System, csrf, sign_in
-from test_work import SID, approve_today, records, start
+from rw_kit import (
+    CLIENT_ID,
+    EMPLOYEE,
+    LOGIN,
+    SID,
+    LoginKeysServed,
+    System,
+    approve_today,
+    csrf,
+    records,
+    sign_in,
+)
 
 from remote_work.backchannel import accept_logout, verify_logout_token
 from remote_work.errors import RemoteWorkError

@@ -5,12 +5,12 @@ a new audited entry beside the original."""
 from __future__ import annotations
 
 import pytest
-from rw_kit import DEPARTMENT, EMPLOYEE, HEAD, OTHER_HEAD, System
+from rw_kit import EMPLOYEE, HEAD, OTHER_HEAD, SID, System, approve_today, records, start
 from sqlalchemy import select
 
 from remote_work.errors import RemoteWorkError
 from remote_work.models import work_ends, work_sessions
-from remote_work.plans import HOME, PlanRequest, decide_plan, file_plan
+from remote_work.plans import HOME
 from remote_work.work import (
     audit_entries,
     close_idle_sessions,
@@ -19,47 +19,8 @@ from remote_work.work import (
     end_sid,
     open_session_for,
     sid_ended,
-    start_work,
     touch,
-    work_records,
 )
-
-SID = "sid-1"
-
-
-def approve_today(system: System, days: int = 1) -> str:
-    with system.db() as db:
-        plan = file_plan(
-            db,
-            employee_number=EMPLOYEE,
-            employee_name="홍길동",
-            department=DEPARTMENT,
-            request=PlanRequest(system.clock.today, system.clock.day(days - 1), HOME, "업무"),
-            centres=frozenset(),
-            now=system.clock(),
-        )
-        decide_plan(
-            db,
-            system.rw.heads,
-            plan_id=plan.id,
-            head=HEAD,
-            decision="approved",
-            comment="",
-            now=system.clock(),
-        )
-    return plan.id
-
-
-def start(system: System, sid: str = SID) -> str:
-    with system.db() as db:
-        return start_work(
-            db, employee_number=EMPLOYEE, sid=sid, amr=["mobile_id"], now=system.clock()
-        )
-
-
-def records(system: System) -> list:
-    with system.db() as db:
-        return work_records(db, EMPLOYEE)
 
 
 def test_no_session_without_an_approved_plan_for_today(system: System) -> None:
