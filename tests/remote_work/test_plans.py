@@ -101,6 +101,7 @@ def test_a_plan_is_filed_approved_and_covers_its_days(system: System) -> None:
 def test_bad_plans_are_refused_and_nothing_is_written(
     system: System, code: str, changes: dict[str, object]
 ) -> None:
+    changes = dict(changes)  # the parameter is shared by the SQLite and PostgreSQL runs
     start = int(changes.pop("start", 0))  # type: ignore[call-overload]
     end = int(changes.pop("end", 0))  # type: ignore[call-overload]
     _refused(system, code, lambda: _file(system, start, end, **changes))
