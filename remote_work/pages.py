@@ -8,6 +8,8 @@ login (`sid`) has not ended (back-channel logout, idle timeout) and marks them a
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -36,6 +38,7 @@ from remote_work.plans import (
     approved_plan_on,
     decide_plan,
     file_plan,
+    headed_by,
     inbox,
     plans_of,
     today,
@@ -43,6 +46,7 @@ from remote_work.plans import (
 from remote_work.work import (
     ENDINGS,
     close_idle_sessions,
+    correct_record,
     daily_totals,
     department_of,
     end_sid,
@@ -63,6 +67,20 @@ NAV = (
     NavItem("원격근무 계획 / Plans", f"{HOME_PATH}/plans", ("employee",)),
     NavItem("근무 기록 / Work records", f"{HOME_PATH}/records", ("employee",)),
     NavItem("결재함 / Approvals", f"{HOME_PATH}/approvals", (DEPARTMENT_HEAD,)),
+    NavItem("팀 근무 기록 / Team records", f"{HOME_PATH}/team", (DEPARTMENT_HEAD,)),
+)
+CSV_COLUMNS = (
+    "employee_number",
+    "employee_name",
+    "department",
+    "day",
+    "started_at",
+    "ended_at",
+    "ended_by",
+    "place",
+    "plan_id",
+    "minutes",
+    "corrected_by",
 )
 T = TypeVar("T")
 
@@ -172,6 +190,19 @@ def _hours(seconds: float) -> str:
 
 def _time(at: float | None) -> str:
     return "-" if at is None else datetime.fromtimestamp(at, KST).strftime("%Y-%m-%d %H:%M")
+
+
+def _local_time(value: str) -> float:
+    """A `datetime-local` form value (Korean time, minutes) as Unix seconds."""
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M").replace(tzinfo=KST).timestamp()
+    except ValueError:
+        raise _refusal(RemoteWorkError("invalid_correction", "not a date and time")) from None
+
+
+def _csv_safe(value: str) -> str:
+    """No formula injection when payroll opens the file in a spreadsheet."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 def _place(rw: RemoteWork, place: str) -> str:
@@ -330,6 +361,88 @@ def remote_work_router(console: Console) -> APIRouter:
             month_total=sum(daily.values()),
             now=now,
         )
+
+    def team_of(request: Request, worker: Worker, month: str | None) -> tuple[Any, ...]:
+        rw = remote_work_of(request)
+        now = rw.clock()
+        chosen = _month(month, now)
+        departments = headed_by(rw.heads, worker.viewer.employee_number)
+        rows = _in_unit(rw, lambda db: work_records(db, departments=departments, month=chosen))
+        mine = [r for r in rows if r.employee_number != worker.viewer.employee_number]
+        return mine, f"{chosen[0]:04d}-{chosen[1]:02d}", now
+
+    @router.get("/team")
+    def team(
+        request: Request,
+        worker: WorkerDep,
+        _head: Annotated[Viewer, Depends(require_role(DEPARTMENT_HEAD))],
+        month: str | None = None,
+    ) -> Response:
+        rows, chosen, now = team_of(request, worker, month)
+        return page(request, "remote_work/team.html", records=rows, month=chosen, now=now)
+
+    @router.get("/team.csv")
+    def team_csv(
+        request: Request,
+        worker: WorkerDep,
+        _head: Annotated[Viewer, Depends(require_role(DEPARTMENT_HEAD))],
+        month: str | None = None,
+    ) -> Response:
+        """For payroll: one row per session of the month (corrected times when corrected)."""
+        rows, chosen, now = team_of(request, worker, month)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        for r in rows:
+            writer.writerow(
+                [
+                    r.employee_number,
+                    _csv_safe(r.employee_name),
+                    _csv_safe(r.department),
+                    r.day.isoformat(),
+                    _time(r.started_at),
+                    _time(r.ended_at),
+                    r.how or "open",
+                    r.place,
+                    r.plan_id,
+                    round(r.seconds(now) / 60),
+                    r.corrected_by or "",
+                ]
+            )
+        return Response(
+            out.getvalue().encode("utf-8-sig"),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="remote-work-{chosen}.csv"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    @router.post("/team/{session_id}/correct", dependencies=[Depends(check_csrf)])
+    def correct(  # noqa: PLR0917 - FastAPI maps parameters to form fields
+        request: Request,
+        session_id: str,
+        worker: WorkerDep,
+        started_at: Annotated[str, Form(max_length=16)],
+        ended_at: Annotated[str, Form(max_length=16)],
+        reason: Annotated[str, Form(max_length=2000)],
+    ) -> Response:
+        rw = remote_work_of(request)
+        begin, end = _local_time(started_at), _local_time(ended_at)
+        _in_unit(
+            rw,
+            lambda db: correct_record(
+                db,
+                rw.heads,
+                session_id=session_id[:32],
+                head=worker.viewer.employee_number,
+                started_at=begin,
+                ended_at=end,
+                reason=reason,
+                now=rw.clock(),
+            ),
+        )
+        return RedirectResponse(f"{HOME_PATH}/team", 303)
 
     @router.post("/signout", dependencies=[Depends(check_csrf)])
     def signout(request: Request, worker: WorkerDep) -> Response:

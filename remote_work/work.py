@@ -20,7 +20,15 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from remote_work.errors import RemoteWorkError
-from remote_work.models import audit, signins, signouts, work_corrections, work_ends, work_sessions
+from remote_work.models import (
+    audit,
+    plans,
+    signins,
+    signouts,
+    work_corrections,
+    work_ends,
+    work_sessions,
+)
 from remote_work.plans import (
     KST,
     DepartmentHeads,
@@ -212,6 +220,8 @@ class WorkRecord:
 
     session_id: str
     employee_number: str
+    employee_name: str
+    department: str
     plan_id: str
     place: str
     started_at: float
@@ -230,15 +240,31 @@ class WorkRecord:
 
 
 def work_records(
-    db: Connection, employee_number: str, *, month: tuple[int, int] | None = None
+    db: Connection,
+    employee_number: str | None = None,
+    *,
+    departments: Sequence[str] | None = None,
+    month: tuple[int, int] | None = None,
 ) -> list[WorkRecord]:
-    """The person's sessions (of `month` (year, month) in Korea when given), newest first."""
-    rows = db.execute(
-        select(work_sessions, work_ends.c.ended_at, work_ends.c.how)
+    """The sessions of a person, or of the people of `departments` (a head's team view), of
+    `month` (year, month) in Korea when given, newest first."""
+    query = (
+        select(
+            work_sessions,
+            work_ends.c.ended_at,
+            work_ends.c.how,
+            plans.c.employee_name,
+            plans.c.department,
+        )
+        .join(plans, plans.c.id == work_sessions.c.plan_id)
         .outerjoin(work_ends, work_ends.c.session_id == work_sessions.c.id)
-        .where(work_sessions.c.employee_number == employee_number)
         .order_by(work_sessions.c.started_at.desc())
-    ).all()
+    )
+    if employee_number is not None:
+        query = query.where(work_sessions.c.employee_number == employee_number)
+    if departments is not None:
+        query = query.where(plans.c.department.in_(list(departments)))
+    rows = db.execute(query).all()
     corrections: dict[str, Any] = {}
     ids = [r.id for r in rows]
     if ids:
@@ -254,6 +280,8 @@ def work_records(
         record = WorkRecord(
             r.id,
             r.employee_number,
+            r.employee_name,
+            r.department,
             r.plan_id,
             r.place,
             c.started_at if c is not None else r.started_at,

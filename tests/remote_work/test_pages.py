@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 from rw_kit import (
     CENTRES,
     DEPARTMENT,
@@ -22,6 +23,7 @@ from rw_kit import (
 from sqlalchemy import select
 
 from remote_work.models import plans, signins
+from remote_work.pages import _csv_safe
 
 
 def _file(browser: httpx.Client, **changes: str) -> httpx.Response:
@@ -137,3 +139,61 @@ def test_not_signed_in_goes_to_the_sign_in_page(system: System) -> None:
 def _plan_ids(system: System) -> list[str]:
     with system.db() as db:
         return [r.id for r in db.execute(select(plans.c.id))]
+
+
+def test_the_head_sees_the_team_exports_csv_and_corrects_a_record(system: System) -> None:
+    approve_today(system)
+    with system.browser() as employee, system.browser() as head:
+        sign_in(employee, EMPLOYEE)
+        assert employee.get("/work/team").status_code == 403  # not a head
+        assert employee.get("/work/team.csv").status_code == 403
+        system.clock.advance(1500)
+        employee.post("/work/signout", data={"csrf_token": csrf(employee, "/work")})
+
+        sign_in(head, HEAD, department=DEPARTMENT)
+        page = head.get("/work/team")
+        assert page.status_code == 200 and 'data-how="signout"' in page.text
+        exported = head.get("/work/team.csv")
+        assert exported.headers["content-type"].startswith("text/csv")
+        lines = exported.content.decode("utf-8-sig").splitlines()
+        assert lines[0].startswith("employee_number,employee_name,department,day")
+        assert lines[1].startswith(f"{EMPLOYEE},홍길동,{DEPARTMENT},")
+        assert ",signout,home," in lines[1] and lines[1].split(",")[9] == "25"
+
+        [record] = records(system)
+        day = system.clock.today.isoformat()
+        token = csrf(head, "/work/team")
+        bad = head.post(
+            f"/work/team/{record.session_id}/correct",
+            data={"csrf_token": token, "started_at": "x", "ended_at": "y", "reason": "r"},
+        )
+        assert bad.status_code == 400 and "invalid_correction" in bad.text
+        fixed = head.post(
+            f"/work/team/{record.session_id}/correct",
+            data={
+                "csrf_token": token,
+                "started_at": f"{day}T08:00",
+                "ended_at": f"{day}T09:20",
+                "reason": "출근 기록 누락 / missed start",
+            },
+        )
+        assert fixed.status_code == 303
+        [corrected] = records(system)
+        assert corrected.seconds(0) == 4800 and corrected.corrected_by == f"console:{HEAD}"
+    with system.browser() as employee:
+        sign_in(employee, EMPLOYEE)
+        assert "정정됨 / Corrected" in employee.get("/work/records").text
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("=HYPERLINK(1)", "'=HYPERLINK(1)"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@x", "'@x"),
+        ("홍", "홍"),
+    ],
+)
+def test_csv_cells_never_start_a_formula(value: str, written: str) -> None:
+    assert _csv_safe(value) == written
