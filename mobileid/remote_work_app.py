@@ -33,7 +33,8 @@ from remote_work.context import RemoteWork
 from remote_work.errors import RemoteWorkError
 from remote_work.login_keys import LoginKeys
 from remote_work.migrate import upgrade_remote_work_database
-from remote_work.pages import HOME_PATH, NAV, TEMPLATES, on_signin, remote_work_router
+from remote_work.pages import HOME_PATH, NAV, TEMPLATES, remote_work_router
+from remote_work.web import on_signin
 from remote_work.work import close_idle_sessions
 
 __all__ = [

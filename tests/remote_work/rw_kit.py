@@ -24,8 +24,8 @@ from server_kit import serve_app
 from mobileid.remote_work_app import OpenRemoteWork, create_remote_work_app, open_remote_work
 from mobileid.settings import RemoteWorkSettings
 from remote_work.backchannel import BACKCHANNEL_LOGOUT_EVENT
-from remote_work.pages import on_signin
 from remote_work.plans import HOME, KST, PlanRequest, decide_plan, file_plan
+from remote_work.web import on_signin
 from remote_work.work import WorkRecord, start_work, work_records
 
 LOGIN = "http://login.test"

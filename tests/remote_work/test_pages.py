@@ -23,7 +23,7 @@ from rw_kit import (
 from sqlalchemy import select
 
 from remote_work.models import plans, signins
-from remote_work.pages import _csv_safe
+from remote_work.team import csv_safe
 
 
 def _file(browser: httpx.Client, **changes: str) -> httpx.Response:
@@ -196,4 +196,4 @@ def test_the_head_sees_the_team_exports_csv_and_corrects_a_record(system: System
     ],
 )
 def test_csv_cells_never_start_a_formula(value: str, written: str) -> None:
-    assert _csv_safe(value) == written
+    assert csv_safe(value) == written
