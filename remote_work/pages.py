@@ -8,7 +8,7 @@ Each page calls one service function in one unit of work (`remote_work.web.in_un
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -62,7 +62,6 @@ NAV = (
     NavItem("팀 근무 기록 / Team records", f"{HOME_PATH}/team", (DEPARTMENT_HEAD,)),
 )
 
-T = TypeVar("T")
 
 
 def remote_work_router(console: Console) -> APIRouter:
