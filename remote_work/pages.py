@@ -63,7 +63,6 @@ NAV = (
 )
 
 
-
 def remote_work_router(console: Console) -> APIRouter:
     router = APIRouter(prefix=HOME_PATH, include_in_schema=False)
 
