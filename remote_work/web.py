@@ -124,7 +124,7 @@ async def current_worker(
 
     def check(db: Any) -> str | None:
         now = rw.clock()
-        close_idle_sessions(db, idle_timeout_s=rw.idle_timeout_s, now=now)
+        close_idle_sessions(db, idle_timeout_s=rw.idle_timeout_s, now=now, employee_number=number)
         if sid_ended(db, sid):
             return "session_ended"
         return None if touch(db, sid=sid, employee_number=number, now=now) else "clock_changed"

@@ -204,9 +204,13 @@ def touch(db: Connection, *, sid: str | None, employee_number: str, now: float) 
     return True
 
 
-def close_idle_sessions(db: Connection, *, idle_timeout_s: float, now: float) -> int:
-    """End every open session idle longer than the timeout, at its last activity."""
-    rows = [r for r in _open(db) if now - r.last_seen_at > idle_timeout_s]
+def close_idle_sessions(
+    db: Connection, *, idle_timeout_s: float, now: float, employee_number: str | None = None
+) -> int:
+    """End every open session (of `employee_number` when given) idle longer than the timeout,
+    at its last activity."""
+    match = {} if employee_number is None else {"employee_number": employee_number}
+    rows = [r for r in _open(db, **match) if now - r.last_seen_at > idle_timeout_s]
     for row in rows:
         _end(db, row, at=row.last_seen_at, how="idle_timeout", actor="system", now=now)
         if row.sid and not sid_ended(db, row.sid):
