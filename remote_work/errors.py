@@ -14,6 +14,8 @@ MESSAGES: dict[str, str] = {
     "already_decided": "이미 결정된 계획입니다 / This plan was already decided",
     "no_approved_plan": "오늘 승인된 원격근무 계획이 없습니다 / No approved remote-work plan "
     "for today",
+    "no_sid": "로그인 세션 정보(sid)가 없어 근무를 기록할 수 없습니다 / The sign-in carried no "
+    "session id (sid): work time cannot be recorded",
     "record_not_found": "근무 기록을 찾을 수 없습니다 / No such work record",
     "invalid_correction": "정정 내용이 올바르지 않습니다 / The correction is not valid",
     "clock_changed": "시계가 뒤로 바뀌어 근무를 종료했습니다 / The clock went back; the work "

@@ -106,7 +106,7 @@ async def on_signin(request: Request, claims: Any) -> None:
             sid=who["sid"],
             now=now,
         )
-        if approved_plan_on(db, who["n"], today(now)) is not None:
+        if who["sid"] and approved_plan_on(db, who["n"], today(now)) is not None:
             start_work(db, employee_number=who["n"], sid=who["sid"], amr=who["amr"], now=now)
 
     await run_in_threadpool(in_unit, rw, record)

@@ -126,7 +126,10 @@ def start_work(
     db: Connection, *, employee_number: str, sid: str | None, amr: Sequence[str], now: float
 ) -> str:
     """Open a work session for today's approved plan (`no_approved_plan` otherwise); the open
-    session of the same login (`sid`) when there is one. Returns the session id."""
+    session of the same login (`sid`) when there is one. Returns the session id. Without a
+    `sid` (a login service without back-channel logout) nothing could end it: `no_sid`."""
+    if not sid:
+        raise RemoteWorkError("no_sid", status=403)
     current = open_session_for(db, sid, employee_number)
     if current is not None:
         return str(current.id)

@@ -31,6 +31,14 @@ def test_no_session_without_an_approved_plan_for_today(system: System) -> None:
         assert db.execute(select(work_sessions)).first() is None
 
 
+def test_no_session_without_a_login_sid(system: System) -> None:
+    approve_today(system)
+    for sid in (None, ""):
+        with pytest.raises(RemoteWorkError) as caught:
+            start(system, sid)  # type: ignore[arg-type]
+        assert caught.value.code == "no_sid"
+
+
 def test_a_session_runs_from_start_to_sign_out(system: System) -> None:
     plan_id = approve_today(system)
     session_id = start(system)
