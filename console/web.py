@@ -50,6 +50,7 @@ __all__ = [
     "ConsoleError",
     "NavItem",
     "SignInConfig",
+    "SignInHook",
     "check_csrf",
     "console_of",
     "current_viewer",
@@ -95,6 +96,10 @@ class NavItem:
     roles: tuple[str, ...]
 
 
+SignInHook = Callable[[Request, Mapping[str, Any]], Awaitable[None]]
+"""(request, ID token claims) -> None: run once the person is signed in."""
+
+
 class Console:
     """One app's console: configuration, the template environment and the installed routes."""
 
@@ -113,6 +118,7 @@ class Console:
         paths: Sequence[str] = (),
         clock: Callable[[], float] = time.time,
         session_cookie: str = SESSION_COOKIE,
+        on_signin: SignInHook | None = None,
     ) -> None:
         self.title = title
         self.roles: RoleSource = roles or _no_roles
@@ -129,6 +135,10 @@ class Console:
         self.clock = clock
         self.session_cookie = session_cookie
         """Apps on one host share cookies whatever their ports: each console names its own."""
+        self.on_signin = on_signin
+        """Called after a sign-in with the mobile ID, with the ID token's claims (the app records
+        what it needs, e.g. a work session); a `ConsoleError` from it is shown as the error page
+        (the person stays signed in: the hook decides what the sign-in allows)."""
         loaders = [FileSystemLoader(templates)] if templates is not None else []
         self.env = Environment(
             loader=ChoiceLoader([*loaders, FileSystemLoader(KIT_TEMPLATES)]),
@@ -428,6 +438,8 @@ def _add_mobile_id_signin(router: APIRouter, console: Console, signin: SignInCon
             amr=[str(a) for a in amr] if isinstance(amr, list) else [],
             sid=str(claims["sid"]) if "sid" in claims else None,
         )
+        if console.on_signin is not None:
+            await console.on_signin(request, claims)
         return RedirectResponse(target, 303)
 
 

@@ -31,6 +31,7 @@ from mobileid.cli_hr import admin_app, hr_app
 from mobileid.cli_issuer import issuer_app
 from mobileid.cli_login import login_app, verifier_app
 from mobileid.cli_records import audit_app, outbox_app
+from mobileid.cli_remote_work import remote_work_app
 from mobileid.cli_wallet import wallet_app
 from vc.private_files import UnsafePermissions
 
@@ -53,6 +54,7 @@ app.add_typer(wallet_app, name="wallet")
 app.add_typer(gate_app, name="gate")
 app.add_typer(login_app, name="login")
 app.add_typer(verifier_app, name="verifier")
+app.add_typer(remote_work_app, name="remote-work")
 app.command()(demo)
 app.command("demo-info")(demo_info)
 app.command()(doctor)

@@ -432,7 +432,7 @@ def demo(
         ),
     ] = 8000,
 ) -> NoReturn:
-    """체험 / Run the whole system here with example data (development only).
+    """체험 / Run the whole system here, with example data (development only).
 
     The issuer, a gate, the central verifier and the login service, each on its own port and
     with its log in the data directory's demo/, every console set up; prints the URLs, a

@@ -33,6 +33,7 @@ __all__ = [
     "PLACEHOLDER_SECRET",
     "GateSettings",
     "LoginSettings",
+    "RemoteWorkSettings",
     "Settings",
     "SettingsError",
     "SourceError",
@@ -431,6 +432,71 @@ class GateSettings(ConsoleFields, BaseSettings):
         if self.central_database_url:
             return self.central_database_url
         return f"sqlite:///{(self.data_dir / 'central-verifier.sqlite3').resolve()}"
+
+
+class RemoteWorkSettings(BaseSettings):
+    """The remote-work system (`mobileid remote-work serve`): prefix `MOBILEID_REMOTE_WORK_`.
+    It signs people in through the login service as the client `client_id` (redirect URI
+    `<base_url>/work/callback`, back-channel logout URI `<base_url>/backchannel-logout`, `sub`
+    the employee number, claims `name` and `department`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MOBILEID_REMOTE_WORK_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    base_url: str = Field(default="http://127.0.0.1:8400", examples=["https://rw.mois.go.kr"])
+    """This system's public URL (redirect and back-channel logout URIs are under it)."""
+    data_dir: Path = Field(default_factory=lambda: default_data_root() / "remote-work")
+    """`MOBILEID_REMOTE_WORK_DATA_DIR`; default `remote-work` in the deployment's data directory
+    (the SQLite database and the session-cookie key)."""
+    database_url: str | None = Field(default=None, examples=[_DATABASE_EXAMPLE])
+    """SQLAlchemy URL; default `remote-work.sqlite3` in `data_dir`."""
+    login_url: str | None = Field(default=None, examples=["https://login.mois.go.kr"])
+    """The login service's issuer URL (sign-in, its keys for logout tokens)."""
+    client_id: str | None = Field(default=None, examples=["remote-work"])
+    """This system's client id at the login service (`mobileid login add-client`)."""
+    client_secret_file: Path | None = Field(
+        default=None, examples=["/etc/mobileid/remote-work-client-secret"]
+    )
+    """A 0600 file holding the client secret; unset: a public client (PKCE only)."""
+    idle_timeout_s: int = Field(default=1800, ge=60, le=86400)
+    """A work session without a request this long ends, at its last activity (`idle_timeout`)."""
+    department_heads: Annotated[dict[str, list[str]], NoDecode] = Field(
+        default_factory=dict, examples=['{"디지털정부국": ["19990001"]}']
+    )
+    """JSON: department (as in the ID token's `department` claim) -> the heads' employee
+    numbers. A head approves the plans and corrects the records of that department."""
+    centres: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict, examples=['{"sejong-1": "세종 스마트워크센터"}']
+    )
+    """JSON: smart-work centre id -> its name (places a plan may name besides home)."""
+    host: str = LOOPBACK
+    port: int = Field(default=8400, ge=0, le=65535)
+
+    @field_validator("base_url", "login_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("department_heads", "centres", mode="before")
+    @classmethod
+    def _json(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValueError("not JSON") from None
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or (
+            f"sqlite:///{(self.data_dir / 'remote-work.sqlite3').resolve()}"
+        )
 
 
 def setting_variable(model: type[BaseSettings], field: str) -> str:

@@ -28,7 +28,8 @@ from mobileid.central_app import create_central_app, open_central_service
 from mobileid.db import create_db_engine
 from mobileid.gate_app import create_gate_app, mount_desk
 from mobileid.login_app import create_login_app, open_login_console, open_login_service
-from mobileid.settings import LoginSettings, get_settings
+from mobileid.remote_work_app import create_remote_work_app, open_remote_work
+from mobileid.settings import LoginSettings, RemoteWorkSettings, get_settings
 from verifier.central import CentralConfig
 from verifier.gate.service import build_gate
 from verifier.trust import TrustedIssuer
@@ -149,7 +150,14 @@ def apps(tmp_path: Path) -> Iterator[dict[str, FastAPI]]:
         login_service = open_login_service(login_settings)
         closers.append(login_service.close)
         login_console = open_login_console(login_settings)
+        remote_work = open_remote_work(
+            RemoteWorkSettings(
+                data_dir=tmp_path / "remote-work", login_url=ISSUER, client_id="remote-work"
+            )
+        )
+        closers.append(remote_work.close)
         yield {
+            "remote-work": create_remote_work_app(remote_work),
             "issuer": issuer,
             "gate": gate,
             "central": create_central_app(central_service),
