@@ -32,6 +32,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from console.headers import SecurityHeaders, security_headers
 from console.messages import ROLE_LABELS, message_for
+from console.sessions import EndedSessions
 from console.viewer import Grant, RoleSource, Viewer
 
 with warnings.catch_warnings():
@@ -127,6 +128,7 @@ class Console:
         session_secret: bytes,
         secure_cookies: bool,
         idle_timeout_s: int = 900,
+        max_session_s: int = 12 * 3600,
         home: str = "/console",
         nav: Sequence[NavItem] = (),
         paths: Sequence[str] = (),
@@ -141,6 +143,9 @@ class Console:
         self.session_secret = session_secret
         self.secure_cookies = secure_cookies
         self.idle_timeout_s = idle_timeout_s
+        self.max_session_s = max_session_s
+        """A session ends this long after sign-in however active (bounds a copied cookie)."""
+        self.ended = EndedSessions()
         self.home = home.rstrip("/")
         self.nav = tuple(nav)
         self.paths = (self.home, *paths)
@@ -251,12 +256,30 @@ class Console:
             "sid": sid,
             "only": list(only) if only is not None else None,
         }
-        request.session["seen"] = self.clock()
+        now = self.clock()
+        request.session["id"] = secrets.token_urlsafe(16)
+        request.session["at"] = now
+        request.session["seen"] = now
         request.session["csrf"] = secrets.token_urlsafe(32)
 
-    @staticmethod
-    def sign_out(request: Request) -> None:
+    def sign_out(self, request: Request) -> None:
+        """End the session: this browser's cookie and any copy of it."""
+        session_id, at = request.session.get("id"), request.session.get("at")
+        if isinstance(session_id, str) and isinstance(at, int | float):
+            self.ended.end(session_id, at + self.max_session_s, self.clock())
         request.session.clear()
+
+    def session_alive(self, session: Mapping[str, Any], now: float) -> bool:
+        """A signed-in session not idle too long, not past its lifetime, not signed out."""
+        seen, at, session_id = session.get("seen"), session.get("at"), session.get("id")
+        return (
+            isinstance(seen, int | float)
+            and isinstance(at, int | float)
+            and isinstance(session_id, str)
+            and now - seen <= self.idle_timeout_s
+            and now - at <= self.max_session_s
+            and not self.ended.ended(session_id, now)
+        )
 
     @staticmethod
     def csrf_token(request: Request) -> str:
@@ -451,8 +474,9 @@ def _add_mobile_id_signin(router: APIRouter, console: Console, signin: SignInCon
 
 
 class _IdleTimeout:
-    """Ends a session idle longer than the console's timeout (by the console's clock) and
-    records activity on every request of a signed-in person."""
+    """Ends a session idle longer than the console's timeout (by the console's clock), past its
+    lifetime or signed out elsewhere, and records activity on every request of a signed-in
+    person."""
 
     def __init__(self, app: Any, console: Console) -> None:
         self.app = app
@@ -463,8 +487,7 @@ class _IdleTimeout:
             session = scope["session"]
             if "who" in session:
                 now = self.console.clock()
-                seen = session.get("seen")
-                if not isinstance(seen, int | float) or now - seen > self.console.idle_timeout_s:
+                if not self.console.session_alive(session, now):
                     session.clear()
                     scope.setdefault("state", {})["console_expired"] = True
                 else:
