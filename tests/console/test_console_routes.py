@@ -8,9 +8,11 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
+from console_kit import csrf_of
 from display_kit import display_app, operator_roles
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
@@ -181,3 +183,50 @@ def test_no_session_no_page_and_no_role_no_data(app: tuple[FastAPI, str]) -> Non
                 (403, "forbidden_role"),
                 (404, "employee_not_found"),
             }, (path, page.status_code)
+
+
+def _fields(route: Any) -> list[str]:
+    """The form fields a route reads (its own and its dependencies')."""
+    names = [p.alias for p in route.dependant.body_params]
+    return [n for n in names if n != "csrf_token"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("A\x00B", id="nul"),
+        pytest.param("가" * 20_000, id="huge"),
+        pytest.param("<script>alert(1)</script>\"'", id="markup"),
+        pytest.param("\udcff", id="lone_surrogate"),
+    ],
+)
+def test_hostile_form_values_on_every_post_are_pages_never_500(
+    app: tuple[FastAPI, str], value: str
+) -> None:
+    """Signed in with every role and the right token: each POST given a NUL byte, a huge field,
+    markup or a broken character in every field answers with a page (a stable code when refused),
+    never a 500, never the markup unescaped."""
+    served, url = app
+    served.dependency_overrides[current_viewer] = lambda: EVERY_ROLE
+    with httpx.Client(base_url=url, timeout=30) as browser:
+        page = browser.get(f"{served.state.console.home}/signin")
+        token = csrf_of(page.text)
+        for method, path, route in console_routes(served):
+            if method in ("GET", "HEAD"):
+                continue
+            body = "&".join(
+                f"{name}={quote(value, errors='surrogateescape')}" for name in _fields(route)
+            )
+            answer = browser.request(
+                method,
+                _filled(path),
+                content=f"csrf_token={token}&{body}".encode(),
+                headers={"content-type": "application/x-www-form-urlencoded"},
+            )
+            assert answer.status_code < 500, (path, answer.status_code, answer.text[:300])
+            assert "<script>alert(1)" not in answer.text, path
+            if answer.status_code >= 400 and "text/html" in answer.headers["content-type"]:
+                assert error_code(answer.text) or 'role="alert"' in answer.text, (
+                    path,
+                    answer.text[:500],
+                )
