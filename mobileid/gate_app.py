@@ -19,11 +19,11 @@ from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 
 from console.web import Console, SignInConfig
+from mobileid.console_setup import is_loopback_http
 from mobileid.db import connection_transaction
 from mobileid.edge import Refusal, ServiceErrors, install_edge, json_response
 from mobileid.settings import GateSettings, SettingsError
@@ -124,7 +124,6 @@ def gate_console_of(
     assert settings.console_grants_token_file is not None
     base_url = (settings.console_base_url or base_url).rstrip("/")
     secret_file = settings.console_client_secret_file
-    host = urlsplit(base_url).hostname or ""
     return gate_console(
         service,
         roles=IssuerGrants(
@@ -144,9 +143,7 @@ def gate_console_of(
             client_kwargs=client_kwargs or {},
         ),
         session_secret=_session_key(data_dir / SESSION_KEY_FILE),
-        secure_cookies=not (
-            base_url.startswith("http://") and host in ("127.0.0.1", "localhost", "::1")
-        ),
+        secure_cookies=not is_loopback_http(base_url),
     )
 
 
