@@ -269,14 +269,15 @@ class Console:
             self.ended.end(session_id, at + self.max_session_s, self.clock())
         request.session.clear()
 
-    def session_alive(self, session: Mapping[str, Any], now: float) -> bool:
-        """A signed-in session not idle too long, not past its lifetime, not signed out."""
+    def session_alive(self, session: Mapping[str, Any], now: float, *, idle: bool = True) -> bool:
+        """A signed-in session not idle too long (unless `idle` is false: a stream being
+        watched is use), not past its lifetime, not signed out."""
         seen, at, session_id = session.get("seen"), session.get("at"), session.get("id")
         return (
             isinstance(seen, int | float)
             and isinstance(at, int | float)
             and isinstance(session_id, str)
-            and now - seen <= self.idle_timeout_s
+            and (not idle or now - seen <= self.idle_timeout_s)
             and now - at <= self.max_session_s
             and not self.ended.ended(session_id, now)
         )
@@ -297,12 +298,25 @@ class Console:
         if not isinstance(who, dict):
             expired = getattr(request.state, "console_expired", False)
             raise _SignInRequired("session_expired" if expired else "signin_required")
+        viewer = await self._viewer_of(who)
+        request.state.viewer = viewer
+        return viewer
+
+    async def still_signed_in(self, request: Request) -> Viewer | None:
+        """Asked again while a long-lived response runs (a Server-Sent Events stream): the person
+        with their grants read afresh, or None once the session was signed out or outlived its
+        lifetime. The stream should then end; the browser's reconnect meets the sign-in check."""
+        session = request.session
+        who = session.get("who")
+        if not isinstance(who, dict) or not self.session_alive(session, self.clock(), idle=False):
+            return None
+        return await self._viewer_of(who)
+
+    async def _viewer_of(self, who: Mapping[str, Any]) -> Viewer:
         grants: Sequence[Grant] = await self.roles(who["n"])
         if who.get("only") is not None:
             grants = [g for g in grants if g.role in who["only"]]
-        viewer = Viewer(who["n"], who["name"], tuple(grants))
-        request.state.viewer = viewer
-        return viewer
+        return Viewer(who["n"], who["name"], tuple(grants))
 
     # -- pages ------------------------------------------------------------------------------
 
