@@ -17,7 +17,7 @@ import logging
 import secrets
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -185,6 +185,7 @@ class Console:
         """Mount the console on `app`. Call it after the app's own error handlers are in place:
         on console pages their JSON refusals become the HTML error page (same status, same code)."""
         app.state.console = self
+        app.add_middleware(_RefusalsAsPages, console=self)
         app.add_middleware(SecurityHeaders, headers=self.headers, is_page=self.is_page)
         app.add_middleware(_IdleTimeout, console=self)
         app.add_middleware(
@@ -402,18 +403,26 @@ def require_role(*roles: str) -> Callable[..., Awaitable[Viewer]]:
     return dependency
 
 
-async def check_csrf(request: Request) -> None:
+async def check_csrf(request: Request) -> AsyncIterator[None]:
     """For every POST: form field `csrf_token` or header `X-CSRF-Token` must equal the session's
-    token; else the 403 page (`csrf_failed`)."""
-    expected = request.session.get("csrf")
-    sent = request.headers.get(CSRF_HEADER)
-    if sent is None and request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
-        value = (await request.form()).get(CSRF_FIELD)
-        sent = value if isinstance(value, str) else None
-    if not isinstance(expected, str) or not sent or not secrets.compare_digest(sent, expected):
-        raise ConsoleError(403, "csrf_failed", message_for("csrf_failed"))
+    token; else the 403 page (`csrf_failed`). A form read here is closed when the request ends
+    (a route without form fields of its own would otherwise leave its uploaded files open)."""
+    form = None
+    try:
+        expected = request.session.get("csrf")
+        sent = request.headers.get(CSRF_HEADER)
+        if sent is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+        if not isinstance(expected, str) or not sent or not secrets.compare_digest(sent, expected):
+            raise ConsoleError(403, "csrf_failed", message_for("csrf_failed"))
+        yield
+    finally:
+        if form is not None:
+            await form.close()
 
 
 def _signin_router(console: Console) -> APIRouter:
@@ -507,3 +516,45 @@ class _IdleTimeout:
                 else:
                     session["seen"] = now
         await self.app(scope, receive, send)
+
+
+class _RefusalsAsPages:
+    """On console pages, a JSON refusal answered before the app's handlers run (the edge's
+    413 for a body too large, 400 for a NUL byte) becomes the error page: same status, same
+    code. Sits inside the session middleware, outside the app's edge."""
+
+    def __init__(self, app: Any, console: Console) -> None:
+        self.app = app
+        self.console = console
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not self.console.is_page(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        body: list[bytes] = []
+
+        async def capture(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers", []))
+                is_json = headers.get(b"content-type", b"").startswith(b"application/json")
+                if message["status"] >= 400 and is_json:
+                    start.update(message)
+                    return
+            elif message["type"] == "http.response.body" and start:
+                body.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    await self._page(scope, receive, send, start["status"], b"".join(body))
+                return
+            await send(message)
+
+        await self.app(scope, receive, capture)
+
+    async def _page(self, scope: Any, receive: Any, send: Any, status: int, body: bytes) -> None:
+        try:
+            code = str(json.loads(body)["error"])
+        except (ValueError, KeyError, TypeError):
+            code = "server_error" if status >= 500 else "invalid_request"
+        request = Request(scope, receive)
+        page = self.console.error_page(request, ConsoleError(status, code, message_for(code)))
+        await page(scope, receive, send)

@@ -45,9 +45,15 @@ EVERY_ROLE = Viewer(
     "모든권한",
     tuple(
         Grant(role)
-        for role in ("employee", "department_head", "hr_admin", "hr_officer", "gate_operator")
-    )
-    + (Grant("login_admin"),),
+        for role in (
+            "employee",
+            "department_head",
+            "hr_admin",
+            "hr_officer",
+            "gate_operator",
+            "login_admin",
+        )
+    ),
 )
 NOBODY = Viewer("X0000", "외부인", ())
 
@@ -225,8 +231,48 @@ def test_hostile_form_values_on_every_post_are_pages_never_500(
             )
             assert answer.status_code < 500, (path, answer.status_code, answer.text[:300])
             assert "<script>alert(1)" not in answer.text, path
-            if answer.status_code >= 400 and "text/html" in answer.headers["content-type"]:
+            if answer.status_code >= 400:  # a page, even when the edge refused the body
+                assert answer.headers["content-type"].startswith("text/html"), path
                 assert error_code(answer.text) or 'role="alert"' in answer.text, (
                     path,
                     answer.text[:500],
                 )
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        pytest.param("multipart/form-data; boundary=zz", b"--zz\r\ngarbage", id="cut_multipart"),
+        pytest.param("multipart/form-data", b"no boundary at all", id="no_boundary"),
+        pytest.param("application/x-www-form-urlencoded", b"%ZZ=%&&=\xff", id="bad_urlencoded"),
+        pytest.param("application/json", b'{"csrf_token": 1}', id="json"),
+        pytest.param(
+            "multipart/form-data; boundary=zz",
+            b'--zz\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\nTOKEN\r\n'
+            b'--zz\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n'
+            b"\x00\xff=cmd|x\r\n--zz--\r\n",
+            id="a_file_with_the_token",
+        ),
+    ],
+)
+def test_malformed_bodies_on_every_post_are_refused_pages(
+    app: tuple[FastAPI, str], content_type: str, body: bytes
+) -> None:
+    served, url = app
+    served.dependency_overrides[current_viewer] = lambda: EVERY_ROLE
+    with httpx.Client(base_url=url, timeout=30) as browser:
+        token = csrf_of(browser.get(f"{served.state.console.home}/signin").text)
+        for method, path, _ in console_routes(served):
+            if method in ("GET", "HEAD"):
+                continue
+            answer = browser.request(
+                method,
+                _filled(path),
+                content=body.replace(b"TOKEN", token.encode()),
+                headers={"content-type": content_type},
+            )
+            assert answer.status_code < 500, (path, answer.status_code, answer.text[:300])
+            if answer.status_code >= 400:  # the error page with its code, or the form again
+                assert answer.headers["content-type"].startswith("text/html"), path
+                shown = re.search(r"<code>[a-z_]+</code>|name=\"csrf_token\"", answer.text)
+                assert shown, (path, answer.text)
