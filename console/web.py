@@ -18,10 +18,10 @@ import secrets
 import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
@@ -33,6 +33,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from console.headers import SecurityHeaders, security_headers
 from console.messages import ROLE_LABELS, message_for
 from console.sessions import EndedSessions
+from console.signin_config import SignInConfig
 from console.viewer import Grant, RoleSource, Viewer
 
 with warnings.catch_warnings():
@@ -84,26 +85,6 @@ class _SignInRequired(ConsoleError):
 
     def __init__(self, code: str = "signin_required") -> None:
         super().__init__(401, code, message_for(code))
-
-
-@dataclass(frozen=True)
-class SignInConfig:
-    """The login service this console signs people in with, and the console's registration
-    there (a confidential client whose `sub` is the employee number)."""
-
-    login_url: str
-    """The login service's issuer URL (its discovery document is under it)."""
-    client_id: str
-    client_secret: str | None
-    base_url: str
-    """This app's public URL; the redirect URI is `<base_url><home>/callback`."""
-    client_kwargs: Mapping[str, Any] = field(default_factory=dict)
-    """Passed to Authlib's httpx client (e.g. `transport`, `verify` for a test PKI)."""
-
-    @property
-    def login_origin(self) -> str:
-        parts = urlsplit(self.login_url)
-        return f"{parts.scheme}://{parts.netloc}"
 
 
 @dataclass(frozen=True)

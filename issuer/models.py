@@ -362,6 +362,10 @@ class AuditEntry(Base):
     under a key outside the database, or plain SHA-256 for entries of an earlier release."""
 
     __tablename__ = "issuer_audit_log"
+    __table_args__ = (
+        # an employee's history, newest first (`issuer.audit.search_audit`)
+        Index("ix_issuer_audit_log_subject_seq", "subject", "seq"),
+    )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, field_validator
 
-from console.web import SignInConfig
+from console.signin_config import SignInConfig
 from vc.private_files import UnsafePermissions, ensure_private_dir, refuse_if_open
 
 __all__ = [

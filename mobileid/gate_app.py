@@ -13,22 +13,19 @@ their mobile ID at the login service and their `gate_operator` grants are asked 
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
 
-from console.web import Console, SignInConfig
-from mobileid.console_setup import is_loopback_http
+from console.web import Console
+from mobileid.console_setup import console_config, read_secret_file
 from mobileid.db import connection_transaction
 from mobileid.edge import Refusal, ServiceErrors, install_edge, json_response
 from mobileid.settings import GateSettings, SettingsError
 from mobileid.throttle import FailureThrottle
-from vc.private_files import UnsafePermissions, refuse_if_open, write_private_file
 from verifier.errors import VerifierError
 from verifier.gate.api import SCAN_PATH, gate_router
 from verifier.gate.console import gate_console, install_gate_console
@@ -102,77 +99,31 @@ def create_gate_app(
     return app
 
 
-SESSION_KEY_FILE = "console-session.key"
-"""In the gate's directory: the key signing its console's session cookies, made on first use."""
-
-
 def gate_console_of(
-    service: GateService,
-    settings: GateSettings,
-    *,
-    data_dir: Path,
-    base_url: str,
-    client_kwargs: dict[str, Any] | None = None,
-    transport: Any = None,
+    service: GateService, settings: GateSettings, *, data_dir: Path, base_url: str
 ) -> Console | None:
     """The gate's console from its settings (None when `MOBILEID_GATE_CONSOLE_LOGIN_URL` is
-    unset); `SettingsError` if a secret file is missing or open to others. `client_kwargs` and
-    `transport` reach the login and issuer HTTP clients (tests with their own PKI)."""
+    unset); `SettingsError` if a secret file is missing or open to others."""
     if settings.console_login_url is None:
         return None
-    assert settings.console_client_id and settings.console_issuer_url  # the settings check
-    assert settings.console_grants_token_file is not None
+    assert settings.console_issuer_url and settings.console_grants_token_file  # the settings check
     base_url = (settings.console_base_url or base_url).rstrip("/")
-    secret_file = settings.console_client_secret_file
+    try:
+        config = console_config(settings, base_url=base_url, data_dir=data_dir)
+        token = read_secret_file(
+            settings.console_grants_token_file, "MOBILEID_GATE_CONSOLE_GRANTS_TOKEN_FILE"
+        )
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    assert config is not None
     return gate_console(
         service,
-        roles=IssuerGrants(
-            settings.console_issuer_url,
-            _secret(settings.console_grants_token_file, "MOBILEID_GATE_CONSOLE_GRANTS_TOKEN_FILE"),
-            transport=transport,
-        ),
-        signin=SignInConfig(
-            login_url=settings.console_login_url,
-            client_id=settings.console_client_id,
-            client_secret=(
-                _secret(secret_file, "MOBILEID_GATE_CONSOLE_CLIENT_SECRET_FILE")
-                if secret_file is not None
-                else None
-            ),
-            base_url=base_url,
-            client_kwargs=client_kwargs or {},
-        ),
-        session_secret=_session_key(data_dir / SESSION_KEY_FILE),
-        secure_cookies=not is_loopback_http(base_url),
+        roles=IssuerGrants(settings.console_issuer_url, token),
+        signin=config.signin,
+        session_secret=config.session_secret,
+        secure_cookies=config.secure_cookies,
+        idle_timeout_s=config.idle_timeout_s,
     )
-
-
-def _secret(path: Path, variable: str) -> str:
-    """A one-line secret from a file only its owner may read."""
-    try:
-        refuse_if_open(path)
-        value = path.read_text(encoding="utf-8").strip()
-    except UnsafePermissions as exc:
-        raise SettingsError(f"{variable}: {exc.detail}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"{variable}: cannot read {path}: {exc}") from None
-    if not value:
-        raise SettingsError(f"{variable}: {path} is empty")
-    return value
-
-
-def _session_key(path: Path) -> bytes:
-    try:
-        refuse_if_open(path)
-        if path.is_file():
-            key = path.read_bytes()
-            if len(key) >= 32:
-                return key
-        key = secrets.token_bytes(32)
-        write_private_file(path, key)
-        return key
-    except UnsafePermissions as exc:
-        raise SettingsError(f"console session key: {exc.detail}") from None
 
 
 def mount_desk(

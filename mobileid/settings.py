@@ -380,11 +380,12 @@ def _trusted_issuer(entry: str | dict[str, Any]) -> TrustedIssuer:
     return TrustedIssuer.from_json({"issuer": entry} if isinstance(entry, str) else entry)
 
 
-class GateSettings(BaseSettings):
+class GateSettings(ConsoleFields, BaseSettings):
     """`mobileid gate ...`: where gate terminals and the central verifier service listen and keep
     their files (prefix `MOBILEID_GATE_`; the data directory is the deployment's
     `MOBILEID_DATA_DIR`). The command-line options override these; what a gate accepts is its
-    policy file, what the central service trusts its config file (below)."""
+    policy file, what the central service trusts its config file (below). The gate's console
+    (`/display`, `/records`): `ConsoleFields` and the fields below, `MOBILEID_GATE_CONSOLE_*`."""
 
     model_config = SettingsConfigDict(
         env_prefix="MOBILEID_GATE_", extra="ignore", frozen=True, populate_by_name=True
@@ -400,13 +401,6 @@ class GateSettings(BaseSettings):
     central_port: int = Field(default=8200, ge=0, le=65535)
     central_database_url: str | None = Field(default=None, examples=[_DATABASE_EXAMPLE])
     """SQLAlchemy URL of the central service; default `central-verifier.sqlite3` in `data_dir`."""
-    console_login_url: str | None = Field(default=None, examples=["https://login.example.go.kr"])
-    """The login service guards sign in with at the gate's console (`/display`, `/records`);
-    unset: the gate has no console."""
-    console_client_id: str | None = Field(default=None, examples=["gate-sejong-06-east-01"])
-    """The gate console's client id at the login service."""
-    console_client_secret_file: Path | None = None
-    """A 0600 file holding the console's client secret (unset: a public client, PKCE only)."""
     console_grants_token_file: Path | None = None
     """A 0600 file holding an issuer API token of role `grant_reader` (reads who may use it)."""
     console_issuer_url: str | None = Field(default=None, examples=["https://mobileid.mois.go.kr"])

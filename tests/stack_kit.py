@@ -107,6 +107,11 @@ class ConsoleStack:
         the SMS offer (link + transaction code): the wallet holds the issued credential."""
         applicant, head = self._tokens_for(employee_number)
         apply_and_approve(self.issuer.client, self.tokens, applicant=applicant, head=head)
+        return self.accept_offer(employee_number)
+
+    def accept_offer(self, employee_number: str) -> Phone:
+        """A new phone accepts the newest SMS offer in the outbox (link + transaction code),
+        however it was approved (the HR API, the console's inbox)."""
         self._offers += 1
         link = link_of(read_sms(self.issuer.data_dir, kind="offer_link", count=self._offers)[-1])
         code = tx_code_of(read_sms(self.issuer.data_dir, kind="tx_code", count=self._offers)[-1])

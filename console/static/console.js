@@ -2,7 +2,8 @@
 //   data-confirm="..."     on a form or a submit button: ask before submitting
 //   data-sse="/url"        receive Server-Sent Events: an event's data is an HTML fragment that
 //                          replaces the element's content, or JSON {"progress": {id: percent}}
-//                          that moves the [data-progress=id] bars inside it
+//                          that moves the [data-progress=id] bars inside it; a stream the server
+//                          refuses (session ended) reloads the page, which then says why
 //   data-progress="id"     a progress bar (a .bar child whose width is the percentage)
 //   data-autorefresh="s"   reload the page every s seconds (paused while the page is hidden)
 (function () {
@@ -54,7 +55,14 @@
     var source = new EventSource(url);
     element.setAttribute("data-sse-state", "connecting");
     source.onopen = function () { element.setAttribute("data-sse-state", "open"); };
-    source.onerror = function () { element.setAttribute("data-sse-state", "offline"); };
+    source.onerror = function () {
+      element.setAttribute("data-sse-state", "offline");
+      if (source.readyState === EventSource.CLOSED) {
+        // the server answered but not with events (the session ended, a role was taken away):
+        // reload, so the page itself says why (sign-in or an error page) instead of going stale
+        window.setTimeout(function () { window.location.reload(); }, 3000);
+      }
+    };
     source.onmessage = function (event) { applyEvent(element, event.data); };
     source.addEventListener("done", function (event) {
       if (event.data) { applyEvent(element, event.data); }

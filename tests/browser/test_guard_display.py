@@ -6,6 +6,7 @@ name and the decision, on a tablet's width."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,9 +17,11 @@ import pytest
 from browser_kit import TABLET, shot, sign_in_with_wallet
 from display_kit import register_gate_console
 from gate_kit import wait_until
+from hr_console_steps import revoke_in_console
+from issuer_kit import AGENCY
 from playwright.sync_api import Page, expect
 from server_kit import Served
-from stack_kit import ConsoleStack, Phone, running_stack
+from stack_kit import ConsoleStack, Phone, running_console_stack, running_stack
 
 from issuer.api_tokens import Role, create_api_token
 from issuer.grants import grant_role
@@ -34,6 +37,7 @@ GUARD = "E2001"  # 이영희
 VISITOR = "E1002"  # 김철수
 LOBBY = "sejong-06-lobby"
 SIGN_IN = "모바일 공무원증으로 로그인 / Sign in with the mobile ID"
+GATE_FOLLOWS_S = 30
 
 
 def private_file(path: Path, text: str) -> Path:
@@ -105,13 +109,19 @@ def lobby(live_server: Any, tmp_path: Path) -> Iterator[tuple[ConsoleStack, Serv
             gate.stop()
 
 
-def scan_identity(gate: Served, service: GateService, phone: Phone) -> None:
-    """The phone's identity QR at the lobby gate, allowed."""
+def scan(gate: Served, service: GateService, phone: Phone) -> dict[str, Any]:
+    """The phone's identity QR at the lobby gate: the gate's answer."""
     shown = phone.presenter.purpose_presentation(
         phone.wallet, "identity", audience=service.policy.audience
     )
     body = shown.payload.encode() if isinstance(shown.payload, str) else shown.payload
-    answer = httpx.post(f"{gate.url}/scan", content=body, timeout=10).json()
+    answer: dict[str, Any] = httpx.post(f"{gate.url}/scan", content=body, timeout=10).json()
+    return answer
+
+
+def scan_identity(gate: Served, service: GateService, phone: Phone) -> None:
+    """The phone's identity QR at the lobby gate, allowed."""
+    answer = scan(gate, service, phone)
     assert answer["allow"] is True, answer
 
 
@@ -139,3 +149,69 @@ def test_a_scan_appears_on_the_guard_display(lobby: Any, page: Page) -> None:
     page.goto(f"{gate.url}/records")
     expect(page.locator("table.records tbody tr")).to_have_count(1)
     shot(page, "gate-records")
+
+
+@pytest.fixture
+def console_lobby(
+    tmp_path: Path, database_url: str
+) -> Iterator[tuple[ConsoleStack, Served, GateService]]:
+    """The issuer as `mobileid serve` builds it (its console included) and the lobby gate."""
+    with running_console_stack(tmp_path, database_url) as stack:
+        gate, service = lobby_gate(stack, tmp_path)
+        try:
+            yield stack, gate, service
+        finally:
+            gate.stop()
+
+
+def scan_until_refused(gate: Served, service: GateService, phone: Phone) -> dict[str, Any]:
+    """Scan the phone's identity QR until the gate refuses it (the gate follows the issuer's
+    change feed; within seconds, given GATE_FOLLOWS_S at most)."""
+    deadline = time.monotonic() + GATE_FOLLOWS_S
+    while (answer := scan(gate, service, phone))["allow"]:
+        assert time.monotonic() < deadline, answer
+        time.sleep(0.2)
+    return answer
+
+
+@pytest.mark.slow
+def test_a_revocation_in_the_hr_console_shows_on_the_guard_display(
+    console_lobby: Any, page: Page
+) -> None:
+    """Issue 19's display scenario from sign-in: a scan appears on the guard display with name
+    and decision; the HR officer revokes in the console; the next scan shows `revoked`."""
+    stack, gate, service = console_lobby
+    runtime = stack.issuer.runtime
+    with runtime.unit_of_work() as session:
+        grant_role(
+            session,
+            employee_number=GUARD,
+            role="hr_officer",
+            scope=AGENCY,
+            actor="test",
+            now=runtime.clock(),
+        )
+    guard, visitor = stack.phone(GUARD), stack.phone(VISITOR)
+    page.set_viewport_size(TABLET)
+    page.goto(f"{gate.url}/display")
+    page.get_by_role("button", name=SIGN_IN).click()
+    sign_in_with_wallet(page, guard)
+    live = page.locator("section.live")
+    expect(live).to_have_attribute("data-sse-state", "open")
+    wait_until(lambda: service.health()["status_lists"], "the gate to hold the new status list")
+    scan_identity(gate, service, visitor)
+    expect(live.locator(".decision.allow .name")).to_have_text("김철수")
+
+    officer = page.context.new_page()  # the HR officer's own tab (same person here)
+    officer.set_viewport_size({"width": 1280, "height": 800})
+    officer.goto(f"{stack.issuer.url}/console/hr")
+    officer.get_by_role("button", name=SIGN_IN).click()
+    sign_in_with_wallet(officer, guard)
+    revoke_in_console(officer, stack.issuer.url, VISITOR)
+    officer.close()
+
+    assert scan_until_refused(gate, service, visitor)["reason"] == "revoked"
+    refused = live.locator(".decision.deny").first
+    expect(refused).to_have_attribute("data-reason", "revoked")
+    expect(refused).to_contain_text("credential revoked")
+    shot(page, "gate-display-revoked", width=TABLET["width"])

@@ -111,6 +111,9 @@ def baselines(server: Any, office: Office) -> dict[str, Baseline]:
         "GET /hr/employees/{employee_number}/credentials": Baseline(
             path_params={"employee_number": "E1002"}, auth=admin
         ),
+        "GET /console/api/grants/{employee_number}": Baseline(
+            path_params={"employee_number": "E1001"}, auth=admin
+        ),
         **{
             f"POST /hr/credentials/{{credential_id}}/{verb}": Baseline(
                 path_params={"credential_id": issued.credential_id}, json_body=reason, auth=admin

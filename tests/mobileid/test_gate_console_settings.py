@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from mobileid.cli_gate import gate_app
-from mobileid.gate_app import SESSION_KEY_FILE, gate_console_of
+from mobileid.console_setup import SESSION_KEY_FILE
+from mobileid.gate_app import gate_console_of
 from mobileid.settings import GateSettings, SettingsError, explain_settings_error
 from verifier.gate.service import build_gate
 from verifier.grants import IssuerGrants
@@ -82,7 +83,8 @@ def test_the_console_reads_its_secrets_and_keeps_a_session_key(
     assert console.signin.client_secret == "s3cret" and console.signin.login_url == LOGIN
     assert console.secure_cookies is False  # loopback development
     key = tmp_path / SESSION_KEY_FILE
-    assert key.stat().st_mode & 0o777 == 0o600 and console.session_secret == key.read_bytes()
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert console.session_secret == bytes.fromhex(key.read_text())
     again = gate_console_of(service, settings, data_dir=tmp_path, base_url="https://gate.example")
     assert again is not None and again.session_secret == console.session_secret
     assert again.secure_cookies is True
@@ -101,9 +103,8 @@ def test_a_secret_file_open_to_others_is_refused(
     settings = console_settings(
         tmp_path, **{field: secret_file(tmp_path / "open.secret", "x", mode=0o644)}
     )
-    with pytest.raises(SettingsError, match=problem) as caught:
+    with pytest.raises(SettingsError, match=problem):
         gate_console_of(service, settings, data_dir=tmp_path, base_url="http://127.0.0.1:1")
-    assert "MOBILEID_GATE_CONSOLE_" in str(caught.value)
 
 
 def test_a_missing_secret_file_is_refused(tmp_path: Path, service: Any) -> None:

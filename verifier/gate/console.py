@@ -66,6 +66,7 @@ def gate_console(
     signin: SignInConfig,
     session_secret: bytes,
     secure_cookies: bool,
+    idle_timeout_s: int = 900,
 ) -> Console:
     """The console of one gate: its templates, paths and navigation on the kit."""
     return Console(
@@ -75,6 +76,7 @@ def gate_console(
         signin=signin,
         session_secret=session_secret,
         secure_cookies=secure_cookies,
+        idle_timeout_s=idle_timeout_s,
         nav=NAV,
         paths=PATHS,
         clock=service.clock,

@@ -29,6 +29,8 @@ def test_find_employees_by_number_name_department_and_page(desk) -> None:
     desk.sign_in(admin())
     page = desk.client.get("/console/hr", params={"q": "E100"})
     assert page.status_code == 200
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert "'unsafe-inline'" not in page.headers["content-security-policy"]
     assert "E1001" in page.text and "E1002" in page.text and "E2001" not in page.text
     assert "김철수" in desk.client.get("/console/hr", params={"q": "김철"}).text
     by_department = desk.client.get("/console/hr", params={"q": "인사과"}).text
