@@ -17,7 +17,7 @@ import logging
 import secrets
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,6 +32,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from console.headers import SecurityHeaders, security_headers
 from console.messages import ROLE_LABELS, message_for
+from console.sessions import EndedSessions
 from console.signin_config import SignInConfig
 from console.viewer import Grant, RoleSource, Viewer
 
@@ -113,6 +114,7 @@ class Console:
         session_secret: bytes,
         secure_cookies: bool,
         idle_timeout_s: int = 900,
+        max_session_s: int = 12 * 3600,
         home: str = "/console",
         nav: Sequence[NavItem] = (),
         paths: Sequence[str] = (),
@@ -128,6 +130,9 @@ class Console:
         self.session_secret = session_secret
         self.secure_cookies = secure_cookies
         self.idle_timeout_s = idle_timeout_s
+        self.max_session_s = max_session_s
+        """A session ends this long after sign-in however active (bounds a copied cookie)."""
+        self.ended = EndedSessions()
         self.home = home.rstrip("/")
         self.nav = tuple(nav)
         self.paths = (self.home, *paths)
@@ -171,6 +176,7 @@ class Console:
         """Mount the console on `app`. Call it after the app's own error handlers are in place:
         on console pages their JSON refusals become the HTML error page (same status, same code)."""
         app.state.console = self
+        app.add_middleware(_RefusalsAsPages, console=self)
         app.add_middleware(SecurityHeaders, headers=self.headers, is_page=self.is_page)
         app.add_middleware(_IdleTimeout, console=self)
         app.add_middleware(
@@ -242,12 +248,31 @@ class Console:
             "sid": sid,
             "only": list(only) if only is not None else None,
         }
-        request.session["seen"] = self.clock()
+        now = self.clock()
+        request.session["id"] = secrets.token_urlsafe(16)
+        request.session["at"] = now
+        request.session["seen"] = now
         request.session["csrf"] = secrets.token_urlsafe(32)
 
-    @staticmethod
-    def sign_out(request: Request) -> None:
+    def sign_out(self, request: Request) -> None:
+        """End the session: this browser's cookie and any copy of it."""
+        session_id, at = request.session.get("id"), request.session.get("at")
+        if isinstance(session_id, str) and isinstance(at, int | float):
+            self.ended.end(session_id, at + self.max_session_s, self.clock())
         request.session.clear()
+
+    def session_alive(self, session: Mapping[str, Any], now: float, *, idle: bool = True) -> bool:
+        """A signed-in session not idle too long (unless `idle` is false: a stream being
+        watched is use), not past its lifetime, not signed out."""
+        seen, at, session_id = session.get("seen"), session.get("at"), session.get("id")
+        return (
+            isinstance(seen, int | float)
+            and isinstance(at, int | float)
+            and isinstance(session_id, str)
+            and (not idle or now - seen <= self.idle_timeout_s)
+            and now - at <= self.max_session_s
+            and not self.ended.ended(session_id, now)
+        )
 
     @staticmethod
     def csrf_token(request: Request) -> str:
@@ -265,12 +290,25 @@ class Console:
         if not isinstance(who, dict):
             expired = getattr(request.state, "console_expired", False)
             raise _SignInRequired("session_expired" if expired else "signin_required")
+        viewer = await self._viewer_of(who)
+        request.state.viewer = viewer
+        return viewer
+
+    async def still_signed_in(self, request: Request) -> Viewer | None:
+        """Asked again while a long-lived response runs (a Server-Sent Events stream): the person
+        with their grants read afresh, or None once the session was signed out or outlived its
+        lifetime. The stream should then end; the browser's reconnect meets the sign-in check."""
+        session = request.session
+        who = session.get("who")
+        if not isinstance(who, dict) or not self.session_alive(session, self.clock(), idle=False):
+            return None
+        return await self._viewer_of(who)
+
+    async def _viewer_of(self, who: Mapping[str, Any]) -> Viewer:
         grants: Sequence[Grant] = await self.roles(who["n"])
         if who.get("only") is not None:
             grants = [g for g in grants if g.role in who["only"]]
-        viewer = Viewer(who["n"], who["name"], tuple(grants))
-        request.state.viewer = viewer
-        return viewer
+        return Viewer(who["n"], who["name"], tuple(grants))
 
     # -- pages ------------------------------------------------------------------------------
 
@@ -356,18 +394,26 @@ def require_role(*roles: str) -> Callable[..., Awaitable[Viewer]]:
     return dependency
 
 
-async def check_csrf(request: Request) -> None:
+async def check_csrf(request: Request) -> AsyncIterator[None]:
     """For every POST: form field `csrf_token` or header `X-CSRF-Token` must equal the session's
-    token; else the 403 page (`csrf_failed`)."""
-    expected = request.session.get("csrf")
-    sent = request.headers.get(CSRF_HEADER)
-    if sent is None and request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
-        value = (await request.form()).get(CSRF_FIELD)
-        sent = value if isinstance(value, str) else None
-    if not isinstance(expected, str) or not sent or not secrets.compare_digest(sent, expected):
-        raise ConsoleError(403, "csrf_failed", message_for("csrf_failed"))
+    token; else the 403 page (`csrf_failed`). A form read here is closed when the request ends
+    (a route without form fields of its own would otherwise leave its uploaded files open)."""
+    form = None
+    try:
+        expected = request.session.get("csrf")
+        sent = request.headers.get(CSRF_HEADER)
+        if sent is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+        if not isinstance(expected, str) or not sent or not secrets.compare_digest(sent, expected):
+            raise ConsoleError(403, "csrf_failed", message_for("csrf_failed"))
+        yield
+    finally:
+        if form is not None:
+            await form.close()
 
 
 def _signin_router(console: Console) -> APIRouter:
@@ -444,8 +490,9 @@ def _add_mobile_id_signin(router: APIRouter, console: Console, signin: SignInCon
 
 
 class _IdleTimeout:
-    """Ends a session idle longer than the console's timeout (by the console's clock) and
-    records activity on every request of a signed-in person."""
+    """Ends a session idle longer than the console's timeout (by the console's clock), past its
+    lifetime or signed out elsewhere, and records activity on every request of a signed-in
+    person."""
 
     def __init__(self, app: Any, console: Console) -> None:
         self.app = app
@@ -456,10 +503,51 @@ class _IdleTimeout:
             session = scope["session"]
             if "who" in session:
                 now = self.console.clock()
-                seen = session.get("seen")
-                if not isinstance(seen, int | float) or now - seen > self.console.idle_timeout_s:
+                if not self.console.session_alive(session, now):
                     session.clear()
                     scope.setdefault("state", {})["console_expired"] = True
                 else:
                     session["seen"] = now
         await self.app(scope, receive, send)
+
+
+class _RefusalsAsPages:
+    """On console pages, a JSON refusal answered before the app's handlers run (the edge's
+    413 for a body too large, 400 for a NUL byte) becomes the error page: same status, same
+    code. Sits inside the session middleware, outside the app's edge."""
+
+    def __init__(self, app: Any, console: Console) -> None:
+        self.app = app
+        self.console = console
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not self.console.is_page(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        body: list[bytes] = []
+
+        async def capture(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers", []))
+                is_json = headers.get(b"content-type", b"").startswith(b"application/json")
+                if message["status"] >= 400 and is_json:
+                    start.update(message)
+                    return
+            elif message["type"] == "http.response.body" and start:
+                body.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    await self._page(scope, receive, send, start["status"], b"".join(body))
+                return
+            await send(message)
+
+        await self.app(scope, receive, capture)
+
+    async def _page(self, scope: Any, receive: Any, send: Any, status: int, body: bytes) -> None:
+        try:
+            code = str(json.loads(body)["error"])
+        except (ValueError, KeyError, TypeError):
+            code = "server_error" if status >= 500 else "invalid_request"
+        request = Request(scope, receive)
+        page = self.console.error_page(request, ConsoleError(status, code, message_for(code)))
+        await page(scope, receive, send)

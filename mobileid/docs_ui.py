@@ -19,6 +19,8 @@ from fastapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import FileResponse, HTMLResponse
 from swagger_ui_bundle import swagger_ui_path
 
+from console.headers import security_headers
+
 __all__ = ["DOCS_ASSETS", "install_docs"]
 
 DOCS_PATH = "/docs"
@@ -40,10 +42,11 @@ def install_docs(app: FastAPI) -> None:
     if openapi_url is None:
         raise ValueError("install_docs needs the app's openapi_url")
     page = _page(app.title, openapi_url)
+    headers = security_headers()  # the consoles' (no inline script or style, no framing)
 
     @app.get(DOCS_PATH, include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return HTMLResponse(page)
+        return HTMLResponse(page, headers=headers)
 
     @app.get(f"{DOCS_PATH}/oauth2-redirect", include_in_schema=False)
     async def swagger_ui_redirect() -> HTMLResponse:

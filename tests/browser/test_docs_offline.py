@@ -10,7 +10,13 @@ from playwright.sync_api import Page, expect
 
 
 def test_docs_render_the_operations_with_nothing_from_outside(live_server: Any, page: Page) -> None:
-    page.goto(f"{live_server.url}/docs")
+    refused: list[str] = []  # what the page's Content-Security-Policy blocked
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
+    response = page.goto(f"{live_server.url}/docs")
+    assert (
+        response is not None
+        and "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    )
     operations = page.locator(".opblock")
     expect(operations.first).to_be_visible()
     assert operations.count() >= 10
@@ -19,3 +25,4 @@ def test_docs_render_the_operations_with_nothing_from_outside(live_server: Any, 
     log = requests_of(page)
     assert f"{live_server.url}/docs/assets/swagger-ui-bundle.js" in log.urls
     assert f"{live_server.url}/openapi.json" in log.urls
+    assert refused == []

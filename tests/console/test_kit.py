@@ -270,3 +270,24 @@ def test_a_console_without_sign_in_or_roles(clock: Clock) -> None:
         assert forbidden.status_code == 403
         refused = client.post("/console/signin", data={"csrf_token": csrf_of(forbidden.text)})
         assert refused.status_code == 405 and "method_not_allowed" in refused.text
+
+
+def test_a_copied_cookie_is_dead_after_sign_out(client: httpx.Client) -> None:
+    """Sign-out ends the session itself, not only the browser's copy of it."""
+    signed_in(client, "1000001")
+    copied = dict(client.cookies)
+    token = csrf_of(client.get("/console").text)
+    assert client.post("/console/signout", data={"csrf_token": token}).status_code == 303
+    client.cookies.clear()
+    client.cookies.update(copied)
+    assert client.get("/console").status_code == 303
+
+
+def test_a_session_ends_at_its_lifetime_however_active(roles: Roles, clock: Clock) -> None:
+    with browser_on(kit_app(make_console(roles, clock, max_session_s=3600))) as client:
+        signed_in(client, "1000001")
+        for _ in range(4):
+            clock.advance(800)
+            assert client.get("/console").status_code == 200
+        clock.advance(800)  # 4000 s after signing in, never idle
+        assert client.get("/console").status_code == 303

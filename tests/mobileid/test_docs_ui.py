@@ -47,3 +47,11 @@ def test_other_files_are_not_served(name: str) -> None:
 def test_an_app_without_an_openapi_document_cannot_have_the_page() -> None:
     with pytest.raises(ValueError, match="openapi_url"):
         install_docs(FastAPI(openapi_url=None))
+
+
+def test_the_docs_page_carries_the_consoles_security_headers() -> None:
+    with serve_app(_app()) as served:
+        page = httpx.get(f"{served.url}/docs")
+    policy = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy and page.headers["x-frame-options"] == "DENY"

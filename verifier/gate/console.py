@@ -174,13 +174,31 @@ def _sse(fragment: str) -> str:
     return "".join(f"data: {line}\n" for line in lines) + "\n"
 
 
-async def _events(console: Console, service: GateService, lane: str | None) -> AsyncIterator[str]:
+async def _still_watching(
+    console: Console, service: GateService, request: Request, lane: str | None
+) -> bool:
+    """The person watching a stream is still signed in and still covers its lane (a guard who
+    signed out, or whose grant was revoked, stops receiving names and photos)."""
+    viewer = await console.still_signed_in(request)
+    if viewer is None or not viewer.has(ROLE):
+        return False
+    try:
+        return _covered_lane(viewer, service, lane) == lane
+    except ConsoleError:
+        return False
+
+
+async def _events(
+    console: Console, service: GateService, lane: str | None, request: Request
+) -> AsyncIterator[str]:
     history: deque[LaneEvent] = deque(maxlen=HISTORY)
     async with service.lanes.subscribe(lane) as subscription:
         sent = _panel(console, service, history)
         yield "retry: 3000\n" + _sse(sent)
         while True:
             event = await subscription.next(HEARTBEAT_S)
+            if not await _still_watching(console, service, request, lane):
+                return
             if event is not None:
                 history.appendleft(event)
             panel = _panel(console, service, history)
@@ -280,7 +298,7 @@ def _router(service: GateService, console: Console) -> APIRouter:
     async def display_events(request: Request, viewer: Viewer = operator) -> Response:
         lane = _covered_lane(viewer, service, request.query_params.get("lane"))
         return StreamingResponse(
-            _events(console, service, lane),
+            _events(console, service, lane, request),
             media_type="text/event-stream",
             headers={**console.headers, "X-Accel-Buffering": "no"},
         )

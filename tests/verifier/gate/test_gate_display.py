@@ -9,7 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from display_kit import GATE_ID, display_app, operator_roles, signed_in, watching
+from console_kit import csrf_of
+from display_kit import GATE_ID, OPERATOR, display_app, operator_roles, signed_in, sse, watching
 from gate_kit import Clock, gate_policy, make_gate, presentation, running_issuer, scan, serve
 
 from schemas.employee_id import Purpose
@@ -212,3 +213,28 @@ def test_a_lane_subscription_sees_only_its_lane() -> None:
             return [e.lane for e in [await subscription.next(0.05) for _ in range(3)] if e]
 
     assert asyncio.run(run()) == ["b", "b"]
+
+
+@pytest.mark.parametrize("how", ["signed_out", "grant_revoked"])
+def test_an_open_display_stops_when_its_guard_may_no_longer_watch(
+    clock: Clock, tmp_path: Path, how: str
+) -> None:
+    """Signing out (in another tab) or losing the grant ends the open stream at its next event:
+    no further decision reaches it."""
+    roles = operator_roles()
+    service = make_gate(gate_policy("http://127.0.0.1:9"), tmp_path, clock, online=False)
+    with (
+        serve(display_app(service, roles)) as gate,
+        signed_in(gate.url) as client,
+        client.stream("GET", "/display/events") as stream,
+    ):
+        events = sse(stream)
+        assert "대기 중 / Waiting for a scan" in next(events)
+        if how == "signed_out":
+            token = csrf_of(client.get("/display").text)
+            assert client.post("/console/signout", data={"csrf_token": token}).status_code == 303
+        else:
+            roles.grants[OPERATOR] = []
+        scan(gate, b"=not a presentation")
+        shown = next((event for event in events if "malformed" in event), None)
+    assert shown is None  # the stream ended without it
