@@ -114,6 +114,7 @@ def baselines(server: Any, office: Office) -> dict[str, Baseline]:
         "GET /console/api/grants/{employee_number}": Baseline(
             path_params={"employee_number": "E1001"}, auth=admin
         ),
+        "GET /docs/assets/{name}": Baseline(path_params={"name": "swagger-ui.css"}),
         **{
             f"POST /hr/credentials/{{credential_id}}/{verb}": Baseline(
                 path_params={"credential_id": issued.credential_id}, json_body=reason, auth=admin
